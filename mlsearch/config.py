@@ -1,0 +1,202 @@
+"""Search configuration: pydantic models of the YAML files, --set overrides, content hashes.
+
+Every key is validated; an unknown key or a wrong type raises :class:`ConfigError` with one
+line naming the file, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mlsearch.errors import ConfigError
+
+__all__ = ["Config", "config_hash", "load_config"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SignalSpec(_Strict):
+    """Signal samples: one per mass on the grid."""
+
+    process: Literal["zprime"] = "zprime"
+    masses: list[float] = Field(min_length=1, description="mass grid [GeV]")
+    n_events: int = Field(gt=0, description="events per mass point")
+    coupling: float = Field(gt=0, description="reference coupling g' the sample is made at")
+    invisible_br: Literal["lmu_ltau", "one"] = "lmu_ltau"
+
+    @field_validator("masses")
+    @classmethod
+    def _sorted_positive(cls, v: list[float]) -> list[float]:
+        if any(m <= 0 for m in v):
+            raise ValueError("masses must be positive [GeV]")
+        return sorted(v)
+
+
+class BackgroundSpec(_Strict):
+    """One background process."""
+
+    process: Literal["mumu"]
+    n_events: int = Field(gt=0)
+
+
+class GenerateConfig(_Strict):
+    signal: SignalSpec
+    backgrounds: list[BackgroundSpec] = Field(min_length=1)
+    energy_spread: bool = True
+
+
+class SimulateConfig(_Strict):
+    """Fast-simulation switches (numbers: shared/belle2-facts.md)."""
+
+    track_efficiency: float = Field(0.99, ge=0, le=1)
+    muon_id_efficiency: float = Field(0.89, ge=0, le=1, description="plateau, p > 1 GeV")
+    pion_fake_rate: float = Field(0.014, ge=0, le=1)
+
+
+class FeaturesConfig(_Strict):
+    muon_id_min: float = Field(0.5, ge=0, le=1, description="muonID cut on both tracks")
+    extra_photon_e_min: float = Field(0.1, ge=0, description="clusters counted as extra [GeV]")
+
+
+class TrainConfig(_Strict):
+    n_folds: int = Field(2, ge=2)
+    mass_assignment: Literal["random_grid"] = "random_grid"
+
+
+class PBDTConfig(_Strict):
+    enabled: bool = True
+    n_estimators: int = Field(200, gt=0)
+    max_depth: int = Field(6, gt=0)
+    learning_rate: float = Field(0.1, gt=0)
+    n_jobs: int = Field(2, gt=0)
+
+
+class PNNConfig(_Strict):
+    enabled: bool = True
+    hidden: list[int] = Field(default_factory=lambda: [64, 64, 64])
+    epochs: int = Field(20, gt=0)
+    batch_size: int = Field(2048, gt=0)
+    learning_rate: float = Field(2e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    patience: int = Field(4, gt=0, description="early stopping on the validation loss")
+
+
+class ModelsConfig(_Strict):
+    pbdt: PBDTConfig = PBDTConfig()
+    pnn: PNNConfig = PNNConfig()
+
+
+class LimitsConfig(_Strict):
+    model: Literal["pbdt", "pnn"] = "pbdt"
+    window_sigma: float = Field(2.0, gt=0, description="half-width of the recoil window / sigma")
+    n_score_bins: int = Field(5, gt=0)
+    background_norm_uncertainty: float = Field(0.1, ge=0)
+    cl: float = Field(0.9, gt=0, lt=1)
+    scan_points: int = Field(41, ge=5)
+
+
+class MlflowConfig(_Strict):
+    tracking_uri: str | None = Field(None, description="default: sqlite under <workdir>/mlruns")
+    experiment: str | None = Field(None, description="default: the search name")
+
+
+class Config(_Strict):
+    """One search: what to generate, how to train, how to set limits."""
+
+    search: Literal["zprime_invisible"]
+    seed: int = 42
+    luminosity_fb: float = Field(gt=0, description="integrated luminosity [fb^-1]")
+    workdir: str = Field(".", description="data/, models/, results/, mlruns/ go here")
+    generate: GenerateConfig
+    simulate: SimulateConfig = SimulateConfig()
+    features: FeaturesConfig = FeaturesConfig()
+    train: TrainConfig = TrainConfig()
+    models: ModelsConfig = ModelsConfig()
+    limits: LimitsConfig = LimitsConfig()
+    mlflow: MlflowConfig = MlflowConfig()
+
+    @property
+    def root(self) -> Path:
+        return Path(self.workdir)
+
+
+def _apply_override(raw: dict[str, Any], override: str, source: str) -> None:
+    if "=" not in override:
+        raise ConfigError(f"--set {override!r}: expected KEY=VALUE, e.g. luminosity_fb=0.276")
+    key, _, text = override.partition("=")
+    value = yaml.safe_load(text) if text.strip() else None
+    node: Any = raw
+    parts = key.strip().split(".")
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+            continue
+        if not isinstance(node, dict):
+            raise ConfigError(f"{source}: --set {key}: {'.'.join(parts[: i + 1])} is not a section")
+        node = node.setdefault(part, {})
+    last = parts[-1]
+    if isinstance(node, list) and last.isdigit() and int(last) < len(node):
+        node[int(last)] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise ConfigError(f"{source}: --set {key}: cannot set {last!r} inside a value")
+
+
+def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
+    model: Any = Config
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+        if field is None:
+            return []
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        model = args[0] if args and hasattr(args[0], "model_fields") else ann
+    return sorted(model.model_fields) if hasattr(model, "model_fields") else []
+
+
+def _format_error(err: dict[str, Any], source: str) -> str:
+    loc = tuple(err["loc"])
+    key = ".".join(str(p) for p in loc)
+    if err["type"] == "extra_forbidden":
+        allowed = ", ".join(_allowed_keys(loc))
+        return f"{source}: unknown key '{key}' (allowed here: {allowed})"
+    if err["type"] == "missing":
+        return f"{source}: missing required key '{key}'"
+    return f"{source}: key '{key}': {err['msg']} (got {err.get('input')!r})"
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read, override and validate a YAML config; raises ConfigError with one clear line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})".replace("\n", " ")) from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    for item in overrides:
+        _apply_override(raw, item, str(path))
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc.errors()[0], str(path))) from None
+
+
+def config_hash(*parts: Any) -> str:
+    """Stable 16-hex-digit content hash of config sections (pydantic models or JSON-able)."""
+    payload = [p.model_dump(mode="json") if isinstance(p, BaseModel) else p for p in parts]
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

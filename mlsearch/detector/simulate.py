@@ -1,0 +1,75 @@
+"""The simulate stage: truth events -> reconstructed tracks and clusters (basf2 names)."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+
+from mlsearch.config import SimulateConfig
+from mlsearch.detector.ecl import muon_deposit, photon_clusters
+from mlsearch.detector.pid import muon_id
+from mlsearch.detector.tracking import reconstruct_tracks
+from mlsearch.physics.constants import M_MU
+
+__all__ = ["simulate_events"]
+
+
+def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Generator) -> ak.Array:
+    """Reconstruct truth records (event, weight, particles) into (event, weight, tracks,
+    clusters); momenta in GeV, angles in rad, lab frame.
+
+    tracks: px, py, pz, charge, muonID, clusterE (ECL energy matched to the track), mcPDG.
+    clusters (not matched to tracks): clusterE, clusterTheta, clusterPhi, clusterReg.
+    """
+    parts = truth.particles
+    counts = ak.num(parts)
+    flat = ak.flatten(parts)
+    pdg = ak.to_numpy(flat.pdg)
+    p3 = np.stack([ak.to_numpy(flat[c]) for c in ("px", "py", "pz")], axis=1)
+    energy = ak.to_numpy(flat.E)
+    p = np.linalg.norm(p3, axis=1)
+    theta = np.arccos(np.clip(p3[:, 2] / np.where(p > 0, p, 1), -1, 1))
+    phi = np.arctan2(p3[:, 1], p3[:, 0])
+    event_index = np.repeat(np.arange(len(truth)), ak.to_numpy(counts))
+
+    is_muon = np.abs(pdg) == 13
+    found, p3_meas = reconstruct_tracks(p3, np.full(len(p), M_MU), config.track_efficiency, rng)
+    found &= is_muon  # only muons are charged final-state particles in this slice
+    p_meas = np.linalg.norm(p3_meas, axis=1)
+    mu_id = muon_id(p_meas, is_muon, config.muon_id_efficiency, config.pion_fake_rate, rng)
+    ecl_e = muon_deposit(theta, rng)
+    charge = -np.sign(pdg)  # mu- has pdg +13
+    tracks = ak.zip(
+        {
+            "px": np.ascontiguousarray(p3_meas[found, 0]),
+            "py": np.ascontiguousarray(p3_meas[found, 1]),
+            "pz": np.ascontiguousarray(p3_meas[found, 2]),
+            "charge": charge[found].astype(np.int32),
+            "muonID": mu_id[found],
+            "clusterE": ecl_e[found],
+            "mcPDG": pdg[found],
+        }
+    )
+    track_counts = np.bincount(event_index[found], minlength=len(truth))
+
+    is_photon = pdg == 22
+    kept, e_cl, th_cl, ph_cl, reg = photon_clusters(energy, theta, phi, rng)
+    kept &= is_photon
+    clusters = ak.zip(
+        {
+            "clusterE": e_cl[kept],
+            "clusterTheta": th_cl[kept],
+            "clusterPhi": ph_cl[kept],
+            "clusterReg": reg[kept],
+        }
+    )
+    cluster_counts = np.bincount(event_index[kept], minlength=len(truth))
+    return ak.zip(
+        {
+            "event": truth.event,
+            "weight": truth.weight,
+            "tracks": ak.unflatten(tracks, track_counts),
+            "clusters": ak.unflatten(clusters, cluster_counts),
+        },
+        depth_limit=1,
+    )

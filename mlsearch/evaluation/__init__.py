@@ -1,0 +1,1 @@
+"""Per-mass metrics and plots of the trained classifiers."""

@@ -1,0 +1,1 @@
+"""ONNX export: per-fold and fold-averaged graphs, metadata, parity checks."""

@@ -1,0 +1,43 @@
+"""What a feature builder declares: its features (names, units, ranges) and search variable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import awkward as ak
+import pandas as pd
+
+from mlsearch.config import FeaturesConfig
+
+__all__ = ["BOOKKEEPING_COLUMNS", "FeatureBuilder", "FeatureSpec"]
+
+#: columns every feature table carries besides the features and spectators
+BOOKKEEPING_COLUMNS = ("mass_hypothesis", "label", "weight", "fold", "event", "process")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One classifier input: name, unit and the range expected for physical events."""
+
+    name: str
+    unit: str
+    low: float
+    high: float
+    description: str
+
+
+@dataclass(frozen=True)
+class FeatureBuilder:
+    """A search's feature builder: ``build(reco_events, config) -> DataFrame`` of one row per
+    selected event with the features, the spectators and ``event`` and ``weight``."""
+
+    search: str
+    features: tuple[FeatureSpec, ...]
+    search_variable: str
+    spectators: tuple[str, ...]
+    build: Callable[[ak.Array, FeaturesConfig], pd.DataFrame]
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]

@@ -1,0 +1,1 @@
+"""Event and table I/O: parquet (awkward records) with metadata, atomic writes."""

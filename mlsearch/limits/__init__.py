@@ -1,0 +1,1 @@
+"""Limit setting: signal windows, HistFactory workspaces, CLs scans, coupling conversion."""

@@ -1,0 +1,53 @@
+"""The interface both classifiers implement.
+
+Inputs are ``features`` (n, n_features) and ``mass`` (n,) [GeV]; internally the mass is the last
+input column, which is also the ONNX contract (shared/design.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import onnx
+from numpy.typing import NDArray
+
+__all__ = ["ParametrisedClassifier", "stack_inputs"]
+
+FloatArray = NDArray[np.float64]
+
+
+def stack_inputs(features: NDArray[np.floating], mass: NDArray[np.floating]) -> NDArray[np.float32]:
+    """(n, n_features) and (n,) -> float32 (n, n_features + 1) with the mass last."""
+    return np.ascontiguousarray(
+        np.column_stack([features, np.asarray(mass).reshape(-1)]), dtype=np.float32
+    )
+
+
+class ParametrisedClassifier(Protocol):
+    """fit / score / save / load / to_onnx, shared by the pBDT and the pNN."""
+
+    kind: str
+    history: dict[str, list[float]]
+
+    def fit(
+        self,
+        features: FloatArray,
+        mass: FloatArray,
+        label: NDArray[np.integer],
+        weight: FloatArray,
+    ) -> None:
+        """Train on weighted events; weights are relative training weights."""
+
+    def score(self, features: FloatArray, mass: FloatArray) -> NDArray[np.float32]:
+        """Signal probability in [0, 1] per row, shape (n,)."""
+
+    def save(self, path: Path) -> None:
+        """Write the native model (trusted, local use only)."""
+
+    def load(self, path: Path) -> None:
+        """Read a native model written by :meth:`save`."""
+
+    def to_onnx(self, n_features: int) -> onnx.ModelProto:
+        """ONNX graph: input 'input' float32 (N, n_features + 1) -> 'score' (N, 1)."""

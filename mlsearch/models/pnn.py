@@ -1,0 +1,223 @@
+"""PyTorch Lightning parametrised neural network (Baldi et al., EPJC 76 (2016) 235).
+
+The mass is concatenated to the features; standardisation is a module inside the network so
+the exported ONNX graph carries its own preprocessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+from mlsearch._quiet import quiet_loggers
+from mlsearch.config import PNNConfig
+from mlsearch.models.base import stack_inputs
+
+__all__ = ["PNN", "PNNNetwork"]
+
+
+class Standardise(nn.Module):
+    """(x - mean) / std with fixed buffers, set from the training data."""
+
+    def __init__(self, n_inputs: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n_inputs))
+        self.register_buffer("std", torch.ones(n_inputs))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class PNNNetwork(nn.Module):
+    """Standardise -> MLP (SiLU) -> logit; ``probability`` applies the sigmoid."""
+
+    def __init__(self, n_inputs: int, hidden: list[int]) -> None:
+        super().__init__()
+        self.standardise = Standardise(n_inputs)
+        layers: list[nn.Module] = []
+        width = n_inputs
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.SiLU()]
+            width = h
+        layers.append(nn.Linear(width, 1))
+        self.mlp = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.mlp(self.standardise(x))
+
+
+class _Probability(nn.Module):
+    def __init__(self, net: PNNNetwork) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net(x))
+
+
+class _Batches(torch.utils.data.IterableDataset[tuple[torch.Tensor, ...]]):
+    """Whole-batch slices of in-memory tensors: per-sample indexing is 6x slower."""
+
+    def __init__(self, tensors: tuple[torch.Tensor, ...], batch_size: int, seed: int | None):
+        self.tensors = tensors
+        self.batch_size = batch_size
+        self.seed = seed
+        self.epoch = 0
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        n = self.tensors[0].shape[0]
+        if self.seed is None:
+            order = torch.arange(n)
+        else:
+            gen = torch.Generator().manual_seed(self.seed + self.epoch)
+            order = torch.randperm(n, generator=gen)
+            self.epoch += 1
+        for start in range(0, n, self.batch_size):
+            idx = order[start : start + self.batch_size]
+            yield tuple(t[idx] for t in self.tensors)
+
+
+def _lightning_module(net: PNNNetwork, params: PNNConfig) -> Any:
+    import lightning as L
+
+    class Module(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+            self.train_losses: list[float] = []
+            self.val_losses: list[float] = []
+            self._epoch_loss: list[float] = []
+
+        def _loss(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+            x, y, w = batch
+            logits = self.net(x).squeeze(-1)
+            per_event = nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none")
+            return (per_event * w).sum() / w.sum()
+
+        def training_step(self, batch: tuple[torch.Tensor, ...], _: int) -> torch.Tensor:
+            loss = self._loss(batch)
+            self._epoch_loss.append(float(loss.detach()))
+            return loss
+
+        def on_train_epoch_end(self) -> None:
+            self.train_losses.append(float(np.mean(self._epoch_loss)))
+            self._epoch_loss = []
+
+        def validation_step(self, batch: tuple[torch.Tensor, ...], _: int) -> torch.Tensor:
+            loss = self._loss(batch)
+            self.log("val_loss", loss, on_epoch=True, prog_bar=False, batch_size=len(batch[0]))
+            return loss
+
+        def on_validation_epoch_end(self) -> None:
+            val = self.trainer.callback_metrics.get("val_loss")
+            if val is not None and not self.trainer.sanity_checking:
+                self.val_losses.append(float(val))
+
+        def configure_optimizers(self) -> torch.optim.Optimizer:
+            return torch.optim.AdamW(
+                self.net.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay
+            )
+
+    return Module()
+
+
+class PNN:
+    """Lightning-trained pNN with weighted BCE and early stopping on a validation split."""
+
+    kind = "pnn"
+
+    def __init__(self, params: PNNConfig, seed: int) -> None:
+        self.params = params
+        self.seed = seed
+        self.net: PNNNetwork | None = None
+        self.history: dict[str, list[float]] = {}
+
+    def fit(
+        self,
+        features: NDArray[np.float64],
+        mass: NDArray[np.float64],
+        label: NDArray[np.integer],
+        weight: NDArray[np.float64],
+    ) -> None:
+        import lightning as L
+        from lightning.pytorch.callbacks import EarlyStopping
+
+        quiet_loggers()
+        L.seed_everything(self.seed, verbose=False)
+        torch.use_deterministic_algorithms(True)
+        x = torch.from_numpy(stack_inputs(features, mass))
+        y = torch.tensor(np.asarray(label), dtype=torch.float32)
+        w = torch.as_tensor(weight / np.mean(weight), dtype=torch.float32)
+        net = PNNNetwork(x.shape[1], list(self.params.hidden))
+        net.standardise.mean.copy_(x.mean(0))
+        net.standardise.std.copy_(x.std(0).clamp_min(1e-6))
+        rng = np.random.default_rng(self.seed)
+        is_val = rng.uniform(size=len(y)) < 0.1
+        tr, va = torch.from_numpy(~is_val), torch.from_numpy(is_val)
+        train = _Batches((x[tr], y[tr], w[tr]), self.params.batch_size, self.seed)
+        val = _Batches((x[va], y[va], w[va]), 8 * self.params.batch_size, None)
+        module = _lightning_module(net, self.params)
+        trainer = L.Trainer(
+            max_epochs=self.params.epochs,
+            accelerator="cpu",
+            devices=1,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            deterministic=True,
+            num_sanity_val_steps=0,
+            callbacks=[EarlyStopping("val_loss", patience=self.params.patience)],
+        )
+        loader = torch.utils.data.DataLoader(train, batch_size=None)
+        val_loader = torch.utils.data.DataLoader(val, batch_size=None)
+        trainer.fit(module, loader, val_loader)
+        self.net = net.eval()
+        self.history = {"train_loss": module.train_losses, "val_loss": module.val_losses}
+
+    def _require(self) -> PNNNetwork:
+        if self.net is None:
+            raise RuntimeError("the pNN is not trained or loaded")
+        return self.net
+
+    def score(self, features: NDArray[np.float64], mass: NDArray[np.float64]) -> NDArray[np.float32]:
+        net = self._require()
+        with torch.no_grad():
+            logits = net(torch.from_numpy(stack_inputs(features, mass)))
+            return torch.sigmoid(logits).numpy().reshape(-1)
+
+    def save(self, path: Path) -> None:
+        net = self._require()
+        torch.save({"hidden": list(self.params.hidden), "state": net.state_dict()}, path)
+
+    def load(self, path: Path) -> None:
+        blob = torch.load(path, weights_only=True)  # never unpickle arbitrary objects
+        n_inputs = blob["state"]["standardise.mean"].shape[0]
+        net = PNNNetwork(n_inputs, blob["hidden"])
+        net.load_state_dict(blob["state"])
+        self.net = net.eval()
+
+    def to_onnx(self, n_features: int) -> onnx.ModelProto:
+        net = self._require()
+        quiet_loggers()
+        example = torch.zeros(4, n_features + 1)
+        program = torch.onnx.export(
+            _Probability(net).eval(),
+            (example,),
+            dynamo=True,
+            input_names=["input"],
+            output_names=["score"],
+            dynamic_shapes=({0: torch.export.Dim("N")},),
+            opset_version=18,
+            verbose=False,
+        )
+        if program is None:
+            raise RuntimeError("torch.onnx.export returned no program")
+        return program.model_proto

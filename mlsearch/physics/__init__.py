@@ -1,0 +1,1 @@
+"""Physics: constants, four-vector kinematics and matrix elements (pure numpy)."""

@@ -1,0 +1,59 @@
+"""Stage caching: each output carries the content hash (key) of what made it.
+
+A stage is skipped when its manifest's key equals the key of its current inputs and config.
+Manifests are written last and atomically, so a killed stage is simply rerun.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from mlsearch import __version__
+from mlsearch.config import config_hash
+from mlsearch.io.atomic import write_json_atomic
+
+__all__ = ["file_key", "manifest_key", "stage_key", "write_manifest"]
+
+
+def stage_key(*parts: Any) -> str:
+    """Content hash of a stage's config sections and upstream keys (+ package version)."""
+    return config_hash(__version__, *parts)
+
+
+def file_key(path: Path) -> str | None:
+    """The cache key stored in an event file's metadata, or None if absent/unreadable."""
+    try:
+        raw = (pq.read_schema(path).metadata or {}).get(b"mlsearch")
+    except (OSError, ValueError):
+        return None
+    if not raw:
+        return None
+    key = json.loads(raw).get("cache_key")
+    return str(key) if key else None
+
+
+def manifest_key(directory: Path, stage: str) -> str | None:
+    """The key of the last completed run of ``stage`` in ``directory``."""
+    path = directory / f".{stage}.manifest.json"
+    try:
+        return str(json.loads(path.read_text())["key"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def read_manifest(directory: Path, stage: str) -> dict[str, Any]:
+    """The full manifest of ``stage`` (empty dict if missing)."""
+    path = directory / f".{stage}.manifest.json"
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def write_manifest(directory: Path, stage: str, key: str, **info: Any) -> None:
+    """Record that ``stage`` completed in ``directory`` with ``key``."""
+    write_json_atomic(directory / f".{stage}.manifest.json", {"key": key, **info})

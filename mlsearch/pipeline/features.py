@@ -1,0 +1,96 @@
+"""features stage: reconstructed files -> one flat feature table per search."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mlsearch.config import Config
+from mlsearch.errors import InputError
+from mlsearch.features import get_builder
+from mlsearch.generate.sample import chunk_rng
+from mlsearch.io.atomic import atomic_path
+from mlsearch.io.events import read_events
+from mlsearch.models.folds import fold_of
+from mlsearch.models.mass_assignment import assign_background_masses
+from mlsearch.pipeline.cache import file_key, stage_key
+from mlsearch.pipeline.generate import sample_jobs
+from mlsearch.pipeline.paths import Paths
+from mlsearch.pipeline.progress import NullReporter, Reporter
+from mlsearch.pipeline.result import StageResult
+
+__all__ = ["read_feature_table", "run_features"]
+
+
+def read_feature_table(path: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The feature table and its metadata (features, samples with cross sections, ...)."""
+    try:
+        table = pq.read_table(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: feature table not found (run the features stage)") from None
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise InputError(f"{path}: not a readable feature table ({exc})") from exc
+    meta = json.loads((table.schema.metadata or {}).get(b"mlsearch", b"{}"))
+    return table.to_pandas(), meta
+
+
+def run_features(config: Config, reporter: Reporter | None = None) -> StageResult:
+    """Build the feature table: features, spectators, mass_hypothesis, label, weight
+    (events per fb^-1), fold, event, process."""
+    reporter = reporter or NullReporter()
+    paths = Paths.of(config)
+    builder = get_builder(config.search)
+    jobs = sample_jobs(config)
+    reco_keys = [stage_key("simulate", j.key, config.simulate) for j in jobs]
+    key = stage_key("features", reco_keys, config.features, config.train.n_folds,
+                    config.train.mass_assignment, config.generate.signal.masses)
+    if file_key(paths.features) == key:
+        reporter.finish("features", "cached")
+        return StageResult("features", key, (paths.features,), True)
+    reporter.start("features", len(jobs))
+    frames = []
+    samples: dict[str, Any] = {}
+    grid = config.generate.signal.masses
+    for job, reco_key in zip(jobs, reco_keys, strict=True):
+        path = paths.reco / job.path.name
+        events, meta = read_events(path)
+        if meta.get("cache_key") != reco_key:
+            raise InputError(f"{path}: made with other settings; run the simulate stage first")
+        df = builder.build(events, config.features)
+        df["process"] = job.name
+        df["label"] = np.int8(job.is_signal)
+        if job.is_signal:
+            df["mass_hypothesis"] = float(job.mass or 0.0)
+        else:
+            rng = chunk_rng(config.seed, f"mass/{job.name}", 0)
+            df["mass_hypothesis"] = assign_background_masses(
+                len(df), grid, config.train.mass_assignment, rng)
+        df["fold"] = fold_of(df["event"].to_numpy(), config.train.n_folds)
+        frames.append(df)
+        samples[job.name] = {
+            "process": job.process, "is_signal": job.is_signal, "mass": job.mass,
+            "coupling": job.coupling, "n_generated": meta["n_events"],
+            "n_selected": len(df), "cross_section_fb": meta["cross_section_fb"],
+            "cross_section_err_fb": meta["cross_section_err_fb"],
+        }
+        reporter.advance("features", note=job.name)
+    table = pd.concat(frames, ignore_index=True)
+    metadata = {
+        "cache_key": key, "search": config.search, "features": builder.feature_names,
+        "units": {f.name: f.unit for f in builder.features},
+        "search_variable": builder.search_variable, "spectators": list(builder.spectators),
+        "mass_grid": grid, "samples": samples, "n_folds": config.train.n_folds,
+        "mass_assignment": config.train.mass_assignment,
+    }
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    arrow = arrow.replace_schema_metadata(
+        {**(arrow.schema.metadata or {}), b"mlsearch": json.dumps(metadata).encode()})
+    with atomic_path(paths.features) as tmp:
+        pq.write_table(arrow, tmp, compression="zstd")
+    reporter.finish("features", f"{len(table)} rows")
+    return StageResult("features", key, (paths.features,), False, {"rows": len(table)})

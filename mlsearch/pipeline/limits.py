@@ -1,0 +1,175 @@
+"""limits stage: ONNX scores in each signal window -> pyhf CLs limits -> coupling limits.
+
+Reads only the feature table and the exported ONNX files (per fold: every event is scored by
+the fold model that did not train on it), never the Python model objects.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlsearch.config import Config
+from mlsearch.errors import InputError
+from mlsearch.export.parity import onnx_session
+from mlsearch.generate.sample import chunk_rng
+from mlsearch.io.atomic import atomic_path, write_json_atomic, write_text_atomic
+from mlsearch.limits.plot import brazil_plot
+from mlsearch.limits.scan import upper_limit
+from mlsearch.limits.windows import signal_window
+from mlsearch.limits.workspace import build_workspace
+from mlsearch.models.base import stack_inputs
+from mlsearch.pipeline.cache import file_key, manifest_key, stage_key, write_manifest
+from mlsearch.pipeline.export import onnx_model_path
+from mlsearch.pipeline.features import read_feature_table
+from mlsearch.pipeline.paths import Paths
+from mlsearch.pipeline.progress import NullReporter, Reporter
+from mlsearch.pipeline.result import StageResult
+
+__all__ = ["run_limits"]
+
+BANDS = ("minus2", "minus1", "median", "plus1", "plus2")
+
+
+def _fold_scores(sessions: list[Any], x: np.ndarray, fold: np.ndarray, mass: float) -> np.ndarray:
+    out = np.empty(len(x), dtype=np.float64)
+    for i, session in enumerate(sessions):
+        rows = fold == i
+        if rows.any():
+            inp = stack_inputs(x[rows], np.full(int(rows.sum()), mass))
+            out[rows] = session.run(["score"], {"input": inp})[0].reshape(-1)
+    return out
+
+
+def _bin_counts(score: np.ndarray, weight: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, len(edges) - 2)
+    n = len(edges) - 1
+    return (np.bincount(idx, weights=weight, minlength=n),
+            np.sqrt(np.bincount(idx, weights=weight**2, minlength=n)))
+
+
+def _mass_limit(config: Config, table: pd.DataFrame, meta: dict[str, Any], sessions: list[Any],
+                sample: str, info: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    cfg = config.limits
+    lumi = config.luminosity_fb
+    features = meta["features"]
+    mass = float(info["mass"])
+    var = meta["search_variable"]
+    sig = table[table["process"] == sample]
+    bkg = table[table["label"] == 0]
+    window = signal_window(sig[var].to_numpy(), cfg.window_sigma)
+    sig = sig[window.contains(sig[var].to_numpy())]
+    bkg = bkg[window.contains(bkg[var].to_numpy())]
+    s_score = _fold_scores(sessions, sig[features].to_numpy(), sig["fold"].to_numpy(), mass)
+    b_score = _fold_scores(sessions, bkg[features].to_numpy(), bkg["fold"].to_numpy(), mass)
+    # bins with equal expected signal: every bin carries signal information
+    inner = np.quantile(s_score, np.linspace(0, 1, cfg.n_score_bins + 1)[1:-1]) if len(s_score) else []
+    edges = np.unique(np.concatenate([[0.0], inner, [1.0 + 1e-9]]))
+    s_counts, _ = _bin_counts(s_score, sig["weight"].to_numpy() * lumi, edges)
+    b_counts, b_stat = _bin_counts(b_score, bkg["weight"].to_numpy() * lumi, edges)
+    # An empty background bin is not a background-free bin: floor it at the weight of one
+    # MC event (the smallest background weight), with 100 % uncertainty.
+    floor = float(table.loc[table["label"] == 0, "weight"].min()) * lumi
+    empty = b_counts <= 0
+    b_counts = np.where(empty, floor, b_counts)
+    b_stat = np.where(empty, floor, b_stat)
+    s_total = float(s_counts.sum())
+    if s_total <= 0:
+        raise InputError(f"{sample}: no signal events in the window; raise n_events")
+    rng = chunk_rng(config.seed, f"pseudo-data/{sample}", 0)
+    pseudo = rng.poisson(b_counts).astype(float)
+    # scale the signal so that mu ~ 1 near the limit: keeps the fit well conditioned
+    rough = (1.64 * math.sqrt(float(b_counts.sum())) + 2.3) / s_total
+    spec = build_workspace(s_counts * rough, b_counts, b_stat,
+                           cfg.background_norm_uncertainty, pseudo)
+    bands = upper_limit(spec, cfg.cl, mu_max=4.0, points=cfg.scan_points)
+    n_sig_ref = s_total  # selected signal events at the reference coupling
+    sigma_ref = float(info["cross_section_fb"])  # sigma x B(invisible) at g_ref [fb]
+    eff = n_sig_ref / (sigma_ref * lumi)
+    g_ref = float(info["coupling"])
+
+    def convert(mu: float) -> tuple[float, float, float]:
+        events = mu * rough * n_sig_ref
+        return events, events / (eff * lumi), g_ref * math.sqrt(events / n_sig_ref)
+
+    row: dict[str, Any] = {
+        "mass": mass, "window_low": window.low, "window_high": window.high,
+        "window_sigma": window.sigma, "signal_efficiency": eff,
+        "n_signal_ref": n_sig_ref, "n_background": float(b_counts.sum()),
+        "coupling_ref": g_ref, "cross_section_ref_fb": sigma_ref,
+    }
+    for quantity, idx in (("events", 0), ("xsec_fb", 1), ("coupling", 2)):
+        for name, mu in zip(BANDS, bands.expected, strict=True):
+            row[f"expected_{quantity}_{name}"] = convert(mu)[idx]
+        row[f"observed_{quantity}"] = convert(bands.observed)[idx]
+    return row, spec
+
+
+def run_limits(config: Config, reporter: Reporter | None = None,
+               model_path: Path | None = None) -> StageResult:
+    """Expected (+-1, +-2 sigma) and pseudo-observed CLs limits per signal mass, in signal
+    events, cross section x B(invisible) [fb] and coupling; writes results/<search>/."""
+    reporter = reporter or NullReporter()
+    paths = Paths.of(config)
+    kind = config.limits.model
+    n_folds = config.train.n_folds
+    fold_paths = [onnx_model_path(config, kind, i) for i in range(n_folds)]
+    missing = [str(p) for p in fold_paths if not p.is_file()]
+    if missing:
+        raise InputError(f"ONNX model not found: {', '.join(missing)} (run the export stage)")
+    key = stage_key("limits", file_key(paths.features), manifest_key(paths.models, "export"),
+                    config.limits, config.luminosity_fb, config.seed)
+    out_csv = paths.results / "limits.csv"
+    if manifest_key(paths.results, "limits") == key and out_csv.exists():
+        reporter.finish("limits", "cached")
+        return StageResult("limits", key, (out_csv,), True)
+    table, meta = read_feature_table(paths.features)
+    sessions = [onnx_session(str(p), threads=2) for p in fold_paths]
+    signal_samples = {k: v for k, v in meta["samples"].items() if v["is_signal"]}
+    reporter.start("limits", len(signal_samples))
+    rows = []
+    for sample, info in sorted(signal_samples.items(), key=lambda kv: kv[1]["mass"]):
+        row, spec = _mass_limit(config, table, meta, sessions, sample, info)
+        write_json_atomic(paths.results / "workspaces" / f"{sample}.json", spec)
+        rows.append(row)
+        reporter.advance("limits", note=f"m = {info['mass']:g} GeV")
+    df = pd.DataFrame(rows)
+    buf = io.StringIO()
+    df.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, float_format="%.6g")
+    write_text_atomic(out_csv, buf.getvalue())
+    write_json_atomic(paths.results / "limits.json", {
+        "search": config.search, "model": kind, "onnx": [str(p) for p in fold_paths],
+        "luminosity_fb": config.luminosity_fb, "cl": config.limits.cl,
+        "method": "asymptotic CLs, qtilde (pyhf)", "observed": "Poisson pseudo-data from the "
+        "background expectation (no real data in the embedded default)",
+        "rows": rows,
+    })
+    _plots(config, df, paths.results)
+    write_manifest(paths.results, "limits", key, model=kind)
+    reporter.finish("limits", f"{len(rows)} masses")
+    return StageResult("limits", key, (out_csv, paths.results / "limits.json"), False,
+                       {"rows": rows})
+
+
+def _plots(config: Config, df: pd.DataFrame, out: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    mass = df["mass"].to_numpy()
+    title = (f"Z' (L$_\\mu$ - L$_\\tau$) $\\to$ invisible, {config.luminosity_fb:g} fb$^{{-1}}$,"
+             f" {config.limits.model} (ONNX)")
+    for quantity, label, name in (
+        ("coupling", "g'", "limits_coupling.png"),
+        ("xsec_fb", r"$\sigma(e^+e^- \to \mu^+\mu^- Z') \times B(Z' \to$ inv.) [fb]", "limits_xsec.png"),
+    ):
+        expected = np.stack([df[f"expected_{quantity}_{b}"].to_numpy() for b in BANDS], axis=1)
+        fig = brazil_plot(mass, expected, df[f"observed_{quantity}"].to_numpy(), label, title,
+                          config.limits.cl)
+        with atomic_path(out / name) as tmp:
+            fig.savefig(tmp, dpi=120, format="png")
+        plt.close(fig)

@@ -1,0 +1,117 @@
+"""train stage: k-fold training of each enabled model, out-of-fold scores, MLflow runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlsearch.config import Config
+from mlsearch.evaluation.metrics import per_mass_auc
+from mlsearch.io.atomic import atomic_path
+from mlsearch.models import make_model
+from mlsearch.models.weights import training_weights
+from mlsearch.pipeline.cache import file_key, manifest_key, stage_key, write_manifest
+from mlsearch.pipeline.features import read_feature_table
+from mlsearch.pipeline.paths import Paths
+from mlsearch.pipeline.progress import NullReporter, Reporter
+from mlsearch.pipeline.result import StageResult
+from mlsearch.tracking import flatten, mlflow_run
+
+__all__ = ["enabled_models", "native_model_path", "run_train"]
+
+
+def enabled_models(config: Config) -> list[str]:
+    """Model types switched on in the config, in a fixed order."""
+    return [k for k in ("pbdt", "pnn") if getattr(config.models, k).enabled]
+
+
+def native_model_path(train_dir: Path, kind: str, fold: int) -> Path:
+    """Where fold ``fold`` of model ``kind`` is saved (native format, trusted local use)."""
+    return train_dir / f"{kind}_fold{fold}.{'json' if kind == 'pbdt' else 'pt'}"
+
+
+def _oof_scores(
+    models: list[Any], table: pd.DataFrame, features: list[str], grid: list[float]
+) -> tuple[np.ndarray, dict[float, np.ndarray]]:
+    """Signal scored at its own mass and background at every grid mass, each event by the
+    model of its fold (which never saw it)."""
+    x = table[features].to_numpy()
+    fold = table["fold"].to_numpy()
+    sig = table["label"].to_numpy() == 1
+    own = np.zeros(len(table), dtype=np.float32)
+    per_mass = {m: np.zeros(int((~sig).sum()), dtype=np.float32) for m in grid}
+    for i, model in enumerate(models):
+        rows = fold == i
+        s = rows & sig
+        own[s] = model.score(x[s], table["mass_hypothesis"].to_numpy()[s])
+        b = rows & ~sig
+        for m in grid:
+            per_mass[m][b[~sig]] = model.score(x[b], np.full(int(b.sum()), m))
+    return own, per_mass
+
+
+def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
+    """Train every enabled model on k folds; log params, losses and per-mass AUC to MLflow."""
+    reporter = reporter or NullReporter()
+    paths = Paths.of(config)
+    kinds = enabled_models(config)
+    key = stage_key("train", file_key(paths.features), config.train, config.models)
+    outputs = tuple(native_model_path(paths.train, k, i) for k in kinds
+                    for i in range(config.train.n_folds))
+    if manifest_key(paths.train, "train") == key and all(p.exists() for p in outputs):
+        reporter.finish("train", "cached")
+        return StageResult("train", key, outputs, True)
+    table, meta = read_feature_table(paths.features)
+    features: list[str] = meta["features"]
+    grid: list[float] = meta["mass_grid"]
+    n_folds = config.train.n_folds
+    weights = training_weights(table)
+    fold = table["fold"].to_numpy()
+    sig = table["label"].to_numpy() == 1
+    reporter.start("train", len(kinds) * n_folds)
+    runs: dict[str, str] = {}
+    aucs: dict[str, list[dict[str, float]]] = {}
+    paths.train.mkdir(parents=True, exist_ok=True)
+    for kind in kinds:
+        params = getattr(config.models, kind)
+        with mlflow_run(config, f"train-{kind}", {"mlsearch.stage": "train",
+                                                  "mlsearch.model": kind}) as run:
+            import mlflow
+
+            mlflow.log_params(flatten(config.model_dump(mode="json")))
+            mlflow.log_params({"features": ",".join(features), "n_features": len(features)})
+            models = []
+            for i in range(n_folds):
+                rows = fold != i
+                model = make_model(kind, params, config.seed + i)
+                model.fit(table.loc[rows, features].to_numpy(),
+                          table.loc[rows, "mass_hypothesis"].to_numpy(),
+                          table.loc[rows, "label"].to_numpy(), weights[rows])
+                with atomic_path(native_model_path(paths.train, kind, i)) as tmp:
+                    model.save(tmp)
+                for name, values in model.history.items():
+                    for step, v in enumerate(values):
+                        mlflow.log_metric(f"fold{i}_{name}", v, step=step)
+                models.append(model)
+                reporter.advance("train", note=f"{kind} fold {i}")
+            own, per_mass = _oof_scores(models, table, features, grid)
+            auc = per_mass_auc(table["mass_hypothesis"].to_numpy()[sig], own[sig],
+                               table["weight"].to_numpy()[sig], per_mass,
+                               table["weight"].to_numpy()[~sig])
+            mlflow.log_metrics({f"auc_m{r.mass:g}": r.auc for r in auc.itertuples()})
+            mlflow.log_metric("auc_mean", float(auc["auc"].mean()))
+            scores = pd.DataFrame({f"score_m{m:g}": s for m, s in per_mass.items()})
+            with atomic_path(paths.train / f"{kind}_oof_background.parquet") as tmp:
+                scores.to_parquet(tmp)
+            with atomic_path(paths.train / f"{kind}_oof_signal.parquet") as tmp:
+                pd.DataFrame({"score": own[sig]}).to_parquet(tmp)
+            runs[kind] = run.info.run_id
+            aucs[kind] = auc.to_dict("records")
+    write_manifest(paths.train, "train", key, runs=runs, auc=aucs, features=features,
+                   mass_grid=grid, n_folds=n_folds)
+    reporter.finish("train", ", ".join(
+        f"{k} mean AUC {np.mean([r['auc'] for r in v]):.3f}" for k, v in aucs.items()))
+    return StageResult("train", key, outputs, False, {"runs": runs, "auc": aucs})

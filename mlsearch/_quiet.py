@@ -6,9 +6,17 @@ import logging
 
 __all__ = ["quiet_loggers"]
 
-_NOISY = ("lightning", "lightning.pytorch", "lightning.fabric",
-          "lightning.pytorch.utilities.rank_zero", "torch.onnx",
-          "torch.onnx._internal.exporter._registration", "onnxscript", "mlflow", "alembic")
+_NOISY = (
+    "lightning",
+    "lightning.pytorch",
+    "lightning.fabric",
+    "lightning.pytorch.utilities.rank_zero",
+    "torch.onnx",
+    "torch.onnx._internal.exporter._registration",
+    "onnxscript",
+    "mlflow",
+    "alembic",
+)
 
 
 def quiet_loggers() -> None:

@@ -25,7 +25,9 @@ app = typer.Typer(
     "-> MLflow -> ONNX -> pyhf limits.",
 )
 
-ConfigArg = Annotated[Path, typer.Argument(help="search config (YAML), e.g. configs/zprime_invisible.yaml")]
+ConfigArg = Annotated[
+    Path, typer.Argument(help="search config (YAML), e.g. configs/zprime_invisible.yaml")
+]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="override a config value, e.g. --set models.pbdt.n_estimators=50"),
@@ -49,7 +51,7 @@ def _run(stages: list[str], config_path: Path, overrides: list[str] | None) -> N
 
     from mlsearch.config import load_config
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     try:
         config = load_config(config_path, overrides or [])
         _quiet_libraries()
@@ -61,15 +63,17 @@ def _run(stages: list[str], config_path: Path, overrides: list[str] | None) -> N
             for name in stages:
                 results.append(STAGES[name](config, reporter))
     except MlsearchError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        typer.echo(f"error: {exc}", err=True)  # one plain line, never wrapped
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/yellow]: rerun the same command to resume")
         raise typer.Exit(130) from None
     for r in results:
         state = "cached" if r.skipped else "done"
-        console.print(f"  {r.stage:<9} {state:<7} " + (str(r.outputs[0]) if r.outputs else ""),
-                      highlight=False)
+        console.print(
+            f"  {r.stage:<9} {state:<7} " + (str(r.outputs[0]) if r.outputs else ""),
+            highlight=False,
+        )
 
 
 def _stage_command(name: str, doc: str) -> None:
@@ -108,8 +112,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="print the version and exit")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
 ) -> None:
     """mlsearch command line."""
 

@@ -192,7 +192,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_format_error(exc.errors()[0], str(path))) from None
+        raise ConfigError(_format_error(dict(exc.errors()[0]), str(path))) from None
 
 
 def config_hash(*parts: Any) -> str:

@@ -56,8 +56,12 @@ def git_commit() -> str:
     """The checkout's commit hash, or 'unknown' outside a git checkout."""
     try:
         return subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-            cwd=Path(__file__).parent, timeout=5,
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+            timeout=5,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -89,10 +93,18 @@ def mlflow_run(
             exp_id = experiment.experiment_id
     except Exception as exc:  # unreachable server, read-only store: fail before any work
         raise MlsearchError(f"MLflow tracking store {uri}: {exc}".splitlines()[0]) from exc
-    all_tags = {"mlsearch.version": __version__, "mlsearch.git_commit": git_commit(),
-                "mlsearch.search": config.search, **(tags or {})}
-    run = mlflow.start_run(run_id=run_id, experiment_id=None if run_id else exp_id,
-                           run_name=None if run_id else run_name, tags=all_tags)
+    all_tags = {
+        "mlsearch.version": __version__,
+        "mlsearch.git_commit": git_commit(),
+        "mlsearch.search": config.search,
+        **(tags or {}),
+    }
+    run = mlflow.start_run(
+        run_id=run_id,
+        experiment_id=None if run_id else exp_id,
+        run_name=None if run_id else run_name,
+        tags=all_tags,
+    )
     try:
         yield run
     except BaseException as exc:

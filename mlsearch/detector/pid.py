@@ -17,7 +17,10 @@ def muon_efficiency(p: FloatArray, plateau: float) -> FloatArray:
 
 
 def muon_id(
-    p: FloatArray, is_muon: NDArray[np.bool_], plateau: float, fake_rate: float,
+    p: FloatArray,
+    is_muon: NDArray[np.bool_],
+    plateau: float,
+    fake_rate: float,
     rng: np.random.Generator,
 ) -> FloatArray:
     """muonID values in [0, 1]: passing tracks near 1, failing ones spread below 0.5."""

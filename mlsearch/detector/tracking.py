@@ -18,7 +18,7 @@ def pt_resolution(pt: FloatArray, mass: float | FloatArray) -> FloatArray:
     """Relative transverse-momentum resolution sigma(pT)/pT = 0.0011 pT (+) 0.0025/beta.
 
     >>> round(float(pt_resolution(np.array(5.0), 0.10566)), 5)
-    0.00593
+    0.00604
     """
     p_over_e = pt / np.sqrt(pt**2 + np.asarray(mass) ** 2)
     return np.hypot(0.0011 * pt, 0.0025 / p_over_e)

@@ -24,7 +24,11 @@ def per_mass_auc(
         sel = signal_mass == mass
         y = np.concatenate([np.ones(sel.sum()), np.zeros(len(bkg_score))])
         s = np.concatenate([signal_score[sel], bkg_score])
-        w = np.concatenate([signal_weight[sel] / signal_weight[sel].sum(),
-                            background_weight / background_weight.sum()])
+        w = np.concatenate(
+            [
+                signal_weight[sel] / signal_weight[sel].sum(),
+                background_weight / background_weight.sum(),
+            ]
+        )
         rows.append({"mass": mass, "auc": float(roc_auc_score(y, s, sample_weight=w))})
     return pd.DataFrame(rows)

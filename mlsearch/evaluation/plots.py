@@ -19,8 +19,9 @@ def _plt() -> Any:
     return plt
 
 
-def auc_vs_mass(curves: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]],
-                title: str) -> Any:
+def auc_vs_mass(
+    curves: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]], title: str
+) -> Any:
     """ROC AUC against the mass hypothesis, one line per model."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
@@ -34,15 +35,26 @@ def auc_vs_mass(curves: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]
     return fig
 
 
-def score_distributions(signal: NDArray[np.float64], signal_w: NDArray[np.float64],
-                        background: NDArray[np.float64], background_w: NDArray[np.float64],
-                        title: str) -> Any:
+def score_distributions(
+    signal: NDArray[np.float64],
+    signal_w: NDArray[np.float64],
+    background: NDArray[np.float64],
+    background_w: NDArray[np.float64],
+    title: str,
+) -> Any:
     """Normalised classifier-score distributions of signal and background at one mass."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
     bins = np.linspace(0, 1, 41)
-    ax.hist(background, bins, weights=background_w, density=True, histtype="stepfilled",
-            alpha=0.4, label="background")
+    ax.hist(
+        background,
+        bins,
+        weights=background_w,
+        density=True,
+        histtype="stepfilled",
+        alpha=0.4,
+        label="background",
+    )
     ax.hist(signal, bins, weights=signal_w, density=True, histtype="step", lw=2, label="signal")
     ax.set_yscale("log")
     ax.set_xlabel("classifier score")

@@ -32,10 +32,12 @@ def average_models(models: list[onnx.ModelProto]) -> onnx.ModelProto:
             opsets[op.domain] = max(opsets.get(op.domain, 0), op.version)
     nodes.append(helper.make_node("Mean", outputs, ["score"], name="fold_average"))
     first = models[0].graph
-    graph = helper.make_graph(nodes, "fold_average", [first.input[0]], [first.output[0]],
-                              initializers)
+    graph = helper.make_graph(
+        nodes, "fold_average", [first.input[0]], [first.output[0]], initializers
+    )
     merged = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()],
+        graph,
+        opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()],
         producer_name="mlsearch",
     )
     merged.ir_version = max(m.ir_version for m in models)

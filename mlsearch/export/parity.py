@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -10,7 +11,7 @@ from numpy.typing import NDArray
 
 from mlsearch.models.base import stack_inputs
 
-__all__ = ["ParityError", "onnx_session", "parity_masses", "max_abs_difference"]
+__all__ = ["ParityError", "max_abs_difference", "onnx_session", "parity_masses"]
 
 
 class ParityError(RuntimeError):
@@ -31,7 +32,7 @@ def onnx_session(model: onnx.ModelProto | str, threads: int = 1) -> object:
 def parity_masses(grid: list[float]) -> list[float]:
     """Masses to check [GeV]: the grid edges, every grid point, and the midpoints between
     neighbours (off-grid)."""
-    mids = [(a + b) / 2 for a, b in zip(grid[:-1], grid[1:], strict=True)]
+    mids = [(a + b) / 2 for a, b in itertools.pairwise(grid)]
     return sorted(set(grid) | set(mids))
 
 

@@ -81,7 +81,8 @@ def build(events: ak.Array, config: FeaturesConfig) -> pd.DataFrame:
     )
     dphi = np.where(dphi > np.pi, 2 * np.pi - dphi, dphi)
     cl = ev.clusters
-    extra = ak.to_numpy(ak.sum(cl.clusterE, axis=1)) if len(ev) else np.zeros(0)
+    has_clusters = len(ev) > 0 and "clusterE" in ak.fields(cl)  # untyped when all are empty
+    extra = ak.to_numpy(ak.sum(cl.clusterE, axis=1)) if has_clusters else np.zeros(len(ev))
     track_e = ak.to_numpy(ak.to_regular(tr.clusterE, axis=1)) if len(ev) else np.zeros((0, 2))
     return pd.DataFrame(
         {

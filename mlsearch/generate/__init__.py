@@ -26,8 +26,9 @@ def generate_process(
 
         if mass is None or coupling is None:
             raise ValueError("zprime needs a mass [GeV] and a coupling g'")
-        br = "one" if invisible_br == "one" else "lmu_ltau"
-        return generate_zprime(n_events, mass, coupling, seed, br, energy_spread)
+        if invisible_br == "one":
+            return generate_zprime(n_events, mass, coupling, seed, "one", energy_spread)
+        return generate_zprime(n_events, mass, coupling, seed, "lmu_ltau", energy_spread)
     if process == "mumu":
         from mlsearch.generate.mumu import generate_mumu
 

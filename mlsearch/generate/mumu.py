@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.generate.beams import Beams, cms_to_lab, sample_beams
+from mlsearch.generate.beams import cms_to_lab, sample_beams
 from mlsearch.generate.sample import TruthSample, chunk_rng
 from mlsearch.physics.constants import ALPHA_EM, GEV2_TO_FB, M_E, M_MU
 from mlsearch.physics.kinematics import boost
@@ -111,7 +111,9 @@ def generate_mumu(n_events: int, seed: int, energy_spread: bool = True) -> Truth
         y1, y2 = y[:, 0], y[:, 1]
         s_red = s * (1 - y1) * (1 - y2)
         above = s_red > 4 * M_MU**2 * 1.0001
+        # below threshold: weight 0; give it harmless no-ISR kinematics
         s_red = np.where(above, s_red, s)
+        y1, y2 = np.where(above, y1, 0.0), np.where(above, y2, 0.0)
         weight = np.where(above, born_mumu(s_red) * w_isr, 0.0)
         beta_mu2 = 1 - 4 * M_MU**2 / s_red
         cos_t = _muon_directions(beta_mu2, rng)

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from mlsearch.generate.beams import Beams, cms_to_lab, sample_beams
 from mlsearch.generate.sample import PDG_ZPRIME, TruthSample, chunk_rng
 from mlsearch.physics.constants import GEV2_TO_FB, M_MU
+from mlsearch.physics.kinematics import rotate_z_to
 from mlsearch.physics.zprime_me import squared_me_zprime
 from mlsearch.physics.zprime_model import invisible_branching_fraction
 
@@ -29,7 +30,7 @@ CHUNK = 40_000
 def _random_rotation(p: FloatArray, rng: np.random.Generator) -> FloatArray:
     """Apply a uniformly distributed (Haar) random rotation per event to p (n, k, 4)."""
     n = p.shape[0]
-    psi = rng.uniform(0, 2 * np.pi, n)[:, None]
+    psi = rng.uniform(0, 2 * np.pi, (n, 1))
     x = np.cos(psi) * p[..., 1] - np.sin(psi) * p[..., 2]
     y = np.sin(psi) * p[..., 1] + np.cos(psi) * p[..., 2]
     p = np.stack([p[..., 0], x, y, p[..., 3]], axis=-1)
@@ -37,7 +38,6 @@ def _random_rotation(p: FloatArray, rng: np.random.Generator) -> FloatArray:
     phi = rng.uniform(0, 2 * np.pi, n)
     sin_t = np.sqrt(1 - cos_t**2)
     direction = np.stack([sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t], axis=-1)
-    from mlsearch.physics.kinematics import rotate_z_to
 
     return rotate_z_to(p, direction[:, None, :])
 
@@ -125,8 +125,11 @@ def generate_zprime(
         chunk += 1
     p4 = np.concatenate(accepted)[:n_events]
     sigma = coupling**2 * w_sum / n_trials * GEV2_TO_FB
-    sigma_err = coupling**2 * math.sqrt(max(w2_sum / n_trials - (w_sum / n_trials) ** 2, 0.0)
-                                        / n_trials) * GEV2_TO_FB
+    sigma_err = (
+        coupling**2
+        * math.sqrt(max(w2_sum / n_trials - (w_sum / n_trials) ** 2, 0.0) / n_trials)
+        * GEV2_TO_FB
+    )
     br = invisible_branching_fraction(mass) if invisible_br == "lmu_ltau" else 1.0
     pdg = np.tile(np.array([13, -13, PDG_ZPRIME], dtype=np.int32), (n_events, 1))
     return TruthSample(

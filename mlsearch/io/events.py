@@ -28,7 +28,7 @@ _META_KEY = b"mlsearch"
 
 def truth_to_awkward(sample: TruthSample) -> ak.Array:
     """Turn a fixed-slot TruthSample into awkward records, dropping empty slots."""
-    n, k = sample.pdg.shape
+    n, _k = sample.pdg.shape
     present = sample.p4[..., 0] > 0
     counts = present.sum(axis=1)
     flat_p4 = sample.p4[present]

@@ -28,8 +28,12 @@ def brazil_plot(
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 5), layout="constrained")
-    ax.fill_between(mass, expected[:, 0], expected[:, 4], color="#ffdf00", label=r"expected $\pm 2\sigma$")
-    ax.fill_between(mass, expected[:, 1], expected[:, 3], color="#00cc00", label=r"expected $\pm 1\sigma$")
+    ax.fill_between(
+        mass, expected[:, 0], expected[:, 4], color="#ffdf00", label=r"expected $\pm 2\sigma$"
+    )
+    ax.fill_between(
+        mass, expected[:, 1], expected[:, 3], color="#00cc00", label=r"expected $\pm 1\sigma$"
+    )
     ax.plot(mass, expected[:, 2], "k--", label="expected median")
     if observed is not None:
         ax.plot(mass, observed, "k-", marker="o", ms=3, label="observed (pseudo-data)")
@@ -37,8 +41,14 @@ def brazil_plot(
     ax.set_xlabel("mass [GeV]")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
-    ax.text(0.02, 0.97, f"{int(round(cl * 100))}% CL upper limits, CLs", transform=ax.transAxes,
-            va="top", fontsize=9)
+    ax.text(
+        0.02,
+        0.97,
+        f"{round(cl * 100)}% CL upper limits, CLs",
+        transform=ax.transAxes,
+        va="top",
+        fontsize=9,
+    )
     ax.legend(loc="lower right", fontsize=9)
     ax.grid(alpha=0.3, which="both")
     return fig

@@ -26,17 +26,27 @@ def build_workspace(
         {"name": "bkg_stat", "type": "staterror", "data": background_stat.tolist()},
     ]
     if norm_uncertainty > 0:
-        modifiers.append({"name": "bkg_norm", "type": "normsys",
-                          "data": {"hi": 1 + norm_uncertainty, "lo": 1 - norm_uncertainty}})
+        modifiers.append(
+            {
+                "name": "bkg_norm",
+                "type": "normsys",
+                "data": {"hi": 1 + norm_uncertainty, "lo": 1 - norm_uncertainty},
+            }
+        )
     return {
-        "channels": [{
-            "name": "signal_window",
-            "samples": [
-                {"name": "signal", "data": signal.tolist(),
-                 "modifiers": [{"name": "mu", "type": "normfactor", "data": None}]},
-                {"name": "background", "data": background.tolist(), "modifiers": modifiers},
-            ],
-        }],
+        "channels": [
+            {
+                "name": "signal_window",
+                "samples": [
+                    {
+                        "name": "signal",
+                        "data": signal.tolist(),
+                        "modifiers": [{"name": "mu", "type": "normfactor", "data": None}],
+                    },
+                    {"name": "background", "data": background.tolist(), "modifiers": modifiers},
+                ],
+            }
+        ],
         "observations": [{"name": "signal_window", "data": np.asarray(observed).tolist()}],
         "measurements": [{"name": "limit", "config": {"poi": "mu", "parameters": []}}],
         "version": "1.0.0",

@@ -42,11 +42,19 @@ class PBDT:
         weight: NDArray[np.float64],
     ) -> None:
         x = stack_inputs(features, mass)
-        self.model.fit(x, label, sample_weight=weight, eval_set=[(x, label)],
-                       sample_weight_eval_set=[weight], verbose=False)
+        self.model.fit(
+            x,
+            label,
+            sample_weight=weight,
+            eval_set=[(x, label)],
+            sample_weight_eval_set=[weight],
+            verbose=False,
+        )
         self.history["train_logloss"] = list(self.model.evals_result()["validation_0"]["logloss"])
 
-    def score(self, features: NDArray[np.float64], mass: NDArray[np.float64]) -> NDArray[np.float32]:
+    def score(
+        self, features: NDArray[np.float64], mass: NDArray[np.float64]
+    ) -> NDArray[np.float32]:
         booster = self.model.get_booster()
         out = booster.inplace_predict(stack_inputs(features, mass))
         return np.asarray(out, dtype=np.float32).reshape(-1)
@@ -76,7 +84,9 @@ class PBDT:
         graph.initializer.extend([starts, ends, axes])
         graph.node.append(
             helper.make_node(
-                "Slice", [prob, "score_start", "score_end", "score_axis"], ["score"],
+                "Slice",
+                [prob, "score_start", "score_end", "score_axis"],
+                ["score"],
                 name="select_signal",
             )
         )

@@ -26,6 +26,9 @@ __all__ = ["PNN", "PNNNetwork"]
 class Standardise(nn.Module):
     """(x - mean) / std with fixed buffers, set from the training data."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, n_inputs: int) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(n_inputs))
@@ -187,7 +190,9 @@ class PNN:
             raise RuntimeError("the pNN is not trained or loaded")
         return self.net
 
-    def score(self, features: NDArray[np.float64], mass: NDArray[np.float64]) -> NDArray[np.float32]:
+    def score(
+        self, features: NDArray[np.float64], mass: NDArray[np.float64]
+    ) -> NDArray[np.float32]:
         net = self._require()
         with torch.no_grad():
             logits = net(torch.from_numpy(stack_inputs(features, mass)))

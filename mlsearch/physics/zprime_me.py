@@ -66,8 +66,8 @@ def muon_tensor(
     right = (slash(q2) - m * one)[..., None, None, :, :] @ gbar
     # Tr[left_a right_b] = sum_ij left_a[i, j] right_b[j, i]
     nz, na = left.shape[-4], left.shape[-3]
-    lf = left.reshape(left.shape[:-4] + (nz, na, 16))
-    rt = np.swapaxes(right, -1, -2).reshape(right.shape[:-4] + (nz, na, 16))
+    lf = left.reshape((*left.shape[:-4], nz, na, 16))
+    rt = np.swapaxes(right, -1, -2).reshape((*right.shape[:-4], nz, na, 16))
     traces = lf @ np.swapaxes(rt, -1, -2)  # (..., n, a, b)
     return np.einsum("...nab,n->...ab", traces, weights)
 

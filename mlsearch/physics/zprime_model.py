@@ -36,7 +36,9 @@ def invisible_branching_fraction(mass: float) -> float:
     >>> invisible_branching_fraction(0.2)
     1.0
     >>> round(invisible_branching_fraction(3.0), 4)
-    0.5004
+    0.5
+    >>> round(invisible_branching_fraction(0.25), 4)  # near threshold: muons phase-space suppressed
+    0.5796
     """
     neutrinos = 2 * mass / (24 * math.pi)
     return neutrinos / total_width(mass, 1.0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from mlsearch.config import Config
@@ -42,8 +41,10 @@ def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResul
     auc = pd.DataFrame(rows)
     write_text_atomic(out / "auc_per_mass.csv", auc.to_csv(index=False, float_format="%.6f"))
     reporter.start("evaluate", len(train["runs"]) + 1)
-    fig = auc_vs_mass({k: (g["mass"].to_numpy(), g["auc"].to_numpy())
-                       for k, g in auc.groupby("model")}, f"{config.search}: per-mass AUC")
+    fig = auc_vs_mass(
+        {str(k): (g["mass"].to_numpy(), g["auc"].to_numpy()) for k, g in auc.groupby("model")},
+        f"{config.search}: per-mass AUC",
+    )
     with atomic_path(out / "auc_vs_mass.png") as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
@@ -55,10 +56,13 @@ def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResul
         sig_mass = table["mass_hypothesis"].to_numpy()[sig]
         for m in meta["mass_grid"]:
             sel = sig_mass == m
-            fig = score_distributions(own[sel], table["weight"].to_numpy()[sig][sel],
-                                      bkg[f"score_m{m:g}"].to_numpy(),
-                                      table["weight"].to_numpy()[~sig],
-                                      f"{kind}, m = {m:g} GeV (out-of-fold)")
+            fig = score_distributions(
+                own[sel],
+                table["weight"].to_numpy()[sig][sel],
+                bkg[f"score_m{m:g}"].to_numpy(),
+                table["weight"].to_numpy()[~sig],
+                f"{kind}, m = {m:g} GeV (out-of-fold)",
+            )
             path = out / f"scores_{kind}_m{m:g}.png"
             with atomic_path(path) as tmp:
                 fig.savefig(tmp, dpi=90, format="png")
@@ -73,5 +77,8 @@ def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResul
                 mlflow.log_artifact(str(path), "evaluation")
         reporter.advance("evaluate", note=kind)
     write_manifest(out, "evaluate", key)
-    reporter.finish("evaluate", f"mean AUC {', '.join(f'{k} {g.auc.mean():.3f}' for k, g in auc.groupby('model'))}")
+    reporter.finish(
+        "evaluate",
+        f"mean AUC {', '.join(f'{k} {g.auc.mean():.3f}' for k, g in auc.groupby('model'))}",
+    )
     return StageResult("evaluate", key, (out / "auc_per_mass.csv",), False)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import onnx
 
@@ -17,8 +21,6 @@ from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
 from mlsearch.pipeline.train import enabled_models, native_model_path
-
-from pathlib import Path
 from mlsearch.tracking import git_commit, mlflow_run
 
 __all__ = ["PARITY_TOLERANCE", "onnx_model_path", "run_export"]
@@ -31,6 +33,15 @@ def onnx_model_path(config: Config, kind: str, fold: int | None = None) -> Path:
     """models/<search>/<kind>.onnx (fold average) or <kind>_fold<i>.onnx."""
     name = kind if fold is None else f"{kind}_fold{fold}"
     return Paths.of(config).models / f"{name}.onnx"
+
+
+def _fold_mean(models: list[Any]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Native counterpart of the fold-averaged ONNX graph."""
+
+    def score(features: np.ndarray, mass: np.ndarray) -> np.ndarray:
+        return np.mean([m.score(features, mass) for m in models], axis=0)
+
+    return score
 
 
 def run_export(config: Config, reporter: Reporter | None = None) -> StageResult:
@@ -68,38 +79,50 @@ def run_export(config: Config, reporter: Reporter | None = None) -> StageResult:
             natives.append(model)
             fold_protos.append(model.to_onnx(len(features)))
             reporter.advance("export", note=f"{kind} fold {i}")
-        ensemble = average_models([onnx.ModelProto.FromString(p.SerializeToString())
-                                   for p in fold_protos])
+        ensemble = average_models(
+            [onnx.ModelProto.FromString(p.SerializeToString()) for p in fold_protos]
+        )
         diffs = {}
         for i, (proto, model) in enumerate(zip(fold_protos, natives, strict=True)):
             d = max_abs_difference(model.score, onnx_session(proto), x, masses)
             diffs[f"fold{i}"] = max(d.values())
 
-        def mean_native(f: np.ndarray, m: np.ndarray) -> np.ndarray:
-            return np.mean([n.score(f, m) for n in natives], axis=0)
-
-        diffs["average"] = max(max_abs_difference(mean_native, onnx_session(ensemble), x,
-                                                  masses).values())
+        diffs["average"] = max(
+            max_abs_difference(_fold_mean(natives), onnx_session(ensemble), x, masses).values()
+        )
         worst = max(diffs.values())
         if worst > PARITY_TOLERANCE:
-            raise ParityError(f"{kind}: ONNX differs from native by {worst:.2e} "
-                              f"(> {PARITY_TOLERANCE:g}) at masses {masses}")
+            raise ParityError(
+                f"{kind}: ONNX differs from native by {worst:.2e} "
+                f"(> {PARITY_TOLERANCE:g}) at masses {masses}"
+            )
         parity[kind] = diffs
         base = {
-            "mlsearch.search": config.search, "mlsearch.model": kind,
+            "mlsearch.search": config.search,
+            "mlsearch.model": kind,
             "mlsearch.features": features,
             "mlsearch.units": [meta["units"][f] for f in features],
             "mlsearch.mass_column": "mass_hypothesis (last input column, GeV)",
-            "mlsearch.mass_grid": grid, "mlsearch.mass_range": [min(grid), max(grid)],
+            "mlsearch.mass_grid": grid,
+            "mlsearch.mass_range": [min(grid), max(grid)],
             "mlsearch.mass_assignment": meta["mass_assignment"],
-            "mlsearch.n_folds": n_folds, "mlsearch.config_hash": config_hash(config),
+            "mlsearch.n_folds": n_folds,
+            "mlsearch.config_hash": config_hash(config),
             "mlsearch.mlflow_run_id": train.get("runs", {}).get(kind, ""),
-            "mlsearch.git_commit": git_commit(), "mlsearch.version": __version__,
-            "mlsearch.parity_max_abs_diff": worst, "mlsearch.parity_masses": masses,
+            "mlsearch.git_commit": git_commit(),
+            "mlsearch.version": __version__,
+            "mlsearch.parity_max_abs_diff": worst,
+            "mlsearch.parity_masses": masses,
         }
         for i, proto in enumerate(fold_protos):
-            set_metadata(proto, {**base, "mlsearch.fold": i,
-                                 "mlsearch.fold_rule": f"scores events with event % {n_folds} == {i}"})
+            set_metadata(
+                proto,
+                {
+                    **base,
+                    "mlsearch.fold": i,
+                    "mlsearch.fold_rule": f"scores events with event % {n_folds} == {i}",
+                },
+            )
             with atomic_path(onnx_model_path(config, kind, i)) as tmp:
                 onnx.save(proto, tmp)
         set_metadata(ensemble, {**base, "mlsearch.fold": "average"})
@@ -115,9 +138,12 @@ def run_export(config: Config, reporter: Reporter | None = None) -> StageResult:
                 for i in range(n_folds):
                     mlflow.log_artifact(str(onnx_model_path(config, kind, i)), "onnx")
                 mlflow.log_artifact(str(onnx_model_path(config, kind)), "onnx")
-    write_json_atomic(paths.models / "parity.json", {"tolerance": PARITY_TOLERANCE,
-                                                     "masses": masses, "max_abs_diff": parity})
+    write_json_atomic(
+        paths.models / "parity.json",
+        {"tolerance": PARITY_TOLERANCE, "masses": masses, "max_abs_diff": parity},
+    )
     write_manifest(paths.models, "export", key, parity=parity)
-    reporter.finish("export", ", ".join(f"{k} parity {max(v.values()):.1e}"
-                                        for k, v in parity.items()))
+    reporter.finish(
+        "export", ", ".join(f"{k} parity {max(v.values()):.1e}" for k, v in parity.items())
+    )
     return StageResult("export", key, outputs, False, {"parity": parity})

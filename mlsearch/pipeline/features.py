@@ -47,8 +47,14 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
     builder = get_builder(config.search)
     jobs = sample_jobs(config)
     reco_keys = [stage_key("simulate", j.key, config.simulate) for j in jobs]
-    key = stage_key("features", reco_keys, config.features, config.train.n_folds,
-                    config.train.mass_assignment, config.generate.signal.masses)
+    key = stage_key(
+        "features",
+        reco_keys,
+        config.features,
+        config.train.n_folds,
+        config.train.mass_assignment,
+        config.generate.signal.masses,
+    )
     if file_key(paths.features) == key:
         reporter.finish("features", "cached")
         return StageResult("features", key, (paths.features,), True)
@@ -69,27 +75,38 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
         else:
             rng = chunk_rng(config.seed, f"mass/{job.name}", 0)
             df["mass_hypothesis"] = assign_background_masses(
-                len(df), grid, config.train.mass_assignment, rng)
+                len(df), grid, config.train.mass_assignment, rng
+            )
         df["fold"] = fold_of(df["event"].to_numpy(), config.train.n_folds)
         frames.append(df)
         samples[job.name] = {
-            "process": job.process, "is_signal": job.is_signal, "mass": job.mass,
-            "coupling": job.coupling, "n_generated": meta["n_events"],
-            "n_selected": len(df), "cross_section_fb": meta["cross_section_fb"],
+            "process": job.process,
+            "is_signal": job.is_signal,
+            "mass": job.mass,
+            "coupling": job.coupling,
+            "n_generated": meta["n_events"],
+            "n_selected": len(df),
+            "cross_section_fb": meta["cross_section_fb"],
             "cross_section_err_fb": meta["cross_section_err_fb"],
         }
         reporter.advance("features", note=job.name)
     table = pd.concat(frames, ignore_index=True)
     metadata = {
-        "cache_key": key, "search": config.search, "features": builder.feature_names,
+        "cache_key": key,
+        "search": config.search,
+        "features": builder.feature_names,
         "units": {f.name: f.unit for f in builder.features},
-        "search_variable": builder.search_variable, "spectators": list(builder.spectators),
-        "mass_grid": grid, "samples": samples, "n_folds": config.train.n_folds,
+        "search_variable": builder.search_variable,
+        "spectators": list(builder.spectators),
+        "mass_grid": grid,
+        "samples": samples,
+        "n_folds": config.train.n_folds,
         "mass_assignment": config.train.mass_assignment,
     }
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata(
-        {**(arrow.schema.metadata or {}), b"mlsearch": json.dumps(metadata).encode()})
+        {**(arrow.schema.metadata or {}), b"mlsearch": json.dumps(metadata).encode()}
+    )
     with atomic_path(paths.features) as tmp:
         pq.write_table(arrow, tmp, compression="zstd")
     reporter.finish("features", f"{len(table)} rows")

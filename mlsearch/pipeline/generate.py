@@ -39,14 +39,41 @@ def sample_jobs(config: Config) -> list[SampleJob]:
     sig = gen.signal
     for mass in sig.masses:
         name = f"{sig.process}_m{mass:g}"
-        key = stage_key("generate", name, sig.n_events, sig.coupling, sig.invisible_br,
-                        gen.energy_spread, config.seed)
-        out.append(SampleJob(name, sig.process, sig.n_events, mass, sig.coupling,
-                             events / f"{name}.parquet", key, True))
+        key = stage_key(
+            "generate",
+            name,
+            sig.n_events,
+            sig.coupling,
+            sig.invisible_br,
+            gen.energy_spread,
+            config.seed,
+        )
+        out.append(
+            SampleJob(
+                name,
+                sig.process,
+                sig.n_events,
+                mass,
+                sig.coupling,
+                events / f"{name}.parquet",
+                key,
+                True,
+            )
+        )
     for bkg in gen.backgrounds:
         key = stage_key("generate", bkg.process, bkg.n_events, gen.energy_spread, config.seed)
-        out.append(SampleJob(bkg.process, bkg.process, bkg.n_events, None, None,
-                             events / f"{bkg.process}.parquet", key, False))
+        out.append(
+            SampleJob(
+                bkg.process,
+                bkg.process,
+                bkg.n_events,
+                None,
+                None,
+                events / f"{bkg.process}.parquet",
+                key,
+                False,
+            )
+        )
     return out
 
 
@@ -59,21 +86,28 @@ def run_generate(config: Config, reporter: Reporter | None = None) -> StageResul
     for job in jobs:
         if file_key(job.path) != job.key:
             sample = generate_process(
-                job.process, job.n_events, config.seed, mass=job.mass, coupling=job.coupling,
+                job.process,
+                job.n_events,
+                config.seed,
+                mass=job.mass,
+                coupling=job.coupling,
                 invisible_br=config.generate.signal.invisible_br,
                 energy_spread=config.generate.energy_spread,
             )
             metadata = {
-                "cache_key": job.key, "sample": job.name, "process": job.process,
-                "is_signal": job.is_signal, "n_events": len(sample),
+                "cache_key": job.key,
+                "sample": job.name,
+                "process": job.process,
+                "is_signal": job.is_signal,
+                "n_events": len(sample),
                 "cross_section_fb": sample.cross_section_fb,
                 "cross_section_err_fb": sample.cross_section_err_fb,
-                "seed": config.seed, **sample.metadata,
+                "seed": config.seed,
+                **sample.metadata,
             }
             write_events(truth_to_awkward(sample), job.path, metadata)
             made += 1
         reporter.advance("generate", note=job.name)
     key = stage_key("generate-all", [j.key for j in jobs])
     reporter.finish("generate", f"{made} made, {len(jobs) - made} cached")
-    return StageResult("generate", key, tuple(j.path for j in jobs), made == 0,
-                       {"generated": made})
+    return StageResult("generate", key, tuple(j.path for j in jobs), made == 0, {"generated": made})

@@ -47,15 +47,25 @@ def _fold_scores(sessions: list[Any], x: np.ndarray, fold: np.ndarray, mass: flo
     return out
 
 
-def _bin_counts(score: np.ndarray, weight: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _bin_counts(
+    score: np.ndarray, weight: np.ndarray, edges: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     idx = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, len(edges) - 2)
     n = len(edges) - 1
-    return (np.bincount(idx, weights=weight, minlength=n),
-            np.sqrt(np.bincount(idx, weights=weight**2, minlength=n)))
+    return (
+        np.bincount(idx, weights=weight, minlength=n),
+        np.sqrt(np.bincount(idx, weights=weight**2, minlength=n)),
+    )
 
 
-def _mass_limit(config: Config, table: pd.DataFrame, meta: dict[str, Any], sessions: list[Any],
-                sample: str, info: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _mass_limit(
+    config: Config,
+    table: pd.DataFrame,
+    meta: dict[str, Any],
+    sessions: list[Any],
+    sample: str,
+    info: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any]]:
     cfg = config.limits
     lumi = config.luminosity_fb
     features = meta["features"]
@@ -69,26 +79,39 @@ def _mass_limit(config: Config, table: pd.DataFrame, meta: dict[str, Any], sessi
     s_score = _fold_scores(sessions, sig[features].to_numpy(), sig["fold"].to_numpy(), mass)
     b_score = _fold_scores(sessions, bkg[features].to_numpy(), bkg["fold"].to_numpy(), mass)
     # bins with equal expected signal: every bin carries signal information
-    inner = np.quantile(s_score, np.linspace(0, 1, cfg.n_score_bins + 1)[1:-1]) if len(s_score) else []
+    inner = (
+        np.quantile(s_score, np.linspace(0, 1, cfg.n_score_bins + 1)[1:-1]) if len(s_score) else []
+    )
     edges = np.unique(np.concatenate([[0.0], inner, [1.0 + 1e-9]]))
     s_counts, _ = _bin_counts(s_score, sig["weight"].to_numpy() * lumi, edges)
     b_counts, b_stat = _bin_counts(b_score, bkg["weight"].to_numpy() * lumi, edges)
-    # An empty background bin is not a background-free bin: floor it at the weight of one
-    # MC event (the smallest background weight), with 100 % uncertainty.
-    floor = float(table.loc[table["label"] == 0, "weight"].min()) * lumi
+    # An empty background bin is not a background-free bin: floor it at the mean weight of
+    # one background MC event in the window (or anywhere), with 100 % uncertainty.
+    w_bkg = bkg["weight"].to_numpy()
+    if not (w_bkg > 0).any():
+        w_bkg = table.loc[table["label"] == 0, "weight"].to_numpy()
+    floor = float(w_bkg[w_bkg > 0].mean()) * lumi
     empty = b_counts <= 0
     b_counts = np.where(empty, floor, b_counts)
     b_stat = np.where(empty, floor, b_stat)
+    # relative MC uncertainties below 1e-3 put huge constraint terms into the likelihood and
+    # stall the minimiser; 1e-3 is negligible next to the normalisation uncertainty
+    b_stat = np.maximum(b_stat, 1e-3 * b_counts)
     s_total = float(s_counts.sum())
     if s_total <= 0:
         raise InputError(f"{sample}: no signal events in the window; raise n_events")
     rng = chunk_rng(config.seed, f"pseudo-data/{sample}", 0)
     pseudo = rng.poisson(b_counts).astype(float)
-    # scale the signal so that mu ~ 1 near the limit: keeps the fit well conditioned
-    rough = (1.64 * math.sqrt(float(b_counts.sum())) + 2.3) / s_total
-    spec = build_workspace(s_counts * rough, b_counts, b_stat,
-                           cfg.background_norm_uncertainty, pseudo)
-    bands = upper_limit(spec, cfg.cl, mu_max=4.0, points=cfg.scan_points)
+    # Scale the signal so that mu ~ 1 near the limit (keeps the fit well conditioned): the
+    # best single-bin estimate bounds the combined limit from above.
+    s_frac = s_counts / s_total
+    with np.errstate(divide="ignore"):
+        rough = float(np.min((1.64 * np.sqrt(b_counts) + 2.3) / np.where(s_frac > 0, s_frac, 0)))
+    rough /= s_total
+    spec = build_workspace(
+        s_counts * rough, b_counts, b_stat, cfg.background_norm_uncertainty, pseudo
+    )
+    bands = upper_limit(spec, cfg.cl, mu_max=2.0, points=cfg.scan_points)
     n_sig_ref = s_total  # selected signal events at the reference coupling
     sigma_ref = float(info["cross_section_fb"])  # sigma x B(invisible) at g_ref [fb]
     eff = n_sig_ref / (sigma_ref * lumi)
@@ -99,10 +122,15 @@ def _mass_limit(config: Config, table: pd.DataFrame, meta: dict[str, Any], sessi
         return events, events / (eff * lumi), g_ref * math.sqrt(events / n_sig_ref)
 
     row: dict[str, Any] = {
-        "mass": mass, "window_low": window.low, "window_high": window.high,
-        "window_sigma": window.sigma, "signal_efficiency": eff,
-        "n_signal_ref": n_sig_ref, "n_background": float(b_counts.sum()),
-        "coupling_ref": g_ref, "cross_section_ref_fb": sigma_ref,
+        "mass": mass,
+        "window_low": window.low,
+        "window_high": window.high,
+        "window_sigma": window.sigma,
+        "signal_efficiency": eff,
+        "n_signal_ref": n_sig_ref,
+        "n_background": float(b_counts.sum()),
+        "coupling_ref": g_ref,
+        "cross_section_ref_fb": sigma_ref,
     }
     for quantity, idx in (("events", 0), ("xsec_fb", 1), ("coupling", 2)):
         for name, mu in zip(BANDS, bands.expected, strict=True):
@@ -111,8 +139,9 @@ def _mass_limit(config: Config, table: pd.DataFrame, meta: dict[str, Any], sessi
     return row, spec
 
 
-def run_limits(config: Config, reporter: Reporter | None = None,
-               model_path: Path | None = None) -> StageResult:
+def run_limits(
+    config: Config, reporter: Reporter | None = None, model_path: Path | None = None
+) -> StageResult:
     """Expected (+-1, +-2 sigma) and pseudo-observed CLs limits per signal mass, in signal
     events, cross section x B(invisible) [fb] and coupling; writes results/<search>/."""
     reporter = reporter or NullReporter()
@@ -123,8 +152,14 @@ def run_limits(config: Config, reporter: Reporter | None = None,
     missing = [str(p) for p in fold_paths if not p.is_file()]
     if missing:
         raise InputError(f"ONNX model not found: {', '.join(missing)} (run the export stage)")
-    key = stage_key("limits", file_key(paths.features), manifest_key(paths.models, "export"),
-                    config.limits, config.luminosity_fb, config.seed)
+    key = stage_key(
+        "limits",
+        file_key(paths.features),
+        manifest_key(paths.models, "export"),
+        config.limits,
+        config.luminosity_fb,
+        config.seed,
+    )
     out_csv = paths.results / "limits.csv"
     if manifest_key(paths.results, "limits") == key and out_csv.exists():
         reporter.finish("limits", "cached")
@@ -143,33 +178,48 @@ def run_limits(config: Config, reporter: Reporter | None = None,
     buf = io.StringIO()
     df.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, float_format="%.6g")
     write_text_atomic(out_csv, buf.getvalue())
-    write_json_atomic(paths.results / "limits.json", {
-        "search": config.search, "model": kind, "onnx": [str(p) for p in fold_paths],
-        "luminosity_fb": config.luminosity_fb, "cl": config.limits.cl,
-        "method": "asymptotic CLs, qtilde (pyhf)", "observed": "Poisson pseudo-data from the "
-        "background expectation (no real data in the embedded default)",
-        "rows": rows,
-    })
+    write_json_atomic(
+        paths.results / "limits.json",
+        {
+            "search": config.search,
+            "model": kind,
+            "onnx": [str(p) for p in fold_paths],
+            "luminosity_fb": config.luminosity_fb,
+            "cl": config.limits.cl,
+            "method": "asymptotic CLs, qtilde (pyhf)",
+            "observed": "Poisson pseudo-data from the "
+            "background expectation (no real data in the embedded default)",
+            "rows": rows,
+        },
+    )
     _plots(config, df, paths.results)
     write_manifest(paths.results, "limits", key, model=kind)
     reporter.finish("limits", f"{len(rows)} masses")
-    return StageResult("limits", key, (out_csv, paths.results / "limits.json"), False,
-                       {"rows": rows})
+    return StageResult(
+        "limits", key, (out_csv, paths.results / "limits.json"), False, {"rows": rows}
+    )
 
 
 def _plots(config: Config, df: pd.DataFrame, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     mass = df["mass"].to_numpy()
-    title = (f"Z' (L$_\\mu$ - L$_\\tau$) $\\to$ invisible, {config.luminosity_fb:g} fb$^{{-1}}$,"
-             f" {config.limits.model} (ONNX)")
+    title = (
+        f"Z' (L$_\\mu$ - L$_\\tau$) $\\to$ invisible, {config.luminosity_fb:g} fb$^{{-1}}$,"
+        f" {config.limits.model} (ONNX)"
+    )
     for quantity, label, name in (
         ("coupling", "g'", "limits_coupling.png"),
-        ("xsec_fb", r"$\sigma(e^+e^- \to \mu^+\mu^- Z') \times B(Z' \to$ inv.) [fb]", "limits_xsec.png"),
+        (
+            "xsec_fb",
+            r"$\sigma(e^+e^- \to \mu^+\mu^- Z') \times B(Z' \to$ inv.) [fb]",
+            "limits_xsec.png",
+        ),
     ):
         expected = np.stack([df[f"expected_{quantity}_{b}"].to_numpy() for b in BANDS], axis=1)
-        fig = brazil_plot(mass, expected, df[f"observed_{quantity}"].to_numpy(), label, title,
-                          config.limits.cl)
+        fig = brazil_plot(
+            mass, expected, df[f"observed_{quantity}"].to_numpy(), label, title, config.limits.cl
+        )
         with atomic_path(out / name) as tmp:
             fig.savefig(tmp, dpi=120, format="png")
         plt.close(fig)

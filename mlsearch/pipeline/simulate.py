@@ -33,10 +33,13 @@ def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResul
             truth, meta = read_events(job.path)
             if meta.get("cache_key") != job.key:
                 raise RuntimeError(f"{job.path}: stale truth file; run the generate stage")
-            reco = simulate_events(truth, config.simulate, chunk_rng(config.seed, f"sim/{job.name}", 0))
+            reco = simulate_events(
+                truth, config.simulate, chunk_rng(config.seed, f"sim/{job.name}", 0)
+            )
             write_events(reco, out, {**meta, "cache_key": key, "generator_key": job.key})
             made += 1
         reporter.advance("simulate", note=job.name)
     reporter.finish("simulate", f"{made} made, {len(jobs) - made} cached")
-    return StageResult("simulate", stage_key("simulate-all", keys), tuple(outputs), made == 0,
-                       {"simulated": made})
+    return StageResult(
+        "simulate", stage_key("simulate-all", keys), tuple(outputs), made == 0, {"simulated": made}
+    )

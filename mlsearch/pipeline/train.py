@@ -59,8 +59,9 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
     paths = Paths.of(config)
     kinds = enabled_models(config)
     key = stage_key("train", file_key(paths.features), config.train, config.models)
-    outputs = tuple(native_model_path(paths.train, k, i) for k in kinds
-                    for i in range(config.train.n_folds))
+    outputs = tuple(
+        native_model_path(paths.train, k, i) for k in kinds for i in range(config.train.n_folds)
+    )
     if manifest_key(paths.train, "train") == key and all(p.exists() for p in outputs):
         reporter.finish("train", "cached")
         return StageResult("train", key, outputs, True)
@@ -77,8 +78,9 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
     paths.train.mkdir(parents=True, exist_ok=True)
     for kind in kinds:
         params = getattr(config.models, kind)
-        with mlflow_run(config, f"train-{kind}", {"mlsearch.stage": "train",
-                                                  "mlsearch.model": kind}) as run:
+        with mlflow_run(
+            config, f"train-{kind}", {"mlsearch.stage": "train", "mlsearch.model": kind}
+        ) as run:
             import mlflow
 
             mlflow.log_params(flatten(config.model_dump(mode="json")))
@@ -87,9 +89,12 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
             for i in range(n_folds):
                 rows = fold != i
                 model = make_model(kind, params, config.seed + i)
-                model.fit(table.loc[rows, features].to_numpy(),
-                          table.loc[rows, "mass_hypothesis"].to_numpy(),
-                          table.loc[rows, "label"].to_numpy(), weights[rows])
+                model.fit(
+                    table.loc[rows, features].to_numpy(),
+                    table.loc[rows, "mass_hypothesis"].to_numpy(),
+                    table.loc[rows, "label"].to_numpy(),
+                    weights[rows],
+                )
                 with atomic_path(native_model_path(paths.train, kind, i)) as tmp:
                     model.save(tmp)
                 for name, values in model.history.items():
@@ -98,10 +103,16 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
                 models.append(model)
                 reporter.advance("train", note=f"{kind} fold {i}")
             own, per_mass = _oof_scores(models, table, features, grid)
-            auc = per_mass_auc(table["mass_hypothesis"].to_numpy()[sig], own[sig],
-                               table["weight"].to_numpy()[sig], per_mass,
-                               table["weight"].to_numpy()[~sig])
-            mlflow.log_metrics({f"auc_m{r.mass:g}": r.auc for r in auc.itertuples()})
+            auc = per_mass_auc(
+                table["mass_hypothesis"].to_numpy()[sig],
+                own[sig],
+                table["weight"].to_numpy()[sig],
+                per_mass,
+                table["weight"].to_numpy()[~sig],
+            )
+            mlflow.log_metrics(
+                {f"auc_m{m:g}": float(a) for m, a in zip(auc["mass"], auc["auc"], strict=True)}
+            )
             mlflow.log_metric("auc_mean", float(auc["auc"].mean()))
             scores = pd.DataFrame({f"score_m{m:g}": s for m, s in per_mass.items()})
             with atomic_path(paths.train / f"{kind}_oof_background.parquet") as tmp:
@@ -109,9 +120,22 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
             with atomic_path(paths.train / f"{kind}_oof_signal.parquet") as tmp:
                 pd.DataFrame({"score": own[sig]}).to_parquet(tmp)
             runs[kind] = run.info.run_id
-            aucs[kind] = auc.to_dict("records")
-    write_manifest(paths.train, "train", key, runs=runs, auc=aucs, features=features,
-                   mass_grid=grid, n_folds=n_folds)
-    reporter.finish("train", ", ".join(
-        f"{k} mean AUC {np.mean([r['auc'] for r in v]):.3f}" for k, v in aucs.items()))
+            aucs[kind] = [
+                {"mass": float(m), "auc": float(a)}
+                for m, a in zip(auc["mass"], auc["auc"], strict=True)
+            ]
+    write_manifest(
+        paths.train,
+        "train",
+        key,
+        runs=runs,
+        auc=aucs,
+        features=features,
+        mass_grid=grid,
+        n_folds=n_folds,
+    )
+    reporter.finish(
+        "train",
+        ", ".join(f"{k} mean AUC {np.mean([r['auc'] for r in v]):.3f}" for k, v in aucs.items()),
+    )
     return StageResult("train", key, outputs, False, {"runs": runs, "auc": aucs})

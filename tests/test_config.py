@@ -1,0 +1,114 @@
+import subprocess
+import sys
+
+import pytest
+
+from mlsearch.config import config_hash, load_config
+from mlsearch.errors import ConfigError
+
+from .conftest import DEFAULT_CONFIG, SMALL_PROFILE
+
+
+def test_default_config_loads_with_overrides():
+    c = load_config(DEFAULT_CONFIG, ["luminosity_fb=0.276", "models.pbdt.n_estimators=50"])
+    assert c.luminosity_fb == 0.276
+    assert c.models.pbdt.n_estimators == 50
+    assert c.generate.signal.masses == sorted(c.generate.signal.masses)
+
+
+def test_hash_changes_with_content_only():
+    a = load_config(SMALL_PROFILE)
+    b = load_config(SMALL_PROFILE)
+    c = load_config(SMALL_PROFILE, ["seed=8"])
+    assert config_hash(a) == config_hash(b) != config_hash(c)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "models.pbdt.n_estimator=5",
+            "unknown key 'models.pbdt.n_estimator' (allowed here: "
+            "enabled, learning_rate, max_depth, n_estimators, n_jobs)",
+        ),
+        ("luminosity_fb=lots", "key 'luminosity_fb': Input should be a valid number"),
+        ("generate.backgrounds.0.process=bhabha", "key 'generate.backgrounds.0.process'"),
+        ("generate.signal.masses=[-1.0]", "masses must be positive"),
+        ("no_equals_sign", "expected KEY=VALUE"),
+    ],
+)
+def test_bad_values_give_one_line_errors(override, message):
+    with pytest.raises(ConfigError) as err:
+        load_config(SMALL_PROFILE, [override])
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_key_in_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SMALL_PROFILE.read_text() + "\nlumi: 3\n")
+    with pytest.raises(
+        ConfigError, match=r"bad.yaml: unknown key 'lumi' \(allowed here: .*luminosity_fb"
+    ):
+        load_config(bad)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"nope\.yaml: config file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "mlsearch", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def test_cli_config_errors_exit_2_without_traceback(tmp_path):
+    res = _cli("generate", str(SMALL_PROFILE), "--set", "models.pnn.epoch=3")
+    assert res.returncode == 2
+    assert "unknown key 'models.pnn.epoch'" in res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    res = _cli("run", str(tmp_path / "missing.yaml"))
+    assert res.returncode == 2
+    assert "missing.yaml: config file not found" in res.stderr
+
+
+def test_cli_missing_input_file_names_it(tmp_path):
+    res = _cli("simulate", str(SMALL_PROFILE), "--set", f"workdir={tmp_path}")
+    assert res.returncode == 1
+    assert "zprime_m1.parquet: event file not found" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_cli_help_is_fast_and_lists_stages():
+    res = _cli("--help")
+    assert res.returncode == 0
+    for stage in (
+        "run",
+        "generate",
+        "simulate",
+        "features",
+        "train",
+        "evaluate",
+        "export",
+        "limits",
+    ):
+        assert stage in res.stdout
+    # heavy libraries stay out of the import of the CLI
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, mlsearch.cli; print(sorted(m for m in "
+            "('torch','mlflow','xgboost','lightning','pyhf') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert probe.stdout.strip() == "[]"

@@ -1,0 +1,114 @@
+"""The whole chain on the small profile through the CLI, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pandas as pd
+import pytest
+
+from .conftest import SMALL_PROFILE
+
+pytestmark = pytest.mark.slow
+
+
+def _run(workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mlsearch",
+            "run",
+            str(SMALL_PROFILE),
+            "--set",
+            f"workdir={workdir}",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("e2e")
+    res = _run(path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return path
+
+
+def test_limits_are_finite_positive_and_ordered(workdir: Path) -> None:
+    df = pd.read_csv(workdir / "results/zprime_invisible/limits.csv")
+    assert df["mass"].tolist() == [1.0, 3.0, 6.0]
+    for quantity in ("events", "xsec_fb", "coupling"):
+        bands = df[
+            [f"expected_{quantity}_{b}" for b in ("minus2", "minus1", "median", "plus1", "plus2")]
+        ].to_numpy()
+        assert np.isfinite(bands).all() and (bands > 0).all()
+        assert (np.diff(bands, axis=1) >= 0).all()
+        assert np.isfinite(df[f"observed_{quantity}"]).all()
+    # the coupling follows from sigma ~ g'^2
+    ratio = df["expected_events_median"] / df["n_signal_ref"]
+    np.testing.assert_allclose(df["expected_coupling_median"], 0.01 * np.sqrt(ratio), rtol=1e-4)
+    meta = json.loads((workdir / "results/zprime_invisible/limits.json").read_text())
+    assert meta["model"] == "pbdt" and len(meta["rows"]) == 3
+    assert (workdir / "results/zprime_invisible/limits_coupling.png").stat().st_size > 10_000
+    assert len(list((workdir / "results/zprime_invisible/workspaces").glob("*.json"))) == 3
+
+
+def test_onnx_models_carry_the_contract(workdir: Path) -> None:
+    for kind in ("pbdt", "pnn"):
+        for name in (kind, f"{kind}_fold0", f"{kind}_fold1"):
+            model = onnx.load(workdir / f"models/zprime_invisible/{name}.onnx")
+            meta = {p.key: p.value for p in model.metadata_props}
+            features = json.loads(meta["mlsearch.features"])
+            dims = model.graph.input[0].type.tensor_type.shape.dim
+            assert dims[1].dim_value == len(features) + 1
+            assert json.loads(meta["mlsearch.mass_grid"]) == [1.0, 3.0, 6.0]
+            assert float(meta["mlsearch.parity_max_abs_diff"]) < 1e-5
+            assert len(meta["mlsearch.mlflow_run_id"]) == 32
+
+
+def test_mlflow_runs_hold_per_mass_auc(workdir: Path) -> None:
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{workdir / 'mlruns/mlflow.db'}")
+    exp = client.get_experiment_by_name("zprime_invisible")
+    runs = client.search_runs([exp.experiment_id])
+    assert {r.data.tags["mlsearch.model"] for r in runs} == {"pbdt", "pnn"}
+    for r in runs:
+        assert r.info.status == "FINISHED"
+        for m in ("1", "3", "6"):
+            assert 0.5 < r.data.metrics[f"auc_m{m}"] <= 1.0
+        artifacts = {a.path for a in client.list_artifacts(r.info.run_id, "onnx")}
+        assert any(p.endswith(".onnx") for p in artifacts)
+
+
+def test_rerun_is_cached_and_identical(workdir: Path) -> None:
+    before = (workdir / "results/zprime_invisible/limits.csv").read_text()
+    res = _run(workdir)
+    assert res.returncode == 0
+    assert res.stderr.count("cached") >= 7
+    assert (workdir / "results/zprime_invisible/limits.csv").read_text() == before
+
+
+def test_same_seed_gives_same_events_models_and_limits(workdir: Path, tmp_path: Path) -> None:
+    res = _run(tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    a = pd.read_csv(workdir / "results/zprime_invisible/limits.csv")
+    b = pd.read_csv(tmp_path / "results/zprime_invisible/limits.csv")
+    pd.testing.assert_frame_equal(a, b)
+    for rel in ("data/zprime_invisible/features.parquet",):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(workdir / rel), pd.read_parquet(tmp_path / rel)
+        )
+    assert math.isclose(
+        float(a["expected_coupling_median"].iloc[0]), float(b["expected_coupling_median"].iloc[0])
+    )

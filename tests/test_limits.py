@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from mlsearch.limits.scan import upper_limit
+from mlsearch.limits.windows import signal_window
+from mlsearch.limits.workspace import build_workspace
+
+
+def test_large_background_counting_limit_matches_asymptotic_formula():
+    """One bin with b >> 1 and a Gaussian MC uncertainty d: the expected CLs limits at
+    CL = 1 - alpha are sigma (Phi^-1(1 - alpha Phi(N)) + N), N = 0, +-1, +-2, with
+    sigma = sqrt(b + d^2) / s (Cowan, Cranmer, Gross, Vitells, EPJC 71 (2011) 1554, eq. 89)."""
+    from scipy.stats import norm
+
+    b, d, s, alpha = 10_000.0, 50.0, 100.0, 0.1
+    spec = build_workspace(np.array([s]), np.array([b]), np.array([d]), 0.0, np.array([b]))
+    bands = upper_limit(spec, cl=1 - alpha, mu_max=3.0, points=61)
+    sigma = np.sqrt(b + d**2) / s
+    for n, got in zip((-2, -1, 0, 1, 2), bands.expected, strict=True):
+        want = sigma * (norm.ppf(1 - alpha * norm.cdf(n)) + n)
+        assert got == pytest.approx(want, rel=0.015), n
+    assert bands.observed == pytest.approx(bands.expected[2], rel=0.01)  # data = Asimov
+
+
+def test_normalisation_uncertainty_weakens_the_limit_and_bands_are_ordered():
+    s = np.array([5.0, 10.0, 20.0])
+    b = np.array([400.0, 100.0, 10.0])
+    stat = np.sqrt(b)
+    tight = upper_limit(build_workspace(s, b, stat, 0.0, b), 0.9, 2.0, 41)
+    loose = upper_limit(build_workspace(s, b, stat, 0.3, b), 0.9, 2.0, 41)
+    assert loose.expected[2] > tight.expected[2]
+    for bands in (tight, loose):
+        assert list(bands.expected) == sorted(bands.expected)
+        assert all(v > 0 for v in bands.expected)
+
+
+def test_scan_range_adapts_to_the_limit():
+    s, b = np.array([1.0]), np.array([100.0])
+    from scipy.optimize import brentq
+
+    # starts far below the limit (mu_max = 0.5): the scan must widen by itself
+    bands = upper_limit(build_workspace(s, b, np.array([1.0]), 0.0, b), 0.9, 0.5, 21)
+    # Poisson Asimov: q_A(x) = 2 (x - b ln(1 + x / b)) = 1.645^2 at the median limit x
+    want = brentq(lambda x: 2 * (x - 100 * np.log(1 + x / 100)) - 1.645**2, 1, 100)
+    assert bands.expected[2] == pytest.approx(want, rel=0.03)
+
+
+def test_window_is_two_sigma_of_the_signal_core():
+    rng = np.random.default_rng(2)
+    values = np.r_[rng.normal(9.0, 0.2, 50_000), rng.uniform(0, 9, 5_000)]  # low-side tail
+    w = signal_window(values, 2.0)
+    assert w.low < 9.0 < w.high
+    assert 0.18 < w.sigma < 0.3
+    with pytest.raises(ValueError, match="too few"):
+        signal_window(np.ones(3), 2.0)

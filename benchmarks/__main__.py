@@ -1,0 +1,114 @@
+"""Print one table of throughputs measured in this run; every timing is paired with its
+baseline in the same run (ratios are what matter on noisy machines).
+
+    ./dev python -m benchmarks [--rows 1000000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+warnings.filterwarnings("ignore")
+
+
+def _best_of(fn: Callable[[], Any], repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def bench_generation(n: int) -> list[tuple[str, str, str]]:
+    from mlsearch.config import SimulateConfig
+    from mlsearch.detector import simulate_events
+    from mlsearch.generate import generate_process
+    from mlsearch.io.events import truth_to_awkward
+
+    rows = []
+    t = _best_of(lambda: generate_process("mumu", n, 1), 2)
+    rows.append(("generate mumu (ISR)", f"{n / t:,.0f} events/s", "1 core"))
+    nz = max(n // 20, 2000)
+    t = _best_of(lambda: generate_process("zprime", nz, 1, mass=2.0, coupling=0.01), 1)
+    rows.append(("generate zprime (exact ME, unweighted)", f"{nz / t:,.0f} events/s", "1 core"))
+    truth = truth_to_awkward(generate_process("mumu", n, 1))
+    t = _best_of(lambda: simulate_events(truth, SimulateConfig(), np.random.default_rng(1)), 2)
+    rows.append(("simulate mumu", f"{n / t:,.0f} events/s", "1 core"))
+    return rows
+
+
+def bench_inference(n_rows: int) -> list[tuple[str, str, str]]:
+    from mlsearch.config import PBDTConfig, PNNConfig
+    from mlsearch.export.parity import onnx_session
+    from mlsearch.models import make_model
+    from mlsearch.models.base import stack_inputs
+
+    rng = np.random.default_rng(0)
+    n_feat = 15
+    x_train = rng.normal(size=(100_000, n_feat))
+    m_train = rng.choice([1.0, 2.0, 3.0], 100_000)
+    y = (x_train[:, 0] + 0.3 * m_train + rng.normal(size=100_000) > 0.8).astype(int)
+    x = rng.normal(size=(n_rows, n_feat))
+    mass = np.full(n_rows, 2.0)
+    inputs = stack_inputs(x, mass)
+    rows = []
+    for kind, params in (
+        ("pbdt", PBDTConfig(n_estimators=200, max_depth=6, n_jobs=2)),
+        ("pnn", PNNConfig(hidden=[128, 128, 128], epochs=1)),
+    ):
+        model = make_model(kind, params, 1)
+        model.fit(x_train, m_train, y, np.ones(len(y)))
+        session = onnx_session(model.to_onnx(n_feat), threads=2)
+        t_native = _best_of(lambda m=model: m.score(x, mass))
+        t_onnx = _best_of(lambda s=session: s.run(["score"], {"input": inputs}))  # type: ignore[attr-defined]
+        rows.append(
+            (
+                f"score {kind}: onnxruntime vs native",
+                f"{n_rows / t_onnx:,.0f} vs {n_rows / t_native:,.0f} rows/s",
+                f"ONNX/native = {t_native / t_onnx:.2f}x (2 threads)",
+            )
+        )
+    return rows
+
+
+def bench_limits() -> list[tuple[str, str, str]]:
+    from mlsearch.limits.scan import upper_limit
+    from mlsearch.limits.workspace import build_workspace
+
+    s = np.array([2.0, 5.0, 10.0, 20.0, 30.0])
+    b = np.array([5000.0, 800.0, 100.0, 20.0, 4.0])
+    spec = build_workspace(s, b, 0.05 * b, 0.1, b)
+    t = _best_of(lambda: upper_limit(spec, 0.9, 2.0, 41), 2)
+    return [("limit per mass (5 bins, 41-point scan)", f"{t:.2f} s", "asymptotic CLs, pyhf numpy")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows for scoring")
+    parser.add_argument("--events", type=int, default=400_000, help="events for generation")
+    args = parser.parse_args()
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="mlsearch benchmarks (this machine, this run)")
+    for col in ("what", "throughput", "note"):
+        table.add_column(col)
+    for section in (
+        bench_generation(args.events),
+        bench_inference(args.rows),
+        bench_limits(),
+    ):
+        for row in section:
+            table.add_row(*row)
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

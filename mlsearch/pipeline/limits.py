@@ -139,9 +139,7 @@ def _mass_limit(
     return row, spec
 
 
-def run_limits(
-    config: Config, reporter: Reporter | None = None, model_path: Path | None = None
-) -> StageResult:
+def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
     """Expected (+-1, +-2 sigma) and pseudo-observed CLs limits per signal mass, in signal
     events, cross section x B(invisible) [fb] and coupling; writes results/<search>/."""
     reporter = reporter or NullReporter()

@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,6 +26,8 @@ app = typer.Typer(
     help="Mass-parametrised dark-sector searches at Belle II: events -> features -> pNN/pBDT "
     "-> MLflow -> ONNX -> pyhf limits.",
 )
+models_app = typer.Typer(no_args_is_help=True, help="The MLflow model registry.")
+app.add_typer(models_app, name="models")
 
 ConfigArg = Annotated[
     Path, typer.Argument(help="search config (YAML), e.g. configs/zprime_invisible.yaml")
@@ -31,6 +35,10 @@ ConfigArg = Annotated[
 SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="override a config value, e.g. --set models.pbdt.n_estimators=50"),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="config whose MLflow store to use (default: ./mlruns)"),
 ]
 
 
@@ -41,33 +49,47 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     quiet_loggers()
-    warnings.filterwarnings("ignore", category=UserWarning)
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", category=FutureWarning)
+    for category in (UserWarning, DeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", category=category)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """User errors become one plain line on stderr and an exit code, never a traceback."""
+    try:
+        yield
+    except MlsearchError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted: rerun the same command to resume", err=True)
+        raise typer.Exit(130) from None
+
+
+def _load(config_path: Path | None, overrides: list[str] | None = None) -> Any:
+    from mlsearch.config import load_config
+
+    if config_path is None:
+        return None
+    return load_config(config_path, overrides or [])
 
 
 def _run(stages: list[str], config_path: Path, overrides: list[str] | None) -> None:
     from rich.console import Console
 
-    from mlsearch.config import load_config
-
     console = Console(stderr=True, soft_wrap=True)
-    try:
-        config = load_config(config_path, overrides or [])
+    with _user_errors():
+        config = _load(config_path, overrides)
         _quiet_libraries()
         from mlsearch.pipeline import STAGES
         from mlsearch.pipeline.progress import RichReporter
+        from mlsearch.tracking import check_store
 
+        check_store(config)  # an unusable MLflow store fails now, not after training
         results = []
         with RichReporter() as reporter:
             for name in stages:
                 results.append(STAGES[name](config, reporter))
-    except MlsearchError as exc:
-        typer.echo(f"error: {exc}", err=True)  # one plain line, never wrapped
-        raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/yellow]: rerun the same command to resume")
-        raise typer.Exit(130) from None
     for r in results:
         state = "cached" if r.skipped else "done"
         console.print(
@@ -76,12 +98,12 @@ def _run(stages: list[str], config_path: Path, overrides: list[str] | None) -> N
         )
 
 
-def _stage_command(name: str, doc: str) -> None:
+def _stage_command(name: str, doc: str) -> Callable[..., None]:
     def command(config: ConfigArg, set_: SetOpt = None) -> None:
         _run([name], config, set_)
 
     command.__doc__ = doc
-    app.command(name)(command)
+    return app.command(name)(command)
 
 
 @app.command("run")
@@ -98,10 +120,119 @@ for _name, _doc in (
     ("features", "Build the search's feature table from the reconstructed events."),
     ("train", "Train the mass-parametrised pBDT and pNN on k folds (MLflow runs)."),
     ("evaluate", "Per-mass AUC and score plots from the out-of-fold scores."),
-    ("export", "Export the trained models to ONNX with a parity check."),
-    ("limits", "CLs upper limits per mass from the ONNX scores (pyhf)."),
+    ("export", "Export the trained models to ONNX with a parity check; register them."),
 ):
     _stage_command(_name, _doc)
+
+
+@app.command("limits")
+def limits(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="registered model instead of models/<search>/, "
+            "e.g. models:/zprime_invisible_pbdt@champion"
+        ),
+    ] = None,
+) -> None:
+    """CLs upper limits per mass from the ONNX scores (pyhf)."""
+    overrides = list(set_ or []) + ([f"limits.model_uri={model}"] if model else [])
+    _run(["limits"], config, overrides)
+
+
+def _store_uri(config_path: Path | None) -> str:
+    from mlsearch.config import Config
+    from mlsearch.tracking import check_store
+
+    config = _load(config_path)
+    if config is None:
+        config = Config.model_validate(
+            {
+                "search": "zprime_invisible",
+                "luminosity_fb": 1.0,
+                "generate": {
+                    "signal": {"masses": [1.0], "n_events": 1, "coupling": 1.0},
+                    "backgrounds": [{"process": "mumu", "n_events": 1}],
+                },
+            }
+        )
+    _quiet_libraries()
+    return check_store(config)
+
+
+@models_app.command("list")
+def models_list(config: ConfigOpt = None) -> None:
+    """Registered models: versions, aliases, parity and the run that trained them."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from mlsearch.tracking import list_models
+
+    with _user_errors():
+        uri = _store_uri(config)
+        versions = list_models(uri)
+    table = Table(title=f"registered models in {uri}")
+    for col in ("name", "version", "aliases", "parity", "mass grid", "run"):
+        table.add_column(col, no_wrap=col in ("name", "version", "aliases"), overflow="fold")
+    for v in versions:
+        table.add_row(
+            v.name,
+            str(v.version),
+            ", ".join(v.aliases),
+            v.tags.get("mlsearch.parity_max_abs_diff", ""),
+            v.tags.get("mlsearch.mass_grid", ""),
+            v.run_id,
+        )
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)  # pipes and files get whole names, not 80 columns
+    console.print(table)
+
+
+@models_app.command("promote")
+def models_promote(
+    name: Annotated[str, typer.Argument(help="registered model, e.g. zprime_invisible_pbdt")],
+    version: Annotated[int, typer.Argument(help="version to promote")],
+    alias: Annotated[str, typer.Option(help="alias to move")] = "champion",
+    config: ConfigOpt = None,
+) -> None:
+    """Point an alias (default: champion) at a model version."""
+    from mlsearch.tracking import promote
+
+    with _user_errors():
+        info = promote(_store_uri(config), name, version, alias)
+    typer.echo(f"{info.name} version {info.version}: aliases {', '.join(info.aliases)}")
+
+
+@app.command("ui")
+def ui(
+    config: ConfigOpt = None,
+    host: Annotated[
+        str, typer.Option(help="interface to bind (loopback by default)")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 5000,
+) -> None:
+    """Start the MLflow UI on the project's store (http://127.0.0.1:5000)."""
+    with _user_errors():
+        uri = _store_uri(config)
+    typer.echo(f"MLflow UI on http://{host}:{port} for {uri}", err=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    os.execv(sys.executable, cmd)
 
 
 def _version(value: bool) -> None:

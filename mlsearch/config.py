@@ -96,6 +96,10 @@ class ModelsConfig(_Strict):
 
 class LimitsConfig(_Strict):
     model: Literal["pbdt", "pnn"] = "pbdt"
+    model_uri: str | None = Field(
+        None,
+        description="registered model instead, e.g. models:/zprime_invisible_pbdt@champion",
+    )
     window_sigma: float = Field(2.0, gt=0, description="half-width of the recoil window / sigma")
     n_score_bins: int = Field(5, gt=0)
     background_norm_uncertainty: float = Field(0.1, ge=0)

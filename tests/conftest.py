@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,3 +23,33 @@ def repo() -> Path:
 def _no_external_tracking(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests write MLflow runs to their own temporary store, never to a user's server."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: int = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``mlsearch ARGS`` in a subprocess, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "mlsearch", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workdir where ``mlsearch run`` has completed on the small profile (shared, read-only
+    for the tests that use it)."""
+    path = tmp_path_factory.mktemp("e2e")
+    res = run_cli("run", str(SMALL_PROFILE), "--set", f"workdir={path}")
+    assert res.returncode == 0, res.stderr[-3000:]
+    return path
+
+
+def require_services() -> bool:
+    """CI sets MLSEARCH_REQUIRE_SERVICES=1: a missing PostgreSQL or Chromium then fails the
+    test instead of skipping it."""
+    return os.environ.get("MLSEARCH_REQUIRE_SERVICES") == "1"

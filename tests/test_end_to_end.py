@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,35 +12,18 @@ import onnx
 import pandas as pd
 import pytest
 
-from .conftest import SMALL_PROFILE
+from .conftest import SMALL_PROFILE, run_cli
 
 pytestmark = pytest.mark.slow
 
 
 def _run(workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mlsearch",
-            "run",
-            str(SMALL_PROFILE),
-            "--set",
-            f"workdir={workdir}",
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_cli("run", str(SMALL_PROFILE), "--set", f"workdir={workdir}", *extra)
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("e2e")
-    res = _run(path)
-    assert res.returncode == 0, res.stderr[-3000:]
-    return path
+@pytest.fixture
+def workdir(small_run: Path) -> Path:
+    return small_run
 
 
 def test_limits_are_finite_positive_and_ordered(workdir: Path) -> None:
@@ -81,7 +63,7 @@ def test_mlflow_runs_hold_per_mass_auc(workdir: Path) -> None:
 
     client = mlflow.MlflowClient(f"sqlite:///{workdir / 'mlruns/mlflow.db'}")
     exp = client.get_experiment_by_name("zprime_invisible")
-    runs = client.search_runs([exp.experiment_id])
+    runs = client.search_runs([exp.experiment_id], "tags.`mlsearch.stage` = 'train'")
     assert {r.data.tags["mlsearch.model"] for r in runs} == {"pbdt", "pnn"}
     for r in runs:
         assert r.info.status == "FINISHED"

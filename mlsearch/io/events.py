@@ -21,7 +21,7 @@ from mlsearch.errors import InputError
 from mlsearch.generate.sample import TruthSample
 from mlsearch.io.atomic import atomic_path
 
-__all__ = ["read_events", "truth_to_awkward", "write_events"]
+__all__ = ["read_events", "read_metadata", "truth_to_awkward", "write_events"]
 
 _META_KEY = b"mlsearch"
 
@@ -59,6 +59,15 @@ def write_events(events: ak.Array, path: str | os.PathLike[str], metadata: dict[
     table = table.replace_schema_metadata(meta)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The metadata of an event file without reading its events ({} if absent/unreadable)."""
+    try:
+        raw = (pq.read_schema(path).metadata or {}).get(_META_KEY)
+    except (OSError, ValueError):
+        return {}
+    return dict(json.loads(raw)) if raw else {}
 
 
 def read_events(path: str | os.PathLike[str]) -> tuple[ak.Array, dict[str, Any]]:

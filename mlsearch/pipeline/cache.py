@@ -10,11 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from mlsearch import __version__
 from mlsearch.config import config_hash
 from mlsearch.io.atomic import write_json_atomic
+from mlsearch.io.events import read_metadata
 
 __all__ = ["file_key", "manifest_key", "stage_key", "write_manifest"]
 
@@ -25,14 +24,8 @@ def stage_key(*parts: Any) -> str:
 
 
 def file_key(path: Path) -> str | None:
-    """The cache key stored in an event file's metadata, or None if absent/unreadable."""
-    try:
-        raw = (pq.read_schema(path).metadata or {}).get(b"mlsearch")
-    except (OSError, ValueError):
-        return None
-    if not raw:
-        return None
-    key = json.loads(raw).get("cache_key")
+    """The cache key stored in an event or table file's metadata (None if absent)."""
+    key = read_metadata(path).get("cache_key")
     return str(key) if key else None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,13 @@ from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
 from mlsearch.pipeline.train import enabled_models, native_model_path
-from mlsearch.tracking import git_commit, mlflow_run
+from mlsearch.tracking import (
+    git_commit,
+    mlflow_run,
+    register_onnx,
+    registered_model_name,
+    tracking_uri,
+)
 
 __all__ = ["PARITY_TOLERANCE", "onnx_model_path", "run_export"]
 
@@ -42,6 +49,50 @@ def _fold_mean(models: list[Any]) -> Callable[[np.ndarray, np.ndarray], np.ndarr
         return np.mean([m.score(features, mass) for m in models], axis=0)
 
     return score
+
+
+def _register(
+    config: Config,
+    train: dict[str, Any],
+    parity: dict[str, dict[str, float]],
+    masses: list[float],
+    meta: dict[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """Attach the ONNX files and the parity report to each training run and register the
+    fold-averaged model as a new version (ONNX flavour), linked to what made it."""
+    uri = tracking_uri(config)
+    paths = Paths.of(config)
+    out = {}
+    for kind, diffs in parity.items():
+        run_id = train.get("runs", {}).get(kind)
+        if not run_id:
+            continue
+        name = registered_model_name(config.search, kind)
+        with mlflow_run(config, "", run_id=run_id):
+            import mlflow
+
+            mlflow.log_metric("onnx_parity_max_abs_diff", max(diffs.values()))
+            for i in range(config.train.n_folds):
+                mlflow.log_artifact(str(onnx_model_path(config, kind, i)), "onnx")
+            mlflow.log_artifact(str(onnx_model_path(config, kind)), "onnx")
+            mlflow.log_artifact(str(paths.models / "parity.json"), "onnx")
+            tags = {
+                "mlsearch.model": kind,
+                "mlsearch.search": config.search,
+                "mlsearch.parity_max_abs_diff": f"{max(diffs.values()):.3e}",
+                "mlsearch.parity_report": f"runs:/{run_id}/onnx/parity.json",
+                "mlsearch.parity_masses": json.dumps(masses),
+                "mlsearch.mass_grid": json.dumps(meta["mass_grid"]),
+                "mlsearch.mass_assignment": meta["mass_assignment"],
+                "mlsearch.features": json.dumps(meta["features"]),
+                "mlsearch.n_folds": str(config.train.n_folds),
+                "mlsearch.dataset_digest": str(train.get("features_key", "")),
+                "mlsearch.fold_models": f"runs:/{run_id}/onnx",
+            }
+            n_inputs = len(meta["features"]) + 1
+            version = register_onnx(uri, name, onnx_model_path(config, kind), n_inputs, tags)
+        out[kind] = {"name": name, "version": version, "run_id": run_id}
+    return out
 
 
 def run_export(config: Config, reporter: Reporter | None = None) -> StageResult:
@@ -129,20 +180,12 @@ def run_export(config: Config, reporter: Reporter | None = None) -> StageResult:
         with atomic_path(onnx_model_path(config, kind)) as tmp:
             onnx.save(ensemble, tmp)
         reporter.advance("export", note=f"{kind} average")
-        run_id = train.get("runs", {}).get(kind)
-        if run_id:
-            with mlflow_run(config, "", run_id=run_id):
-                import mlflow
-
-                mlflow.log_metric("onnx_parity_max_abs_diff", worst)
-                for i in range(n_folds):
-                    mlflow.log_artifact(str(onnx_model_path(config, kind, i)), "onnx")
-                mlflow.log_artifact(str(onnx_model_path(config, kind)), "onnx")
     write_json_atomic(
         paths.models / "parity.json",
         {"tolerance": PARITY_TOLERANCE, "masses": masses, "max_abs_diff": parity},
     )
-    write_manifest(paths.models, "export", key, parity=parity)
+    versions = _register(config, train, parity, masses, meta)
+    write_manifest(paths.models, "export", key, parity=parity, registered=versions)
     reporter.finish(
         "export", ", ".join(f"{k} parity {max(v.values()):.1e}" for k, v in parity.items())
     )

@@ -23,6 +23,7 @@ from mlsearch.pipeline.generate import sample_jobs
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
+from mlsearch.tracking import flatten, log_dataset, mlflow_run
 
 __all__ = ["read_feature_table", "run_features"]
 
@@ -109,5 +110,23 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
     )
     with atomic_path(paths.features) as tmp:
         pq.write_table(arrow, tmp, compression="zstd")
+    with mlflow_run(config, "features", {"mlsearch.stage": "features"}):
+        import mlflow
+
+        mlflow.log_params(flatten(config.features.model_dump(mode="json"), "features."))
+        mlflow.log_params(
+            {
+                "features": ",".join(builder.feature_names),
+                "mass_assignment": config.train.mass_assignment,
+            }
+        )
+        for job, reco_key in zip(jobs, reco_keys, strict=True):
+            log_dataset(paths.reco / job.path.name, reco_key, f"{job.name}-reco", "input")
+            info = samples[job.name]
+            mlflow.log_metric(f"selection_eff_{job.name}", info["n_selected"] / info["n_generated"])
+        log_dataset(paths.features, key, "features", "output", len(table))
+        mlflow.log_dict(
+            {k: v for k, v in metadata.items() if k != "samples"}, "features_schema.json"
+        )
     reporter.finish("features", f"{len(table)} rows")
     return StageResult("features", key, (paths.features,), False, {"rows": len(table)})

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from mlsearch.config import Config
 from mlsearch.generate import generate_process
-from mlsearch.io.events import truth_to_awkward, write_events
+from mlsearch.io.events import read_metadata, truth_to_awkward, write_events
 from mlsearch.pipeline.cache import file_key, stage_key
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
+from mlsearch.tracking import flatten, log_dataset, mlflow_run
 
 __all__ = ["SampleJob", "run_generate", "sample_jobs"]
 
@@ -77,6 +78,26 @@ def sample_jobs(config: Config) -> list[SampleJob]:
     return out
 
 
+def _track(config: Config, jobs: list[SampleJob]) -> None:
+    """One MLflow run for the generated samples: settings, cross sections, the files."""
+    with mlflow_run(config, "generate", {"mlsearch.stage": "generate"}):
+        import mlflow
+
+        gen = config.generate
+        mlflow.log_params(
+            {
+                "seed": config.seed,
+                "energy_spread": gen.energy_spread,
+                **flatten(gen.signal.model_dump(mode="json"), "signal."),
+                "backgrounds": ",".join(f"{b.process}:{b.n_events}" for b in gen.backgrounds),
+            }
+        )
+        for job in jobs:
+            meta = read_metadata(job.path)
+            mlflow.log_metric(f"xsec_fb_{job.name}", float(meta["cross_section_fb"]))
+            log_dataset(job.path, job.key, job.name, "generated", int(meta["n_events"]))
+
+
 def run_generate(config: Config, reporter: Reporter | None = None) -> StageResult:
     """Generate every sample whose file is missing or was made with other settings."""
     reporter = reporter or NullReporter()
@@ -108,6 +129,8 @@ def run_generate(config: Config, reporter: Reporter | None = None) -> StageResul
             write_events(truth_to_awkward(sample), job.path, metadata)
             made += 1
         reporter.advance("generate", note=job.name)
+    if made:
+        _track(config, jobs)
     key = stage_key("generate-all", [j.key for j in jobs])
     reporter.finish("generate", f"{made} made, {len(jobs) - made} cached")
     return StageResult("generate", key, tuple(j.path for j in jobs), made == 0, {"generated": made})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +22,25 @@ from mlsearch.export.parity import onnx_session
 from mlsearch.generate.sample import chunk_rng
 from mlsearch.io.atomic import atomic_path, write_json_atomic, write_text_atomic
 from mlsearch.limits.plot import brazil_plot
+from mlsearch.limits.punzi import best_punzi_cross_section
 from mlsearch.limits.scan import upper_limit
 from mlsearch.limits.windows import signal_window
 from mlsearch.limits.workspace import build_workspace
 from mlsearch.models.base import stack_inputs
-from mlsearch.pipeline.cache import file_key, manifest_key, stage_key, write_manifest
+from mlsearch.pipeline.cache import (
+    file_key,
+    manifest_key,
+    read_manifest,
+    stage_key,
+    write_manifest,
+)
 from mlsearch.pipeline.export import onnx_model_path
 from mlsearch.pipeline.features import read_feature_table
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
+from mlsearch.tracking import check_store, flatten, mlflow_run, resolve_model_uri
+from mlsearch.tracking.registry import download_run_artifacts
 
 __all__ = ["run_limits"]
 
@@ -105,8 +115,10 @@ def _mass_limit(
     # Scale the signal so that mu ~ 1 near the limit (keeps the fit well conditioned): the
     # best single-bin estimate bounds the combined limit from above.
     s_frac = s_counts / s_total
+    # per-bin background spread: Poisson, MC statistics and the normalisation uncertainty
+    spread = np.sqrt(b_counts + b_stat**2 + (cfg.background_norm_uncertainty * b_counts) ** 2)
     with np.errstate(divide="ignore"):
-        rough = float(np.min((1.64 * np.sqrt(b_counts) + 2.3) / np.where(s_frac > 0, s_frac, 0)))
+        rough = float(np.min((1.64 * spread + 2.3) / np.where(s_frac > 0, s_frac, 0)))
     rough /= s_total
     spec = build_workspace(
         s_counts * rough, b_counts, b_stat, cfg.background_norm_uncertainty, pseudo
@@ -121,6 +133,14 @@ def _mass_limit(
         events = mu * rough * n_sig_ref
         return events, events / (eff * lumi), g_ref * math.sqrt(events / n_sig_ref)
 
+    punzi = best_punzi_cross_section(
+        s_score,
+        sig["weight"].to_numpy() * lumi,
+        b_score,
+        bkg["weight"].to_numpy() * lumi,
+        eff,
+        lumi,
+    )
     row: dict[str, Any] = {
         "mass": mass,
         "window_low": window.low,
@@ -130,6 +150,7 @@ def _mass_limit(
         "n_signal_ref": n_sig_ref,
         "n_background": float(b_counts.sum()),
         "coupling_ref": g_ref,
+        "punzi_xsec_fb": punzi,
         "cross_section_ref_fb": sigma_ref,
     }
     for quantity, idx in (("events", 0), ("xsec_fb", 1), ("coupling", 2)):
@@ -139,21 +160,62 @@ def _mass_limit(
     return row, spec
 
 
+@dataclass(frozen=True)
+class _ModelSource:
+    """The fold ONNX files the limits use, and the registry link recorded with the run."""
+
+    kind: str
+    fold_paths: list[Path]
+    link: dict[str, str]
+
+
+def _model_source(config: Config) -> _ModelSource:
+    paths = Paths.of(config)
+    if config.limits.model_uri:
+        uri = check_store(config)
+        version = resolve_model_uri(uri, config.limits.model_uri)
+        kind = version.tags.get("mlsearch.model", config.limits.model)
+        n_folds = int(version.tags.get("mlsearch.n_folds", config.train.n_folds))
+        local = paths.data / "registry" / version.name / f"v{version.version}"
+        names = [f"{kind}_fold{i}.onnx" for i in range(n_folds)]
+        if not all((local / "onnx" / n).is_file() for n in names):
+            download_run_artifacts(uri, version.run_id, "onnx", local)
+        fold_paths = [local / "onnx" / n for n in names]
+        link = {
+            "mlsearch.model_uri": config.limits.model_uri,
+            "mlsearch.model_name": version.name,
+            "mlsearch.model_version": str(version.version),
+            "mlsearch.model_run_id": version.run_id,
+        }
+        return _ModelSource(kind, fold_paths, link)
+    kind = config.limits.model
+    fold_paths = [onnx_model_path(config, kind, i) for i in range(config.train.n_folds)]
+    registered = read_manifest(paths.models, "export").get("registered", {}).get(kind, {})
+    link = {"mlsearch.model_source": str(paths.models)}
+    if registered:
+        link |= {
+            "mlsearch.model_name": registered["name"],
+            "mlsearch.model_version": str(registered["version"]),
+            "mlsearch.model_run_id": registered["run_id"],
+        }
+    return _ModelSource(kind, fold_paths, link)
+
+
 def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
     """Expected (+-1, +-2 sigma) and pseudo-observed CLs limits per signal mass, in signal
-    events, cross section x B(invisible) [fb] and coupling; writes results/<search>/."""
+    events, cross section x B(invisible) [fb] and coupling; writes results/<search>/ and logs
+    a ``limits`` run linked to the model version it used."""
     reporter = reporter or NullReporter()
     paths = Paths.of(config)
-    kind = config.limits.model
-    n_folds = config.train.n_folds
-    fold_paths = [onnx_model_path(config, kind, i) for i in range(n_folds)]
-    missing = [str(p) for p in fold_paths if not p.is_file()]
+    source = _model_source(config)
+    missing = [str(p) for p in source.fold_paths if not p.is_file()]
     if missing:
         raise InputError(f"ONNX model not found: {', '.join(missing)} (run the export stage)")
     key = stage_key(
         "limits",
         file_key(paths.features),
         manifest_key(paths.models, "export"),
+        source.link,
         config.limits,
         config.luminosity_fb,
         config.seed,
@@ -163,7 +225,7 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
         reporter.finish("limits", "cached")
         return StageResult("limits", key, (out_csv,), True)
     table, meta = read_feature_table(paths.features)
-    sessions = [onnx_session(str(p), threads=2) for p in fold_paths]
+    sessions = [onnx_session(str(p), threads=2) for p in source.fold_paths]
     signal_samples = {k: v for k, v in meta["samples"].items() if v["is_signal"]}
     reporter.start("limits", len(signal_samples))
     rows = []
@@ -180,8 +242,9 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
         paths.results / "limits.json",
         {
             "search": config.search,
-            "model": kind,
-            "onnx": [str(p) for p in fold_paths],
+            "model": source.kind,
+            "onnx": [str(p) for p in source.fold_paths],
+            **source.link,
             "luminosity_fb": config.luminosity_fb,
             "cl": config.limits.cl,
             "method": "asymptotic CLs, qtilde (pyhf)",
@@ -190,21 +253,53 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
             "rows": rows,
         },
     )
-    _plots(config, df, paths.results)
-    write_manifest(paths.results, "limits", key, model=kind)
+    _plots(config, df, paths.results, source.kind)
+    run_id = _track(config, df, source, paths.results)
+    write_manifest(paths.results, "limits", key, model=source.kind, mlflow_run_id=run_id)
     reporter.finish("limits", f"{len(rows)} masses")
     return StageResult(
         "limits", key, (out_csv, paths.results / "limits.json"), False, {"rows": rows}
     )
 
 
-def _plots(config: Config, df: pd.DataFrame, out: Path) -> None:
+def _track(config: Config, df: pd.DataFrame, source: _ModelSource, out: Path) -> str:
+    """One MLflow run per limits computation, tagged with the model version it used."""
+    with mlflow_run(config, "limits", {"mlsearch.stage": "limits", **source.link}) as run:
+        import mlflow
+
+        mlflow.log_params(
+            flatten(
+                {
+                    "limits": config.limits.model_dump(mode="json"),
+                    "luminosity_fb": config.luminosity_fb,
+                    "seed": config.seed,
+                }
+            )
+        )
+        metrics = {}
+        names = (
+            "expected_coupling_median",
+            "expected_xsec_fb_median",
+            "punzi_xsec_fb",
+            "signal_efficiency",
+        )
+        for record in df.to_dict("records"):
+            for name in names:
+                metrics[f"{name}_m{record['mass']:g}"] = float(record[name])
+        mlflow.log_metrics(metrics)
+        for name in ("limits.csv", "limits.json", "limits_coupling.png", "limits_xsec.png"):
+            mlflow.log_artifact(str(out / name))
+        mlflow.log_artifacts(str(out / "workspaces"), "workspaces")
+        return str(run.info.run_id)
+
+
+def _plots(config: Config, df: pd.DataFrame, out: Path, kind: str) -> None:
     import matplotlib.pyplot as plt
 
     mass = df["mass"].to_numpy()
     title = (
         f"Z' (L$_\\mu$ - L$_\\tau$) $\\to$ invisible, {config.luminosity_fb:g} fb$^{{-1}}$,"
-        f" {config.limits.model} (ONNX)"
+        f" {kind} (ONNX)"
     )
     for quantity, label, name in (
         ("coupling", "g'", "limits_coupling.png"),

@@ -11,6 +11,7 @@ from mlsearch.pipeline.generate import sample_jobs
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
+from mlsearch.tracking import flatten, log_dataset, mlflow_run
 
 __all__ = ["run_simulate"]
 
@@ -39,6 +40,14 @@ def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResul
             write_events(reco, out, {**meta, "cache_key": key, "generator_key": job.key})
             made += 1
         reporter.advance("simulate", note=job.name)
+    if made:
+        with mlflow_run(config, "simulate", {"mlsearch.stage": "simulate"}):
+            import mlflow
+
+            mlflow.log_params(flatten(config.simulate.model_dump(mode="json"), "simulate."))
+            for job, out, key in zip(jobs, outputs, keys, strict=True):
+                log_dataset(job.path, job.key, job.name, "input")
+                log_dataset(out, key, f"{job.name}-reco", "output")
     reporter.finish("simulate", f"{made} made, {len(jobs) - made} cached")
     return StageResult(
         "simulate", stage_key("simulate-all", keys), tuple(outputs), made == 0, {"simulated": made}

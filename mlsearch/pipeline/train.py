@@ -18,7 +18,7 @@ from mlsearch.pipeline.features import read_feature_table
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
-from mlsearch.tracking import flatten, mlflow_run
+from mlsearch.tracking import flatten, log_dataset, mlflow_run
 
 __all__ = ["enabled_models", "native_model_path", "run_train"]
 
@@ -58,7 +58,8 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
     reporter = reporter or NullReporter()
     paths = Paths.of(config)
     kinds = enabled_models(config)
-    key = stage_key("train", file_key(paths.features), config.train, config.models)
+    features_key = file_key(paths.features) or ""
+    key = stage_key("train", features_key, config.train, config.models)
     outputs = tuple(
         native_model_path(paths.train, k, i) for k in kinds for i in range(config.train.n_folds)
     )
@@ -85,6 +86,16 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
 
             mlflow.log_params(flatten(config.model_dump(mode="json")))
             mlflow.log_params({"features": ",".join(features), "n_features": len(features)})
+            log_dataset(paths.features, features_key, "features", "training", len(table))
+            mlflow.log_dict(
+                {
+                    "features": [{"name": f, "unit": meta["units"][f]} for f in features],
+                    "mass_column": "mass_hypothesis [GeV], last input",
+                    "mass_grid": grid,
+                    "search_variable": meta["search_variable"],
+                },
+                "features.json",
+            )
             models = []
             for i in range(n_folds):
                 rows = fold != i
@@ -129,6 +140,7 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
         "train",
         key,
         runs=runs,
+        features_key=features_key,
         auc=aucs,
         features=features,
         mass_grid=grid,

@@ -1,0 +1,125 @@
+"""MLflow runs: one experiment per search, tags for lineage, datasets, FAILED on error."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mlsearch import __version__
+from mlsearch.config import Config
+from mlsearch.errors import MlsearchError
+from mlsearch.tracking.store import artifact_root, import_mlflow, tracking_uri
+
+__all__ = ["flatten", "git_commit", "log_dataset", "mlflow_run"]
+
+
+def flatten(obj: Any, prefix: str = "") -> dict[str, str]:
+    """Flatten nested dicts/lists into dotted keys, values as strings (MLflow params).
+
+    >>> flatten({"a": {"b": 1}, "c": [{"d": 2}], "e": [1, 2]})
+    {'a.b': '1', 'c.0.d': '2', 'e': '[1, 2]'}
+    """
+    out: dict[str, str] = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+    elif isinstance(obj, list) and obj and isinstance(obj[0], dict):
+        for i, v in enumerate(obj):
+            out.update(flatten(v, f"{prefix}{i}."))
+    else:
+        out[prefix.rstrip(".")] = str(obj)
+    return out
+
+
+def git_commit() -> str:
+    """The checkout's commit hash, or 'unknown' outside a git checkout."""
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _experiment_id(mlflow: Any, config: Config, uri: str) -> str:
+    name = config.mlflow.experiment or config.search
+    try:
+        experiment = mlflow.get_experiment_by_name(name)
+        if experiment is not None:
+            return str(experiment.experiment_id)
+        try:
+            # the MLflow UI shows "custom model development" experiments as training runs
+            # (the default layout is the GenAI one)
+            return str(mlflow.create_experiment(
+                name, artifact_location=artifact_root(config),
+                tags={"mlflow.experimentKind": "custom_model_development"},
+            ))
+        except Exception:
+            # another process created it in the meantime
+            experiment = mlflow.get_experiment_by_name(name)
+            if experiment is None:
+                raise
+            return str(experiment.experiment_id)
+    except Exception as exc:  # unreachable server, read-only store: fail before any work
+        raise MlsearchError(f"MLflow tracking store {uri}: {exc}".splitlines()[0]) from exc
+
+
+@contextlib.contextmanager
+def mlflow_run(
+    config: Config, run_name: str, tags: dict[str, str] | None = None, run_id: str | None = None
+) -> Iterator[Any]:
+    """Start (or resume by ``run_id``) a run in the search's experiment.
+
+    Runs carry the package version, git commit and search as tags. An exception inside the
+    block ends the run as FAILED with the error as the tag ``mlsearch.error``, so nothing is
+    left RUNNING.
+    """
+    uri = tracking_uri(config)
+    mlflow = import_mlflow(uri)
+    exp_id = _experiment_id(mlflow, config, uri)
+    all_tags = {
+        "mlsearch.version": __version__,
+        "mlsearch.git_commit": git_commit(),
+        "mlsearch.search": config.search,
+        **(tags or {}),
+    }
+    run = mlflow.start_run(
+        run_id=run_id,
+        experiment_id=None if run_id else exp_id,
+        run_name=None if run_id else run_name,
+        tags=None if run_id else all_tags,
+    )
+    try:
+        yield run
+    except BaseException as exc:
+        mlflow.set_tag("mlsearch.error", f"{type(exc).__name__}: {exc}"[:5000])
+        mlflow.end_run(status="FAILED")
+        raise
+    mlflow.end_run(status="FINISHED")
+
+
+def log_dataset(
+    path: Path, digest: str, name: str, context: str, n_rows: int | None = None
+) -> None:
+    """Record a file as a dataset input of the active run (name, digest = our content key,
+    source = the file), so the run shows which event files or tables made it."""
+    import warnings
+
+    import mlflow
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.meta_dataset import MetaDataset
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "source can be interpreted in multiple ways"
+        source = resolve_dataset_source(str(Path(path).resolve()))
+    dataset = MetaDataset(source=source, name=name, digest=digest[:36])  # type: ignore[abstract]
+    tags = {"n_rows": str(n_rows)} if n_rows is not None else None
+    mlflow.log_input(dataset, context=context, tags=tags)

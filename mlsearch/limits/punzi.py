@@ -42,14 +42,20 @@ def best_punzi_cross_section(
     background_weight: NDArray[np.float64],
     efficiency_before: float,
     luminosity_fb: float,
+    background_floor: float = 0.0,
     n_cuts: int = 50,
 ) -> float:
     """Best sigma_min [fb] over score cuts (at signal-score quantiles); ``efficiency_before``
-    is the signal efficiency of everything before the score cut; weights in events."""
+    is the signal efficiency of everything before the score cut; weights in events.
+
+    ``background_floor`` [events] is the least background a cut is credited with: a cut that
+    leaves no background MC event has not shown that the background is zero.
+    """
     if len(signal_score) == 0:
         return float("inf")
     cuts = np.quantile(signal_score, np.linspace(0, 0.99, n_cuts))
     s_total = signal_weight.sum()
     eff = np.array([signal_weight[signal_score >= c].sum() for c in cuts]) / s_total
     bkg = np.array([background_weight[background_score >= c].sum() for c in cuts])
+    bkg = np.maximum(bkg, background_floor)
     return float(np.min(punzi_cross_section(eff * efficiency_before, bkg, luminosity_fb)))

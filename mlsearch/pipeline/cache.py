@@ -6,6 +6,8 @@ Manifests are written last and atomically, so a killed stage is simply rerun.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -18,9 +20,43 @@ from mlsearch.io.events import read_metadata
 __all__ = ["file_key", "manifest_key", "stage_key", "write_manifest"]
 
 
-def stage_key(*parts: Any) -> str:
-    """Content hash of a stage's config sections and upstream keys (+ package version)."""
-    return config_hash(__version__, *parts)
+#: the code each stage's output depends on (paths below mlsearch/): a change there
+#: invalidates that stage's cache even within one package version
+_STAGE_CODE = {
+    "generate": ("generate", "physics", "io", "pipeline/generate.py"),
+    "simulate": ("detector", "io", "pipeline/simulate.py"),
+    "features": (
+        "features",
+        "physics",
+        "models/folds.py",
+        "models/mass_assignment.py",
+        "pipeline/features.py",
+    ),
+    "train": ("models", "evaluation/metrics.py", "pipeline/train.py"),
+    "evaluate": ("evaluation", "pipeline/evaluate.py"),
+    "export": ("export", "models", "pipeline/export.py"),
+    "limits": ("limits", "export/parity.py", "pipeline/limits.py"),
+}
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+@functools.cache
+def code_digest(stage: str) -> str:
+    """Hash of the source files ``stage`` depends on ('' for unknown stages)."""
+    digest = hashlib.sha256()
+    for entry in _STAGE_CODE.get(stage, ()):
+        path = _PACKAGE / entry
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for f in files:
+            digest.update(str(f.relative_to(_PACKAGE)).encode())
+            digest.update(f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def stage_key(stage: str, *parts: Any) -> str:
+    """Content hash of a stage's config sections and upstream keys, the package version and
+    the stage's own source code."""
+    return config_hash(__version__, stage, code_digest(stage), *parts)
 
 
 def file_key(path: Path) -> str | None:

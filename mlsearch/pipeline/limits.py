@@ -140,6 +140,7 @@ def _mass_limit(
         bkg["weight"].to_numpy() * lumi,
         eff,
         lumi,
+        background_floor=floor,
     )
     row: dict[str, Any] = {
         "mass": mass,

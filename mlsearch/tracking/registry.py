@@ -8,6 +8,8 @@ digest of the feature table that trained them.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,13 +62,14 @@ def register_onnx(uri: str, name: str, onnx_path: Path, n_inputs: int, tags: dic
         inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, n_inputs), "input")]),
         outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, 1), "score")]),
     )
-    info = mlflow.onnx.log_model(
-        onnx.load(str(onnx_path)),
-        name="onnx_model",
-        signature=signature,
-        registered_model_name=name,
-        pip_requirements=["onnxruntime", "numpy"],  # skip the slow requirement inference
-    )
+    with contextlib.redirect_stderr(io.StringIO()):  # mlflow prints "Created version ..."
+        info = mlflow.onnx.log_model(
+            onnx.load(str(onnx_path)),
+            name="onnx_model",
+            signature=signature,
+            registered_model_name=name,
+            pip_requirements=["onnxruntime", "numpy"],  # skip the slow requirement inference
+        )
     version = int(info.registered_model_version)
     client = mlflow.MlflowClient(uri)
     for key, value in tags.items():

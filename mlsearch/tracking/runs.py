@@ -58,10 +58,13 @@ def _experiment_id(mlflow: Any, config: Config, uri: str) -> str:
         try:
             # the MLflow UI shows "custom model development" experiments as training runs
             # (the default layout is the GenAI one)
-            return str(mlflow.create_experiment(
-                name, artifact_location=artifact_root(config),
-                tags={"mlflow.experimentKind": "custom_model_development"},
-            ))
+            return str(
+                mlflow.create_experiment(
+                    name,
+                    artifact_location=artifact_root(config),
+                    tags={"mlflow.experimentKind": "custom_model_development"},
+                )
+            )
         except Exception:
             # another process created it in the meantime
             experiment = mlflow.get_experiment_by_name(name)

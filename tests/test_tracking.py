@@ -150,3 +150,14 @@ def test_read_only_store_is_refused(tmp_path: Path) -> None:
             check_store(config)
     finally:
         subprocess.run(["chattr", "-i", str(store)], check=True)
+
+
+def test_store_selection_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlsearch.tracking import tracking_uri
+
+    config = load_config(SMALL_PROFILE, [f"workdir={tmp_path}"])
+    assert tracking_uri(config) == f"sqlite:///{tmp_path.resolve() / 'mlruns/mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "postgresql+psycopg2://u@127.0.0.1/x")
+    assert tracking_uri(config) == "postgresql+psycopg2://u@127.0.0.1/x"
+    config = load_config(SMALL_PROFILE, ["mlflow.tracking_uri=http://127.0.0.1:5001"])
+    assert tracking_uri(config) == "http://127.0.0.1:5001"  # the config wins over the env

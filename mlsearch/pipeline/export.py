@@ -12,10 +12,13 @@ import onnx
 
 from mlsearch import __version__
 from mlsearch.config import Config, config_hash
+from mlsearch.export.contract import check_contract
 from mlsearch.export.graph import average_models, set_metadata
 from mlsearch.export.parity import ParityError, max_abs_difference, onnx_session, parity_masses
+from mlsearch.export.variants import basf2_model, fold_aware_model
 from mlsearch.io.atomic import atomic_path, write_json_atomic
 from mlsearch.models import make_model
+from mlsearch.models.base import stack_inputs
 from mlsearch.pipeline.cache import manifest_key, read_manifest, stage_key, write_manifest
 from mlsearch.pipeline.features import read_feature_table
 from mlsearch.pipeline.paths import Paths
@@ -36,9 +39,12 @@ PARITY_TOLERANCE = 1e-5
 PARITY_ROWS = 2000
 
 
-def onnx_model_path(config: Config, kind: str, fold: int | None = None) -> Path:
-    """models/<search>/<kind>.onnx (fold average) or <kind>_fold<i>.onnx."""
+def onnx_model_path(config: Config, kind: str, fold: int | None = None, variant: str = "") -> Path:
+    """models/<search>/<kind>.onnx (fold average), <kind>_fold<i>.onnx, <kind>_basf2.onnx or
+    <kind>_foldaware.onnx."""
     name = kind if fold is None else f"{kind}_fold{fold}"
+    if variant:
+        name = f"{kind}_{variant}"
     return Paths.of(config).models / f"{name}.onnx"
 
 
@@ -95,6 +101,111 @@ def _register(
     return out
 
 
+def _export_kind(
+    config: Config,
+    kind: str,
+    natives: list[Any],
+    sample: Any,
+    masses: list[float],
+    meta: dict[str, Any],
+    run_id: str,
+) -> dict[str, float]:
+    """Write the fold, fold-average, fold-aware and basf2 ONNX files of one model type after
+    checking each against the native model; returns max |ONNX - native| per file."""
+    features: list[str] = meta["features"]
+    grid: list[float] = meta["mass_grid"]
+    x = sample[features].to_numpy()
+    event = sample["event"].to_numpy().astype(np.int64)
+    k = len(natives)
+    folds = [m.to_onnx(len(features)) for m in natives]
+
+    def copies() -> list[onnx.ModelProto]:
+        return [onnx.ModelProto.FromString(p.SerializeToString()) for p in folds]
+
+    ensemble = average_models(copies())
+    aware = fold_aware_model(copies())
+    basf2 = basf2_model(ensemble)
+    diffs = {}
+    for i, (proto, model) in enumerate(zip(folds, natives, strict=True)):
+        diffs[f"fold{i}"] = max(
+            max_abs_difference(model.score, onnx_session(proto), x, masses).values()
+        )
+    diffs["average"] = max(
+        max_abs_difference(_fold_mean(natives), onnx_session(ensemble), x, masses).values()
+    )
+    aware_session, basf2_session = onnx_session(aware), onnx_session(basf2)
+    for m in masses:
+        mass = np.full(len(x), m)
+        own = np.choose(event % k, [n.score(x, mass) for n in natives])
+        got = aware_session.run(["score"], {"input": stack_inputs(x, mass), "event": event})[0]  # type: ignore[attr-defined]
+        diffs["fold_aware"] = max(
+            diffs.get("fold_aware", 0.0), float(np.max(np.abs(got.reshape(-1) - own)))
+        )
+        prob = basf2_session.run(["probabilities"], {"input": stack_inputs(x, mass)})[0]  # type: ignore[attr-defined]
+        mean = _fold_mean(natives)(x, mass)
+        diffs["basf2"] = max(diffs.get("basf2", 0.0), float(np.max(np.abs(prob[:, 1] - mean))))
+    worst = max(diffs.values())
+    if worst > PARITY_TOLERANCE:
+        raise ParityError(
+            f"{kind}: ONNX differs from native by {worst:.2e} "
+            f"(> {PARITY_TOLERANCE:g}) at masses {masses}"
+        )
+    base = {
+        "mlsearch.search": config.search,
+        "mlsearch.model": kind,
+        "mlsearch.features": features,
+        "mlsearch.units": [meta["units"][f] for f in features],
+        "mlsearch.mass_column": "mass_hypothesis (last input column, GeV)",
+        "mlsearch.mass_grid": grid,
+        "mlsearch.mass_range": [min(grid), max(grid)],
+        "mlsearch.mass_assignment": meta["mass_assignment"],
+        "mlsearch.n_folds": k,
+        "mlsearch.config_hash": config_hash(config),
+        "mlsearch.mlflow_run_id": run_id,
+        "mlsearch.git_commit": git_commit(),
+        "mlsearch.version": __version__,
+        "mlsearch.parity_max_abs_diff": worst,
+        "mlsearch.parity_masses": masses,
+    }
+    rule = f"event % {k} == fold"
+    files: list[tuple[onnx.ModelProto, Path, dict[str, Any]]] = [
+        (
+            proto,
+            onnx_model_path(config, kind, i),
+            {"mlsearch.fold": i, "mlsearch.fold_rule": f"scores events with event % {k} == {i}"},
+        )
+        for i, proto in enumerate(folds)
+    ]
+    files += [
+        (ensemble, onnx_model_path(config, kind), {"mlsearch.fold": "average"}),
+        (
+            basf2,
+            onnx_model_path(config, kind, variant="basf2"),
+            {"mlsearch.fold": "average", "mlsearch.output": "probabilities (N, 2): [bkg, signal]"},
+        ),
+        (
+            aware,
+            onnx_model_path(config, kind, variant="foldaware"),
+            {
+                "mlsearch.fold": "aware",
+                "mlsearch.fold_rule": rule,
+                "mlsearch.inputs": "input (N, n_features + 1) float32, event (N,) int64",
+            },
+        ),
+    ]
+    for proto, _, extra in files:
+        opset = {o.domain or "ai.onnx": o.version for o in proto.opset_import}
+        set_metadata(proto, {**base, **extra, "mlsearch.opset": opset})
+    for proto, basf2_mode in ((ensemble, False), (basf2, True)):
+        problems = check_contract(proto, basf2=basf2_mode)
+        if problems:
+            raise ParityError(f"{kind}: exported model breaks the contract: {'; '.join(problems)}")
+    for proto, path, _ in files:
+        with atomic_path(path) as tmp:
+            onnx.save(proto, tmp)
+    return diffs
+
+
 def run_export(config: Config, reporter: Reporter | None = None) -> StageResult:
     """Export every trained model to ONNX; fail if ONNX and native differ by > 1e-5."""
     reporter = reporter or NullReporter()
@@ -104,7 +215,16 @@ def run_export(config: Config, reporter: Reporter | None = None) -> StageResult:
     key = stage_key("export", train_key)
     kinds = enabled_models(config)
     n_folds = config.train.n_folds
-    outputs = tuple(onnx_model_path(config, k, f) for k in kinds for f in [None, *range(n_folds)])
+    outputs = tuple(
+        path
+        for k in kinds
+        for path in (
+            onnx_model_path(config, k),
+            *(onnx_model_path(config, k, f) for f in range(n_folds)),
+            onnx_model_path(config, k, variant="basf2"),
+            onnx_model_path(config, k, variant="foldaware"),
+        )
+    )
     if manifest_key(paths.models, "export") == key and all(p.exists() for p in outputs):
         reporter.finish("export", "cached")
         return StageResult("export", key, outputs, True)
@@ -113,72 +233,20 @@ def run_export(config: Config, reporter: Reporter | None = None) -> StageResult:
 
         raise InputError(f"{paths.train}: no trained models (run the train stage)")
     table, meta = read_feature_table(paths.features)
-    features: list[str] = meta["features"]
-    grid: list[float] = meta["mass_grid"]
     rng = np.random.default_rng(config.seed)
     sample = table.iloc[rng.choice(len(table), min(PARITY_ROWS, len(table)), replace=False)]
-    x = sample[features].to_numpy()
-    masses = parity_masses(grid)
+    masses = parity_masses(meta["mass_grid"])
     reporter.start("export", len(kinds) * (n_folds + 1))
     parity: dict[str, dict[str, float]] = {}
     for kind in kinds:
-        fold_protos = []
         natives = []
         for i in range(n_folds):
             model = make_model(kind, getattr(config.models, kind), config.seed)
             model.load(native_model_path(paths.train, kind, i))
             natives.append(model)
-            fold_protos.append(model.to_onnx(len(features)))
             reporter.advance("export", note=f"{kind} fold {i}")
-        ensemble = average_models(
-            [onnx.ModelProto.FromString(p.SerializeToString()) for p in fold_protos]
-        )
-        diffs = {}
-        for i, (proto, model) in enumerate(zip(fold_protos, natives, strict=True)):
-            d = max_abs_difference(model.score, onnx_session(proto), x, masses)
-            diffs[f"fold{i}"] = max(d.values())
-
-        diffs["average"] = max(
-            max_abs_difference(_fold_mean(natives), onnx_session(ensemble), x, masses).values()
-        )
-        worst = max(diffs.values())
-        if worst > PARITY_TOLERANCE:
-            raise ParityError(
-                f"{kind}: ONNX differs from native by {worst:.2e} "
-                f"(> {PARITY_TOLERANCE:g}) at masses {masses}"
-            )
-        parity[kind] = diffs
-        base = {
-            "mlsearch.search": config.search,
-            "mlsearch.model": kind,
-            "mlsearch.features": features,
-            "mlsearch.units": [meta["units"][f] for f in features],
-            "mlsearch.mass_column": "mass_hypothesis (last input column, GeV)",
-            "mlsearch.mass_grid": grid,
-            "mlsearch.mass_range": [min(grid), max(grid)],
-            "mlsearch.mass_assignment": meta["mass_assignment"],
-            "mlsearch.n_folds": n_folds,
-            "mlsearch.config_hash": config_hash(config),
-            "mlsearch.mlflow_run_id": train.get("runs", {}).get(kind, ""),
-            "mlsearch.git_commit": git_commit(),
-            "mlsearch.version": __version__,
-            "mlsearch.parity_max_abs_diff": worst,
-            "mlsearch.parity_masses": masses,
-        }
-        for i, proto in enumerate(fold_protos):
-            set_metadata(
-                proto,
-                {
-                    **base,
-                    "mlsearch.fold": i,
-                    "mlsearch.fold_rule": f"scores events with event % {n_folds} == {i}",
-                },
-            )
-            with atomic_path(onnx_model_path(config, kind, i)) as tmp:
-                onnx.save(proto, tmp)
-        set_metadata(ensemble, {**base, "mlsearch.fold": "average"})
-        with atomic_path(onnx_model_path(config, kind)) as tmp:
-            onnx.save(ensemble, tmp)
+        run_id = train.get("runs", {}).get(kind, "")
+        parity[kind] = _export_kind(config, kind, natives, sample, masses, meta, run_id)
         reporter.advance("export", note=f"{kind} average")
     write_json_atomic(
         paths.models / "parity.json",

@@ -1,0 +1,204 @@
+"""Deployable ONNX: contract checks, basf2 and fold-aware variants, standalone predict."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pandas as pd
+import pytest
+
+from mlsearch.export.contract import check_contract, validate_onnx_file
+from mlsearch.export.parity import onnx_session
+from mlsearch.models.base import stack_inputs
+
+from .conftest import run_cli
+
+MODELS = "models/zprime_invisible"
+
+
+@pytest.mark.parametrize("kind", ["pbdt", "pnn"])
+def test_every_exported_file_meets_the_contract(small_run: Path, kind: str) -> None:
+    folder = small_run / MODELS
+    for name in (kind, f"{kind}_fold0", f"{kind}_fold1"):
+        assert validate_onnx_file(folder / f"{name}.onnx") == [], name
+    assert validate_onnx_file(folder / f"{kind}_basf2.onnx", basf2=True) == []
+    problems = validate_onnx_file(folder / f"{kind}_foldaware.onnx")
+    assert problems == ["expected one input, found 2: input, event"]
+    meta = {p.key: p.value for p in onnx.load(str(folder / f"{kind}.onnx")).metadata_props}
+    assert json.loads(meta["mlsearch.opset"])
+    assert float(meta["mlsearch.parity_max_abs_diff"]) < 1e-5
+
+
+def test_variants_agree_with_the_fold_models(small_run: Path) -> None:
+    folder = small_run / MODELS
+    table = pd.read_parquet(small_run / "data/zprime_invisible/features.parquet").iloc[:500]
+    features = json.loads(
+        {p.key: p.value for p in onnx.load(str(folder / "pnn.onnx")).metadata_props}[
+            "mlsearch.features"
+        ]
+    )
+    x = stack_inputs(table[features].to_numpy(), np.full(len(table), 2.0))
+    event = table["event"].to_numpy().astype(np.int64)
+    folds = [
+        onnx_session(str(folder / f"pnn_fold{i}.onnx")).run(["score"], {"input": x})[0]
+        for i in range(2)
+    ]
+    aware = onnx_session(str(folder / "pnn_foldaware.onnx")).run(
+        ["score"], {"input": x, "event": event}
+    )[0]
+    np.testing.assert_array_equal(
+        aware[:, 0], np.where(event % 2 == 0, folds[0][:, 0], folds[1][:, 0])
+    )
+    prob = onnx_session(str(folder / "pnn_basf2.onnx")).run(["probabilities"], {"input": x})[0]
+    avg = onnx_session(str(folder / "pnn.onnx")).run(["score"], {"input": x})[0]
+    np.testing.assert_allclose(prob[:, 1], avg[:, 0], atol=1e-7)
+    np.testing.assert_allclose(prob.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_validate_onnx_reports_what_is_wrong(small_run: Path, tmp_path: Path) -> None:
+    model = onnx.load(str(small_run / MODELS / "pbdt.onnx"))
+    del model.metadata_props[:]
+    model.graph.output[0].name = "out"
+    model.graph.node[-1].output[0] = "out"
+    bad = tmp_path / "bad.onnx"
+    onnx.save(model, bad)
+    problems = check_contract(model)
+    assert any(p.startswith("metadata_props missing: mlsearch.features") for p in problems)
+    assert "expected one output 'score', found out" in problems
+    res = run_cli("validate-onnx", str(bad))
+    assert res.returncode == 1 and "metadata_props missing" in res.stderr
+    res = run_cli("validate-onnx", str(small_run / MODELS / "pnn.onnx"), "--basf2")
+    assert res.returncode == 1 and "opset ai.onnx 18 > 17 (basf2)" in res.stderr
+    res = run_cli("validate-onnx", str(small_run / MODELS / "pnn_basf2.onnx"), "--basf2")
+    assert res.returncode == 0, res.stderr
+
+
+_NO_TRAINING_STACK = (
+    "import sys\n"
+    "for name in ('torch', 'xgboost', 'lightning', 'mlflow', 'sklearn', 'pyhf'):\n"
+    "    sys.modules[name] = None  # any import of these now raises ImportError\n"
+    "from mlsearch.cli import main\n"
+    "sys.argv = ['mlsearch'] + sys.argv[1:]\n"
+    "main()\n"
+)
+
+
+def _predict(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _NO_TRAINING_STACK, "predict", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_predict_needs_no_training_stack_and_matches_the_limits_scores(
+    small_run: Path, tmp_path: Path
+) -> None:
+    import uproot
+
+    table = pd.read_parquet(small_run / "data/zprime_invisible/features.parquet").iloc[:3000]
+    table = table.reset_index(drop=True)
+    table.loc[5, "recoil_p_cms"] = np.nan
+    src = tmp_path / "features.parquet"
+    table.to_parquet(src)
+    model = small_run / MODELS / "pbdt.onnx"
+    out = tmp_path / "scores.parquet"
+    res = _predict(str(model), str(src), "--mass", "1", "--mass", "2.5", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "1 rows with NaN/inf inputs scored NaN" in res.stdout
+    scores = pd.read_parquet(out)
+    assert list(scores.columns[-2:]) == ["score_m1", "score_m2.5"]
+    score_cols = scores[["score_m1", "score_m2.5"]].drop(index=5)
+    assert np.isnan(scores.loc[5, "score_m1"]) and np.isfinite(score_cols.to_numpy()).all()
+    features = json.loads(
+        {p.key: p.value for p in onnx.load(str(model)).metadata_props}["mlsearch.features"]
+    )
+    want = onnx_session(str(model)).run(
+        ["score"], {"input": stack_inputs(table[features].to_numpy(), np.full(len(table), 2.5))}
+    )[0][:, 0]
+    ok = np.arange(len(table)) != 5
+    # same scores up to float32 summation order (the batch differs by one row)
+    np.testing.assert_allclose(scores["score_m2.5"].to_numpy()[ok], want[ok], atol=1e-6)
+    # a basf2-style ntuple gives the same scores
+    root = tmp_path / "ntuple.root"
+    with uproot.recreate(root) as f:
+        f["ntuple"] = {
+            **{c: table[c].to_numpy() for c in features},
+            "__event__": table["event"].to_numpy().astype(np.int32),
+        }
+    out_root = tmp_path / "scores_root.parquet"
+    res = _predict(str(model), str(root), "--mass", "2.5", "-o", str(out_root))
+    assert res.returncode == 0, res.stderr
+    from_root = pd.read_parquet(out_root)
+    assert "__event__" in from_root
+    np.testing.assert_allclose(from_root["score_m2.5"].to_numpy()[ok], want[ok], atol=1e-6)
+
+
+def test_predict_names_missing_columns(small_run: Path, tmp_path: Path) -> None:
+    table = pd.read_parquet(small_run / "data/zprime_invisible/features.parquet").iloc[:10]
+    src = tmp_path / "partial.parquet"
+    table.drop(columns=["acoplanarity", "dimuon_mass"]).to_parquet(src)
+    res = _predict(
+        str(small_run / MODELS / "pnn.onnx"),
+        str(src),
+        "--mass",
+        "1",
+        "-o",
+        str(tmp_path / "x.parquet"),
+    )
+    assert res.returncode == 1
+    assert "missing feature columns: dimuon_mass, acoplanarity" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_export_fails_when_onnx_and_native_disagree(tmp_path: Path) -> None:
+    from mlsearch.config import PBDTConfig, load_config
+    from mlsearch.export.parity import ParityError
+    from mlsearch.models import make_model
+    from mlsearch.pipeline.export import _export_kind
+
+    from .conftest import SMALL_PROFILE
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2000, 3))
+    mass = rng.choice([1.0, 2.0], 2000)
+    y = (x[:, 0] + mass > 1.5).astype(int)
+    natives = []
+    for seed in (1, 2):
+        m = make_model("pbdt", PBDTConfig(n_estimators=5, max_depth=2, n_jobs=1), seed)
+        m.fit(x, mass, y, np.ones(len(y)))
+        natives.append(m)
+
+    class Drifted:
+        """A native model whose scores moved by 1e-4 after export."""
+
+        def __init__(self, model):
+            self.model = model
+
+        def score(self, f, m):
+            return self.model.score(f, m) + 1e-4
+
+        def to_onnx(self, n):
+            return self.model.to_onnx(n)
+
+    sample = pd.DataFrame({"a": x[:50, 0], "b": x[:50, 1], "c": x[:50, 2], "event": np.arange(50)})
+    meta = {
+        "features": ["a", "b", "c"],
+        "mass_grid": [1.0, 2.0],
+        "units": {"a": "", "b": "", "c": ""},
+        "mass_assignment": "random_grid",
+    }
+    config = load_config(SMALL_PROFILE, [f"workdir={tmp_path}"])
+    diffs = _export_kind(config, "pbdt", natives, sample, [1.0, 1.5, 2.0], meta, "")
+    assert max(diffs.values()) < 1e-5
+    assert (tmp_path / "models/zprime_invisible/pbdt_basf2.onnx").is_file()
+    with pytest.raises(ParityError, match=r"ONNX differs from native by 1\.0"):
+        _export_kind(
+            config, "pbdt", [Drifted(natives[0]), natives[1]], sample, [1.0, 1.5, 2.0], meta, ""
+        )

@@ -44,6 +44,11 @@ def bench_generation(n: int) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _calls(session: Any, one: np.ndarray, n: int) -> None:
+    for _ in range(n):
+        session.run(["score"], {"input": one})
+
+
 def bench_inference(n_rows: int) -> list[tuple[str, str, str]]:
     from mlsearch.config import PBDTConfig, PNNConfig
     from mlsearch.export.parity import onnx_session
@@ -68,6 +73,20 @@ def bench_inference(n_rows: int) -> list[tuple[str, str, str]]:
         session = onnx_session(model.to_onnx(n_feat), threads=2)
         t_native = _best_of(lambda m=model: m.score(x, mass))
         t_onnx = _best_of(lambda s=session: s.run(["score"], {"input": inputs}))  # type: ignore[attr-defined]
+        # per-candidate calls, as a basf2 module scores one candidate at a time
+        one = inputs[:1]
+        n_calls = 2000
+        t_onnx_1 = _best_of(lambda s=session, o=one, n=n_calls: _calls(s, o, n))
+        t_native_1 = _best_of(
+            lambda m=model, n=n_calls: [m.score(x[:1], mass[:1]) for _ in range(n)]
+        )
+        rows.append(
+            (
+                f"score {kind}, one row per call: onnxruntime vs native",
+                f"{n_calls / t_onnx_1:,.0f} vs {n_calls / t_native_1:,.0f} calls/s",
+                f"ONNX/native = {t_native_1 / t_onnx_1:.1f}x",
+            )
+        )
         rows.append(
             (
                 f"score {kind}: onnxruntime vs native",

@@ -65,7 +65,8 @@ def bench_inference(n_rows: int) -> list[tuple[str, str, str]]:
     inputs = stack_inputs(x, mass)
     rows = []
     for kind, params in (
-        ("pbdt", PBDTConfig(n_estimators=200, max_depth=6, n_jobs=2)),
+        # fixed 200 trees (no early stopping): the reference model of shared/measured-facts.md
+        ("pbdt", PBDTConfig(n_estimators=200, max_depth=6, n_jobs=2, early_stopping_rounds=None)),
         ("pnn", PNNConfig(hidden=[128, 128, 128], epochs=1)),
     ):
         model = make_model(kind, params, 1)

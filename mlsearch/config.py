@@ -77,6 +77,10 @@ class PBDTConfig(_Strict):
     max_depth: int = Field(6, gt=0)
     learning_rate: float = Field(0.1, gt=0)
     n_jobs: int = Field(2, gt=0)
+    early_stopping_rounds: int | None = Field(
+        20, gt=0, description="stop when the validation loss stalls; keeps only the best trees"
+    )
+    validation_fraction: float = Field(0.1, gt=0, lt=0.5)
 
 
 class PNNConfig(_Strict):

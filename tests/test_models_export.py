@@ -96,3 +96,26 @@ def test_fold_average_graph_is_the_mean_of_the_folds():
     got = onnx_session(merged).run(["score"], {"input": stack_inputs(x, mass)})[0].reshape(-1)
     want = np.mean([f.score(x, mass) for f in folds], axis=0)
     np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_pbdt_early_stopping_keeps_only_the_useful_trees():
+    rng = np.random.default_rng(7)
+    x, mass, y = _toy(4000, rng)
+    stopped = make_model("pbdt", PBDTConfig(n_estimators=400, max_depth=3, n_jobs=1), 1)
+    stopped.fit(x, mass, y, np.ones(len(y)))
+    full = make_model(
+        "pbdt", PBDTConfig(n_estimators=400, max_depth=3, n_jobs=1, early_stopping_rounds=None), 1
+    )
+    full.fit(x, mass, y, np.ones(len(y)))
+    assert full.n_trees == 400
+    assert stopped.n_trees < 400
+    assert stopped.history["n_trees"] == [float(stopped.n_trees)]
+    # the ONNX export holds exactly the kept trees
+    proto = stopped.to_onnx(3)
+    node = next(n for n in proto.graph.node if n.op_type.startswith("TreeEnsemble"))
+    tree_ids = next(a for a in node.attribute if a.name == "nodes_treeids").ints
+    assert len(set(tree_ids)) == stopped.n_trees
+    xt, mt, yt = _toy(3000, np.random.default_rng(8))
+    auc_stopped = roc_auc_score(yt, stopped.score(xt, mt))
+    auc_full = roc_auc_score(yt, full.score(xt, mt))
+    assert auc_stopped > auc_full - 0.01

@@ -29,7 +29,8 @@ def test_hash_changes_with_content_only():
         (
             "models.pbdt.n_estimator=5",
             "unknown key 'models.pbdt.n_estimator' (allowed here: "
-            "enabled, learning_rate, max_depth, n_estimators, n_jobs)",
+            "early_stopping_rounds, enabled, learning_rate, max_depth, n_estimators, n_jobs, "
+            "validation_fraction)",
         ),
         ("luminosity_fb=lots", "key 'luminosity_fb': Input should be a valid number"),
         ("generate.backgrounds.0.process=bhabha", "key 'generate.backgrounds.0.process'"),

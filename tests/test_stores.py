@@ -75,7 +75,7 @@ def _concurrent_trainings(features_workdir: Path, tmp_path: Path, uri: str) -> N
         assert {f"auc_m{m}" for m in ("1", "3", "6")} <= set(r.data.metrics)
         history = client.get_metric_history(
             r.info.run_id,
-            "fold0_train_loss" if r.data.tags["mlsearch.model"] == "pnn" else "fold0_train_logloss",
+            "fold0_train_loss" if r.data.tags["mlsearch.model"] == "pnn" else "fold0_val_logloss",
         )
         assert len(history) >= 3 and len({h.step for h in history}) == len(history)
         assert r.data.params["models.pbdt.n_estimators"] == "30"

@@ -10,30 +10,34 @@ from onnx import compose, helper
 __all__ = ["average_models", "read_metadata", "set_metadata"]
 
 
-def average_models(models: list[onnx.ModelProto]) -> onnx.ModelProto:
-    """One graph that feeds the same 'input' to every model and outputs the mean 'score'.
-
-    All models must have one input 'input' and one output 'score' and the same opsets.
-    """
+def combine_folds(
+    models: list[onnx.ModelProto],
+    extra_nodes: list[onnx.NodeProto],
+    extra_inputs: list[onnx.ValueInfoProto],
+    extra_initializers: list[onnx.TensorProto],
+    name: str,
+    min_opset: int = 0,
+) -> onnx.ModelProto:
+    """One graph running every fold model on the shared 'input' (their outputs are
+    'fold<i>_score'), followed by ``extra_nodes`` that must produce 'score'."""
     nodes: list[onnx.NodeProto] = []
-    initializers: list[onnx.TensorProto] = []
-    outputs = []
-    opsets: dict[str, int] = {}
+    initializers = list(extra_initializers)
+    opsets: dict[str, int] = {"": min_opset} if min_opset else {}
     for i, model in enumerate(models):
-        prefixed = compose.add_prefix(model, f"fold{i}_")
-        graph = prefixed.graph
-        # every fold reads the shared input
-        for node in graph.node:
+        graph = compose.add_prefix(model, f"fold{i}_").graph
+        for node in graph.node:  # every fold reads the shared input
             node.input[:] = ["input" if n == f"fold{i}_input" else n for n in node.input]
         nodes.extend(graph.node)
         initializers.extend(graph.initializer)
-        outputs.append(f"fold{i}_score")
         for op in model.opset_import:
             opsets[op.domain] = max(opsets.get(op.domain, 0), op.version)
-    nodes.append(helper.make_node("Mean", outputs, ["score"], name="fold_average"))
     first = models[0].graph
     graph = helper.make_graph(
-        nodes, "fold_average", [first.input[0]], [first.output[0]], initializers
+        nodes + extra_nodes,
+        name,
+        [first.input[0], *extra_inputs],
+        [first.output[0]],
+        initializers,
     )
     merged = helper.make_model(
         graph,
@@ -43,6 +47,16 @@ def average_models(models: list[onnx.ModelProto]) -> onnx.ModelProto:
     merged.ir_version = max(m.ir_version for m in models)
     onnx.checker.check_model(merged)
     return merged
+
+
+def average_models(models: list[onnx.ModelProto]) -> onnx.ModelProto:
+    """One graph that feeds the same 'input' to every model and outputs the mean 'score'.
+
+    All models must have one input 'input' and one output 'score'.
+    """
+    scores = [f"fold{i}_score" for i in range(len(models))]
+    mean = helper.make_node("Mean", scores, ["score"], name="fold_average")
+    return combine_folds(models, [mean], [], [], "fold_average")
 
 
 def set_metadata(model: onnx.ModelProto, metadata: dict[str, Any]) -> None:

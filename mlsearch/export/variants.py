@@ -4,7 +4,9 @@ graph that scores each event with the fold model that never saw it."""
 from __future__ import annotations
 
 import onnx
-from onnx import TensorProto, compose, helper, version_converter
+from onnx import TensorProto, helper, version_converter
+
+from mlsearch.export.graph import combine_folds
 
 __all__ = ["BASF2_MAX_IR", "BASF2_MAX_OPSET", "basf2_model", "fold_aware_model"]
 
@@ -54,43 +56,18 @@ def fold_aware_model(folds: list[onnx.ModelProto]) -> onnx.ModelProto:
     cost of one model, in exchange for unbiased scores of training-sample events.
     """
     k = len(folds)
-    nodes: list[onnx.NodeProto] = []
-    inits: list[onnx.TensorProto] = [
+    scores = [f"fold{i}_score" for i in range(k)]
+    nodes = [
+        helper.make_node("Concat", scores, ["fa_all"], axis=1, name="fa_concat"),
+        helper.make_node("Mod", ["event", "fa_k"], ["fa_fold"], name="fa_mod"),
+        helper.make_node("Unsqueeze", ["fa_fold", "fa_axes"], ["fa_index"], name="fa_unsqueeze"),
+        helper.make_node(
+            "GatherElements", ["fa_all", "fa_index"], ["score"], axis=1, name="fa_pick"
+        ),
+    ]
+    inits = [
         helper.make_tensor("fa_k", TensorProto.INT64, [1], [k]),
         helper.make_tensor("fa_axes", TensorProto.INT64, [1], [1]),
     ]
-    opsets: dict[str, int] = {}
-    scores = []
-    for i, model in enumerate(folds):
-        g = compose.add_prefix(model, f"fold{i}_").graph
-        for node in g.node:
-            node.input[:] = ["input" if n == f"fold{i}_input" else n for n in node.input]
-        nodes.extend(g.node)
-        inits.extend(g.initializer)
-        scores.append(f"fold{i}_score")
-        for op in model.opset_import:
-            opsets[op.domain] = max(opsets.get(op.domain, 0), op.version)
-    nodes.append(helper.make_node("Concat", scores, ["fa_all"], axis=1, name="fa_concat"))
-    nodes.append(helper.make_node("Mod", ["event", "fa_k"], ["fa_fold"], name="fa_mod"))
-    nodes.append(
-        helper.make_node("Unsqueeze", ["fa_fold", "fa_axes"], ["fa_index"], name="fa_unsqueeze")
-    )
-    nodes.append(
-        helper.make_node(
-            "GatherElements", ["fa_all", "fa_index"], ["score"], axis=1, name="fa_pick"
-        )
-    )
-    first = folds[0].graph
     event = helper.make_tensor_value_info("event", TensorProto.INT64, ["N"])
-    graph = helper.make_graph(
-        nodes, "fold_aware", [first.input[0], event], [first.output[0]], inits
-    )
-    opsets[""] = max(opsets.get("", 0), 13)
-    merged = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()],
-        producer_name="mlsearch",
-    )
-    merged.ir_version = max(m.ir_version for m in folds)
-    onnx.checker.check_model(merged)
-    return merged
+    return combine_folds(folds, nodes, [event], inits, "fold_aware", min_opset=13)

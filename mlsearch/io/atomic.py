@@ -21,6 +21,9 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    # a writer killed earlier may have left its temporary file: it is never read, drop it
+    for stale in target.parent.glob(f".tmp-{target.stem}-*{target.suffix}"):
+        stale.unlink(missing_ok=True)
     # keep the suffix: some writers (xgboost) choose the format from it
     fd, tmp = tempfile.mkstemp(
         prefix=f".tmp-{target.stem}-", suffix=target.suffix, dir=target.parent

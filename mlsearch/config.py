@@ -43,7 +43,7 @@ class SignalSpec(_Strict):
 class BackgroundSpec(_Strict):
     """One background process."""
 
-    process: Literal["mumu"]
+    process: Literal["mumu", "tautau"]
     n_events: int = Field(gt=0)
 
 

@@ -20,10 +20,13 @@ def muon_id(
     p: FloatArray,
     is_muon: NDArray[np.bool_],
     plateau: float,
-    fake_rate: float,
+    fake_rate: float | FloatArray,
     rng: np.random.Generator,
 ) -> FloatArray:
-    """muonID values in [0, 1]: passing tracks near 1, failing ones spread below 0.5."""
+    """muonID values in [0, 1]: passing tracks near 1, failing ones spread below 0.5.
+
+    ``fake_rate`` (one value or per track) is P(muonID > 0.5) for non-muons above 0.6 GeV.
+    """
     n = len(p)
     prob = np.where(is_muon, muon_efficiency(p, plateau), fake_rate * (p > 0.6))
     passed = rng.uniform(size=n) < prob

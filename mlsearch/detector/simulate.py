@@ -6,10 +6,16 @@ import awkward as ak
 import numpy as np
 
 from mlsearch.config import SimulateConfig
-from mlsearch.detector.ecl import muon_deposit, photon_clusters
+from mlsearch.detector.ecl import (
+    electron_deposit,
+    hadron_deposit,
+    muon_deposit,
+    photon_clusters,
+)
 from mlsearch.detector.pid import muon_id
 from mlsearch.detector.tracking import reconstruct_tracks
-from mlsearch.physics.constants import M_MU
+from mlsearch.generate.tau_decays import M_K, M_PI
+from mlsearch.physics.constants import M_E, M_MU
 
 __all__ = ["simulate_events"]
 
@@ -18,7 +24,8 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
     """Reconstruct truth records (event, weight, particles) into (event, weight, tracks,
     clusters); momenta in GeV, angles in rad, lab frame.
 
-    tracks: px, py, pz, charge, muonID, clusterE (ECL energy matched to the track), mcPDG.
+    tracks (e, mu, pi, K): px, py, pz, charge, muonID, clusterE (ECL energy matched to the
+    track), mcPDG.
     clusters (not matched to tracks): clusterE, clusterTheta, clusterPhi, clusterReg.
     """
     parts = truth.particles
@@ -32,13 +39,31 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
     phi = np.arctan2(p3[:, 1], p3[:, 0])
     event_index = np.repeat(np.arange(len(truth)), ak.to_numpy(counts))
 
-    is_muon = np.abs(pdg) == 13
-    found, p3_meas = reconstruct_tracks(p3, np.full(len(p), M_MU), config.track_efficiency, rng)
-    found &= is_muon  # only muons are charged final-state particles in this slice
+    apdg = np.abs(pdg)
+    is_muon = apdg == 13
+    is_electron = apdg == 11
+    is_hadron = np.isin(apdg, (211, 321))
+    is_charged = is_muon | is_electron | is_hadron
+    mass = np.select(
+        [is_muon, is_electron, apdg == 211, apdg == 321], [M_MU, M_E, M_PI, M_K], default=0.0
+    )
+    found, p3_meas = reconstruct_tracks(p3, mass, config.track_efficiency, rng)
+    found &= is_charged
     p_meas = np.linalg.norm(p3_meas, axis=1)
-    mu_id = muon_id(p_meas, is_muon, config.muon_id_efficiency, config.pion_fake_rate, rng)
-    ecl_e = muon_deposit(theta, rng)
-    charge = -np.sign(pdg)  # mu- has pdg +13
+    # electrons range out in the ECL and rarely reach the KLM
+    fake = np.where(is_hadron, config.pion_fake_rate, 0.001)
+    mu_id = muon_id(p_meas, is_muon, config.muon_id_efficiency, fake, rng)
+    ecl_e = np.select(
+        [is_muon, is_electron, is_hadron],
+        [
+            muon_deposit(theta, rng),
+            electron_deposit(energy, theta, rng),
+            hadron_deposit(energy, theta, rng),
+        ],
+        default=0.0,
+    )
+    # leptons: pdg > 0 is negative (e-, mu-); hadrons: pdg > 0 is positive (pi+, K+)
+    charge = np.where(is_hadron, np.sign(pdg), -np.sign(pdg))
     tracks = ak.zip(
         {
             "px": np.ascontiguousarray(p3_meas[found, 0]),

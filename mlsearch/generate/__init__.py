@@ -7,7 +7,7 @@ from mlsearch.generate.sample import TruthSample
 
 __all__ = ["PROCESSES", "generate_process"]
 
-PROCESSES = ("zprime", "mumu")
+PROCESSES = ("zprime", "mumu", "tautau")
 
 
 def generate_process(
@@ -33,4 +33,8 @@ def generate_process(
         from mlsearch.generate.mumu import generate_mumu
 
         return generate_mumu(n_events, seed, energy_spread)
+    if process == "tautau":
+        from mlsearch.generate.tautau import generate_tautau
+
+        return generate_tautau(n_events, seed, energy_spread)
     raise ValueError(f"unknown process {process!r}; known: {', '.join(PROCESSES)}")

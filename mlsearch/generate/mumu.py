@@ -24,21 +24,22 @@ from mlsearch.generate.sample import TruthSample, chunk_rng
 from mlsearch.physics.constants import ALPHA_EM, GEV2_TO_FB, M_E, M_MU
 from mlsearch.physics.kinematics import boost
 
-__all__ = ["born_mumu", "generate_mumu", "isr_beta"]
+__all__ = ["born_mumu", "generate_mumu", "isr_beta", "isr_pair_events"]
 
 FloatArray = NDArray[np.float64]
 CHUNK = 200_000
 
 
-def born_mumu(s: FloatArray | float) -> FloatArray:
-    """Born cross section sigma(e+e- -> mu+ mu-) [GeV^-2] at s [GeV^2], massive muons.
+def born_mumu(s: FloatArray | float, mass: float = M_MU) -> FloatArray:
+    """Born cross section sigma(e+e- -> l+ l-) [GeV^-2] at s [GeV^2] for a lepton of ``mass``
+    (default: the muon).
 
     >>> from mlsearch.physics.constants import GEV2_TO_PB
     >>> round(float(born_mumu(10.58**2)) * GEV2_TO_PB, 1)  # 86.8 nb / s
     775.9
     """
     s = np.asarray(s, dtype=np.float64)
-    beta2 = np.clip(1 - 4 * M_MU**2 / s, 0, None)
+    beta2 = np.clip(1 - 4 * mass**2 / s, 0, None)
     beta = np.sqrt(beta2)
     return 4 * np.pi * ALPHA_EM**2 / (3 * s) * beta * (3 - beta2) / 2
 
@@ -91,18 +92,19 @@ def _muon_directions(cos_max_weight: FloatArray, rng: np.random.Generator) -> Fl
     return out
 
 
-def generate_mumu(n_events: int, seed: int, energy_spread: bool = True) -> TruthSample:
-    """Generate n weighted e+e- -> mu+ mu- (gamma_ISR gamma_ISR) events in the lab frame.
-
-    Particle slots: mu-, mu+, ISR photon along e-, ISR photon along e+ (E = 0 when soft).
-    """
+def isr_pair_events(
+    process: str, mass: float, n_events: int, seed: int, energy_spread: bool = True
+) -> tuple[FloatArray, FloatArray]:
+    """Lab four-momenta (n, 4, 4) of l-, l+, ISR photon along e-, ISR photon along e+ for
+    e+e- -> l+ l- (ISR) with lepton ``mass`` [GeV], and the weights [GeV^-2] whose mean is
+    the cross section."""
     out_p4: list[FloatArray] = []
     out_w: list[FloatArray] = []
     done = 0
     chunk = 0
     while done < n_events:
         n = min(CHUNK, n_events - done)
-        rng = chunk_rng(seed, "mumu", chunk)
+        rng = chunk_rng(seed, process, chunk)
         beams = sample_beams(n, rng, energy_spread)
         sqrt_s = beams.sqrt_s
         s = sqrt_s**2
@@ -110,26 +112,26 @@ def generate_mumu(n_events: int, seed: int, energy_spread: bool = True) -> Truth
         y, w_isr = _radiate(n, b, rng)
         y1, y2 = y[:, 0], y[:, 1]
         s_red = s * (1 - y1) * (1 - y2)
-        above = s_red > 4 * M_MU**2 * 1.0001
+        above = s_red > 4 * mass**2 * 1.0001
         # below threshold: weight 0; give it harmless no-ISR kinematics
         s_red = np.where(above, s_red, s)
         y1, y2 = np.where(above, y1, 0.0), np.where(above, y2, 0.0)
-        weight = np.where(above, born_mumu(s_red) * w_isr, 0.0)
-        beta_mu2 = 1 - 4 * M_MU**2 / s_red
-        cos_t = _muon_directions(beta_mu2, rng)
+        weight = np.where(above, born_mumu(s_red, mass) * w_isr, 0.0)
+        beta_l2 = 1 - 4 * mass**2 / s_red
+        cos_t = _muon_directions(beta_l2, rng)
         phi = rng.uniform(0, 2 * np.pi, n)
-        p_mu = np.sqrt(s_red) / 2 * np.sqrt(beta_mu2)
+        p_l = np.sqrt(s_red) / 2 * np.sqrt(beta_l2)
         sin_t = np.sqrt(1 - cos_t**2)
-        e_mu = np.sqrt(s_red) / 2
-        mu_minus = np.stack(
-            [e_mu, p_mu * sin_t * np.cos(phi), p_mu * sin_t * np.sin(phi), p_mu * cos_t], axis=-1
+        e_l = np.sqrt(s_red) / 2
+        minus = np.stack(
+            [e_l, p_l * sin_t * np.cos(phi), p_l * sin_t * np.sin(phi), p_l * cos_t], axis=-1
         )
-        mu_plus = mu_minus * np.array([1.0, -1.0, -1.0, -1.0])
+        plus = minus * np.array([1.0, -1.0, -1.0, -1.0])
         # The pair's rest frame moves along z in the CM frame: e- lost y1, e+ lost y2.
         e_tot = sqrt_s / 2 * (2 - y1 - y2)
         pz_tot = sqrt_s / 2 * (y2 - y1)
         beta_z = np.stack([np.zeros(n), np.zeros(n), pz_tot / e_tot], axis=-1)
-        pair = boost(np.stack([mu_minus, mu_plus], axis=1), -beta_z[:, None, :])
+        pair = boost(np.stack([minus, plus], axis=1), -beta_z[:, None, :])
         zero = np.zeros(n)
         g1 = np.stack([sqrt_s / 2 * y1, zero, zero, sqrt_s / 2 * y1], axis=-1)
         g2 = np.stack([sqrt_s / 2 * y2, zero, zero, -sqrt_s / 2 * y2], axis=-1)
@@ -138,11 +140,19 @@ def generate_mumu(n_events: int, seed: int, energy_spread: bool = True) -> Truth
         out_w.append(weight)
         done += n
         chunk += 1
-    weights = np.concatenate(out_w)
-    sigma = float(weights.mean()) * GEV2_TO_FB
-    sigma_err = float(weights.std() / math.sqrt(n_events)) * GEV2_TO_FB
     p4 = np.concatenate(out_p4)
     p4[..., 2:, :][p4[..., 2:, 0] < 1e-6] = 0.0  # soft ISR photons: empty slots
+    return p4, np.concatenate(out_w)
+
+
+def generate_mumu(n_events: int, seed: int, energy_spread: bool = True) -> TruthSample:
+    """Generate n weighted e+e- -> mu+ mu- (gamma_ISR gamma_ISR) events in the lab frame.
+
+    Particle slots: mu-, mu+, ISR photon along e-, ISR photon along e+ (E = 0 when soft).
+    """
+    p4, weights = isr_pair_events("mumu", M_MU, n_events, seed, energy_spread)
+    sigma = float(weights.mean()) * GEV2_TO_FB
+    sigma_err = float(weights.std() / math.sqrt(n_events)) * GEV2_TO_FB
     pdg = np.tile(np.array([13, -13, 22, 22], dtype=np.int32), (n_events, 1))
     return TruthSample(
         process="mumu",

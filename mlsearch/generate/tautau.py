@@ -1,0 +1,43 @@
+"""e+e- -> tau+ tau- (gamma) with ISR (as for mu mu, with the tau mass) and tau decays."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from mlsearch.generate.mumu import isr_pair_events
+from mlsearch.generate.sample import TruthSample, chunk_rng
+from mlsearch.generate.tau_decays import SLOTS, decay_taus
+from mlsearch.physics.constants import GEV2_TO_FB, M_TAU
+
+__all__ = ["generate_tautau"]
+
+
+def generate_tautau(n_events: int, seed: int, energy_spread: bool = True) -> TruthSample:
+    """n weighted e+e- -> tau+ tau- (gamma_ISR gamma_ISR) events, taus decayed (lab frame).
+
+    Slots: tau- decay products (SLOTS), tau+ decay products (SLOTS), two ISR photons.
+    """
+    pair, weights = isr_pair_events("tautau", M_TAU, n_events, seed, energy_spread)
+    rng = chunk_rng(seed, "tautau/decays", 0)
+    pdg_m, p4_m = decay_taus(pair[:, 0], -1, rng)
+    pdg_p, p4_p = decay_taus(pair[:, 1], +1, rng)
+    photons = pair[:, 2:]
+    pdg = np.concatenate([pdg_m, pdg_p, np.full((n_events, 2), 22, dtype=np.int32)], axis=1)
+    p4 = np.concatenate([p4_m, p4_p, photons], axis=1)
+    sigma = float(weights.mean()) * GEV2_TO_FB
+    return TruthSample(
+        process="tautau",
+        pdg=pdg,
+        p4=p4,
+        weight=weights * GEV2_TO_FB / n_events,
+        cross_section_fb=sigma,
+        cross_section_err_fb=float(weights.std() / math.sqrt(n_events)) * GEV2_TO_FB,
+        metadata={
+            "isr": "Kuraev-Fadin structure functions, both beams",
+            "fsr": False,
+            "tau_decays": "PDG 2024 branching fractions, see generate/tau_decays.py",
+            "slots_per_tau": SLOTS,
+        },
+    )

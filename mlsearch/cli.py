@@ -115,7 +115,6 @@ def run(config: ConfigArg, set_: SetOpt = None) -> None:
 
 
 for _name, _doc in (
-    ("generate", "Generate truth events for every signal mass and background."),
     ("simulate", "Run the Belle II fast simulation on the generated events."),
     ("features", "Build the search's feature table from the reconstructed events."),
     ("train", "Train the mass-parametrised pBDT and pNN on k folds (MLflow runs)."),
@@ -123,6 +122,89 @@ for _name, _doc in (
     ("export", "Export the trained models to ONNX with a parity check; register them."),
 ):
     _stage_command(_name, _doc)
+
+
+@app.command("generate")
+def generate(
+    target: Annotated[str, typer.Argument(help="a search config (YAML), or a process name")],
+    set_: SetOpt = None,
+    n_events: Annotated[int | None, typer.Option("-n", help="events (process mode)")] = None,
+    mass: Annotated[float | None, typer.Option(help="signal mass [GeV]")] = None,
+    coupling: Annotated[float | None, typer.Option(help="coupling (g')")] = None,
+    seed: Annotated[int, typer.Option(help="random seed (process mode)")] = 1,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="output .parquet")] = None,
+) -> None:
+    """Generate truth events: every sample of a config, or one process into one file
+    (mlsearch generate zprime -n 10000 --mass 2 --coupling 0.01 -o zprime.parquet)."""
+    if target.endswith((".yaml", ".yml")) or Path(target).is_file():
+        _run(["generate"], Path(target), set_)
+        return
+    from mlsearch.generate import PROCESSES
+
+    with _user_errors():
+        if target not in PROCESSES:
+            raise MlsearchError(
+                f"unknown process '{target}' (known: {', '.join(PROCESSES)}; "
+                "or give a config .yaml)"
+            )
+        if n_events is None or n_events <= 0 or output is None:
+            raise MlsearchError("process mode needs -n N (> 0) and -o FILE.parquet")
+        from mlsearch.generate import generate_process
+        from mlsearch.io.events import truth_to_awkward, write_events
+
+        if target == "zprime" and coupling is None:
+            coupling = 1.0  # the model's natural unit; sigma scales as g'^2
+        try:
+            sample = generate_process(target, n_events, seed, mass=mass, coupling=coupling)
+        except ValueError as exc:
+            raise MlsearchError(str(exc)) from None
+        write_events(
+            truth_to_awkward(sample),
+            output,
+            {
+                "process": target,
+                "n_events": len(sample),
+                "seed": seed,
+                "cross_section_fb": sample.cross_section_fb,
+                "cross_section_err_fb": sample.cross_section_err_fb,
+                **sample.metadata,
+            },
+        )
+    typer.echo(
+        f"{output}: {len(sample)} {target} events, sigma = "
+        f"{sample.cross_section_fb / 1e3:.6g} +- {sample.cross_section_err_fb / 1e3:.2g} pb"
+    )
+
+
+@app.command("xsec")
+def xsec(
+    process: Annotated[str, typer.Argument(help="process name")],
+    mass: Annotated[float | None, typer.Option(help="signal mass [GeV]")] = None,
+    coupling: Annotated[float | None, typer.Option(help="coupling (default 1: g' = 1)")] = None,
+    theta_min: Annotated[float, typer.Option("--theta-min", help="CM polar angle [deg]")] = 0.0,
+    theta_max: Annotated[float, typer.Option("--theta-max", help="CM polar angle [deg]")] = 180.0,
+    e_min: Annotated[float, typer.Option("--e-min", help="CM energy [GeV]")] = 0.0,
+    events: Annotated[int, typer.Option(help="Monte Carlo events")] = 200_000,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Cross section [pb] with its MC uncertainty, for CM-frame cuts on the two leading
+    charged particles."""
+    import json
+
+    from mlsearch.generate import PROCESSES
+    from mlsearch.generate.xsec import cross_section
+
+    with _user_errors():
+        if process not in PROCESSES:
+            raise MlsearchError(f"unknown process '{process}' (known: {', '.join(PROCESSES)})")
+        try:
+            res = cross_section(process, mass, coupling, theta_min, theta_max, e_min, events)
+        except ValueError as exc:
+            raise MlsearchError(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(res.as_dict()))
+    else:
+        typer.echo(f"sigma({process}) = {res.sigma_pb:.6g} +- {res.error_pb:.2g} pb")
 
 
 @app.command("limits")

@@ -101,7 +101,7 @@ def generate_zprime(
     The event weight is sigma(e+e- -> mu mu Z') * B(Z' -> invisible) / n [fb].
     """
     if not 0 < mass < 10.58 - 2 * M_MU:
-        raise ValueError(f"Z' mass {mass} GeV outside the kinematic range (0, 10.37)")
+        raise ValueError(f"Z' mass {mass:g} GeV outside the kinematic range (0, 10.37)")
     process = f"zprime_m{mass:g}"
     accepted: list[FloatArray] = []
     n_acc = 0

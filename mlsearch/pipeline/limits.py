@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from mlsearch.generate.sample import chunk_rng
 from mlsearch.io.atomic import atomic_path, write_json_atomic, write_text_atomic
 from mlsearch.limits.plot import brazil_plot
 from mlsearch.limits.punzi import best_punzi_cross_section
-from mlsearch.limits.scan import upper_limit
+from mlsearch.limits.scan import LimitBands, upper_limit
 from mlsearch.limits.windows import signal_window
 from mlsearch.limits.workspace import build_workspace
 from mlsearch.models.base import stack_inputs
@@ -75,7 +76,7 @@ def _mass_limit(
     sessions: list[Any],
     sample: str,
     info: dict[str, Any],
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], dict[str, Any], float]:
     cfg = config.limits
     lumi = config.luminosity_fb
     features = meta["features"]
@@ -123,16 +124,10 @@ def _mass_limit(
     spec = build_workspace(
         s_counts * rough, b_counts, b_stat, cfg.background_norm_uncertainty, pseudo
     )
-    bands = upper_limit(spec, cfg.cl, mu_max=2.0, points=cfg.scan_points)
     n_sig_ref = s_total  # selected signal events at the reference coupling
     sigma_ref = float(info["cross_section_fb"])  # sigma x B(invisible) at g_ref [fb]
     eff = n_sig_ref / (sigma_ref * lumi)
     g_ref = float(info["coupling"])
-
-    def convert(mu: float) -> tuple[float, float, float]:
-        events = mu * rough * n_sig_ref
-        return events, events / (eff * lumi), g_ref * math.sqrt(events / n_sig_ref)
-
     punzi = best_punzi_cross_section(
         s_score,
         sig["weight"].to_numpy() * lumi,
@@ -154,11 +149,53 @@ def _mass_limit(
         "punzi_xsec_fb": punzi,
         "cross_section_ref_fb": sigma_ref,
     }
+    return row, spec, rough
+
+
+def _add_limits(row: dict[str, Any], bands: LimitBands, scale: float, lumi: float) -> None:
+    """mu (in units of ``scale`` x the reference signal) -> signal events, sigma x B [fb] and
+    g' (sigma ~ g'^2; B(invisible) does not depend on g')."""
+    n_ref, eff, g_ref = row["n_signal_ref"], row["signal_efficiency"], row["coupling_ref"]
+
+    def convert(mu: float) -> tuple[float, float, float]:
+        events = mu * scale * n_ref
+        return events, events / (eff * lumi), g_ref * math.sqrt(events / n_ref)
+
     for quantity, idx in (("events", 0), ("xsec_fb", 1), ("coupling", 2)):
         for name, mu in zip(BANDS, bands.expected, strict=True):
             row[f"expected_{quantity}_{name}"] = convert(mu)[idx]
         row[f"observed_{quantity}"] = convert(bands.observed)[idx]
-    return row, spec
+
+
+def _scan(job: tuple[dict[str, Any], float, int]) -> LimitBands:
+    """One CLs scan (a top-level function, so that worker processes can run it)."""
+    spec, cl, points = job
+    return upper_limit(spec, cl, mu_max=2.0, points=points)
+
+
+def _scan_all(
+    jobs: list[tuple[dict[str, Any], float, int]], reporter: Reporter, notes: list[str]
+) -> list[LimitBands]:
+    """The CLs scans of all masses, on up to two worker processes (the scans are independent
+    and dominate the stage); results in input order, so the output does not depend on it."""
+    workers = min(2, os.cpu_count() or 1, len(jobs))
+    if workers < 2 or len(jobs) < 3:
+        out = []
+        for job, note in zip(jobs, notes, strict=True):
+            out.append(_scan(job))
+            reporter.advance("limits", note=note)
+        return out
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: the parent holds onnxruntime thread pools
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        out = []
+        for bands, note in zip(pool.map(_scan, jobs), notes, strict=True):
+            out.append(bands)
+            reporter.advance("limits", note=note)
+        return out
 
 
 @dataclass(frozen=True)
@@ -229,12 +266,16 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
     sessions = [onnx_session(str(p), threads=2) for p in source.fold_paths]
     signal_samples = {k: v for k, v in meta["samples"].items() if v["is_signal"]}
     reporter.start("limits", len(signal_samples))
-    rows = []
+    rows, jobs, scales, notes = [], [], [], []
     for sample, info in sorted(signal_samples.items(), key=lambda kv: kv[1]["mass"]):
-        row, spec = _mass_limit(config, table, meta, sessions, sample, info)
+        row, spec, scale = _mass_limit(config, table, meta, sessions, sample, info)
         write_json_atomic(paths.results / "workspaces" / f"{sample}.json", spec)
         rows.append(row)
-        reporter.advance("limits", note=f"m = {info['mass']:g} GeV")
+        scales.append(scale)
+        jobs.append((spec, config.limits.cl, config.limits.scan_points))
+        notes.append(f"m = {info['mass']:g} GeV")
+    for row, bands, scale in zip(rows, _scan_all(jobs, reporter, notes), scales, strict=True):
+        _add_limits(row, bands, scale, config.luminosity_fb)
     df = pd.DataFrame(rows)
     buf = io.StringIO()
     df.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, float_format="%.6g")

@@ -225,23 +225,13 @@ def limits(
 
 
 def _store_uri(config_path: Path | None) -> str:
-    from mlsearch.config import Config
+    """The checked store of a config, or of ./mlruns without one."""
     from mlsearch.tracking import check_store
+    from mlsearch.tracking.store import check_uri, store_location
 
     config = _load(config_path)
-    if config is None:
-        config = Config.model_validate(
-            {
-                "search": "zprime_invisible",
-                "luminosity_fb": 1.0,
-                "generate": {
-                    "signal": {"masses": [1.0], "n_events": 1, "coupling": 1.0},
-                    "backgrounds": [{"process": "mumu", "n_events": 1}],
-                },
-            }
-        )
     _quiet_libraries()
-    return check_store(config)
+    return check_store(config) if config else check_uri(*store_location(Path(".")))
 
 
 @models_app.command("list")

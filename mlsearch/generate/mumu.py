@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from mlsearch.generate.beams import cms_to_lab, sample_beams
 from mlsearch.generate.sample import TruthSample, chunk_rng
-from mlsearch.physics.constants import ALPHA_EM, GEV2_TO_FB, M_E, M_MU
+from mlsearch.physics.constants import ALPHA_EM, M_E, M_MU
 from mlsearch.physics.kinematics import boost
 
 __all__ = ["born_mumu", "generate_mumu", "isr_beta", "isr_pair_events"]
@@ -151,15 +151,6 @@ def generate_mumu(n_events: int, seed: int, energy_spread: bool = True) -> Truth
     Particle slots: mu-, mu+, ISR photon along e-, ISR photon along e+ (E = 0 when soft).
     """
     p4, weights = isr_pair_events("mumu", M_MU, n_events, seed, energy_spread)
-    sigma = float(weights.mean()) * GEV2_TO_FB
-    sigma_err = float(weights.std() / math.sqrt(n_events)) * GEV2_TO_FB
     pdg = np.tile(np.array([13, -13, 22, 22], dtype=np.int32), (n_events, 1))
-    return TruthSample(
-        process="mumu",
-        pdg=pdg,
-        p4=p4,
-        weight=weights * GEV2_TO_FB / n_events,
-        cross_section_fb=sigma,
-        cross_section_err_fb=sigma_err,
-        metadata={"isr": "Kuraev-Fadin structure functions, both beams", "fsr": False},
-    )
+    metadata = {"isr": "Kuraev-Fadin structure functions, both beams", "fsr": False}
+    return TruthSample.from_weights("mumu", pdg, p4, weights, metadata)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from mlsearch.physics.constants import GEV2_TO_FB
 
 __all__ = ["TruthSample", "chunk_rng"]
 
@@ -30,6 +33,28 @@ class TruthSample:
     cross_section_fb: float
     cross_section_err_fb: float
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_weights(
+        cls,
+        process: str,
+        pdg: NDArray[np.int32],
+        p4: NDArray[np.float64],
+        weights: NDArray[np.float64],
+        metadata: dict[str, Any],
+    ) -> TruthSample:
+        """A weighted sample from per-event weights [GeV^-2] whose mean is the cross
+        section; the error is the standard error of that mean."""
+        n = len(weights)
+        return cls(
+            process=process,
+            pdg=pdg,
+            p4=p4,
+            weight=weights * GEV2_TO_FB / n,
+            cross_section_fb=float(weights.mean()) * GEV2_TO_FB,
+            cross_section_err_fb=float(weights.std() / math.sqrt(n)) * GEV2_TO_FB,
+            metadata=metadata,
+        )
 
     def __len__(self) -> int:
         return int(self.weight.shape[0])

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from mlsearch.generate.mumu import isr_pair_events
 from mlsearch.generate.sample import TruthSample, chunk_rng
 from mlsearch.generate.tau_decays import SLOTS, decay_taus
-from mlsearch.physics.constants import GEV2_TO_FB, M_TAU
+from mlsearch.physics.constants import M_TAU
 
 __all__ = ["generate_tautau"]
 
@@ -26,18 +24,10 @@ def generate_tautau(n_events: int, seed: int, energy_spread: bool = True) -> Tru
     photons = pair[:, 2:]
     pdg = np.concatenate([pdg_m, pdg_p, np.full((n_events, 2), 22, dtype=np.int32)], axis=1)
     p4 = np.concatenate([p4_m, p4_p, photons], axis=1)
-    sigma = float(weights.mean()) * GEV2_TO_FB
-    return TruthSample(
-        process="tautau",
-        pdg=pdg,
-        p4=p4,
-        weight=weights * GEV2_TO_FB / n_events,
-        cross_section_fb=sigma,
-        cross_section_err_fb=float(weights.std() / math.sqrt(n_events)) * GEV2_TO_FB,
-        metadata={
-            "isr": "Kuraev-Fadin structure functions, both beams",
-            "fsr": False,
-            "tau_decays": "PDG 2024 branching fractions, see generate/tau_decays.py",
-            "slots_per_tau": SLOTS,
-        },
-    )
+    metadata = {
+        "isr": "Kuraev-Fadin structure functions, both beams",
+        "fsr": False,
+        "tau_decays": "PDG 2024 branching fractions, see generate/tau_decays.py",
+        "slots_per_tau": SLOTS,
+    }
+    return TruthSample.from_weights("tautau", pdg, p4, weights, metadata)

@@ -40,7 +40,7 @@ from mlsearch.pipeline.features import read_feature_table
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
-from mlsearch.tracking import check_store, flatten, mlflow_run, resolve_model_uri
+from mlsearch.tracking import flatten, mlflow_run, resolve_model_uri, tracking_uri
 from mlsearch.tracking.registry import download_run_artifacts
 
 __all__ = ["run_limits"]
@@ -210,7 +210,7 @@ class _ModelSource:
 def _model_source(config: Config) -> _ModelSource:
     paths = Paths.of(config)
     if config.limits.model_uri:
-        uri = check_store(config)
+        uri = tracking_uri(config)  # checked by the CLI before any stage
         version = resolve_model_uri(uri, config.limits.model_uri)
         kind = version.tags.get("mlsearch.model", config.limits.model)
         n_folds = int(version.tags.get("mlsearch.n_folds", config.train.n_folds))

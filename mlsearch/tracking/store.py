@@ -19,24 +19,35 @@ from mlsearch._quiet import quiet_loggers
 from mlsearch.config import Config
 from mlsearch.errors import MlsearchError
 
-__all__ = ["artifact_root", "check_store", "import_mlflow", "tracking_uri"]
+__all__ = [
+    "artifact_root",
+    "check_store",
+    "check_uri",
+    "import_mlflow",
+    "store_location",
+    "tracking_uri",
+]
+
+
+def store_location(root: Path, configured: str | None = None) -> tuple[str, str | None]:
+    """(tracking URI, artifact root of new experiments) for a workdir: ``configured``, else
+    ``MLFLOW_TRACKING_URI`` (the server decides the artifacts), else the local store under
+    ``<root>/mlruns``."""
+    uri = configured or os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        return uri, None
+    mlruns = (root / "mlruns").resolve()
+    return f"sqlite:///{mlruns / 'mlflow.db'}", (mlruns / "artifacts").as_uri()
 
 
 def tracking_uri(config: Config) -> str:
     """The tracking URI this config writes to."""
-    if config.mlflow.tracking_uri:
-        return config.mlflow.tracking_uri
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        return os.environ["MLFLOW_TRACKING_URI"]
-    db = (config.root / "mlruns" / "mlflow.db").resolve()
-    return f"sqlite:///{db}"
+    return store_location(config.root, config.mlflow.tracking_uri)[0]
 
 
 def artifact_root(config: Config) -> str | None:
     """Artifact location for new experiments of the default store (None: the server decides)."""
-    if config.mlflow.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI"):
-        return None
-    return (config.root / "mlruns" / "artifacts").resolve().as_uri()
+    return store_location(config.root, config.mlflow.tracking_uri)[1]
 
 
 def import_mlflow(uri: str) -> Any:
@@ -53,8 +64,8 @@ def import_mlflow(uri: str) -> Any:
     return mlflow
 
 
-def _check_sqlite(uri: str) -> None:
-    path = Path(uri.removeprefix("sqlite:///"))
+def _check_writable(uri: str, path: Path) -> None:
+    """``path`` (a file that may not exist yet) can be created or written."""
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -90,16 +101,19 @@ def _init_lock(uri: str) -> Iterator[None]:
 
 
 def check_store(config: Config) -> str:
-    """Make sure the tracking store is reachable and writable; returns its URI.
+    """Make sure the config's tracking store is reachable and writable; returns its URI.
 
     Called before a stage starts, so a bad store fails in seconds, not after training.
     """
-    uri = tracking_uri(config)
+    return check_uri(*store_location(config.root, config.mlflow.tracking_uri))
+
+
+def check_uri(uri: str, artifacts: str | None = None) -> str:
+    """:func:`check_store` for an explicit URI and artifact root; returns the URI."""
     if uri.startswith("sqlite:///"):
-        _check_sqlite(uri)
-    root = artifact_root(config)
-    if root:
-        _check_sqlite("sqlite:///" + str(Path(root.removeprefix("file://")) / "probe"))
+        _check_writable(uri, Path(uri.removeprefix("sqlite:///")))
+    if artifacts:
+        _check_writable(uri, Path(artifacts.removeprefix("file://")) / "probe")
     mlflow = import_mlflow(uri)
     # Several jobs starting on a fresh database race to create MLflow's tables: the loser
     # sees a unique-constraint error. The winner finishes within a moment; try again.

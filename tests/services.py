@@ -54,7 +54,10 @@ class Postgres:
         self.data = self.folder / "pgdata"
         self.port = free_port()
         # initdb refuses to run as root: run the server as the postgres user then
-        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
+        if os.geteuid() == 0 and not runuser:
+            _missing("runuser (util-linux), to start PostgreSQL as the postgres user")
+        self.as_user = [str(runuser), "-u", "postgres", "--"] if os.geteuid() == 0 else []
         self.data.mkdir()
         if self.as_user:
             shutil.chown(self.data, "postgres", "postgres")

@@ -24,7 +24,7 @@ from mlsearch.generate.sample import TruthSample, chunk_rng
 from mlsearch.physics.constants import ALPHA_EM, M_E, M_MU
 from mlsearch.physics.kinematics import boost
 
-__all__ = ["born_mumu", "generate_mumu", "isr_beta", "isr_pair_events"]
+__all__ = ["born_mumu", "generate_mumu", "isr_beta", "isr_pair_events", "radiate"]
 
 FloatArray = NDArray[np.float64]
 CHUNK = 200_000
@@ -61,7 +61,7 @@ def _structure_function(y: FloatArray, beta: float) -> FloatArray:
     return beta / 2 * y ** (beta / 2 - 1) * (1 + 3 * beta / 8) - beta / 4 * (2 - y)
 
 
-def _radiate(n: int, beta: float, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+def radiate(n: int, beta: float, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
     """ISR fractions (y1, y2) per event and the weight D(y1) D(y2) / sampling density."""
     hard = rng.uniform(size=n) < HARD_CHANNEL
     u = rng.uniform(size=(n, 2))
@@ -109,7 +109,7 @@ def isr_pair_events(
         sqrt_s = beams.sqrt_s
         s = sqrt_s**2
         b = isr_beta(float(np.mean(s)))
-        y, w_isr = _radiate(n, b, rng)
+        y, w_isr = radiate(n, b, rng)
         y1, y2 = y[:, 0], y[:, 1]
         s_red = s * (1 - y1) * (1 - y2)
         above = s_red > 4 * mass**2 * 1.0001

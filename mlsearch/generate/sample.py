@@ -15,6 +15,8 @@ from mlsearch.physics.constants import GEV2_TO_FB
 __all__ = ["TruthSample", "chunk_rng"]
 
 PDG_ZPRIME = 32  # generic Z' code (PDG numbering scheme); invisible in the detector
+PDG_DARK_PHOTON = 4900022  # A' (the PYTHIA hidden-valley code); invisible here
+PDG_ALP = 9000005  # a (the code of the MadGraph ALP model)
 
 
 @dataclass
@@ -33,6 +35,7 @@ class TruthSample:
     cross_section_fb: float
     cross_section_err_fb: float
     metadata: dict[str, Any] = field(default_factory=dict)
+    vertex: NDArray[np.float64] | None = None
 
     @classmethod
     def from_weights(

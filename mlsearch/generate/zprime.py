@@ -8,16 +8,16 @@ collinear emission peaks, weighted with the spin-summed |M|^2 of
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.generate.beams import Beams, cms_to_lab, sample_beams
-from mlsearch.generate.sample import PDG_ZPRIME, TruthSample, chunk_rng
-from mlsearch.physics.constants import GEV2_TO_FB, M_MU
-from mlsearch.physics.kinematics import rotate_z_to
+from mlsearch.generate.beams import Beams
+from mlsearch.generate.phase_space import random_rotation
+from mlsearch.generate.sample import PDG_ZPRIME, TruthSample
+from mlsearch.generate.unweight import unweighted_events
+from mlsearch.physics.constants import M_MU
 from mlsearch.physics.zprime_me import squared_me_zprime
 from mlsearch.physics.zprime_model import invisible_branching_fraction
 
@@ -25,21 +25,6 @@ __all__ = ["generate_zprime"]
 
 FloatArray = NDArray[np.float64]
 CHUNK = 40_000
-
-
-def _random_rotation(p: FloatArray, rng: np.random.Generator) -> FloatArray:
-    """Apply a uniformly distributed (Haar) random rotation per event to p (n, k, 4)."""
-    n = p.shape[0]
-    psi = rng.uniform(0, 2 * np.pi, (n, 1))
-    x = np.cos(psi) * p[..., 1] - np.sin(psi) * p[..., 2]
-    y = np.sin(psi) * p[..., 1] + np.cos(psi) * p[..., 2]
-    p = np.stack([p[..., 0], x, y, p[..., 3]], axis=-1)
-    cos_t = rng.uniform(-1, 1, n)
-    phi = rng.uniform(0, 2 * np.pi, n)
-    sin_t = np.sqrt(1 - cos_t**2)
-    direction = np.stack([sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t], axis=-1)
-
-    return rotate_z_to(p, direction[:, None, :])
 
 
 def _trial_events(
@@ -75,7 +60,7 @@ def _trial_events(
     q2 = np.stack([e2, p2 * sin12, zero, p2 * cos12], axis=-1)
     total = np.stack([sqrt_s, zero, zero, zero], axis=-1)
     k = total - q1 - q2
-    p = _random_rotation(np.stack([q1, q2, k], axis=1), rng)
+    p = random_rotation(np.stack([q1, q2, k], axis=1), rng)
     beam_e = np.stack([sqrt_s / 2, zero, zero, sqrt_s / 2], axis=-1)
     beam_p = np.stack([sqrt_s / 2, zero, zero, -sqrt_s / 2], axis=-1)
     weight = np.zeros(n)
@@ -103,33 +88,12 @@ def generate_zprime(
     if not 0 < mass < 10.58 - 2 * M_MU:
         raise ValueError(f"Z' mass {mass:g} GeV outside the kinematic range (0, 10.37)")
     process = f"zprime_m{mass:g}"
-    accepted: list[FloatArray] = []
-    n_acc = 0
-    w_sum = 0.0
-    w2_sum = 0.0
-    n_trials = 0
-    w_max = 0.0
-    chunk = 0
-    while n_acc < n_events:
-        rng = chunk_rng(seed, process, chunk)
-        beams = sample_beams(CHUNK, rng, energy_spread)
-        p_cms, w = _trial_events(beams, mass, rng)
-        if chunk == 0:
-            w_max = 1.1 * float(w.max())  # pilot chunk sets the unweighting envelope
-        w_sum += float(w.sum())
-        w2_sum += float((w**2).sum())
-        n_trials += CHUNK
-        keep = rng.uniform(0, w_max, CHUNK) < w
-        accepted.append(cms_to_lab(p_cms[keep], Beams(beams.electron[keep], beams.positron[keep])))
-        n_acc += int(keep.sum())
-        chunk += 1
-    p4 = np.concatenate(accepted)[:n_events]
-    sigma = coupling**2 * w_sum / n_trials * GEV2_TO_FB
-    sigma_err = (
-        coupling**2
-        * math.sqrt(max(w2_sum / n_trials - (w_sum / n_trials) ** 2, 0.0) / n_trials)
-        * GEV2_TO_FB
+    events = unweighted_events(
+        process, n_events, seed, lambda b, r: _trial_events(b, mass, r), CHUNK, energy_spread
     )
+    p4 = events.p4
+    sigma = coupling**2 * events.cross_section_fb
+    sigma_err = coupling**2 * events.cross_section_err_fb
     br = invisible_branching_fraction(mass) if invisible_br == "lmu_ltau" else 1.0
     pdg = np.tile(np.array([13, -13, PDG_ZPRIME], dtype=np.int32), (n_events, 1))
     return TruthSample(
@@ -144,6 +108,6 @@ def generate_zprime(
             "coupling": coupling,
             "invisible_br": br,
             "cross_section_production_fb": sigma,
-            "unweighting_efficiency": n_acc / n_trials,
+            "unweighting_efficiency": events.efficiency,
         },
     )

@@ -1,7 +1,8 @@
 """Event files: awkward records in parquet, with the sample's metadata in the schema.
 
 Truth files (generate) hold per event ``event``, ``weight`` [fb, i.e. events per fb^-1] and a
-variable-length list ``particles`` of {pdg, E, px, py, pz} [GeV] in the lab frame.
+variable-length list ``particles`` of {pdg, E, px, py, pz} [GeV] in the lab frame and the
+production vertex {vx, vy, vz} [cm] (0 for prompt particles).
 Reconstructed files (simulate) hold ``event``, ``weight``, ``tracks`` and ``clusters`` lists
 with basf2 variable names (see docs/architecture.md).
 """
@@ -32,6 +33,7 @@ def truth_to_awkward(sample: TruthSample) -> ak.Array:
     present = sample.p4[..., 0] > 0
     counts = present.sum(axis=1)
     flat_p4 = sample.p4[present]
+    flat_v = sample.vertex[present] if sample.vertex is not None else np.zeros((len(flat_p4), 3))
     particles = ak.zip(
         {
             "pdg": sample.pdg[present],
@@ -39,6 +41,9 @@ def truth_to_awkward(sample: TruthSample) -> ak.Array:
             "px": np.ascontiguousarray(flat_p4[:, 1]),
             "py": np.ascontiguousarray(flat_p4[:, 2]),
             "pz": np.ascontiguousarray(flat_p4[:, 3]),
+            "vx": np.ascontiguousarray(flat_v[:, 0]),
+            "vy": np.ascontiguousarray(flat_v[:, 1]),
+            "vz": np.ascontiguousarray(flat_v[:, 2]),
         }
     )
     return ak.zip(

@@ -1,0 +1,179 @@
+"""e+e- -> e+e- (gamma): Bhabha scattering with ISR, and the radiative Bhabha process with a
+hard photon at large angle (the leptons anywhere, down the beam pipe included) - the
+background that mimics a single photon. Weighted events; two channels:
+
+* ``bhabha``: Born Bhabha (s- and t-channel photons, each with the running alpha of
+  :mod:`mlsearch.physics.vacuum_polarisation` at its |q^2|) convolved with the Kuraev-Fadin
+  structure functions of both beams (as :mod:`mlsearch.generate.mumu`); both leptons inside
+  [THETA_E_MIN, 180 - THETA_E_MIN] in the CM frame.
+* ``radiative``: the CALKUL |M|^2 (:func:`~mlsearch.physics.qed_me.me2_radiative_bhabha`),
+  photon with E* > E_GAMMA_MIN and CM polar angle in [THETA_GAMMA_MIN, 180 - THETA_GAMMA_MIN],
+  at least PSI_MIN from both leptons. The leptons have the electron mass in the kinematics, so
+  the t-channel pole of a lepton along the beam is cut off at |t| ~ m_e^2 (the massless
+  formula is used there: ~10 % on the rate with an untagged lepton, docs/validation.md).
+  Overlap with the first channel is the non-logarithmic O(alpha) part of the ISR (small).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mlsearch.generate.beams import Beams
+from mlsearch.generate.mumu import isr_beta, radiate
+from mlsearch.generate.phase_space import collinear_cos, collinear_cos_density, two_body
+from mlsearch.generate.sample import TruthSample
+from mlsearch.generate.unweight import weighted_events
+from mlsearch.physics.constants import ALPHA_EM, M_E
+from mlsearch.physics.kinematics import boost, rotate_z_to
+from mlsearch.physics.qed_me import me2_radiative_bhabha
+from mlsearch.physics.vacuum_polarisation import vp_factor
+
+__all__ = ["bhabha_vp_dsigma_dcos", "generate_ee"]
+
+FloatArray = NDArray[np.float64]
+THETA_E_MIN = 10.0  # deg, CM, both leptons of the Bhabha channel
+E_GAMMA_MIN = 0.25  # GeV, CM, radiative channel
+THETA_GAMMA_MIN = 10.0  # deg, CM, radiative channel
+PSI_MIN = 2.0  # deg, photon to either lepton, radiative channel
+RADIATIVE_FRACTION = 0.5
+_DELTA = 1e-10  # 1 + delta - cos: the t-channel peak of the radiative sampler
+
+
+def bhabha_vp_dsigma_dcos(s: FloatArray, cos_t: FloatArray) -> FloatArray:
+    """Born dsigma/dcos(theta_e-) [GeV^-2] with the running coupling in each channel."""
+    t = -s * (1 - cos_t) / 2
+    u = -s * (1 + cos_t) / 2
+    fs, ft = vp_factor(s), vp_factor(-t)
+    bracket = (s**2 + u**2) / t**2 * ft + 2 * u**2 / (s * t) * np.sqrt(fs * ft)
+    return np.asarray(np.pi * ALPHA_EM**2 / s * (bracket + (u**2 + t**2) / s**2 * fs))
+
+
+def _cm_cos(p: FloatArray) -> FloatArray:
+    return np.asarray(p[..., 3] / np.linalg.norm(p[..., 1:], axis=-1))
+
+
+def _bhabha(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+    sqrt_s = beams.sqrt_s
+    n = sqrt_s.shape[0]
+    s = sqrt_s**2
+    y, w_isr = radiate(n, isr_beta(float(np.mean(s))), rng)
+    y1, y2 = y[:, 0], y[:, 1]
+    s_red = s * (1 - y1) * (1 - y2)
+    # pair-frame angle: half t-peaked (1/(1 + d - c)^2), half flat, inside a cone wider than
+    # the CM cut (the ISR boost moves the angles); the CM cut is applied afterwards
+    c_max = math.cos(math.radians(THETA_E_MIN / 3))
+    d = 1 - c_max
+    u = rng.uniform(size=n)
+    a, b = 1 / (1 + d + c_max), 1 / d  # CDF of the peaked part runs over [a, b]
+    peaked = 1 + d - 1 / (a + u * (b - a))
+    cos_t = np.where(rng.uniform(size=n) < 0.5, peaked, rng.uniform(-c_max, c_max, n))
+    density = 0.5 / ((1 + d - cos_t) ** 2 * (b - a)) + 0.5 / (2 * c_max)
+    pair = two_body(np.sqrt(s_red), M_E, M_E, cos_t, rng.uniform(0, 2 * np.pi, n))
+    e_tot = sqrt_s / 2 * (2 - y1 - y2)
+    beta_z = np.stack([np.zeros(n), np.zeros(n), sqrt_s / 2 * (y2 - y1) / e_tot], axis=-1)
+    pair = boost(pair, -beta_z[:, None, :])
+    zero = np.zeros(n)
+    g1 = np.stack([sqrt_s / 2 * y1, zero, zero, sqrt_s / 2 * y1], axis=-1)
+    g2 = np.stack([sqrt_s / 2 * y2, zero, zero, -sqrt_s / 2 * y2], axis=-1)
+    p = np.concatenate([pair, g1[:, None], g2[:, None]], axis=1)
+    p[:, 2:][p[:, 2:, 0] < 1e-6] = 0.0
+    cut = math.cos(math.radians(THETA_E_MIN))
+    inside = (np.abs(_cm_cos(pair)) < cut).all(axis=1)
+    w = bhabha_vp_dsigma_dcos(s_red, cos_t) / density * w_isr
+    return p, np.where(inside, w, 0.0)
+
+
+def _peaked_direction(axis: FloatArray, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+    """Unit vectors with cos(angle to axis) ~ 1/(1 + delta - c), and that density per sr."""
+    n = axis.shape[0]
+    log_r = math.log((2 + _DELTA) / _DELTA)
+    c = 1 + _DELTA - (2 + _DELTA) * np.exp(-rng.uniform(size=n) * log_r)
+    phi = rng.uniform(0, 2 * np.pi, n)
+    sin_c = np.sqrt(np.clip(1 - c**2, 0, None))
+    local = np.stack([np.ones(n), sin_c * np.cos(phi), sin_c * np.sin(phi), c], axis=-1)
+    return rotate_z_to(local[:, None], axis[:, None])[:, 0, 1:], c
+
+
+def _peak_density(cos_t: FloatArray) -> FloatArray:
+    return np.asarray(1 / ((1 + _DELTA - cos_t) * math.log((2 + _DELTA) / _DELTA) * 2 * np.pi))
+
+
+def _radiative(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+    sqrt_s = beams.sqrt_s
+    n = sqrt_s.shape[0]
+    s = sqrt_s**2
+    c_gamma = math.cos(math.radians(THETA_GAMMA_MIN))
+    e_max = sqrt_s / 2 - 2 * M_E
+    log_e = np.log(e_max / E_GAMMA_MIN)
+    e_k = E_GAMMA_MIN * np.exp(rng.uniform(size=n) * log_e)
+    cos_k = collinear_cos(n, 1.0, rng, c_gamma)  # the initial-state collinear peaks
+    k = two_body(sqrt_s, 0.0, 0.0, cos_k, rng.uniform(0, 2 * np.pi, n))
+    k = k[:, 0] * (e_k / k[:, 0, 0])[:, None]
+    zero = np.zeros(n)
+    p_minus = np.stack([sqrt_s / 2, zero, zero, sqrt_s / 2], axis=-1)
+    p_plus = np.stack([sqrt_s / 2, zero, zero, -sqrt_s / 2], axis=-1)
+    rest = p_minus + p_plus - k
+    m_pair = np.sqrt(np.clip(rest[:, 0] ** 2 - (rest[:, 1:] ** 2).sum(axis=1), 0, None))
+    beta = rest[:, 1:] / rest[:, :1]
+    # e- direction in the pair frame: flat, along the e- beam, or against the e+ beam
+    d_minus = boost(p_minus, beta)[:, 1:]
+    d_minus /= np.linalg.norm(d_minus, axis=1, keepdims=True)
+    d_plus = boost(p_plus, beta)[:, 1:]
+    d_plus /= np.linalg.norm(d_plus, axis=1, keepdims=True)
+    channel = rng.integers(0, 3, n)
+    flat = rng.normal(size=(n, 3))
+    flat /= np.linalg.norm(flat, axis=1, keepdims=True)
+    along, _ = _peaked_direction(d_minus, rng)
+    against, _ = _peaked_direction(d_plus, rng)
+    direction = np.where(
+        channel[:, None] == 0, flat, np.where(channel[:, None] == 1, along, -against)
+    )
+    c1 = np.clip((direction * d_minus).sum(axis=1), -1, 1)
+    c2 = np.clip(-(direction * d_plus).sum(axis=1), -1, 1)
+    density = (1 / (4 * np.pi) + _peak_density(c1) + _peak_density(c2)) / 3
+    cos_t = direction[:, 2]
+    phi = np.arctan2(direction[:, 1], direction[:, 0])
+    pair = boost(two_body(m_pair, M_E, M_E, cos_t, phi), -beta[:, None, :])
+    q_minus, q_plus = pair[:, 0], pair[:, 1]
+    me2 = me2_radiative_bhabha(p_plus, p_minus, q_plus, q_minus, k)
+    bar_beta = np.sqrt(np.clip(1 - 4 * M_E**2 / m_pair**2, 0, None))
+    phase_space = e_k / (16 * np.pi**3) * bar_beta / (8 * np.pi) / (4 * np.pi)
+    sampling = collinear_cos_density(cos_k, 1.0, c_gamma) / (e_k * log_e * 2 * np.pi) * density
+    cos_psi = np.cos(math.radians(PSI_MIN))
+    k_dir = k[:, 1:] / e_k[:, None]
+    separated = np.ones(n, dtype=bool)
+    for q in (q_minus, q_plus):
+        separated &= (k_dir * q[:, 1:]).sum(axis=1) / np.linalg.norm(q[:, 1:], axis=1) < cos_psi
+    w = np.where(separated, me2 / (2 * s) * phase_space / sampling, 0.0)
+    return np.stack([q_minus, q_plus, k, np.zeros_like(k)], axis=1), w
+
+
+def generate_ee(n_events: int, seed: int, energy_spread: bool = True) -> TruthSample:
+    """n weighted e+e- -> e+e- (gamma) events (lab frame): the Bhabha-with-ISR channel and
+    the radiative channel (RADIATIVE_FRACTION of the events). Slots: e-, e+, photon, photon."""
+    n_rad = round(n_events * RADIATIVE_FRACTION)
+    born = weighted_events(
+        "ee_bhabha", n_events - n_rad, seed, _bhabha, energy_spread=energy_spread
+    )
+    rad = weighted_events("ee_radiative", n_rad, seed, _radiative, energy_spread=energy_spread)
+    return TruthSample(
+        "ee",
+        np.tile(np.array([11, -11, 22, 22], dtype=np.int32), (n_events, 1)),
+        np.concatenate([born.p4, rad.p4]),
+        np.concatenate([born.weight_fb, rad.weight_fb]),
+        born.cross_section_fb + rad.cross_section_fb,
+        math.hypot(born.cross_section_err_fb, rad.cross_section_err_fb),
+        {
+            "sigma_bhabha_fb": born.cross_section_fb,
+            "sigma_radiative_fb": rad.cross_section_fb,
+            "cuts": {
+                "theta_e_min_deg": THETA_E_MIN,
+                "e_gamma_min_gev": E_GAMMA_MIN,
+                "theta_gamma_min_deg": THETA_GAMMA_MIN,
+                "psi_min_deg": PSI_MIN,
+            },
+        },
+    )

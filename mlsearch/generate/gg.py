@@ -1,0 +1,106 @@
+"""e+e- -> gamma gamma (gamma): the two-photon Born process over the full solid angle plus the
+hard three-photon process inside generator cuts (weighted events).
+
+gamma gamma: half of :func:`~mlsearch.physics.qed_me.dark_photon_dsigma_dcos` at m = 0 (the
+1/2 for identical photons), collinear poles regularised by the electron velocity, so photons
+down the beam pipe (the single-photon background) are included.
+gamma gamma gamma: Berends-Kleiss |M|^2 with 1/3! for identical photons (the sampler is
+cross-checked against flat RAMBO phase space in the tests), all three photons with CM energy
+above E3_MIN and CM polar angle within [THETA3_MIN, 180 - THETA3_MIN]. The soft and virtual
+O(alpha) correction to the two-photon rate is not included (a few per cent;
+docs/validation.md).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mlsearch.generate.beams import Beams
+from mlsearch.generate.dark_photon import SQRT_S_MAX, electron_beta
+from mlsearch.generate.phase_space import (
+    collinear_cos,
+    collinear_cos_density,
+    two_body,
+)
+from mlsearch.generate.sample import TruthSample
+from mlsearch.generate.unweight import weighted_events
+from mlsearch.physics.kinematics import boost, invariant_mass2
+from mlsearch.physics.qed_me import dark_photon_dsigma_dcos, me2_three_photons
+
+__all__ = ["E3_MIN", "THETA3_MIN", "generate_gg"]
+
+FloatArray = NDArray[np.float64]
+E3_MIN = 0.1  # GeV, every photon of the 3-photon channel (CM)
+THETA3_MIN = 10.0  # deg, every photon of the 3-photon channel (CM)
+THREE_PHOTON_FRACTION = 0.5  # share of the events from the 3-photon channel
+
+
+def _two_photon(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+    sqrt_s = beams.sqrt_s
+    n = sqrt_s.shape[0]
+    beta = electron_beta(SQRT_S_MAX)
+    cos_t = collinear_cos(n, beta, rng)
+    phi = rng.uniform(0, 2 * np.pi, n)
+    w = 0.5 * dark_photon_dsigma_dcos(sqrt_s**2, 0.0, cos_t, beta)
+    p = two_body(sqrt_s, 0.0, 0.0, cos_t, phi)
+    return np.concatenate([p, np.zeros((n, 1, 4))], axis=1), w / collinear_cos_density(cos_t, beta)
+
+
+def _three_photon(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+    """Photon 3 drawn first (E log-uniform, 1/sin^2 in angle inside the cut), the other two
+    isotropic in their rest frame: the soft-photon peaks of |M|^2 are sampled, not hit by luck.
+    Phase space: d Phi_3 = E3 dE3 dOmega3 / (16 pi^3) * dOmega* / (32 pi^2)."""
+    sqrt_s = beams.sqrt_s
+    n = sqrt_s.shape[0]
+    s = sqrt_s**2
+    c_max = math.cos(math.radians(THETA3_MIN))
+    e_max = sqrt_s / 2 * (1 - 1e-9)
+    log_e = np.log(e_max / E3_MIN)
+    e3 = E3_MIN * np.exp(rng.uniform(0, 1, n) * log_e)
+    k3 = two_body(sqrt_s, 0.0, 0.0, collinear_cos(n, 1.0, rng, c_max), rng.uniform(0, 2 * np.pi, n))
+    k3 = k3[:, 0] * (e3 / k3[:, 0, 0])[:, None]
+    rest = np.stack([sqrt_s, np.zeros(n), np.zeros(n), np.zeros(n)], axis=-1) - k3
+    m_rest = np.sqrt(np.clip(invariant_mass2(rest), 0, None))
+    pair = two_body(m_rest, 0.0, 0.0, rng.uniform(-1, 1, n), rng.uniform(0, 2 * np.pi, n))
+    pair = boost(pair, -(rest[:, 1:] / rest[:, :1])[:, None, :])
+    k = np.concatenate([pair, k3[:, None]], axis=1)
+    zero = np.zeros_like(sqrt_s)
+    p_minus = np.stack([sqrt_s / 2, zero, zero, sqrt_s / 2], axis=-1)
+    p_plus = np.stack([sqrt_s / 2, zero, zero, -sqrt_s / 2], axis=-1)
+    cos_t = k[..., 3] / k[..., 0]
+    inside = ((k[..., 0] > E3_MIN) & (np.abs(cos_t) < c_max)).all(axis=1)
+    me2 = me2_three_photons(p_plus, p_minus, k[:, 0], k[:, 1], k[:, 2])
+    # density per d Phi_3 of "photon j was drawn first", averaged over j (multichannel): any of
+    # the three may be the soft one, and |M|^2 and the cuts are symmetric in the photons
+    energies = np.clip(k[..., 0], E3_MIN, None)
+    angular = collinear_cos_density(k[..., 3] / k[..., 0], 1.0, c_max) / (2 * np.pi)
+    per_channel = (
+        (16 * np.pi**3 * 32 * np.pi**2) * angular / (energies**2 * log_e[:, None] * (4 * np.pi))
+    )
+    density = per_channel.mean(axis=1)
+    return k, np.where(inside, me2 / (2 * s) / 6 / density, 0.0)
+
+
+def generate_gg(n_events: int, seed: int, energy_spread: bool = True) -> TruthSample:
+    """n weighted e+e- -> gamma gamma (gamma) events (lab frame); slots: three photons (the
+    third empty for two-photon events). Weights sum to sigma_2gamma + sigma_3gamma(cuts)."""
+    n3 = round(n_events * THREE_PHOTON_FRACTION)
+    two = weighted_events("gg2", n_events - n3, seed, _two_photon, energy_spread=energy_spread)
+    three = weighted_events("gg3", n3, seed, _three_photon, energy_spread=energy_spread)
+    sigma = two.cross_section_fb + three.cross_section_fb
+    return TruthSample(
+        "gg",
+        np.full((n_events, 3), 22, dtype=np.int32),
+        np.concatenate([two.p4, three.p4]),
+        np.concatenate([two.weight_fb, three.weight_fb]),
+        sigma,
+        math.hypot(two.cross_section_err_fb, three.cross_section_err_fb),
+        {
+            "sigma_2gamma_fb": two.cross_section_fb,
+            "sigma_3gamma_fb": three.cross_section_fb,
+            "three_photon_cuts": {"e_min_gev": E3_MIN, "theta_min_deg": THETA3_MIN},
+        },
+    )

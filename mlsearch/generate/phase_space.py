@@ -1,0 +1,98 @@
+"""Phase-space building blocks shared by the generators (CM frame, e- beam along +z).
+
+Four-vectors are (..., 4) arrays (E, px, py, pz) [GeV].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mlsearch.physics.kinematics import boost, rotate_z_to
+
+__all__ = [
+    "collinear_cos",
+    "collinear_cos_density",
+    "decay_two_body",
+    "rambo_massless",
+    "random_rotation",
+    "two_body",
+]
+
+FloatArray = NDArray[np.float64]
+
+
+def two_body(
+    sqrt_s: FloatArray, m1: float, m2: float, cos_t: FloatArray, phi: FloatArray
+) -> FloatArray:
+    """(n, 2, 4) momenta of a two-body final state at rest: particle 1 (mass m1) along
+    (theta, phi), particle 2 (mass m2) opposite."""
+    s = sqrt_s**2
+    e1 = (s + m1**2 - m2**2) / (2 * sqrt_s)
+    p = np.sqrt(np.clip(e1**2 - m1**2, 0, None))
+    sin_t = np.sqrt(np.clip(1 - cos_t**2, 0, None))
+    direction = np.stack([sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t], axis=-1)
+    p1 = np.concatenate([e1[:, None], p[:, None] * direction], axis=-1)
+    p2 = np.concatenate([(sqrt_s - e1)[:, None], -p[:, None] * direction], axis=-1)
+    return np.stack([p1, p2], axis=1)
+
+
+def collinear_cos(n: int, beta: float, rng: np.random.Generator, c_max: float = 1.0) -> FloatArray:
+    """cos(theta) in [-c_max, c_max] with density proportional to 1/(1 - beta^2 cos^2), the
+    collinear peaks of t- and u-channel exchange; exact inverse transform."""
+    a = np.arctanh(beta * c_max)
+    return np.asarray(np.tanh(rng.uniform(-a, a, n)) / beta)
+
+
+def collinear_cos_density(cos_t: FloatArray, beta: float, c_max: float = 1.0) -> FloatArray:
+    """The normalised density of :func:`collinear_cos` at cos_t."""
+    norm = 2 * np.arctanh(beta * c_max) / beta
+    return np.asarray(1 / ((1 - beta**2 * cos_t**2) * norm))
+
+
+def random_rotation(p: FloatArray, rng: np.random.Generator) -> FloatArray:
+    """Apply a uniformly distributed (Haar) random rotation per event to p (n, k, 4)."""
+    n = p.shape[0]
+    psi = rng.uniform(0, 2 * np.pi, (n, 1))
+    x = np.cos(psi) * p[..., 1] - np.sin(psi) * p[..., 2]
+    y = np.sin(psi) * p[..., 1] + np.cos(psi) * p[..., 2]
+    p = np.stack([p[..., 0], x, y, p[..., 3]], axis=-1)
+    cos_t = rng.uniform(-1, 1, n)
+    phi = rng.uniform(0, 2 * np.pi, n)
+    sin_t = np.sqrt(1 - cos_t**2)
+    direction = np.stack([sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t], axis=-1)
+    return rotate_z_to(p, direction[:, None, :])
+
+
+def decay_two_body(
+    parent: FloatArray, m1: float, m2: float, rng: np.random.Generator
+) -> FloatArray:
+    """Isotropic two-body decays of parents (n, 4): daughters (n, 2, 4) in the same frame."""
+    n = parent.shape[0]
+    mass = np.sqrt(np.clip(parent[:, 0] ** 2 - (parent[:, 1:] ** 2).sum(axis=1), 0, None))
+    rest = two_body(mass, m1, m2, rng.uniform(-1, 1, n), rng.uniform(0, 2 * np.pi, n))
+    beta = parent[:, 1:] / parent[:, :1]
+    return boost(rest, -beta[:, None, :])
+
+
+def rambo_massless(sqrt_s: FloatArray, k: int, rng: np.random.Generator) -> FloatArray:
+    """k massless momenta (n, k, 4) distributed uniformly in phase space at rest
+    (R. Kleiss, W. J. Stirling, S. D. Ellis, Comput. Phys. Commun. 40 (1986) 359); the
+    phase-space volume is (2 pi)^(4-3k) (pi/2)^(k-1) s^(k-2) / ((k-1)! (k-2)!)."""
+    n = sqrt_s.shape[0]
+    c = rng.uniform(-1, 1, (n, k))
+    phi = rng.uniform(0, 2 * np.pi, (n, k))
+    q0 = -np.log(rng.uniform(size=(n, k)) * rng.uniform(size=(n, k)))
+    sin_t = np.sqrt(1 - c**2)
+    q = np.stack([q0, q0 * sin_t * np.cos(phi), q0 * sin_t * np.sin(phi), q0 * c], axis=-1)
+    total = q.sum(axis=1)
+    m = np.sqrt(total[:, 0] ** 2 - (total[:, 1:] ** 2).sum(axis=1))
+    b = -total[:, 1:] / m[:, None]
+    x = sqrt_s / m
+    gamma = total[:, 0] / m
+    a = 1 / (1 + gamma)
+    bq = (b[:, None, :] * q[..., 1:]).sum(axis=-1)
+    e = x[:, None] * (gamma[:, None] * q[..., 0] + bq)
+    shift = q[..., :1] + a[:, None, None] * bq[..., None]
+    p = x[:, None, None] * (q[..., 1:] + b[:, None, :] * shift)
+    return np.concatenate([e[..., None], p], axis=-1)

@@ -1,0 +1,206 @@
+"""Two-photon processes in the equivalent-photon approximation (EPA):
+e+e- -> e+e- mu+mu- (background) and e+e- -> e+e- a (ALP photon fusion).
+
+Each beam radiates a photon with energy fraction x and virtuality Q^2 from the flux
+
+    dN/(dx dQ^2) = alpha/(2 pi) [(1 + (1 - x)^2)/x / Q^2 - 2 m_e^2 x / Q^4],
+    Q^2 > Q^2_min = m_e^2 x^2/(1 - x)
+
+(V. M. Budnev et al., Phys. Rept. 15 (1975) 181), sampled log-uniformly in x and Q^2. The
+scattered electrons get the exact kinematics for (x, Q^2, phi), so four-momentum is conserved
+per event and the beam electrons mostly go down the beam pipe. The photon flux is cut off at
+Q^2 < W^2 (the gamma gamma invariant mass squared), where the real-photon cross section stops
+describing the virtual one. gamma gamma -> mu+ mu- uses the Breit-Wheeler cross section and
+angular distribution; gamma gamma -> a the narrow-resonance formula
+sigma = 8 pi^2 Gamma(a -> gamma gamma)/m delta(W^2 - m^2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mlsearch.generate.alp import decay_alps
+from mlsearch.generate.beams import Beams
+from mlsearch.generate.phase_space import two_body
+from mlsearch.generate.sample import PDG_ALP, TruthSample
+from mlsearch.generate.unweight import weighted_events
+from mlsearch.physics.constants import ALPHA_EM, M_E, M_MU
+from mlsearch.physics.kinematics import boost, invariant_mass2, rotate_z_to
+from mlsearch.physics.qed_me import alp_width, breit_wheeler_dsigma_dcos
+
+__all__ = ["epa_flux", "generate_alp_fusion", "generate_eemumu"]
+
+FloatArray = NDArray[np.float64]
+CHUNK = 50_000
+W_MIN_MUMU = 0.5  # GeV: the e e mu mu sample starts at W_mumu > 0.5 GeV (as Belle II's)
+Q2_GEN_MAX = 100.0  # GeV^2: sampling range; the W^2 cut-off acts inside it
+
+
+def epa_flux(x: FloatArray, q2: FloatArray) -> FloatArray:
+    """dN/(dx dQ^2) [GeV^-2] of a photon with energy fraction x and virtuality Q^2."""
+    return np.asarray(
+        ALPHA_EM / (2 * np.pi) * ((1 + (1 - x) ** 2) / x / q2 - 2 * M_E**2 * x / q2**2)
+    )
+
+
+def _q2_min(x: FloatArray) -> FloatArray:
+    return np.asarray(M_E**2 * x**2 / (1 - x))
+
+
+def _scattered(
+    e_beam: FloatArray, sign: float, x: FloatArray, q2: FloatArray, phi: FloatArray
+) -> FloatArray:
+    """Scattered beam electron (n, 4) in the CM frame, beam along sign*z, for (x, Q^2, phi)."""
+    e1 = (1 - x) * e_beam
+    p0 = np.sqrt(e_beam**2 - M_E**2)
+    p1 = np.sqrt(np.clip(e1**2 - M_E**2, 0, None))
+    cos_t = np.clip((e_beam * e1 - M_E**2 - q2 / 2) / (p0 * p1), -1, 1)
+    sin_t = np.sqrt(1 - cos_t**2)
+    return np.stack(
+        [e1, p1 * sin_t * np.cos(phi), p1 * sin_t * np.sin(phi), sign * p1 * cos_t], axis=-1
+    )
+
+
+def _beam(e_beam: FloatArray, sign: float) -> FloatArray:
+    zero = np.zeros_like(e_beam)
+    return np.stack([e_beam, zero, zero, sign * np.sqrt(e_beam**2 - M_E**2)], axis=-1)
+
+
+def _photon(
+    e_beam: FloatArray, sign: float, x: FloatArray, rng: np.random.Generator
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(scattered electron, Q^2, flux weight) with Q^2 log-uniform in [Q^2_min, Q2_GEN_MAX]."""
+    n = x.shape[0]
+    q2_lo = _q2_min(x)
+    log_q = np.log(Q2_GEN_MAX / q2_lo)
+    q2 = q2_lo * np.exp(rng.uniform(0, 1, n) * log_q)
+    electron = _scattered(e_beam, sign, x, q2, rng.uniform(0, 2 * np.pi, n))
+    return electron, q2, epa_flux(x, q2) * q2 * log_q
+
+
+def _eemumu_chunk(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+    sqrt_s = beams.sqrt_s
+    n = sqrt_s.shape[0]
+    e_beam = sqrt_s / 2
+    x_min = W_MIN_MUMU**2 / sqrt_s**2
+    log_x = -np.log(x_min)
+    x1, x2 = (x_min * np.exp(rng.uniform(0, 1, n) * log_x) for _ in range(2))
+    x1, x2 = np.minimum(x1, 1 - 1e-9), np.minimum(x2, 1 - 1e-9)
+    el1, q2_1, w1 = _photon(e_beam, +1.0, x1, rng)
+    el2, q2_2, w2 = _photon(e_beam, -1.0, x2, rng)
+    q1 = _beam(e_beam, +1.0) - el1
+    q2 = _beam(e_beam, -1.0) - el2
+    system = q1 + q2
+    w_sq = np.clip(invariant_mass2(system), 1e-12, None)
+    ok = (np.sqrt(w_sq) > W_MIN_MUMU) & (system[:, 0] > 0) & (q2_1 < w_sq) & (q2_2 < w_sq)
+    # muon pair in the gamma gamma rest frame, polar angle measured from photon 1
+    beta_mu = np.sqrt(np.clip(1 - 4 * M_MU**2 / w_sq, 1e-12, 1))
+    cos_t = rng.uniform(-1, 1, n)
+    phi = rng.uniform(0, 2 * np.pi, n)
+    pair = two_body(np.sqrt(w_sq), M_MU, M_MU, cos_t, phi)
+    beta_sys = system[:, 1:] / system[:, :1]
+    axis = boost(q1, beta_sys)[:, 1:]
+    pair = boost(rotate_z_to(pair, axis[:, None, :]), -beta_sys[:, None, :])
+    dsig = breit_wheeler_dsigma_dcos(w_sq, M_MU, cos_t) * 2.0  # / uniform density 1/2
+    weight = np.where(ok & (beta_mu > 1e-6), w1 * w2 * log_x**2 * x1 * x2 * dsig, 0.0)
+    p4 = np.concatenate([el1[:, None], el2[:, None], pair], axis=1)
+    return p4, weight
+
+
+def generate_eemumu(n_events: int, seed: int, energy_spread: bool = True) -> TruthSample:
+    """n weighted e+e- -> e+e- mu+mu- events (W_mumu > 0.5 GeV), lab frame.
+
+    Slots: scattered e-, scattered e+, mu-, mu+."""
+    ev = weighted_events("eemumu", n_events, seed, _eemumu_chunk, CHUNK, energy_spread)
+    pdg = np.tile(np.array([11, -11, 13, -13], dtype=np.int32), (n_events, 1))
+    return TruthSample(
+        "eemumu",
+        pdg,
+        ev.p4,
+        ev.weight_fb,
+        ev.cross_section_fb,
+        ev.cross_section_err_fb,
+        {"model": "EPA (Budnev) x Breit-Wheeler", "w_min_gev": W_MIN_MUMU},
+    )
+
+
+def _fusion_chunk(
+    beams: Beams, mass: float, rng: np.random.Generator
+) -> tuple[FloatArray, FloatArray]:
+    """e+e- -> e+e- a at W = m exactly: x2 solved per event by Newton steps."""
+    sqrt_s = beams.sqrt_s
+    n = sqrt_s.shape[0]
+    e_beam = sqrt_s / 2
+    tau = mass**2 / sqrt_s**2
+    log_x = -np.log(tau)
+    x1 = np.minimum(tau * np.exp(rng.uniform(0, 1, n) * log_x), 1 - 1e-9)
+    el1, q2_1, w1 = _photon(e_beam, +1.0, x1, rng)
+    q1 = _beam(e_beam, +1.0) - el1
+    # the second photon's Q^2 and azimuth are drawn first, then x2 fixes W^2 = m^2
+    u_q, phi2 = rng.uniform(0, 1, n), rng.uniform(0, 2 * np.pi, n)
+
+    def w_sq(x2: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        q2_lo = _q2_min(x2)
+        log_q = np.log(Q2_GEN_MAX / q2_lo)
+        q2v = q2_lo * np.exp(u_q * log_q)
+        el2 = _scattered(e_beam, -1.0, x2, q2v, phi2)
+        return invariant_mass2(q1 + _beam(e_beam, -1.0) - el2), el2, q2v
+
+    x2 = np.clip(tau / x1, 1e-9, 1 - 1e-9)
+    for _ in range(8):
+        h = 1e-7 * x2
+        f0 = w_sq(x2)[0] - mass**2
+        deriv = (w_sq(x2 + h)[0] - w_sq(x2 - h)[0]) / (2 * h)
+        x2 = np.clip(x2 - f0 / np.where(deriv > 0, deriv, 1.0), 1e-9, 1 - 1e-9)
+    h = 1e-7 * x2
+    deriv = (w_sq(x2 + h)[0] - w_sq(x2 - h)[0]) / (2 * h)
+    w_final, el2, q2_2 = w_sq(x2)
+    q2_lo = _q2_min(x2)
+    flux2 = epa_flux(x2, q2_2) * q2_2 * np.log(Q2_GEN_MAX / q2_lo)
+    alp = q1 + _beam(e_beam, -1.0) - el2
+    ok = (
+        (np.abs(w_final - mass**2) < 1e-6 * mass**2)
+        & (deriv > 0)
+        & (q2_1 < mass**2)
+        & (q2_2 < mass**2)
+        & (alp[:, 0] > mass)
+    )
+    resonance = 8 * np.pi**2 * alp_width(mass, 1.0) / mass  # per delta(W^2 - m^2), g = 1
+    weight = np.where(
+        ok, w1 * log_x * x1 * flux2 * resonance / np.where(deriv > 0, deriv, 1.0), 0.0
+    )
+    return np.stack([el1, el2, alp], axis=1), weight
+
+
+def generate_alp_fusion(
+    n_events: int, mass: float, g_agg: float, seed: int, energy_spread: bool = True
+) -> TruthSample:
+    """n weighted e+e- -> e+e- a, a -> gamma gamma events (photon fusion), lab frame.
+
+    Slots: scattered e-, scattered e+, a, decay photon 1, decay photon 2; sigma ~ g^2."""
+    if not 0 < mass < 10.0:
+        raise ValueError(f"ALP mass {mass:g} GeV outside the photon-fusion range (0, 10)")
+    ev = weighted_events(
+        f"alp_fusion_m{mass:g}",
+        n_events,
+        seed,
+        lambda b, r: _fusion_chunk(b, mass, r),
+        CHUNK,
+        energy_spread,
+    )
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 11, int(mass * 1e6)]))
+    photons, vertex = decay_alps(ev.p4[:, 2], g_agg, rng)
+    vertices = np.zeros((n_events, 5, 3))
+    vertices[:, 3:] = vertex[:, None, :]
+    pdg = np.tile(np.array([11, -11, PDG_ALP, 22, 22], dtype=np.int32), (n_events, 1))
+    return TruthSample(
+        "alp_fusion",
+        pdg,
+        np.concatenate([ev.p4, photons], axis=1),
+        ev.weight_fb * g_agg**2,
+        ev.cross_section_fb * g_agg**2,
+        ev.cross_section_err_fb * g_agg**2,
+        {"mass": mass, "coupling": g_agg, "coupling_name": "g_a_gamma_gamma [GeV^-1]"},
+        vertex=vertices,
+    )

@@ -130,7 +130,10 @@ def generate(
     set_: SetOpt = None,
     n_events: Annotated[int | None, typer.Option("-n", help="events (process mode)")] = None,
     mass: Annotated[float | None, typer.Option(help="signal mass [GeV]")] = None,
-    coupling: Annotated[float | None, typer.Option(help="coupling (g')")] = None,
+    coupling: Annotated[
+        float | None,
+        typer.Option(help="signal coupling: g', g_emu, epsilon or g_a_gamma_gamma [GeV^-1]"),
+    ] = None,
     seed: Annotated[int, typer.Option(help="random seed (process mode)")] = 1,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="output .parquet")] = None,
 ) -> None:
@@ -152,8 +155,6 @@ def generate(
         from mlsearch.generate import generate_process
         from mlsearch.io.events import truth_to_awkward, write_events
 
-        if target == "zprime" and coupling is None:
-            coupling = 1.0  # the model's natural unit; sigma scales as g'^2
         try:
             sample = generate_process(target, n_events, seed, mass=mass, coupling=coupling)
         except ValueError as exc:
@@ -180,15 +181,17 @@ def generate(
 def xsec(
     process: Annotated[str, typer.Argument(help="process name")],
     mass: Annotated[float | None, typer.Option(help="signal mass [GeV]")] = None,
-    coupling: Annotated[float | None, typer.Option(help="coupling (default 1: g' = 1)")] = None,
+    coupling: Annotated[
+        float | None, typer.Option(help="signal coupling (default 1 in the model's unit)")
+    ] = None,
     theta_min: Annotated[float, typer.Option("--theta-min", help="CM polar angle [deg]")] = 0.0,
     theta_max: Annotated[float, typer.Option("--theta-max", help="CM polar angle [deg]")] = 180.0,
     e_min: Annotated[float, typer.Option("--e-min", help="CM energy [GeV]")] = 0.0,
     events: Annotated[int, typer.Option(help="Monte Carlo events")] = 200_000,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Cross section [pb] with its MC uncertainty, for CM-frame cuts on the two leading
-    charged particles."""
+    """Cross section [pb] with its MC uncertainty, for CM-frame cuts on the process's final-state
+    leptons or photons (mlsearch xsec dark_photon --mass 1 --theta-min 30 --theta-max 130)."""
     import json
 
     from mlsearch.generate import PROCESSES

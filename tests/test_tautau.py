@@ -9,6 +9,7 @@ from mlsearch.generate.tau_decays import M_PI, MODES, _michel_x, decay_taus
 from mlsearch.generate.tautau import generate_tautau
 from mlsearch.physics.constants import GEV2_TO_FB, M_TAU
 from mlsearch.physics.kinematics import beam_four_momenta, invariant_mass2, momentum
+from mlsearch.physics.vacuum_polarisation import vp_factor
 
 
 def test_branching_fractions_sum_to_one_and_are_sampled():
@@ -55,7 +56,7 @@ def test_tautau_cross_section_matches_quadrature():
         if s_red <= 4 * M_TAU**2 * 1.0001:
             return 0.0
         d = [(1 + 3 * beta / 8) - (2 - y) / 2 * y ** (1 - beta / 2) for y in (y1, y2)]
-        return float(born_mumu(s_red, M_TAU)) * d[0] * d[1]
+        return float(born_mumu(s_red, M_TAU) * vp_factor(s_red)) * d[0] * d[1]
 
     expected = integrate.dblquad(integrand, 0, 1, 0, 1, epsrel=1e-5)[0] * GEV2_TO_FB
     sample = generate_tautau(300_000, seed=4, energy_spread=False)

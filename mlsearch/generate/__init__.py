@@ -3,11 +3,47 @@ its own module and returns a :class:`~mlsearch.generate.sample.TruthSample`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mlsearch.generate.sample import TruthSample
 
-__all__ = ["PROCESSES", "generate_process"]
+__all__ = ["PROCESSES", "ProcessInfo", "generate_process"]
 
-PROCESSES = ("zprime", "mumu", "tautau")
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    """What a process needs and what ``mlsearch xsec`` cuts on.
+
+    ``coupling``: the name of the signal coupling (None for backgrounds; its natural unit is 1);
+    ``cut_pdgs``/``cut_count``: the final-state particles the CM cuts apply to (the
+    ``cut_count`` most energetic of those pdg codes, charge ignored).
+    """
+
+    description: str
+    coupling: str | None
+    cut_pdgs: tuple[int, ...]
+    cut_count: int
+
+    @property
+    def is_signal(self) -> bool:
+        return self.coupling is not None
+
+
+_CHARGED = (11, 13, 15, 211, 321)
+PROCESSES: dict[str, ProcessInfo] = {
+    "zprime": ProcessInfo("e+e- -> mu+mu- Z', Z' -> invisible", "g'", (13,), 2),
+    "lfv_zprime": ProcessInfo("e+e- -> e+- mu-+ Z', Z' -> invisible", "g_emu", (11, 13), 2),
+    "alp": ProcessInfo("e+e- -> gamma a, a -> gamma gamma", "g_a_gamma_gamma [GeV^-1]", (22,), 3),
+    "alp_fusion": ProcessInfo(
+        "e+e- -> e+e- a (photon fusion), a -> gamma gamma", "g_a_gamma_gamma [GeV^-1]", (22,), 2
+    ),
+    "dark_photon": ProcessInfo("e+e- -> gamma A', A' -> invisible", "epsilon", (22,), 1),
+    "mumu": ProcessInfo("e+e- -> mu+mu- (gamma)", None, (13,), 2),
+    "tautau": ProcessInfo("e+e- -> tau+tau- (gamma), tau decays", None, _CHARGED, 2),
+    "eemumu": ProcessInfo("e+e- -> e+e- mu+mu- (two-photon, W > 0.5 GeV)", None, (13,), 2),
+    "gg": ProcessInfo("e+e- -> gamma gamma (gamma)", None, (22,), 2),
+    "ee": ProcessInfo("e+e- -> e+e- (gamma), incl. radiative Bhabha", None, (11,), 2),
+}
 
 
 def generate_process(
@@ -20,21 +56,60 @@ def generate_process(
     invisible_br: str = "lmu_ltau",
     energy_spread: bool = True,
 ) -> TruthSample:
-    """Generate ``n_events`` of ``process`` (one of PROCESSES); mass [GeV] for signals."""
+    """Generate ``n_events`` of ``process`` (a key of PROCESSES); signals need a mass [GeV]
+    and take a coupling (default 1 in the model's natural unit)."""
+    if process not in PROCESSES:
+        raise ValueError(f"unknown process {process!r}; known: {', '.join(PROCESSES)}")
+    info = PROCESSES[process]
+    if info.is_signal:
+        if mass is None:
+            raise ValueError(f"{process} needs a mass [GeV] (--mass)")
+        g = 1.0 if coupling is None else coupling
+        return _signal(process, n_events, seed, mass, g, invisible_br, energy_spread)
+    return _background(process, n_events, seed, energy_spread)
+
+
+def _signal(
+    process: str, n: int, seed: int, mass: float, g: float, br: str, spread: bool
+) -> TruthSample:
     if process == "zprime":
         from mlsearch.generate.zprime import generate_zprime
 
-        if mass is None or coupling is None:
-            raise ValueError("zprime needs a mass [GeV] and a coupling g'")
-        if invisible_br == "one":
-            return generate_zprime(n_events, mass, coupling, seed, "one", energy_spread)
-        return generate_zprime(n_events, mass, coupling, seed, "lmu_ltau", energy_spread)
+        return generate_zprime(n, mass, g, seed, "one" if br == "one" else "lmu_ltau", spread)
+    if process == "lfv_zprime":
+        from mlsearch.generate.lfv_zprime import generate_lfv_zprime
+
+        return generate_lfv_zprime(n, mass, g, seed, spread)
+    if process == "alp":
+        from mlsearch.generate.alp import generate_alp
+
+        return generate_alp(n, mass, g, seed, spread)
+    if process == "alp_fusion":
+        from mlsearch.generate.two_photon import generate_alp_fusion
+
+        return generate_alp_fusion(n, mass, g, seed, spread)
+    from mlsearch.generate.dark_photon import generate_dark_photon
+
+    return generate_dark_photon(n, mass, g, seed, spread)
+
+
+def _background(process: str, n: int, seed: int, spread: bool) -> TruthSample:
     if process == "mumu":
         from mlsearch.generate.mumu import generate_mumu
 
-        return generate_mumu(n_events, seed, energy_spread)
+        return generate_mumu(n, seed, spread)
     if process == "tautau":
         from mlsearch.generate.tautau import generate_tautau
 
-        return generate_tautau(n_events, seed, energy_spread)
-    raise ValueError(f"unknown process {process!r}; known: {', '.join(PROCESSES)}")
+        return generate_tautau(n, seed, spread)
+    if process == "eemumu":
+        from mlsearch.generate.two_photon import generate_eemumu
+
+        return generate_eemumu(n, seed, spread)
+    if process == "gg":
+        from mlsearch.generate.gg import generate_gg
+
+        return generate_gg(n, seed, spread)
+    from mlsearch.generate.bhabha import generate_ee
+
+    return generate_ee(n, seed, spread)

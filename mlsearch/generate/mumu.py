@@ -8,7 +8,8 @@ leading-order Kuraev-Fadin electron structure function with soft-photon exponent
 
 (E. A. Kuraev, V. S. Fadin, Sov. J. Nucl. Phys. 41 (1985) 466). The muon pair is produced at
 the reduced s' = s (1 - y1)(1 - y2) with the Born angular distribution
-1 + cos^2 + (1 - beta_mu^2) sin^2. Two independent radiators give the recoil-mass tail
+1 + cos^2 + (1 - beta_mu^2) sin^2, times the vacuum-polarisation factor 1/(1 - Delta alpha(s'))^2
+(:mod:`mlsearch.physics.vacuum_polarisation`). Two independent radiators give the recoil-mass tail
 (M_recoil^2 = s y1 y2) that fills the Z' signal region. Events are weighted.
 """
 
@@ -23,6 +24,7 @@ from mlsearch.generate.beams import cms_to_lab, sample_beams
 from mlsearch.generate.sample import TruthSample, chunk_rng
 from mlsearch.physics.constants import ALPHA_EM, M_E, M_MU
 from mlsearch.physics.kinematics import boost
+from mlsearch.physics.vacuum_polarisation import vp_factor
 
 __all__ = ["born_mumu", "generate_mumu", "isr_beta", "isr_pair_events", "radiate"]
 
@@ -116,7 +118,7 @@ def isr_pair_events(
         # below threshold: weight 0; give it harmless no-ISR kinematics
         s_red = np.where(above, s_red, s)
         y1, y2 = np.where(above, y1, 0.0), np.where(above, y2, 0.0)
-        weight = np.where(above, born_mumu(s_red, mass) * w_isr, 0.0)
+        weight = np.where(above, born_mumu(s_red, mass) * vp_factor(s_red) * w_isr, 0.0)
         beta_l2 = 1 - 4 * mass**2 / s_red
         cos_t = _muon_directions(beta_l2, rng)
         phi = rng.uniform(0, 2 * np.pi, n)
@@ -152,5 +154,9 @@ def generate_mumu(n_events: int, seed: int, energy_spread: bool = True) -> Truth
     """
     p4, weights = isr_pair_events("mumu", M_MU, n_events, seed, energy_spread)
     pdg = np.tile(np.array([13, -13, 22, 22], dtype=np.int32), (n_events, 1))
-    metadata = {"isr": "Kuraev-Fadin structure functions, both beams", "fsr": False}
+    metadata = {
+        "isr": "Kuraev-Fadin structure functions, both beams",
+        "vacuum_polarisation": True,
+        "fsr": False,
+    }
     return TruthSample.from_weights("mumu", pdg, p4, weights, metadata)

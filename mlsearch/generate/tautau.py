@@ -26,6 +26,7 @@ def generate_tautau(n_events: int, seed: int, energy_spread: bool = True) -> Tru
     p4 = np.concatenate([p4_m, p4_p, photons], axis=1)
     metadata = {
         "isr": "Kuraev-Fadin structure functions, both beams",
+        "vacuum_polarisation": True,
         "fsr": False,
         "tau_decays": "PDG 2024 branching fractions, see generate/tau_decays.py",
         "slots_per_tau": SLOTS,

@@ -35,6 +35,7 @@ FloatArray = NDArray[np.float64]
 CHUNK = 50_000
 W_MIN_MUMU = 0.5  # GeV: the e e mu mu sample starts at W_mumu > 0.5 GeV (as Belle II's)
 Q2_GEN_MAX = 100.0  # GeV^2: sampling range; the W^2 cut-off acts inside it
+Q2_MAX_FRACTION = 1.0  # photon fusion: Q^2 < Q2_MAX_FRACTION * m_a^2 for each photon
 
 
 def epa_flux(x: FloatArray, q2: FloatArray) -> FloatArray:
@@ -162,8 +163,8 @@ def _fusion_chunk(
     ok = (
         (np.abs(w_final - mass**2) < 1e-6 * mass**2)
         & (deriv > 0)
-        & (q2_1 < mass**2)
-        & (q2_2 < mass**2)
+        & (q2_1 < Q2_MAX_FRACTION * mass**2)
+        & (q2_2 < Q2_MAX_FRACTION * mass**2)
         & (alp[:, 0] > mass)
     )
     resonance = 8 * np.pi**2 * alp_width(mass, 1.0) / mass  # per delta(W^2 - m^2), g = 1

@@ -8,12 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from mlsearch.generate import generate_process
+from mlsearch.generate import PROCESSES, generate_process
 from mlsearch.physics.kinematics import beam_four_momenta, boost, cms_boost_vector
 
 __all__ = ["XsecResult", "cross_section"]
-
-_CHARGED = (11, 13, 15, 211, 321)
 
 
 @dataclass(frozen=True)
@@ -41,23 +39,26 @@ def cross_section(
     n_events: int = 200_000,
     seed: int = 1,
 ) -> XsecResult:
-    """sigma(process) [pb] for events whose two most energetic charged particles (the muons
-    for mumu and zprime; the leading charged tau-decay products for tautau) have CM polar
-    angles in [theta_min, theta_max] [deg] and CM energies above e_min [GeV].
+    """sigma(process) [pb] for events whose final-state particles of PROCESSES[process] (e.g.
+    the two muons of zprime, the photon of dark_photon, the three photons of alp, the leading
+    two charged tau-decay products of tautau) have CM polar angles in [theta_min, theta_max]
+    [deg] and CM energies above e_min [GeV].
 
-    Couplings default to 1 (g' = 1); the Z' cross section includes B(Z' -> invisible).
+    Couplings default to 1 in the model's natural unit (g' = 1, g_emu = 1, epsilon = 1,
+    g_a_gamma_gamma = 1 GeV^-1); Z' cross sections include B(Z' -> invisible).
     Nominal beam energies (no spread), so the CM frame is exact.
     """
-    if process == "zprime" and coupling is None:
+    info = PROCESSES[process]
+    if info.is_signal and coupling is None:
         coupling = 1.0
     sample = generate_process(
         process, n_events, seed, mass=mass, coupling=coupling, energy_spread=False
     )
     em, ep = beam_four_momenta()
     cms = boost(sample.p4, cms_boost_vector(em + ep))
-    charged = np.isin(np.abs(sample.pdg), _CHARGED) & (sample.p4[..., 0] > 0)
+    charged = np.isin(np.abs(sample.pdg), info.cut_pdgs) & (sample.p4[..., 0] > 0)
     energy = np.where(charged, cms[..., 0], -1.0)
-    lead = np.argsort(-energy, axis=1)[:, :2]
+    lead = np.argsort(-energy, axis=1)[:, : info.cut_count]
     rows = np.arange(len(energy))[:, None]
     p = cms[rows, lead]
     theta = np.degrees(np.arccos(np.clip(p[..., 3] / np.linalg.norm(p[..., 1:], axis=-1), -1, 1)))

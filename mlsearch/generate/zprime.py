@@ -28,31 +28,36 @@ CHUNK = 40_000
 
 
 def _trial_events(
-    beams: Beams, mass: float, rng: np.random.Generator
+    beams: Beams,
+    mass: float,
+    rng: np.random.Generator,
+    m1: float = M_MU,
+    m2: float = M_MU,
 ) -> tuple[FloatArray, FloatArray]:
-    """Phase-space points (n, 3, 4) in the CM frame (mu-, mu+, Z') and weights [GeV^-2].
+    """Phase-space points (n, 3, 4) in the CM frame (l1-, l2+, Z') and weights [GeV^-2].
 
-    The weight is |M|^2/4 * flux * phase space / sampling density for g' = 1; points outside
-    the Dalitz region get weight 0.
+    l1 has mass m1 and l2 mass m2 (both M_MU for the L_mu - L_tau Z'; the muon and the
+    electron for the LFV Z'). The weight is |M|^2/4 * flux * phase space / sampling density
+    for a coupling of 1; points outside the Dalitz region get weight 0.
     """
     n = beams.electron.shape[0]
-    m = M_MU
     sqrt_s = beams.sqrt_s
     s = sqrt_s**2
-    d_min = (m + mass) ** 2 - m**2
-    d_max = (sqrt_s - m) ** 2 - m**2
-    log_range = np.log(d_max / d_min)
-    d1 = d_min * np.exp(rng.uniform(0, 1, n) * log_range)
-    d2 = d_min * np.exp(rng.uniform(0, 1, n) * log_range)
-    e1 = (s + m**2 - (d2 + m**2)) / (2 * sqrt_s)  # mu- recoils against the (mu+ Z') system
-    e2 = (s + m**2 - (d1 + m**2)) / (2 * sqrt_s)
+    # D_i = (q_i + k)^2 - m_i^2, sampled log-uniformly: the emission peaks
+    d1_min, d1_max = (m1 + mass) ** 2 - m1**2, (sqrt_s - m2) ** 2 - m1**2
+    d2_min, d2_max = (m2 + mass) ** 2 - m2**2, (sqrt_s - m1) ** 2 - m2**2
+    log1, log2 = np.log(d1_max / d1_min), np.log(d2_max / d2_min)
+    d1 = d1_min * np.exp(rng.uniform(0, 1, n) * log1)
+    d2 = d2_min * np.exp(rng.uniform(0, 1, n) * log2)
+    e1 = (s + m1**2 - (d2 + m2**2)) / (2 * sqrt_s)  # l1 recoils against the (l2 Z') system
+    e2 = (s + m2**2 - (d1 + m1**2)) / (2 * sqrt_s)
     ek = sqrt_s - e1 - e2
-    p1 = np.sqrt(np.clip(e1**2 - m**2, 0, None))
-    p2 = np.sqrt(np.clip(e2**2 - m**2, 0, None))
+    p1 = np.sqrt(np.clip(e1**2 - m1**2, 0, None))
+    p2 = np.sqrt(np.clip(e2**2 - m2**2, 0, None))
     pk = np.sqrt(np.clip(ek**2 - mass**2, 0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
         cos12 = (pk**2 - p1**2 - p2**2) / (2 * p1 * p2)
-    valid = (e1 > m) & (e2 > m) & (ek > mass) & (np.abs(cos12) <= 1)
+    valid = (e1 > m1) & (e2 > m2) & (ek > mass) & (np.abs(cos12) <= 1)
     cos12 = np.where(valid, cos12, 1.0)
     sin12 = np.sqrt(1 - cos12**2)
     zero = np.zeros(n)
@@ -66,9 +71,9 @@ def _trial_events(
     weight = np.zeros(n)
     if valid.any():
         v = valid
-        me2 = squared_me_zprime(beam_e[v], beam_p[v], p[v, 0], p[v, 1], p[v, 2], 1.0)
+        me2 = squared_me_zprime(beam_e[v], beam_p[v], p[v, 0], p[v, 1], p[v, 2], 1.0, m1, m2, mass)
         phase_space = 1.0 / (128 * np.pi**3 * s[v])  # d(Phi_3) per d s1 d s2 (angles summed)
-        density = 1.0 / (d1[v] * d2[v] * log_range[v] ** 2)
+        density = 1.0 / (d1[v] * d2[v] * log1[v] * log2[v])
         weight[v] = 0.25 * me2 / (2 * s[v]) * phase_space / density
     return p, weight
 

@@ -35,17 +35,23 @@ def muon_tensor(
     k: FloatArray,
     m: float = M_MU,
     polarisation_sum: str = "metric",
+    m2: float | None = None,
 ) -> NDArray[np.complex128]:
-    """Muon-side tensor H^ab (upper indices) for gamma*(a) -> mu-(q1) mu+(q2) Z'(k), per g'^2.
+    """Muon-side tensor H^ab (upper indices) for gamma*(a) -> l1-(q1) l2+(q2) Z'(k), per g'^2.
 
+    l1 has mass ``m``, l2 mass ``m2`` (default m). With m2 != m the Z' vertex changes flavour
+    (LFV Z'): the line that ends in l1 propagates as the flavour of l2 and vice versa.
     ``polarisation_sum="metric"`` sums Z' polarisations with -g_{nu rho};
-    ``"longitudinal"`` contracts both Z' indices with k (must vanish: current conservation).
+    ``"longitudinal"`` contracts both Z' indices with k (vanishes for m2 = m: current
+    conservation; for the LFV vertex it carries (m1 - m2)^2 / M^2).
     """
+    m1 = m
+    m2 = m if m2 is None else m2
     one = np.eye(4, dtype=np.complex128)
-    d1 = (minkowski_dot(q1 + k, q1 + k) - m * m)[..., None, None]
-    d2 = (minkowski_dot(q2 + k, q2 + k) - m * m)[..., None, None]
-    s1 = (slash(q1 + k) + m * one) / d1  # propagator after emission from the mu- line
-    s2 = (-slash(q2 + k) + m * one) / d2  # propagator after emission from the mu+ line
+    d1 = (minkowski_dot(q1 + k, q1 + k) - m2 * m2)[..., None, None]
+    d2 = (minkowski_dot(q2 + k, q2 + k) - m1 * m1)[..., None, None]
+    s1 = (slash(q1 + k) + m2 * one) / d1  # propagator, emission from the l1 line
+    s2 = (-slash(q2 + k) + m1 * one) / d2  # propagator, emission from the l2 line
     g = GAMMA  # (4, 4, 4): index, row, column
     if polarisation_sum == "metric":
         zvert = g  # one Z' vertex matrix per polarisation index n
@@ -62,8 +68,8 @@ def muon_tensor(
     # Gam[n, a] = Z^n S1 g^a + g^a S2 Z^n ;  Gbar[n, b] = g^b S1 Z^n + Z^n S2 g^b
     gam = zn @ s1 @ ga + ga @ s2 @ zn
     gbar = ga @ s1 @ zn + zn @ s2 @ ga
-    left = (slash(q1) + m * one)[..., None, None, :, :] @ gam
-    right = (slash(q2) - m * one)[..., None, None, :, :] @ gbar
+    left = (slash(q1) + m1 * one)[..., None, None, :, :] @ gam
+    right = (slash(q2) - m2 * one)[..., None, None, :, :] @ gbar
     # Tr[left_a right_b] = sum_ij left_a[i, j] right_b[j, i]
     nz, na = left.shape[-4], left.shape[-3]
     lf = left.reshape((*left.shape[:-4], nz, na, 16))
@@ -80,14 +86,22 @@ def squared_me_zprime(
     k: FloatArray,
     g_prime: float,
     m: float = M_MU,
+    m2: float | None = None,
+    z_mass: float | None = None,
 ) -> FloatArray:
-    """Spin-summed |M|^2 (not averaged) for e-(p1) e+(p2) -> mu-(q1) mu+(q2) Z'(k).
+    """Spin-summed |M|^2 (not averaged) for e-(p1) e+(p2) -> l1-(q1) l2+(q2) Z'(k).
 
+    l1 = l2 = mu by default; with ``m2`` != m the LFV Z' (l1 = mu, l2 = e), whose massive-Z'
+    polarisation sum -g + k k / M^2 needs ``z_mass`` [GeV] for the k k part.
     Dimensionless (natural units); multiply by 1/4 for the average over beam spins.
     """
     e2 = 4.0 * np.pi * ALPHA_EM
     s = minkowski_dot(p1 + p2, p1 + p2)
     lt = lepton_tensor(p1, p2)
-    ht = muon_tensor(q1, q2, k, m)
+    ht = muon_tensor(q1, q2, k, m, m2=m2)
+    if m2 is not None and m2 != m:
+        if z_mass is None:
+            raise ValueError("the LFV |M|^2 needs the Z' mass for its polarisation sum")
+        ht = ht + muon_tensor(q1, q2, k, m, "longitudinal", m2) / z_mass**2
     contracted = np.einsum("...ab,...ab->...", lt, ht).real
     return e2**2 * g_prime**2 / s**2 * contracted

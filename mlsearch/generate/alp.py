@@ -45,7 +45,7 @@ def decay_alps(
 
 def _trial(beams: Beams, mass: float, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
     sqrt_s = beams.sqrt_s
-    n = sqrt_s.shape[0]
+    n: int = sqrt_s.shape[0]
     cos_t = rng.uniform(-1, 1, n)
     phi = rng.uniform(0, 2 * np.pi, n)
     weight = 2.0 * alp_dsigma_dcos(sqrt_s**2, mass, cos_t)

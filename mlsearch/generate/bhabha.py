@@ -57,7 +57,7 @@ def _cm_cos(p: FloatArray) -> FloatArray:
 
 def _bhabha(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
     sqrt_s = beams.sqrt_s
-    n = sqrt_s.shape[0]
+    n: int = sqrt_s.shape[0]
     s = sqrt_s**2
     y, w_isr = radiate(n, isr_beta(float(np.mean(s))), rng)
     y1, y2 = y[:, 0], y[:, 1]
@@ -88,7 +88,7 @@ def _bhabha(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatAr
 
 def _peaked_direction(axis: FloatArray, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
     """Unit vectors with cos(angle to axis) ~ 1/(1 + delta - c), and that density per sr."""
-    n = axis.shape[0]
+    n: int = axis.shape[0]
     log_r = math.log((2 + _DELTA) / _DELTA)
     c = 1 + _DELTA - (2 + _DELTA) * np.exp(-rng.uniform(size=n) * log_r)
     phi = rng.uniform(0, 2 * np.pi, n)
@@ -103,7 +103,7 @@ def _peak_density(cos_t: FloatArray) -> FloatArray:
 
 def _radiative(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
     sqrt_s = beams.sqrt_s
-    n = sqrt_s.shape[0]
+    n: int = sqrt_s.shape[0]
     s = sqrt_s**2
     c_gamma = math.cos(math.radians(THETA_GAMMA_MIN))
     e_max = sqrt_s / 2 - 2 * M_E

@@ -31,7 +31,7 @@ def electron_beta(sqrt_s: float) -> float:
 
 def _trial(beams: Beams, mass: float, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
     sqrt_s = beams.sqrt_s
-    n = sqrt_s.shape[0]
+    n: int = sqrt_s.shape[0]
     beta = electron_beta(SQRT_S_MAX)
     cos_t = collinear_cos(n, beta, rng)
     phi = rng.uniform(0, 2 * np.pi, n)

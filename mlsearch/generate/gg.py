@@ -40,7 +40,7 @@ THREE_PHOTON_FRACTION = 0.5  # share of the events from the 3-photon channel
 
 def _two_photon(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
     sqrt_s = beams.sqrt_s
-    n = sqrt_s.shape[0]
+    n: int = sqrt_s.shape[0]
     beta = electron_beta(SQRT_S_MAX)
     cos_t = collinear_cos(n, beta, rng)
     phi = rng.uniform(0, 2 * np.pi, n)
@@ -54,7 +54,7 @@ def _three_photon(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, F
     isotropic in their rest frame: the soft-photon peaks of |M|^2 are sampled, not hit by luck.
     Phase space: d Phi_3 = E3 dE3 dOmega3 / (16 pi^3) * dOmega* / (32 pi^2)."""
     sqrt_s = beams.sqrt_s
-    n = sqrt_s.shape[0]
+    n: int = sqrt_s.shape[0]
     s = sqrt_s**2
     c_max = math.cos(math.radians(THETA3_MIN))
     e_max = sqrt_s / 2 * (1 - 1e-9)

@@ -52,7 +52,7 @@ def collinear_cos_density(cos_t: FloatArray, beta: float, c_max: float = 1.0) ->
 
 def random_rotation(p: FloatArray, rng: np.random.Generator) -> FloatArray:
     """Apply a uniformly distributed (Haar) random rotation per event to p (n, k, 4)."""
-    n = p.shape[0]
+    n: int = p.shape[0]
     psi = rng.uniform(0, 2 * np.pi, (n, 1))
     x = np.cos(psi) * p[..., 1] - np.sin(psi) * p[..., 2]
     y = np.sin(psi) * p[..., 1] + np.cos(psi) * p[..., 2]
@@ -68,7 +68,7 @@ def decay_two_body(
     parent: FloatArray, m1: float, m2: float, rng: np.random.Generator
 ) -> FloatArray:
     """Isotropic two-body decays of parents (n, 4): daughters (n, 2, 4) in the same frame."""
-    n = parent.shape[0]
+    n: int = parent.shape[0]
     mass = np.sqrt(np.clip(parent[:, 0] ** 2 - (parent[:, 1:] ** 2).sum(axis=1), 0, None))
     rest = two_body(mass, m1, m2, rng.uniform(-1, 1, n), rng.uniform(0, 2 * np.pi, n))
     beta = parent[:, 1:] / parent[:, :1]
@@ -79,7 +79,7 @@ def rambo_massless(sqrt_s: FloatArray, k: int, rng: np.random.Generator) -> Floa
     """k massless momenta (n, k, 4) distributed uniformly in phase space at rest
     (R. Kleiss, W. J. Stirling, S. D. Ellis, Comput. Phys. Commun. 40 (1986) 359); the
     phase-space volume is (2 pi)^(4-3k) (pi/2)^(k-1) s^(k-2) / ((k-1)! (k-2)!)."""
-    n = sqrt_s.shape[0]
+    n: int = sqrt_s.shape[0]
     c = rng.uniform(-1, 1, (n, k))
     phi = rng.uniform(0, 2 * np.pi, (n, k))
     q0 = -np.log(rng.uniform(size=(n, k)) * rng.uniform(size=(n, k)))

@@ -72,7 +72,7 @@ def _photon(
     e_beam: FloatArray, sign: float, x: FloatArray, rng: np.random.Generator
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(scattered electron, Q^2, flux weight) with Q^2 log-uniform in [Q^2_min, Q2_GEN_MAX]."""
-    n = x.shape[0]
+    n: int = x.shape[0]
     q2_lo = _q2_min(x)
     log_q = np.log(Q2_GEN_MAX / q2_lo)
     q2 = q2_lo * np.exp(rng.uniform(0, 1, n) * log_q)
@@ -82,7 +82,7 @@ def _photon(
 
 def _eemumu_chunk(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
     sqrt_s = beams.sqrt_s
-    n = sqrt_s.shape[0]
+    n: int = sqrt_s.shape[0]
     e_beam = sqrt_s / 2
     x_min = W_MIN_MUMU**2 / sqrt_s**2
     log_x = -np.log(x_min)
@@ -131,7 +131,7 @@ def _fusion_chunk(
 ) -> tuple[FloatArray, FloatArray]:
     """e+e- -> e+e- a at W = m exactly: x2 solved per event by Newton steps."""
     sqrt_s = beams.sqrt_s
-    n = sqrt_s.shape[0]
+    n: int = sqrt_s.shape[0]
     e_beam = sqrt_s / 2
     tau = mass**2 / sqrt_s**2
     log_x = -np.log(tau)

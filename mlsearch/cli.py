@@ -177,6 +177,40 @@ def generate(
     )
 
 
+@app.command("import")
+def import_events(
+    source: Annotated[Path, typer.Argument(help="an .lhe(.gz) or .hepmc3(.gz) file")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="output truth .parquet")],
+    frame: Annotated[
+        str, typer.Option(help="auto (from the beams), cms (head-on CM) or lab (Belle II lab)")
+    ] = "auto",
+) -> None:
+    """Convert another generator's events (MadGraph LHE, KKMC/BabaYaga HepMC3) into a truth
+    file that simulate and the pipeline read like a built-in process."""
+    from mlsearch.io.events import truth_to_awkward, write_events
+    from mlsearch.io.generator_files import read_generator_file
+
+    with _user_errors():
+        if frame not in ("auto", "cms", "lab"):
+            raise MlsearchError(f"--frame {frame!r}: expected auto, cms or lab")
+        sample = read_generator_file(source, frame)  # type: ignore[arg-type]
+        write_events(
+            truth_to_awkward(sample),
+            output,
+            {
+                "process": sample.process,
+                "n_events": len(sample),
+                "cross_section_fb": sample.cross_section_fb,
+                "cross_section_err_fb": sample.cross_section_err_fb,
+                **sample.metadata,
+            },
+        )
+    typer.echo(
+        f"{output}: {len(sample)} events from {source}, sigma = "
+        f"{sample.cross_section_fb / 1e3:.6g} pb"
+    )
+
+
 @app.command("xsec")
 def xsec(
     process: Annotated[str, typer.Argument(help="process name")],

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mlsearch.errors import ConfigError
 
@@ -31,6 +31,10 @@ class SignalSpec(_Strict):
     n_events: int = Field(gt=0, description="events per mass point")
     coupling: float = Field(gt=0, description="reference coupling g' the sample is made at")
     invisible_br: Literal["lmu_ltau", "one"] = "lmu_ltau"
+    files: dict[float, Path] = Field(
+        default_factory=dict,
+        description="mass [GeV] -> LHE/HepMC3 file used instead of the built-in generator",
+    )
 
     @field_validator("masses")
     @classmethod
@@ -41,10 +45,18 @@ class SignalSpec(_Strict):
 
 
 class BackgroundSpec(_Strict):
-    """One background process."""
+    """One background process: built in (n_events generated), or read from ``file`` (an
+    LHE/HepMC3 file from KKMC, BabaYaga, MadGraph, ...; n_events is then not used)."""
 
-    process: Literal["mumu", "tautau"]
-    n_events: int = Field(gt=0)
+    process: Literal["mumu", "tautau", "eemumu", "gg", "ee"]
+    n_events: int = Field(0, ge=0)
+    file: Path | None = None
+
+    @model_validator(mode="after")
+    def _events_or_file(self) -> BackgroundSpec:
+        if self.file is None and self.n_events <= 0:
+            raise ValueError(f"background {self.process}: give n_events > 0 or a file")
+        return self
 
 
 class GenerateConfig(_Strict):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mlsearch.config import Config
 from mlsearch.generate import generate_process
+from mlsearch.generate.sample import TruthSample
 from mlsearch.io.events import read_metadata, truth_to_awkward, write_events
 from mlsearch.pipeline.cache import file_key, stage_key
 from mlsearch.pipeline.paths import Paths
@@ -29,6 +30,7 @@ class SampleJob:
     path: Path
     key: str
     is_signal: bool
+    source: Path | None = None  # an LHE/HepMC3 file read instead of generating
 
 
 def sample_jobs(config: Config) -> list[SampleJob]:
@@ -40,6 +42,7 @@ def sample_jobs(config: Config) -> list[SampleJob]:
     sig = gen.signal
     for mass in sig.masses:
         name = f"{sig.process}_m{mass:g}"
+        source = sig.files.get(mass)
         key = stage_key(
             "generate",
             name,
@@ -48,6 +51,7 @@ def sample_jobs(config: Config) -> list[SampleJob]:
             sig.invisible_br,
             gen.energy_spread,
             config.seed,
+            _source_digest(source),
         )
         out.append(
             SampleJob(
@@ -59,10 +63,18 @@ def sample_jobs(config: Config) -> list[SampleJob]:
                 events / f"{name}.parquet",
                 key,
                 True,
+                source,
             )
         )
     for bkg in gen.backgrounds:
-        key = stage_key("generate", bkg.process, bkg.n_events, gen.energy_spread, config.seed)
+        key = stage_key(
+            "generate",
+            bkg.process,
+            bkg.n_events,
+            gen.energy_spread,
+            config.seed,
+            _source_digest(bkg.file),
+        )
         out.append(
             SampleJob(
                 bkg.process,
@@ -73,9 +85,43 @@ def sample_jobs(config: Config) -> list[SampleJob]:
                 events / f"{bkg.process}.parquet",
                 key,
                 False,
+                bkg.file,
             )
         )
     return out
+
+
+def _source_digest(path: Path | None) -> str | None:
+    """Content hash of an external generator file (None for built-in generation)."""
+    if path is None:
+        return None
+    import hashlib
+
+    from mlsearch.errors import InputError
+
+    if not path.is_file():
+        raise InputError(f"{path}: generator file not found (from the config)")
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _make_sample(config: Config, job: SampleJob) -> TruthSample:
+    if job.source is not None:
+        from mlsearch.io.generator_files import read_generator_file
+
+        return read_generator_file(job.source)
+    return generate_process(
+        job.process,
+        job.n_events,
+        config.seed,
+        mass=job.mass,
+        coupling=job.coupling,
+        invisible_br=config.generate.signal.invisible_br,
+        energy_spread=config.generate.energy_spread,
+    )
 
 
 def _track(config: Config, jobs: list[SampleJob]) -> None:
@@ -106,15 +152,7 @@ def run_generate(config: Config, reporter: Reporter | None = None) -> StageResul
     made = 0
     for job in jobs:
         if file_key(job.path) != job.key:
-            sample = generate_process(
-                job.process,
-                job.n_events,
-                config.seed,
-                mass=job.mass,
-                coupling=job.coupling,
-                invisible_br=config.generate.signal.invisible_br,
-                energy_spread=config.generate.energy_spread,
-            )
+            sample = _make_sample(config, job)
             metadata = {
                 "cache_key": job.key,
                 "sample": job.name,
@@ -124,6 +162,8 @@ def run_generate(config: Config, reporter: Reporter | None = None) -> StageResul
                 "cross_section_fb": sample.cross_section_fb,
                 "cross_section_err_fb": sample.cross_section_err_fb,
                 "seed": config.seed,
+                # an imported signal file must be made at the config's mass and coupling
+                **({"mass": job.mass, "coupling": job.coupling} if job.is_signal else {}),
                 **sample.metadata,
             }
             write_events(truth_to_awkward(sample), job.path, metadata)

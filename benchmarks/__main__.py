@@ -26,18 +26,51 @@ def _best_of(fn: Callable[[], Any], repeat: int = 3) -> float:
     return best
 
 
+def _bare_two_body(n: int) -> np.ndarray:
+    """The baseline: flat two-body events at sqrt(s) = 10.58 GeV plus the lab boost, in bare
+    numpy (what any generator must at least do)."""
+    from mlsearch.physics.kinematics import beam_four_momenta, boost, cms_boost_vector
+
+    rng = np.random.default_rng(1)
+    e = 10.58 / 2
+    c = rng.uniform(-1, 1, n)
+    phi = rng.uniform(0, 2 * np.pi, n)
+    s = np.sqrt(1 - c**2)
+    p1 = np.stack([np.full(n, e), e * s * np.cos(phi), e * s * np.sin(phi), e * c], axis=-1)
+    p = np.stack([p1, p1 * np.array([1, -1, -1, -1])], axis=1)
+    em, ep = beam_four_momenta()
+    return boost(p, -cms_boost_vector(em + ep))
+
+
+#: (process, events relative to --events, generator arguments)
+_PROCESSES: tuple[tuple[str, float, dict[str, float]], ...] = (
+    ("mumu", 1.0, {}),
+    ("tautau", 0.5, {}),
+    ("ee", 0.5, {}),
+    ("gg", 0.5, {}),
+    ("eemumu", 0.5, {}),
+    ("dark_photon", 1.0, {"mass": 2.0}),
+    ("alp", 1.0, {"mass": 1.0, "coupling": 1e-3}),
+    ("alp_fusion", 0.25, {"mass": 1.0, "coupling": 1e-3}),
+    ("zprime", 0.05, {"mass": 2.0, "coupling": 0.01}),
+    ("lfv_zprime", 0.05, {"mass": 2.0, "coupling": 0.01}),
+)
+
+
 def bench_generation(n: int) -> list[tuple[str, str, str]]:
     from mlsearch.config import SimulateConfig
     from mlsearch.detector import simulate_events
     from mlsearch.generate import generate_process
     from mlsearch.io.events import truth_to_awkward
 
-    rows = []
-    t = _best_of(lambda: generate_process("mumu", n, 1), 2)
-    rows.append(("generate mumu (ISR)", f"{n / t:,.0f} events/s", "1 core"))
-    nz = max(n // 20, 2000)
-    t = _best_of(lambda: generate_process("zprime", nz, 1, mass=2.0, coupling=0.01), 1)
-    rows.append(("generate zprime (exact ME, unweighted)", f"{nz / t:,.0f} events/s", "1 core"))
+    t_bare = _best_of(lambda: _bare_two_body(n), 3)
+    bare = n / t_bare
+    rows = [("generate: bare numpy 2-body + lab boost", f"{bare:,.0f} events/s", "baseline")]
+    for process, share, kwargs in _PROCESSES:
+        k = max(int(n * share), 2000)
+        t = _best_of(lambda p=process, k=k, kw=kwargs: generate_process(p, k, 1, **kw), 2)
+        rate = k / t
+        rows.append((f"generate {process}", f"{rate:,.0f} events/s", f"{bare / rate:.1f}x slower"))
     truth = truth_to_awkward(generate_process("mumu", n, 1))
     t = _best_of(lambda: simulate_events(truth, SimulateConfig(), np.random.default_rng(1)), 2)
     rows.append(("simulate mumu", f"{n / t:,.0f} events/s", "1 core"))

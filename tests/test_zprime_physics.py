@@ -145,3 +145,37 @@ def test_generator_cross_section_matches_direct_dalitz_integration():
     total = float(np.sum(0.25 * me2 / (2 * s) / (128 * math.pi**3 * s) * jac)) * GEV2_TO_FB
     mc = generate_zprime(4000, mass, g, seed=5, invisible_br="one", energy_spread=False)
     assert mc.cross_section_fb == pytest.approx(total, rel=0.03)
+
+
+@pytest.mark.parametrize(("m2", "z_mass"), [(None, 2.0), (0.000511, 2.0), (0.000511, 0.3)])
+def test_cm_frame_transverse_form_equals_the_covariant_contraction(m2, z_mass):
+    """The generators' |M|^2 (only H^11 + H^22, beams along z) is the full L_ab H^ab, for the
+    L_mu - L_tau Z' and for the LFV Z' with its k k / M^2 polarisation term."""
+    from mlsearch.physics.constants import M_MU
+    from mlsearch.physics.zprime_me import squared_me_zprime_cm
+
+    sqrt_s = 10.58
+    rng = np.random.default_rng(3)
+    rot = _random_rotations(50, rng)
+    q1, q2, k = _three_body(0.7, 0.8, sqrt_s, M_MU, z_mass)
+    if m2 is not None:  # put the e+ on its mass shell, same directions
+        e2 = q2[0]
+        q2 = np.concatenate([[e2], q2[1:] / np.linalg.norm(q2[1:]) * math.sqrt(e2**2 - m2**2)])
+        k = np.array([sqrt_s, 0, 0, 0]) - q1 - q2
+        z_mass = math.sqrt(k[0] ** 2 - k[1:] @ k[1:])
+
+    def rotate(v):
+        return np.column_stack([np.full(len(rot), v[0]), rot @ v[1:]])
+
+    p1 = np.tile([sqrt_s / 2, 0, 0, sqrt_s / 2], (len(rot), 1))
+    p2 = np.tile([sqrt_s / 2, 0, 0, -sqrt_s / 2], (len(rot), 1))
+    full = squared_me_zprime(p1, p2, rotate(q1), rotate(q2), rotate(k), 1.0, M_MU, m2, z_mass)
+    fast = squared_me_zprime_cm(
+        np.full(len(rot), sqrt_s**2), rotate(q1), rotate(q2), rotate(k), 1.0, M_MU, m2, z_mass
+    )
+    np.testing.assert_allclose(fast, full, rtol=1e-10)
+    if m2 is not None:  # the LFV longitudinal term is not zero
+        bare = squared_me_zprime_cm(
+            np.full(len(rot), sqrt_s**2), rotate(q1), rotate(q2), rotate(k), 1.0, M_MU, M_MU
+        )
+        assert not np.allclose(fast, bare, rtol=1e-6)

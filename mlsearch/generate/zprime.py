@@ -18,7 +18,7 @@ from mlsearch.generate.phase_space import random_rotation
 from mlsearch.generate.sample import PDG_ZPRIME, TruthSample
 from mlsearch.generate.unweight import unweighted_events
 from mlsearch.physics.constants import M_MU
-from mlsearch.physics.zprime_me import squared_me_zprime
+from mlsearch.physics.zprime_me import squared_me_zprime_cm
 from mlsearch.physics.zprime_model import invisible_branching_fraction
 
 __all__ = ["generate_zprime"]
@@ -66,12 +66,11 @@ def _trial_events(
     total = np.stack([sqrt_s, zero, zero, zero], axis=-1)
     k = total - q1 - q2
     p = random_rotation(np.stack([q1, q2, k], axis=1), rng)
-    beam_e = np.stack([sqrt_s / 2, zero, zero, sqrt_s / 2], axis=-1)
-    beam_p = np.stack([sqrt_s / 2, zero, zero, -sqrt_s / 2], axis=-1)
     weight = np.zeros(n)
     if valid.any():
         v = valid
-        me2 = squared_me_zprime(beam_e[v], beam_p[v], p[v, 0], p[v, 1], p[v, 2], 1.0, m1, m2, mass)
+        # beams along +-z in this frame: the transverse-trace form of |M|^2 applies
+        me2 = squared_me_zprime_cm(s[v], p[v, 0], p[v, 1], p[v, 2], 1.0, m1, m2, mass)
         phase_space = 1.0 / (128 * np.pi**3 * s[v])  # d(Phi_3) per d s1 d s2 (angles summed)
         density = 1.0 / (d1[v] * d2[v] * log1[v] * log2[v])
         weight[v] = 0.25 * me2 / (2 * s[v]) * phase_space / density

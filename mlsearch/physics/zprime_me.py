@@ -15,7 +15,13 @@ from mlsearch.physics.constants import ALPHA_EM, M_MU
 from mlsearch.physics.dirac import GAMMA, METRIC, slash
 from mlsearch.physics.kinematics import minkowski_dot
 
-__all__ = ["lepton_tensor", "muon_tensor", "squared_me_zprime"]
+__all__ = [
+    "lepton_tensor",
+    "muon_tensor",
+    "squared_me_zprime",
+    "squared_me_zprime_cm",
+    "transverse_trace",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -27,6 +33,42 @@ def lepton_tensor(p1: FloatArray, p2: FloatArray) -> FloatArray:
     dot = minkowski_dot(p1, p2)
     outer = lo1[..., :, None] * lo2[..., None, :]
     return 4.0 * (outer + np.swapaxes(outer, -1, -2) - dot[..., None, None] * METRIC)
+
+
+def _chains(
+    q1: FloatArray,
+    q2: FloatArray,
+    k: FloatArray,
+    m1: float,
+    m2: float,
+    polarisation_sum: str,
+    photon: NDArray[np.complex128],
+) -> tuple[NDArray[np.complex128], NDArray[np.complex128], NDArray[np.complex128]]:
+    """(q1/ + m1) Gam[n, a] and (q2/ - m2) Gbar[n, a] for the photon vertex matrices
+    ``photon`` (one per photon index a), and the Z' polarisation-sum weights per n."""
+    one = np.eye(4, dtype=np.complex128)
+    d1 = (minkowski_dot(q1 + k, q1 + k) - m2 * m2)[..., None, None]
+    d2 = (minkowski_dot(q2 + k, q2 + k) - m1 * m1)[..., None, None]
+    s1 = (slash(q1 + k) + m2 * one) / d1  # propagator, emission from the l1 line
+    s2 = (-slash(q2 + k) + m1 * one) / d2  # propagator, emission from the l2 line
+    if polarisation_sum == "metric":
+        zvert = GAMMA  # one Z' vertex matrix per polarisation index n
+        weights = -np.diag(METRIC).astype(np.complex128)
+    elif polarisation_sum == "longitudinal":
+        zvert = slash(k)[..., None, :, :]
+        weights = np.ones(1, dtype=np.complex128)
+    else:
+        raise ValueError(f"unknown polarisation_sum {polarisation_sum!r}")
+    s1 = s1[..., None, None, :, :]
+    s2 = s2[..., None, None, :, :]
+    zn = np.broadcast_to(zvert, s1.shape[:-4] + zvert.shape[-3:])[..., :, None, :, :]
+    ga = photon[None, :, :, :]  # photon index a on axis -3
+    # Gam[n, a] = Z^n S1 g^a + g^a S2 Z^n ;  Gbar[n, b] = g^b S1 Z^n + Z^n S2 g^b
+    gam = zn @ s1 @ ga + ga @ s2 @ zn
+    gbar = ga @ s1 @ zn + zn @ s2 @ ga
+    left = (slash(q1) + m1 * one)[..., None, None, :, :] @ gam
+    right = (slash(q2) - m2 * one)[..., None, None, :, :] @ gbar
+    return left, right, weights
 
 
 def muon_tensor(
@@ -45,37 +87,32 @@ def muon_tensor(
     ``"longitudinal"`` contracts both Z' indices with k (vanishes for m2 = m: current
     conservation; for the LFV vertex it carries (m1 - m2)^2 / M^2).
     """
-    m1 = m
     m2 = m if m2 is None else m2
-    one = np.eye(4, dtype=np.complex128)
-    d1 = (minkowski_dot(q1 + k, q1 + k) - m2 * m2)[..., None, None]
-    d2 = (minkowski_dot(q2 + k, q2 + k) - m1 * m1)[..., None, None]
-    s1 = (slash(q1 + k) + m2 * one) / d1  # propagator, emission from the l1 line
-    s2 = (-slash(q2 + k) + m1 * one) / d2  # propagator, emission from the l2 line
-    g = GAMMA  # (4, 4, 4): index, row, column
-    if polarisation_sum == "metric":
-        zvert = g  # one Z' vertex matrix per polarisation index n
-        weights = -np.diag(METRIC).astype(np.complex128)
-    elif polarisation_sum == "longitudinal":
-        zvert = slash(k)[..., None, :, :]
-        weights = np.ones(1, dtype=np.complex128)
-    else:
-        raise ValueError(f"unknown polarisation_sum {polarisation_sum!r}")
-    s1 = s1[..., None, None, :, :]
-    s2 = s2[..., None, None, :, :]
-    zn = np.broadcast_to(zvert, s1.shape[:-4] + zvert.shape[-3:])[..., :, None, :, :]
-    ga = g[None, :, :, :]  # photon index a on axis -3
-    # Gam[n, a] = Z^n S1 g^a + g^a S2 Z^n ;  Gbar[n, b] = g^b S1 Z^n + Z^n S2 g^b
-    gam = zn @ s1 @ ga + ga @ s2 @ zn
-    gbar = ga @ s1 @ zn + zn @ s2 @ ga
-    left = (slash(q1) + m1 * one)[..., None, None, :, :] @ gam
-    right = (slash(q2) - m2 * one)[..., None, None, :, :] @ gbar
+    left, right, weights = _chains(q1, q2, k, m, m2, polarisation_sum, GAMMA)
     # Tr[left_a right_b] = sum_ij left_a[i, j] right_b[j, i]
     nz, na = left.shape[-4], left.shape[-3]
     lf = left.reshape((*left.shape[:-4], nz, na, 16))
     rt = np.swapaxes(right, -1, -2).reshape((*right.shape[:-4], nz, na, 16))
     traces = lf @ np.swapaxes(rt, -1, -2)  # (..., n, a, b)
     return np.einsum("...nab,n->...ab", traces, weights)
+
+
+def transverse_trace(
+    q1: FloatArray,
+    q2: FloatArray,
+    k: FloatArray,
+    m: float = M_MU,
+    polarisation_sum: str = "metric",
+    m2: float | None = None,
+) -> FloatArray:
+    """H^11 + H^22 of :func:`muon_tensor`, 8x cheaper: with massless beams along +-z the
+    lepton tensor in the CM frame is L_ab = 2 s (delta_a1 delta_b1 + delta_a2 delta_b2), so
+    |M|^2 needs only the transverse diagonal of H."""
+    m2 = m if m2 is None else m2
+    left, right, weights = _chains(q1, q2, k, m, m2, polarisation_sum, GAMMA[1:3])
+    # diagonal traces Tr[left_a right_a] only
+    diag = np.einsum("...naij,...naji->...n", left, right)
+    return np.asarray(np.einsum("...n,n->...", diag, weights).real)
 
 
 def squared_me_zprime(
@@ -105,3 +142,24 @@ def squared_me_zprime(
         ht = ht + muon_tensor(q1, q2, k, m, "longitudinal", m2) / z_mass**2
     contracted = np.einsum("...ab,...ab->...", lt, ht).real
     return e2**2 * g_prime**2 / s**2 * contracted
+
+
+def squared_me_zprime_cm(
+    s: FloatArray,
+    q1: FloatArray,
+    q2: FloatArray,
+    k: FloatArray,
+    g_prime: float,
+    m: float = M_MU,
+    m2: float | None = None,
+    z_mass: float | None = None,
+) -> FloatArray:
+    """:func:`squared_me_zprime` for massless beams along +-z in the CM frame (the generators'
+    frame), from :func:`transverse_trace`; equal to the general form (tested)."""
+    e2 = 4.0 * np.pi * ALPHA_EM
+    h = transverse_trace(q1, q2, k, m, "metric", m2)
+    if m2 is not None and m2 != m:
+        if z_mass is None:
+            raise ValueError("the LFV |M|^2 needs the Z' mass for its polarisation sum")
+        h = h + transverse_trace(q1, q2, k, m, "longitudinal", m2) / z_mass**2
+    return np.asarray(e2**2 * g_prime**2 / s**2 * 2 * s * h)

@@ -178,3 +178,37 @@ def test_signal_without_mass_and_unknown_process_are_errors():
         generate_process("alp", 10, 1)
     with pytest.raises(ValueError, match="unknown process 'bhabha'"):
         generate_process("bhabha", 10, 1)
+
+
+def test_fsr_photon_spectrum_is_the_structure_function_and_collinear():
+    from mlsearch.generate.fsr import fsr_beta, radiate_final_state
+    from mlsearch.generate.phase_space import two_body
+    from mlsearch.physics.constants import M_MU
+
+    n = 200_000
+    rng = np.random.default_rng(4)
+    pair = two_body(np.full(n, 10.58), M_MU, M_MU, rng.uniform(-1, 1, n), rng.uniform(0, 6, n))
+    leptons, photons = radiate_final_state(pair, M_MU, rng)
+    np.testing.assert_allclose((leptons.sum(1) + photons.sum(1))[:, 0], 10.58, rtol=1e-12)
+    beta = float(fsr_beta(np.array(10.58**2), M_MU))
+    assert beta == pytest.approx(0.0382, abs=2e-4)
+
+    def d(z):
+        return beta / 2 * z ** (beta / 2 - 1) * (1 + 3 * beta / 8) - beta / 4 * (2 - z)
+
+    hard = integrate.quad(d, 0.1, 1)[0]  # P(z > 0.1) per lepton
+    z = photons[:, 0, 0] / (10.58 / 2)
+    assert (z > 0.1).mean() == pytest.approx(hard, rel=0.05)
+    radiated = photons[:, 0, 0] > 0
+    k, lep = photons[radiated, 0, 1:], pair[radiated, 0, 1:]
+    cos = (k * lep).sum(1) / (np.linalg.norm(k, axis=1) * np.linalg.norm(lep, axis=1))
+    # eikonal pattern sin^2/(1 - b cos)^2 in the pair frame: compare P(theta < 2 deg)
+    b = math.sqrt(1 - (M_MU / 5.29) ** 2)
+
+    def pattern(c):
+        return (1 - c**2) / (1 - b * c) ** 2
+
+    cut = math.cos(math.radians(2))
+    norm = integrate.quad(pattern, -1, 1, points=[1 - 1e-3, 1 - 1e-5], limit=200)[0]
+    inside = integrate.quad(pattern, cut, 1, points=[1 - 1e-3, 1 - 1e-5], limit=200)[0]
+    assert (cos > cut).mean() == pytest.approx(inside / norm, abs=0.01)

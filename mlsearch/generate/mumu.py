@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlsearch.generate.beams import cms_to_lab, sample_beams
+from mlsearch.generate.fsr import radiate_final_state
 from mlsearch.generate.sample import TruthSample, chunk_rng
 from mlsearch.physics.constants import ALPHA_EM, M_E, M_MU
 from mlsearch.physics.kinematics import boost
@@ -97,9 +98,10 @@ def _muon_directions(cos_max_weight: FloatArray, rng: np.random.Generator) -> Fl
 def isr_pair_events(
     process: str, mass: float, n_events: int, seed: int, energy_spread: bool = True
 ) -> tuple[FloatArray, FloatArray]:
-    """Lab four-momenta (n, 4, 4) of l-, l+, ISR photon along e-, ISR photon along e+ for
-    e+e- -> l+ l- (ISR) with lepton ``mass`` [GeV], and the weights [GeV^-2] whose mean is
-    the cross section."""
+    """Lab four-momenta (n, 6, 4) of l-, l+, ISR photon along e-, ISR photon along e+, FSR
+    photon off l-, FSR photon off l+ (:mod:`mlsearch.generate.fsr`) for e+e- -> l+ l- (ISR,
+    FSR) with lepton ``mass`` [GeV], and the weights [GeV^-2] whose mean is the cross
+    section."""
     out_p4: list[FloatArray] = []
     out_w: list[FloatArray] = []
     done = 0
@@ -134,10 +136,11 @@ def isr_pair_events(
         pz_tot = sqrt_s / 2 * (y2 - y1)
         beta_z = np.stack([np.zeros(n), np.zeros(n), pz_tot / e_tot], axis=-1)
         pair = boost(np.stack([minus, plus], axis=1), -beta_z[:, None, :])
+        pair, fsr = radiate_final_state(pair, mass, rng)
         zero = np.zeros(n)
         g1 = np.stack([sqrt_s / 2 * y1, zero, zero, sqrt_s / 2 * y1], axis=-1)
         g2 = np.stack([sqrt_s / 2 * y2, zero, zero, -sqrt_s / 2 * y2], axis=-1)
-        p_cms = np.concatenate([pair, g1[:, None], g2[:, None]], axis=1)
+        p_cms = np.concatenate([pair, g1[:, None], g2[:, None], fsr], axis=1)
         out_p4.append(cms_to_lab(p_cms, beams))
         out_w.append(weight)
         done += n
@@ -150,13 +153,14 @@ def isr_pair_events(
 def generate_mumu(n_events: int, seed: int, energy_spread: bool = True) -> TruthSample:
     """Generate n weighted e+e- -> mu+ mu- (gamma_ISR gamma_ISR) events in the lab frame.
 
-    Particle slots: mu-, mu+, ISR photon along e-, ISR photon along e+ (E = 0 when soft).
+    Particle slots: mu-, mu+, ISR photon along e-, ISR photon along e+, FSR photons off mu-
+    and mu+ (E = 0 when soft).
     """
     p4, weights = isr_pair_events("mumu", M_MU, n_events, seed, energy_spread)
-    pdg = np.tile(np.array([13, -13, 22, 22], dtype=np.int32), (n_events, 1))
+    pdg = np.tile(np.array([13, -13, 22, 22, 22, 22], dtype=np.int32), (n_events, 1))
     metadata = {
         "isr": "Kuraev-Fadin structure functions, both beams",
         "vacuum_polarisation": True,
-        "fsr": False,
+        "fsr": "collinear structure function, both leptons (generate/fsr.py)",
     }
     return TruthSample.from_weights("mumu", pdg, p4, weights, metadata)

@@ -15,19 +15,20 @@ __all__ = ["generate_tautau"]
 def generate_tautau(n_events: int, seed: int, energy_spread: bool = True) -> TruthSample:
     """n weighted e+e- -> tau+ tau- (gamma_ISR gamma_ISR) events, taus decayed (lab frame).
 
-    Slots: tau- decay products (SLOTS), tau+ decay products (SLOTS), two ISR photons.
+    Slots: tau- decay products (SLOTS), tau+ decay products (SLOTS), two ISR photons, two FSR
+    photons (radiated by the taus before they decay).
     """
     pair, weights = isr_pair_events("tautau", M_TAU, n_events, seed, energy_spread)
     rng = chunk_rng(seed, "tautau/decays", 0)
     pdg_m, p4_m = decay_taus(pair[:, 0], -1, rng)
     pdg_p, p4_p = decay_taus(pair[:, 1], +1, rng)
     photons = pair[:, 2:]
-    pdg = np.concatenate([pdg_m, pdg_p, np.full((n_events, 2), 22, dtype=np.int32)], axis=1)
+    pdg = np.concatenate([pdg_m, pdg_p, np.full((n_events, 4), 22, dtype=np.int32)], axis=1)
     p4 = np.concatenate([p4_m, p4_p, photons], axis=1)
     metadata = {
         "isr": "Kuraev-Fadin structure functions, both beams",
         "vacuum_polarisation": True,
-        "fsr": False,
+        "fsr": "collinear structure function off the taus (generate/fsr.py)",
         "tau_decays": "PDG 2024 branching fractions, see generate/tau_decays.py",
         "slots_per_tau": SLOTS,
     }

@@ -12,6 +12,7 @@ from mlsearch.generate.sample import PDG_ALP
 from mlsearch.physics.constants import ALPHA_EM, GEV2_TO_FB, M_E
 from mlsearch.physics.kinematics import beam_four_momenta, boost, cms_boost_vector, invariant_mass2
 from mlsearch.physics.qed_me import dark_photon_dsigma_dcos
+from mlsearch.validation.references import PUBLISHED_FB, collinear_epa_fusion_fb
 
 EM, EP = beam_four_momenta()
 S = float(invariant_mass2(EM + EP))
@@ -67,24 +68,6 @@ def test_alp_cross_section_decay_mass_and_displacement():
     assert lengths.mean() == pytest.approx((gamma_beta * ctau).mean(), rel=0.03)
 
 
-def _collinear_epa_fusion_fb(mass: float, q2_max: float) -> float:
-    tau = mass**2 / S
-
-    def flux(x):
-        q2_min = M_E**2 * x**2 / (1 - x)
-        return (
-            ALPHA_EM
-            / (2 * np.pi)
-            * ((1 + (1 - x) ** 2) / x * np.log(q2_max / q2_min) - 2 * M_E**2 * x / q2_min)
-        )
-
-    value, _ = integrate.quad(
-        lambda lx: flux(np.exp(lx)) * flux(tau / np.exp(lx)) / S, np.log(tau), 0, limit=200
-    )
-    width = mass**3 / (64 * np.pi)
-    return 8 * np.pi**2 * width / mass * value * GEV2_TO_FB
-
-
 def test_alp_photon_fusion_matches_the_collinear_epa_integral(monkeypatch):
     import mlsearch.generate.two_photon as tp
 
@@ -92,7 +75,7 @@ def test_alp_photon_fusion_matches_the_collinear_epa_integral(monkeypatch):
     # quasi-real photons: the exact kinematics must reproduce the collinear EPA integral
     monkeypatch.setattr(tp, "Q2_MAX_FRACTION", 1e-4)
     sample = tp.generate_alp_fusion(100_000, mass, 1.0, 1, energy_spread=False)
-    expected = _collinear_epa_fusion_fb(mass, 1e-4 * mass**2)
+    expected = collinear_epa_fusion_fb(S, mass, 1e-4 * mass**2)
     assert sample.cross_section_fb == pytest.approx(expected, rel=0.02)
     np.testing.assert_allclose(np.sqrt(invariant_mass2(sample.p4[:, 2])), mass, rtol=1e-5)
 
@@ -100,7 +83,7 @@ def test_alp_photon_fusion_matches_the_collinear_epa_integral(monkeypatch):
 def test_eemumu_cross_section_near_the_belle2_aafh_value():
     sample = generate_process("eemumu", 100_000, 4, energy_spread=False)
     # Belle II physics book (PTEP 2019 123C01), AAFH, W_mumu > 0.5 GeV: 18.9 nb
-    assert sample.cross_section_fb / 1e6 == pytest.approx(18.9, rel=0.1)
+    assert sample.cross_section_fb == pytest.approx(PUBLISHED_FB["eemumu"][0], rel=0.1)
     w = np.sqrt(invariant_mass2(sample.p4[:, 2] + sample.p4[:, 3]))
     assert w.min() > 0.5
     cos_e = np.abs(sample.p4[:, :2, 3]) / np.linalg.norm(sample.p4[:, :2, 1:], axis=-1)
@@ -148,7 +131,7 @@ def test_bhabha_cross_section_near_babayaga_and_radiative_photon_inside_cuts():
 
     sample = generate_process("ee", 100_000, 7, energy_spread=False)
     # Belle II physics book: e+e- -> e+e-(gamma), 10 < theta*_e < 170 deg, BabaYaga@NLO 300 nb
-    assert sample.metadata["sigma_bhabha_fb"] / 1e6 == pytest.approx(300.0, rel=0.03)
+    assert sample.metadata["sigma_bhabha_fb"] == pytest.approx(PUBLISHED_FB["ee"][0], rel=0.03)
     rad = _cms(sample.p4[50_000:])
     k = rad[:, 2]
     assert (k[:, 0] > bhabha.E_GAMMA_MIN).all()

@@ -2,32 +2,15 @@
 
 import numpy as np
 import pytest
-from scipy import integrate
 
-from mlsearch.generate.mumu import born_mumu, generate_mumu, isr_beta
+from mlsearch.generate.mumu import born_mumu, generate_mumu
 from mlsearch.physics.constants import GEV2_TO_FB, M_MU
 from mlsearch.physics.kinematics import beam_four_momenta, invariant_mass2
-from mlsearch.physics.vacuum_polarisation import vp_factor
+from mlsearch.validation.references import isr_pair_fb
 
 
 def _isr_cross_section_fb(s: float) -> float:
-    """sigma = int D(y1) D(y2) sigma_Born(s (1-y1)(1-y2)), with y = t^(2/beta) to remove the
-    integrable endpoint singularity (adaptive quadrature, independent of the MC)."""
-    beta = isr_beta(s)
-
-    def d_over_density(y: float) -> float:
-        # D(y) dy = [D(y) / (beta/2 y^(beta/2-1))] dt with y = t^(2/beta)
-        return (1 + 3 * beta / 8) - (2 - y) / 2 * y ** (1 - beta / 2)
-
-    def integrand(t2: float, t1: float) -> float:
-        y1, y2 = t1 ** (2 / beta), t2 ** (2 / beta)
-        s_red = s * (1 - y1) * (1 - y2)
-        if s_red <= 4 * M_MU**2 * 1.0001:
-            return 0.0
-        return float(born_mumu(s_red) * vp_factor(s_red)) * d_over_density(y1) * d_over_density(y2)
-
-    value, _ = integrate.dblquad(integrand, 0, 1, 0, 1, epsabs=0, epsrel=1e-5)
-    return value * GEV2_TO_FB
+    return isr_pair_fb(s, M_MU)
 
 
 def test_born_cross_section_is_86_8_nb_over_s():

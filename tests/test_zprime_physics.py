@@ -109,40 +109,11 @@ def test_generated_zprime_has_the_right_mass_and_recoil_peak():
 def test_generator_cross_section_matches_direct_dalitz_integration():
     """Independent check of the sampling: integrate the orientation-averaged |M|^2 over the
     Dalitz plane on a grid in (log D1, log D2) and compare with the MC estimate."""
-    from mlsearch.physics.constants import GEV2_TO_FB, M_MU
+    from mlsearch.physics.constants import M_MU
+    from mlsearch.validation.references import zprime_dalitz_fb
 
     mass, g, sqrt_s = 1.0, 0.01, 10.5796
-    s = sqrt_s**2
-    d_min = (M_MU + mass) ** 2 - M_MU**2
-    d_max = (sqrt_s - M_MU) ** 2 - M_MU**2
-    nodes = 160
-    u = (np.arange(nodes) + 0.5) / nodes
-    logd = np.log(d_min) + u * np.log(d_max / d_min)
-    d1, d2 = np.meshgrid(np.exp(logd), np.exp(logd), indexing="ij")
-    d1, d2 = d1.ravel(), d2.ravel()
-    e1 = (s - d2) / (2 * sqrt_s)
-    e2 = (s - d1) / (2 * sqrt_s)
-    ek = sqrt_s - e1 - e2
-    ok = (e1 > M_MU) & (e2 > M_MU) & (ek > mass)
-    p1 = np.sqrt(np.clip(e1**2 - M_MU**2, 0, None))
-    p2 = np.sqrt(np.clip(e2**2 - M_MU**2, 0, None))
-    pk = np.sqrt(np.clip(ek**2 - mass**2, 0, None))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        c12 = (pk**2 - p1**2 - p2**2) / (2 * p1 * p2)
-    ok &= np.abs(c12) <= 1
-    total = 0.0
-    idx = np.flatnonzero(ok)
-    q1 = np.column_stack([e1[idx], 0 * idx, 0 * idx, p1[idx]])
-    q2 = np.column_stack(
-        [e2[idx], p2[idx] * np.sqrt(1 - c12[idx] ** 2), 0 * idx, p2[idx] * c12[idx]]
-    )
-    k = np.column_stack([np.full(len(idx), sqrt_s), 0 * idx, 0 * idx, 0 * idx]) - q1 - q2
-    h = muon_tensor(q1, q2, k).real
-    # orientation average: <L_ab H^ab> = 4 s / 3 * (-g_ab H^ab)
-    minus_g_h = -(h[:, 0, 0] - h[:, 1, 1] - h[:, 2, 2] - h[:, 3, 3])
-    me2 = (4 * math.pi * ALPHA_EM) ** 2 * g**2 / s**2 * 4 * s / 3 * minus_g_h
-    jac = d1[idx] * d2[idx] * np.log(d_max / d_min) ** 2 / nodes**2
-    total = float(np.sum(0.25 * me2 / (2 * s) / (128 * math.pi**3 * s) * jac)) * GEV2_TO_FB
+    total = zprime_dalitz_fb(mass, g, sqrt_s, M_MU)
     mc = generate_zprime(4000, mass, g, seed=5, invisible_br="one", energy_spread=False)
     assert mc.cross_section_fb == pytest.approx(total, rel=0.03)
 

@@ -71,15 +71,15 @@ def _photon_direction(
 
 
 def radiate_final_state(
-    pair: FloatArray, mass: float, rng: np.random.Generator
+    pair: FloatArray, mass: float, rng: np.random.Generator, at_rest: bool = False
 ) -> tuple[FloatArray, FloatArray]:
     """Leptons (n, 2, 4) after FSR and the two FSR photons (n, 2, 4) (E = 0: none), same frame
-    as the input pair."""
-    n = pair.shape[0]
-    total = pair.sum(axis=1)
+    as the input pair; ``at_rest``: the pair is given in its rest frame (saves two boosts)."""
+    n: int = pair.shape[0]
+    total = pair[:, 0] + pair[:, 1]
     m2 = invariant_mass2(total)
     beta_p = total[:, 1:] / total[:, :1]
-    rest = boost(pair, beta_p[:, None, :])  # pair rest frame
+    rest = pair if at_rest else boost(pair, beta_p[:, None, :])  # pair rest frame
     e_star = np.sqrt(m2) / 2
     beta_l = np.sqrt(np.clip(1 - mass**2 / e_star**2, 0, None))
     b_f = fsr_beta(m2, mass)
@@ -105,6 +105,8 @@ def radiate_final_state(
     minus = np.concatenate([e_l[:, None], p_l[:, None] * axis], axis=1)
     plus = np.concatenate([e_l[:, None], -p_l[:, None] * axis], axis=1)
     leptons = boost(np.stack([minus, plus], axis=1), -beta_q[:, None, :])
+    if at_rest:
+        return leptons, photons
     leptons = boost(leptons, -beta_p[:, None, :])
     photons = np.where(photons[..., :1] > 0, boost(photons, -beta_p[:, None, :]), 0.0)
     return leptons, photons

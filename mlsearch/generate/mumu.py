@@ -135,8 +135,10 @@ def isr_pair_events(
         e_tot = sqrt_s / 2 * (2 - y1 - y2)
         pz_tot = sqrt_s / 2 * (y2 - y1)
         beta_z = np.stack([np.zeros(n), np.zeros(n), pz_tot / e_tot], axis=-1)
-        pair = boost(np.stack([minus, plus], axis=1), -beta_z[:, None, :])
-        pair, fsr = radiate_final_state(pair, mass, rng)
+        # FSR in the pair rest frame, then one boost for leptons and FSR photons together
+        leptons, fsr = radiate_final_state(np.stack([minus, plus], axis=1), mass, rng, True)
+        moved = boost(np.concatenate([leptons, fsr], axis=1), -beta_z[:, None, :])
+        pair, fsr = moved[:, :2], np.where(fsr[..., :1] > 0, moved[:, 2:], 0.0)
         zero = np.zeros(n)
         g1 = np.stack([sqrt_s / 2 * y1, zero, zero, sqrt_s / 2 * y1], axis=-1)
         g2 = np.stack([sqrt_s / 2 * y2, zero, zero, -sqrt_s / 2 * y2], axis=-1)

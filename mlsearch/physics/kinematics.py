@@ -28,7 +28,12 @@ FloatArray = NDArray[np.float64]
 
 def minkowski_dot(a: FloatArray, b: FloatArray) -> FloatArray:
     """Minkowski product a.b with metric (+,-,-,-) [GeV^2]."""
-    return a[..., 0] * b[..., 0] - np.sum(a[..., 1:] * b[..., 1:], axis=-1)
+    return np.asarray(
+        a[..., 0] * b[..., 0]
+        - a[..., 1] * b[..., 1]
+        - a[..., 2] * b[..., 2]
+        - a[..., 3] * b[..., 3]
+    )
 
 
 def invariant_mass2(p: FloatArray) -> FloatArray:
@@ -42,7 +47,7 @@ def invariant_mass2(p: FloatArray) -> FloatArray:
 
 def momentum(p: FloatArray) -> FloatArray:
     """Magnitude of the three-momentum [GeV]."""
-    return np.sqrt(np.sum(p[..., 1:] ** 2, axis=-1))
+    return np.asarray(np.sqrt(p[..., 1] ** 2 + p[..., 2] ** 2 + p[..., 3] ** 2))
 
 
 def cos_theta(p: FloatArray) -> FloatArray:
@@ -89,14 +94,21 @@ def boost(p: FloatArray, beta: FloatArray) -> FloatArray:
     [1.25, 0.0, 0.0, -0.75]
     """
     beta = np.asarray(beta, dtype=np.float64)
-    b2 = np.sum(beta**2, axis=-1)
+    # component arithmetic: numpy reductions over a length-3 axis are slow
+    bx, by, bz = beta[..., 0], beta[..., 1], beta[..., 2]
+    e, px, py, pz = p[..., 0], p[..., 1], p[..., 2], p[..., 3]
+    b2 = bx * bx + by * by + bz * bz
     gamma = 1.0 / np.sqrt(1.0 - b2)
-    bp = np.sum(beta * p[..., 1:], axis=-1)
+    bp = bx * px + by * py + bz * pz
     safe_b2 = np.where(b2 > 0, b2, 1.0)
     gamma2 = np.where(b2 > 0, (gamma - 1.0) / safe_b2, 0.0)
-    energy = gamma * (p[..., 0] - bp)
-    space = p[..., 1:] + (gamma2 * bp - gamma * p[..., 0])[..., None] * beta
-    return np.concatenate([energy[..., None], space], axis=-1)
+    shift = gamma2 * bp - gamma * e
+    out = np.empty(np.broadcast_shapes(p.shape, (*beta.shape[:-1], 4)))
+    out[..., 0] = gamma * (e - bp)
+    out[..., 1] = px + shift * bx
+    out[..., 2] = py + shift * by
+    out[..., 3] = pz + shift * bz
+    return out
 
 
 def rotate_z_to(p: FloatArray, direction: FloatArray) -> FloatArray:

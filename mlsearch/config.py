@@ -51,11 +51,16 @@ class BackgroundSpec(_Strict):
     process: Literal["mumu", "tautau", "eemumu", "gg", "ee"]
     n_events: int = Field(0, ge=0)
     file: Path | None = None
+    in_acceptance: bool = Field(
+        False, description="e e mu mu: generate only events with both muons in the CDC"
+    )
 
     @model_validator(mode="after")
     def _events_or_file(self) -> BackgroundSpec:
         if self.file is None and self.n_events <= 0:
             raise ValueError(f"background {self.process}: give n_events > 0 or a file")
+        if self.in_acceptance and self.process != "eemumu":
+            raise ValueError(f"background {self.process}: in_acceptance is an eemumu option")
         return self
 
 

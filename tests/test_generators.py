@@ -195,3 +195,20 @@ def test_fsr_photon_spectrum_is_the_structure_function_and_collinear():
     norm = integrate.quad(pattern, -1, 1, points=[1 - 1e-3, 1 - 1e-5], limit=200)[0]
     inside = integrate.quad(pattern, cut, 1, points=[1 - 1e-3, 1 - 1e-5], limit=200)[0]
     assert (cos > cut).mean() == pytest.approx(inside / norm, abs=0.01)
+
+
+def test_eemumu_in_acceptance_keeps_the_visible_part_only():
+    full = generate_process("eemumu", 50_000, 4, energy_spread=False)
+    visible = generate_process("eemumu", 20_000, 4, energy_spread=False, in_acceptance=True)
+    mu = visible.p4[:, 2:4]
+    pt = np.hypot(mu[..., 1], mu[..., 2])
+    theta = np.degrees(np.arctan2(pt, mu[..., 3]))
+    assert ((theta > 17) & (theta < 150) & (pt > 0.1)).all()
+    # the same fraction of the full sample passes the same cut
+    pt_f = np.hypot(full.p4[:, 2:4, 1], full.p4[:, 2:4, 2])
+    th_f = np.degrees(np.arctan2(pt_f, full.p4[:, 2:4, 3]))
+    passed = ((th_f > 17) & (th_f < 150) & (pt_f > 0.1)).all(axis=1)
+    expected = full.weight[passed].sum()
+    assert visible.cross_section_fb == pytest.approx(expected, rel=0.05)
+    with pytest.raises(ValueError, match="e e mu mu option"):
+        generate_process("mumu", 10, 1, in_acceptance=True)

@@ -55,18 +55,22 @@ def generate_process(
     coupling: float | None = None,
     invisible_br: str = "lmu_ltau",
     energy_spread: bool = True,
+    in_acceptance: bool = False,
 ) -> TruthSample:
     """Generate ``n_events`` of ``process`` (a key of PROCESSES); signals need a mass [GeV]
-    and take a coupling (default 1 in the model's natural unit)."""
+    and take a coupling (default 1 in the model's natural unit). ``in_acceptance``: e e mu mu
+    only with both muons inside the CDC acceptance (other processes refuse it)."""
     if process not in PROCESSES:
         raise ValueError(f"unknown process {process!r}; known: {', '.join(PROCESSES)}")
     info = PROCESSES[process]
+    if in_acceptance and process != "eemumu":
+        raise ValueError(f"in_acceptance is an e e mu mu option, not one of {process}")
     if info.is_signal:
         if mass is None:
             raise ValueError(f"{process} needs a mass [GeV] (--mass)")
         g = 1.0 if coupling is None else coupling
         return _signal(process, n_events, seed, mass, g, invisible_br, energy_spread)
-    return _background(process, n_events, seed, energy_spread)
+    return _background(process, n_events, seed, energy_spread, in_acceptance)
 
 
 def _signal(
@@ -93,7 +97,7 @@ def _signal(
     return generate_dark_photon(n, mass, g, seed, spread)
 
 
-def _background(process: str, n: int, seed: int, spread: bool) -> TruthSample:
+def _background(process: str, n: int, seed: int, spread: bool, in_acceptance: bool) -> TruthSample:
     if process == "mumu":
         from mlsearch.generate.mumu import generate_mumu
 
@@ -105,7 +109,7 @@ def _background(process: str, n: int, seed: int, spread: bool) -> TruthSample:
     if process == "eemumu":
         from mlsearch.generate.two_photon import generate_eemumu
 
-        return generate_eemumu(n, seed, spread)
+        return generate_eemumu(n, seed, spread, in_acceptance)
     if process == "gg":
         from mlsearch.generate.gg import generate_gg
 

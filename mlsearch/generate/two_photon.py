@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlsearch.generate.alp import decay_alps
-from mlsearch.generate.beams import Beams
+from mlsearch.generate.beams import Beams, cms_to_lab
 from mlsearch.generate.phase_space import two_body
 from mlsearch.generate.sample import PDG_ALP, TruthSample
 from mlsearch.generate.unweight import weighted_events
@@ -80,7 +80,21 @@ def _photon(
     return electron, q2, epa_flux(x, q2) * q2 * log_q
 
 
-def _eemumu_chunk(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+def _muons_in_cdc(pair_cms: FloatArray, beams: Beams) -> NDArray[np.bool_]:
+    """Both muons inside the CDC polar acceptance with pT above the tracking threshold (lab)."""
+    from mlsearch.detector.geometry import CDC_THETA
+    from mlsearch.detector.tracking import PT_MIN
+
+    lab = cms_to_lab(pair_cms, beams)
+    pt = np.hypot(lab[..., 1], lab[..., 2])
+    theta = np.arctan2(pt, lab[..., 3])
+    inside = (theta > CDC_THETA[0]) & (theta < CDC_THETA[1]) & (pt > PT_MIN)
+    return np.asarray(inside.all(axis=1))
+
+
+def _eemumu_chunk(
+    beams: Beams, rng: np.random.Generator, in_acceptance: bool = False
+) -> tuple[FloatArray, FloatArray]:
     sqrt_s = beams.sqrt_s
     n: int = sqrt_s.shape[0]
     e_beam = sqrt_s / 2
@@ -104,16 +118,30 @@ def _eemumu_chunk(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, F
     axis = boost(q1, beta_sys)[:, 1:]
     pair = boost(rotate_z_to(pair, axis[:, None, :]), -beta_sys[:, None, :])
     dsig = breit_wheeler_dsigma_dcos(w_sq, M_MU, cos_t) * 2.0  # / uniform density 1/2
+    if in_acceptance:
+        ok &= _muons_in_cdc(pair, beams)
     weight = np.where(ok & (beta_mu > 1e-6), w1 * w2 * log_x**2 * x1 * x2 * dsig, 0.0)
     p4 = np.concatenate([el1[:, None], el2[:, None], pair], axis=1)
     return p4, weight
 
 
-def generate_eemumu(n_events: int, seed: int, energy_spread: bool = True) -> TruthSample:
+def generate_eemumu(
+    n_events: int, seed: int, energy_spread: bool = True, in_acceptance: bool = False
+) -> TruthSample:
     """n weighted e+e- -> e+e- mu+mu- events (W_mumu > 0.5 GeV), lab frame.
 
+    ``in_acceptance`` keeps only events with both muons inside the CDC acceptance with
+    pT > 0.1 GeV (the others cannot pass a two-track selection): sigma is then the visible
+    part, ~1/25 of the total, and the MC statistics go where the analysis looks.
     Slots: scattered e-, scattered e+, mu-, mu+."""
-    ev = weighted_events("eemumu", n_events, seed, _eemumu_chunk, CHUNK, energy_spread)
+    ev = weighted_events(
+        "eemumu",
+        n_events,
+        seed,
+        lambda b, r: _eemumu_chunk(b, r, in_acceptance),
+        CHUNK,
+        energy_spread,
+    )
     pdg = np.tile(np.array([11, -11, 13, -13], dtype=np.int32), (n_events, 1))
     return TruthSample(
         "eemumu",
@@ -122,7 +150,11 @@ def generate_eemumu(n_events: int, seed: int, energy_spread: bool = True) -> Tru
         ev.weight_fb,
         ev.cross_section_fb,
         ev.cross_section_err_fb,
-        {"model": "EPA (Budnev) x Breit-Wheeler", "w_min_gev": W_MIN_MUMU},
+        {
+            "model": "EPA (Budnev) x Breit-Wheeler",
+            "w_min_gev": W_MIN_MUMU,
+            "muons_in_cdc_acceptance": in_acceptance,
+        },
     )
 
 

@@ -31,6 +31,7 @@ class SampleJob:
     key: str
     is_signal: bool
     source: Path | None = None  # an LHE/HepMC3 file read instead of generating
+    in_acceptance: bool = False
 
 
 def sample_jobs(config: Config) -> list[SampleJob]:
@@ -74,6 +75,7 @@ def sample_jobs(config: Config) -> list[SampleJob]:
             gen.energy_spread,
             config.seed,
             _source_digest(bkg.file),
+            bkg.in_acceptance,
         )
         out.append(
             SampleJob(
@@ -86,6 +88,7 @@ def sample_jobs(config: Config) -> list[SampleJob]:
                 key,
                 False,
                 bkg.file,
+                bkg.in_acceptance,
             )
         )
     return out
@@ -121,6 +124,7 @@ def _make_sample(config: Config, job: SampleJob) -> TruthSample:
         coupling=job.coupling,
         invisible_br=config.generate.signal.invisible_br,
         energy_spread=config.generate.energy_spread,
+        in_acceptance=job.in_acceptance,
     )
 
 

@@ -1,0 +1,132 @@
+"""The crystal map and crystal-level showers: counts, ranges, deposits, shower shapes."""
+
+import numpy as np
+import pytest
+
+from mlsearch.detector.ecl_geometry import (
+    CRYSTAL_PHI,
+    CRYSTAL_REGION,
+    CRYSTAL_THETA,
+    N_CRYSTALS,
+    NEIGHBOURS,
+    RING_EDGES,
+    RING_REGION,
+    crystal_at,
+)
+from mlsearch.detector.showers import (
+    EM,
+    HADRONIC,
+    clusters_from_deposits,
+    photon_containment,
+    shower_deposits,
+    shower_fractions,
+)
+
+
+def test_crystal_map_counts_and_polar_ranges():
+    assert N_CRYSTALS == 8736
+    assert [(CRYSTAL_REGION == r).sum() for r in (1, 2, 3)] == [1152, 6624, 960]
+    for region, (lo, hi) in {1: (12.4, 31.4), 2: (32.2, 128.7), 3: (130.7, 155.1)}.items():
+        edges = np.degrees(RING_EDGES[RING_REGION == region])
+        assert edges.min() == pytest.approx(lo) and edges.max() == pytest.approx(hi)
+    assert (RING_REGION == 2).sum() == 46
+    # every direction inside a region hits exactly the crystal whose centre is nearest
+    rng = np.random.default_rng(1)
+    theta = rng.uniform(np.radians(12.4), np.radians(155.1), 10_000)
+    phi = rng.uniform(-np.pi, np.pi, 10_000)
+    c = crystal_at(theta, phi)
+    gaps = ((theta > np.radians(31.4)) & (theta < np.radians(32.2))) | (
+        (theta > np.radians(128.7)) & (theta < np.radians(130.7))
+    )
+    assert (c[gaps] == -1).all() and (c[~gaps] >= 0).all()
+    hit = c >= 0
+    assert np.abs(CRYSTAL_THETA[c[hit]] - theta[hit]).max() < np.radians(1.5)
+    dphi = np.abs(np.mod(CRYSTAL_PHI[c[hit]] - phi[hit] + np.pi, 2 * np.pi) - np.pi)
+    assert dphi.max() <= np.pi / 48 + 1e-12  # half the widest endcap crystal
+    assert (NEIGHBOURS[c[hit], 2, 2] == c[hit]).all()
+
+
+def _one(theta, phi, energy=2.0, profile=EM):
+    dep = shower_deposits(
+        np.array([0]),
+        np.array([0]),
+        np.array([theta]),
+        np.array([phi]),
+        np.array([energy]),
+        profile,
+    )
+    return dep, clusters_from_deposits(dep, photon_containment())
+
+
+def test_shower_deposit_conserves_energy_before_resolution():
+    rng = np.random.default_rng(2)
+    n = 2000
+    theta = rng.uniform(np.radians(14), np.radians(154), n)
+    phi = rng.uniform(-np.pi, np.pi, n)
+    _, frac = shower_fractions(theta, phi, EM)
+    hit = crystal_at(theta, phi) >= 0
+    np.testing.assert_allclose(frac[hit].sum(axis=1), 1.0, rtol=1e-12)
+    assert (frac[~hit] == 0).all()
+    dep = shower_deposits(np.arange(n), np.arange(n), theta, phi, np.full(n, 1.5), HADRONIC)
+    total = np.bincount(dep.event, weights=dep.energy, minlength=n)
+    np.testing.assert_allclose(total[hit], 1.5, rtol=1e-12)
+
+
+def test_e1e9_drops_from_the_crystal_centre_to_its_edge():
+    c = crystal_at(np.array([np.radians(90.0)]), np.array([1.0]))[0]
+    th, ph = CRYSTAL_THETA[c], CRYSTAL_PHI[c]
+    half_width = np.pi / 144
+    _, centre = _one(th, ph)
+    _, edge = _one(th, ph + 0.98 * half_width)
+    assert centre.clusterE1E9[0] > 0.8 and edge.clusterE1E9[0] < 0.55
+    assert centre.clusterE[0] == pytest.approx(2.0, rel=1e-3)  # no resolution applied here
+    assert abs(centre.clusterAbsZernikeMoment51[0]) < 1e-6  # symmetric shower: no m = 1
+    assert edge.clusterAbsZernikeMoment51[0] > 1e-4
+    assert centre.clusterTheta[0] == pytest.approx(th, abs=1e-9)
+
+
+def test_lat_of_a_symmetric_shower_and_hadronic_showers_are_wider():
+    c = crystal_at(np.array([np.radians(70.0)]), np.array([0.3]))[0]
+    th, ph = CRYSTAL_THETA[c], CRYSTAL_PHI[c]
+    dep, em = _one(th, ph)
+    # by hand from the crystal energies of this deposit: 21 crystals, sorted by energy
+    from mlsearch.detector.ecl_geometry import front_face_distance
+
+    d = front_face_distance(np.array([th]))[0]
+    corners = NEIGHBOURS[c][[0, 0, 4, 4], [0, 4, 0, 4]]
+    keep = ~np.isin(dep.crystal, corners)
+    crystal, energy = dep.crystal[keep], dep.energy[keep]
+    du = (CRYSTAL_THETA[crystal] - th) * d
+    dv = (np.mod(CRYSTAL_PHI[crystal] - ph + np.pi, 2 * np.pi) - np.pi) * np.sin(th) * d
+    order = np.argsort(-energy)
+    es, rs = energy[order], (du**2 + dv**2)[order]
+    lat = (es[2:] * rs[2:]).sum() / ((es[2:] * rs[2:]).sum() + (es[0] + es[1]) * 25.0)
+    assert em.clusterLAT[0] == pytest.approx(lat, rel=1e-6)
+    assert 0 < em.clusterLAT[0] < 0.4
+    _, had = _one(th, ph, profile=HADRONIC)
+    assert had.clusterLAT[0] > em.clusterLAT[0]
+    assert had.clusterSecondMoment[0] > 2 * em.clusterSecondMoment[0]
+    assert had.clusterE1E9[0] < em.clusterE1E9[0]
+
+
+def test_two_close_photons_merge_and_two_far_photons_do_not():
+    c = crystal_at(np.array([np.radians(90.0)]), np.array([1.0]))[0]
+    th, ph = CRYSTAL_THETA[c], CRYSTAL_PHI[c]
+
+    def pair(separation):
+        dep = shower_deposits(
+            np.array([0, 0]),
+            np.array([0, 1]),
+            np.array([th, th]),
+            np.array([ph, ph + separation]),
+            np.array([1.0, 1.0]),
+            EM,
+        )
+        return clusters_from_deposits(dep, photon_containment())
+
+    merged = pair(np.radians(1.0))  # 2.2 cm apart: inside one crystal and its neighbour
+    split = pair(np.radians(12.0))
+    assert len(merged) == 1 and merged.clusterE[0] == pytest.approx(2.0, rel=1e-3)
+    assert merged.clusterSecondMoment[0] > 5.0
+    assert len(split) == 2
+    np.testing.assert_allclose(split.clusterE, 1.0, rtol=1e-3)

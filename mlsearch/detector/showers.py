@@ -61,6 +61,9 @@ ZERNIKE_R0 = 15.0  # cm
 _CORNERS = np.zeros((5, 5), dtype=bool)
 _CORNERS[[0, 0, 4, 4], [0, 4, 0, 4]] = True
 _IN21 = ~_CORNERS.ravel()
+_GRID9 = np.zeros((5, 5), dtype=bool)
+_GRID9[1:4, 1:4] = True
+_IN9 = _GRID9.ravel()
 
 
 @dataclass(frozen=True)
@@ -198,7 +201,9 @@ def clusters_from_deposits(deposits: Deposits, containment: float) -> ClusterTab
     key_sorted = key[order]
     hit_keys, first = np.unique(key_sorted, return_index=True)
     inverse = np.searchsorted(hit_keys, key)
-    hit_e = np.bincount(inverse, weights=deposits.energy, minlength=len(hit_keys))
+    hit_e = np.asarray(
+        np.bincount(inverse, weights=deposits.energy, minlength=len(hit_keys)), dtype=np.float64
+    )
     hit_particle = deposits.particle[order][first]  # largest deposit in each crystal
     hit_event = hit_keys // N_CRYSTALS
     hit_crystal = hit_keys % N_CRYSTALS
@@ -206,11 +211,8 @@ def clusters_from_deposits(deposits: Deposits, containment: float) -> ClusterTab
     grid = NEIGHBOURS[hit_crystal].reshape(-1, 25)
     nb_keys = np.where(grid >= 0, hit_event[:, None] * N_CRYSTALS + grid, -1)
     _, nb_e = _lookup(nb_keys, hit_keys, hit_e)
-    nine = np.zeros((5, 5), dtype=bool)
-    nine[1:4, 1:4] = True
-    nine = nine.ravel()
-    seed = (hit_e >= SEED_E_MIN) & (hit_e >= nb_e[:, nine].max(axis=1))
-    # ties between equal neighbours: keep the one with the lower key
+    seed = (hit_e >= SEED_E_MIN) & (hit_e >= nb_e[:, _IN9].max(axis=1))
+    # (two exactly equal neighbours would both seed: measure zero with continuous energies)
     seed_idx = np.flatnonzero(seed)
     s_grid = grid[seed_idx]
     s_keys = np.where(s_grid >= 0, hit_event[seed_idx, None] * N_CRYSTALS + s_grid, -1)

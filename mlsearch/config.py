@@ -76,6 +76,13 @@ class SimulateConfig(_Strict):
     track_efficiency: float = Field(0.99, ge=0, le=1)
     muon_id_efficiency: float = Field(0.89, ge=0, le=1, description="plateau, p > 1 GeV")
     pion_fake_rate: float = Field(0.014, ge=0, le=1)
+    beam_background_rate: float = Field(
+        1.0, ge=0, description="beam-background ECL clusters per event (out of time, ~50 MeV)"
+    )
+    brems_probability: float = Field(
+        0.3, ge=0, le=1, description="electron radiates a photon before the ECL"
+    )
+    cluster_e_min: float = Field(0.020, ge=0, description="clusters kept above [GeV]")
 
 
 class FeaturesConfig(_Strict):

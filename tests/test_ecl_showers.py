@@ -67,9 +67,13 @@ def test_shower_deposit_conserves_energy_before_resolution():
     hit = crystal_at(theta, phi) >= 0
     np.testing.assert_allclose(frac[hit].sum(axis=1), 1.0, rtol=1e-12)
     assert (frac[~hit] == 0).all()
-    dep = shower_deposits(np.arange(n), np.arange(n), theta, phi, np.full(n, 1.5), HADRONIC)
+    dep = shower_deposits(np.arange(n), np.arange(n), theta, phi, np.full(n, 1.5), HADRONIC, 0.0)
     total = np.bincount(dep.event, weights=dep.energy, minlength=n)
     np.testing.assert_allclose(total[hit], 1.5, rtol=1e-12)
+    # the digitisation threshold (0.5 MeV per crystal) loses little of a 1.5 GeV shower
+    dep = shower_deposits(np.arange(n), np.arange(n), theta, phi, np.full(n, 1.5), HADRONIC)
+    total = np.bincount(dep.event, weights=dep.energy, minlength=n)
+    assert (total[hit] > 1.5 * 0.99).all()
 
 
 def test_e1e9_drops_from_the_crystal_centre_to_its_edge():
@@ -79,7 +83,7 @@ def test_e1e9_drops_from_the_crystal_centre_to_its_edge():
     _, centre = _one(th, ph)
     _, edge = _one(th, ph + 0.98 * half_width)
     assert centre.clusterE1E9[0] > 0.8 and edge.clusterE1E9[0] < 0.55
-    assert centre.clusterE[0] == pytest.approx(2.0, rel=1e-3)  # no resolution applied here
+    assert centre.clusterE[0] == pytest.approx(2.0, rel=3e-3)  # no resolution applied here
     assert abs(centre.clusterAbsZernikeMoment51[0]) < 1e-6  # symmetric shower: no m = 1
     assert edge.clusterAbsZernikeMoment51[0] > 1e-4
     assert centre.clusterTheta[0] == pytest.approx(th, abs=1e-9)
@@ -126,7 +130,7 @@ def test_two_close_photons_merge_and_two_far_photons_do_not():
 
     merged = pair(np.radians(1.0))  # 2.2 cm apart: inside one crystal and its neighbour
     split = pair(np.radians(12.0))
-    assert len(merged) == 1 and merged.clusterE[0] == pytest.approx(2.0, rel=1e-3)
+    assert len(merged) == 1 and merged.clusterE[0] == pytest.approx(2.0, rel=3e-3)
     assert merged.clusterSecondMoment[0] > 5.0
     assert len(split) == 2
-    np.testing.assert_allclose(split.clusterE, 1.0, rtol=1e-3)
+    np.testing.assert_allclose(split.clusterE, 1.0, rtol=3e-3)

@@ -55,6 +55,7 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 SEED_E_MIN = 0.010  # GeV
+DIGIT_E_MIN = 0.0005  # GeV: crystal signals below ~3 sigma of the electronic noise are dropped
 HIT_E_MIN = 0.001  # GeV, a crystal counted in clusterNHits
 LAT_R0 = 5.0  # cm
 ZERNIKE_R0 = 15.0  # cm
@@ -142,11 +143,13 @@ def shower_deposits(
     phi: FloatArray,
     energy: FloatArray,
     profile: Profile,
+    threshold: float = DIGIT_E_MIN,
 ) -> Deposits:
-    """Spread deposited energies [GeV] over the crystals with ``profile``."""
+    """Spread deposited energies [GeV] over the crystals with ``profile``; crystal signals
+    below ``threshold`` [GeV] are dropped (the digitisation threshold)."""
     crystals, frac = shower_fractions(theta, phi, profile)
     e = energy[:, None] * frac
-    keep = (crystals >= 0) & (e > 0)
+    keep = (crystals >= 0) & (e > threshold)
     rows = np.broadcast_to(np.arange(len(theta))[:, None], crystals.shape)[keep]
     return Deposits(event[rows], crystals[keep], e[keep], particle[rows])
 
@@ -197,34 +200,45 @@ def clusters_from_deposits(deposits: Deposits, containment: float) -> ClusterTab
     cluster variables. ``containment``: mean fraction of a photon's energy in 21 crystals
     (clusterE is divided by it, as basf2's leakage correction does on average)."""
     key = deposits.event * N_CRYSTALS + deposits.crystal
-    order = np.lexsort((-deposits.energy, key))
+    if len(key) == 0:
+        return _variables(
+            np.zeros((0, 25)),
+            np.zeros((0, 25), np.int64),
+            *([np.zeros(0, np.int64)] * 3),
+            containment,
+        )
+    # one float sort orders by crystal key and, inside a crystal, by energy (deposits < 1 GeV
+    # apart in key; the energy term is < 1): the last row of a group is the largest deposit
+    scale = 1.001 * float(deposits.energy.max())
+    order = np.argsort(key + deposits.energy / scale)
     key_sorted = key[order]
-    hit_keys, first = np.unique(key_sorted, return_index=True)
-    inverse = np.searchsorted(hit_keys, key)
-    hit_e = np.asarray(
-        np.bincount(inverse, weights=deposits.energy, minlength=len(hit_keys)), dtype=np.float64
-    )
-    hit_particle = deposits.particle[order][first]  # largest deposit in each crystal
+    starts = np.flatnonzero(np.concatenate([[True], key_sorted[1:] != key_sorted[:-1]]))
+    ends = np.concatenate([starts[1:], [len(key_sorted)]]) - 1
+    hit_keys = key_sorted[starts]
+    hit_e = np.add.reduceat(deposits.energy[order], starts)
+    hit_particle = deposits.particle[order][ends]  # largest deposit in each crystal
     hit_event = hit_keys // N_CRYSTALS
     hit_crystal = hit_keys % N_CRYSTALS
 
-    grid = NEIGHBOURS[hit_crystal].reshape(-1, 25)
-    nb_keys = np.where(grid >= 0, hit_event[:, None] * N_CRYSTALS + grid, -1)
-    _, nb_e = _lookup(nb_keys, hit_keys, hit_e)
-    seed = (hit_e >= SEED_E_MIN) & (hit_e >= nb_e[:, _IN9].max(axis=1))
+    # seeds: candidates above threshold that are the maximum of their 3x3
+    cand = np.flatnonzero(hit_e >= SEED_E_MIN)
+    grid9 = NEIGHBOURS[hit_crystal[cand]].reshape(-1, 25)[:, _IN9]
+    keys9 = np.where(grid9 >= 0, hit_event[cand, None] * N_CRYSTALS + grid9, -1)
+    _, e9 = _lookup(keys9, hit_keys, hit_e)
+    seed_idx = cand[hit_e[cand] >= e9.max(axis=1)]
     # (two exactly equal neighbours would both seed: measure zero with continuous energies)
-    seed_idx = np.flatnonzero(seed)
-    s_grid = grid[seed_idx]
+    s_grid = NEIGHBOURS[hit_crystal[seed_idx]].reshape(-1, 25)
     s_keys = np.where(s_grid >= 0, hit_event[seed_idx, None] * N_CRYSTALS + s_grid, -1)
     member, member_e = _lookup(s_keys, hit_keys, hit_e)
     member = np.where(_IN21[None, :], member, -1)
     member_e = np.where(member >= 0, member_e, 0.0)
     # split shared crystals in proportion to the seed energies
-    denom = np.zeros(len(hit_keys))
-    rows, cols = np.nonzero(member >= 0)
-    np.add.at(denom, member[rows, cols], hit_e[seed_idx[rows]])
-    share = np.zeros(member.shape)
-    share[rows, cols] = hit_e[seed_idx[rows]] / denom[member[rows, cols]]
+    seed_e = np.broadcast_to(hit_e[seed_idx, None], member.shape)
+    inside = member >= 0
+    denom = np.bincount(member[inside], weights=seed_e[inside], minlength=len(hit_keys))
+    share = np.where(
+        inside, seed_e / np.where(inside, denom[np.where(inside, member, 0)], 1.0), 0.0
+    )
     cell_e = member_e * share  # (n_clusters, 25) energies on the 5x5 grid
     return _variables(cell_e, s_grid, seed_idx, hit_event, hit_particle, containment)
 
@@ -258,19 +272,24 @@ def _variables(
     r2 = x**2 + y**2
     frac = cell_e / safe[:, None]
     second = (cell_e * r2).sum(axis=1) / safe
-    srt = np.sort(cell_e, axis=1)[:, ::-1]
-    order = np.argsort(-cell_e, axis=1)
-    r2_sorted = np.take_along_axis(r2, order, axis=1)
-    tail = (srt[:, 2:] * r2_sorted[:, 2:]).sum(axis=1)
-    lat_den = tail + (srt[:, 0] + srt[:, 1]) * LAT_R0**2
+    # LAT: everything but the two most energetic crystals, against those two at r0
+    rows = np.arange(len(cell_e))
+    i1 = np.argmax(cell_e, axis=1)
+    masked = cell_e.copy()
+    masked[rows, i1] = -1.0
+    i2 = np.argmax(masked, axis=1)
+    er2 = cell_e * r2
+    tail = er2.sum(axis=1) - er2[rows, i1] - er2[rows, i2]
+    lat_den = tail + (cell_e[rows, i1] + cell_e[rows, i2]) * LAT_R0**2
     lat = np.where(lat_den > 0, tail / np.where(lat_den > 0, lat_den, 1.0), 0.0)
-    rho = np.sqrt(r2) / ZERNIKE_R0
-    ang = np.arctan2(y, x)
-    inside = rho <= 1
-    r40 = 6 * rho**4 - 6 * rho**2 + 1
-    r51 = 5 * rho**5 - 4 * rho**3
-    z40 = np.abs((5 / np.pi) * (np.where(inside, frac * r40, 0.0)).sum(axis=1))
-    z51c = (6 / np.pi) * (np.where(inside, frac * r51 * np.exp(-1j * ang), 0.0)).sum(axis=1)
+    # Zernike moments on the unit disc of radius R0; e^{-i phi} = (x - i y) / r
+    rho2 = r2 / ZERNIKE_R0**2
+    rho = np.sqrt(rho2)
+    weight = np.where(rho <= 1, frac, 0.0)
+    z40 = np.abs((5 / np.pi) * (weight * (6 * rho2 * rho2 - 6 * rho2 + 1)).sum(axis=1))
+    # R51(rho) e^{-i phi} = (5 rho^5 - 4 rho^3) (x - i y) / r = (5 rho^4 - 4 rho^2) (x - i y) / R0
+    radial = weight * (5 * rho2 * rho2 - 4 * rho2) / ZERNIKE_R0
+    z51 = (6 / np.pi) * np.hypot((radial * x).sum(axis=1), (radial * y).sum(axis=1))
     return ClusterTable(
         event=hit_event[seed_idx],
         particle=hit_particle[seed_idx],
@@ -282,7 +301,7 @@ def _variables(
         clusterSecondMoment=second,
         clusterLAT=lat,
         clusterAbsZernikeMoment40=z40,
-        clusterAbsZernikeMoment51=np.abs(z51c),
+        clusterAbsZernikeMoment51=z51,
         clusterNHits=(cell_e > HIT_E_MIN).sum(axis=1).astype(np.float64),
     )
 

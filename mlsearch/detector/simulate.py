@@ -6,12 +6,7 @@ import awkward as ak
 import numpy as np
 
 from mlsearch.config import SimulateConfig
-from mlsearch.detector.ecl import (
-    electron_deposit,
-    hadron_deposit,
-    muon_deposit,
-    photon_clusters,
-)
+from mlsearch.detector.calorimeter import EclConfig, min_track_distance, simulate_ecl
 from mlsearch.detector.pid import muon_id
 from mlsearch.detector.tracking import reconstruct_tracks
 from mlsearch.generate.tau_decays import M_K, M_PI
@@ -22,22 +17,31 @@ __all__ = ["simulate_events"]
 
 def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Generator) -> ak.Array:
     """Reconstruct truth records (event, weight, particles) into (event, weight, tracks,
-    clusters); momenta in GeV, angles in rad, lab frame.
+    clusters); momenta in GeV, angles in rad, lengths in cm, times in ns, lab frame.
 
-    tracks (e, mu, pi, K): px, py, pz, charge, muonID, clusterE (ECL energy matched to the
-    track), mcPDG.
-    clusters (not matched to tracks): clusterE, clusterTheta, clusterPhi, clusterReg.
+    tracks (e, mu, pi, K): px, py, pz, charge, muonID, clusterE (energy of the ECL cluster
+    matched to the track), mcPDG.
+    clusters (not matched to tracks): the basf2 cluster variables of
+    :mod:`mlsearch.detector.calorimeter`, minC2TDist and mcPDG (0: beam background).
     """
+    n_events = len(truth)
     parts = truth.particles
-    counts = ak.num(parts)
+    counts = ak.to_numpy(ak.num(parts))
     flat = ak.flatten(parts)
-    pdg = ak.to_numpy(flat.pdg)
+    pdg = ak.to_numpy(flat.pdg).astype(np.int64)
     p3 = np.stack([ak.to_numpy(flat[c]) for c in ("px", "py", "pz")], axis=1)
+    fields = ak.fields(flat)
+    vertex = (
+        np.stack([ak.to_numpy(flat[c]) for c in ("vx", "vy", "vz")], axis=1)
+        if "vx" in fields
+        else np.zeros((len(pdg), 3))
+    )
     energy = ak.to_numpy(flat.E)
     p = np.linalg.norm(p3, axis=1)
+    pt = np.hypot(p3[:, 0], p3[:, 1])
     theta = np.arccos(np.clip(p3[:, 2] / np.where(p > 0, p, 1), -1, 1))
     phi = np.arctan2(p3[:, 1], p3[:, 0])
-    event_index = np.repeat(np.arange(len(truth)), ak.to_numpy(counts))
+    event_index = np.repeat(np.arange(n_events), counts)
 
     apdg = np.abs(pdg)
     is_muon = apdg == 13
@@ -53,17 +57,21 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
     # electrons range out in the ECL and rarely reach the KLM
     fake = np.where(is_hadron, config.pion_fake_rate, 0.001)
     mu_id = muon_id(p_meas, is_muon, config.muon_id_efficiency, fake, rng)
-    ecl_e = np.select(
-        [is_muon, is_electron, is_hadron],
-        [
-            muon_deposit(theta, rng),
-            electron_deposit(energy, theta, rng),
-            hadron_deposit(energy, theta, rng),
-        ],
-        default=0.0,
-    )
     # leptons: pdg > 0 is negative (e-, mu-); hadrons: pdg > 0 is positive (pi+, K+)
-    charge = np.where(is_hadron, np.sign(pdg), -np.sign(pdg))
+    charge = np.where(is_hadron, np.sign(pdg), -np.sign(pdg)).astype(np.float64)
+    ecl = simulate_ecl(
+        event_index,
+        pdg,
+        energy,
+        theta,
+        phi,
+        pt,
+        charge,
+        vertex,
+        n_events,
+        EclConfig(config.beam_background_rate, config.brems_probability, config.cluster_e_min),
+        rng,
+    )
     tracks = ak.zip(
         {
             "px": np.ascontiguousarray(p3_meas[found, 0]),
@@ -71,24 +79,24 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
             "pz": np.ascontiguousarray(p3_meas[found, 2]),
             "charge": charge[found].astype(np.int32),
             "muonID": mu_id[found],
-            "clusterE": ecl_e[found],
-            "mcPDG": pdg[found],
+            "clusterE": ecl.particle_cluster_e[found],
+            "mcPDG": pdg[found].astype(np.int32),
         }
     )
-    track_counts = np.bincount(event_index[found], minlength=len(truth))
-
-    is_photon = pdg == 22
-    kept, e_cl, th_cl, ph_cl, reg = photon_clusters(energy, theta, phi, rng)
-    kept &= is_photon
-    clusters = ak.zip(
-        {
-            "clusterE": e_cl[kept],
-            "clusterTheta": th_cl[kept],
-            "clusterPhi": ph_cl[kept],
-            "clusterReg": reg[kept],
-        }
+    track_counts = np.bincount(event_index[found], minlength=n_events)
+    cols = dict(ecl.neutral)
+    cols["minC2TDist"] = min_track_distance(
+        ecl.neutral_event,
+        cols["clusterTheta"],
+        cols["clusterPhi"],
+        event_index[found],
+        theta[found],
+        phi[found],
+        n_events,
     )
-    cluster_counts = np.bincount(event_index[kept], minlength=len(truth))
+    order = np.argsort(ecl.neutral_event, kind="stable")
+    clusters = ak.zip({k: np.ascontiguousarray(v[order]) for k, v in cols.items()})
+    cluster_counts = np.bincount(ecl.neutral_event, minlength=n_events)
     return ak.zip(
         {
             "event": truth.event,

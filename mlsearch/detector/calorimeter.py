@@ -1,0 +1,274 @@
+"""The ECL stage of the fast simulation: every particle that reaches the calorimeter deposits
+energy crystal by crystal (:mod:`mlsearch.detector.showers`), beam background adds
+out-of-time low-energy clusters, the deposits are clustered, and clusters are split into those
+of reconstructed tracks (the track's clusterE) and neutral clusters with the basf2 variables.
+
+Per particle type: photons and electrons shower electromagnetically with the design energy
+resolution and a low-side leakage tail; electrons radiate a bremsstrahlung photon in the
+material before the ECL with probability ``brems_probability`` (fraction of the energy uniform
+in 2-30 %), which lands at the straight-line impact while the electron curves in the 1.5 T
+field; muons leave a minimum-ionising deposit; charged pions and kaons pass as minimum
+ionising half of the time and otherwise shower hadronically (20-90 % of their energy);
+K_L and neutrons interact with probability 0.6 and deposit 10-60 % of their kinetic energy.
+Particles made at a displaced vertex (long-lived ALPs) hit the front face where their line
+from the vertex meets it; those made beyond it are not seen.
+
+Track-cluster matching uses the truth particle that dominates the cluster's seed crystal (the
+fast-simulation stand-in for basf2's track extrapolation). Timing: collision clusters have
+t ~ N(0, sigma_t), sigma_t [ns] = sqrt((1.0/E)^2 + 1.5^2), clusterErrorTiming = 2.576 sigma_t
+(the dt99 of belle2-facts); beam background is uniform in +-200 ns. The pulse-shape value is
+a documented proxy (Beta distributions: electromagnetic ~0.94, minimum ionising ~0.7,
+hadronic ~0.43).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mlsearch.detector.ecl import energy_resolution, muon_deposit
+from mlsearch.detector.ecl_geometry import RING_EDGES
+from mlsearch.detector.geometry import ecl_region
+from mlsearch.detector.showers import (
+    EM,
+    HADRONIC,
+    ClusterTable,
+    Deposits,
+    clusters_from_deposits,
+    mip_deposits,
+    photon_containment,
+    shower_deposits,
+)
+
+__all__ = ["EclConfig", "EclResult", "min_track_distance", "simulate_ecl", "track_impact"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+CURVATURE = 0.3 * 1.5 / 2  # GeV per m of transverse radius: 0.3 B / 2 with B = 1.5 T
+_CONTAINMENT = photon_containment()
+
+
+@dataclass(frozen=True)
+class EclConfig:
+    """ECL settings (SimulateConfig carries them from the YAML)."""
+
+    beam_background_rate: float = 1.0  # clusters per event
+    brems_probability: float = 0.3
+    cluster_e_min: float = 0.020  # GeV
+
+
+@dataclass(frozen=True)
+class EclResult:
+    """Neutral clusters (basf2 variables, one row each) and, per truth particle, the energy
+    of the highest cluster it dominates (the clusterE of its track)."""
+
+    neutral: dict[str, NDArray[np.generic]]
+    neutral_event: IntArray
+    particle_cluster_e: FloatArray
+
+
+def _face_point(
+    theta: FloatArray, phi: FloatArray, vertex: FloatArray
+) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """(theta, phi) seen from the IP of the point where the line from ``vertex`` [cm] along
+    (theta, phi) meets the ECL front surface (barrel r = 125 cm, endcaps z = 196 / -102 cm);
+    False where the vertex is already beyond it."""
+    d = np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)], axis=1)
+    x0, y0, z0 = vertex[:, 0], vertex[:, 1], vertex[:, 2]
+    a = d[:, 0] ** 2 + d[:, 1] ** 2
+    b = 2 * (x0 * d[:, 0] + y0 * d[:, 1])
+    c = x0**2 + y0**2 - 125.0**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = (-b + np.sqrt(np.clip(b * b - 4 * a * c, 0, None))) / (2 * a)
+        t_fwd = np.where(d[:, 2] > 0, (196.0 - z0) / d[:, 2], np.inf)
+        t_bwd = np.where(d[:, 2] < 0, (-102.0 - z0) / d[:, 2], np.inf)
+    t = np.nanmin(np.stack([np.where(a > 0, t, np.inf), t_fwd, t_bwd], axis=1), axis=1)
+    inside = (c < 0) & (z0 < 196.0) & (z0 > -102.0) & np.isfinite(t)
+    point = vertex + t[:, None] * d
+    r = np.hypot(point[:, 0], point[:, 1])
+    return np.arctan2(r, point[:, 2]), np.arctan2(point[:, 1], point[:, 0]), inside
+
+
+def track_impact(
+    theta: FloatArray, phi: FloatArray, pt: FloatArray, charge: FloatArray
+) -> tuple[FloatArray, BoolArray]:
+    """phi [rad] where a track from the IP meets the ECL front face in the 1.5 T field, and
+    whether it gets there (pT large enough to reach that radius)."""
+    # forward endcap (and its gap) below the barrel's first ring, backward above its last
+    z_face = np.where(
+        theta < RING_EDGES[13, 0], 196.0, np.where(theta > RING_EDGES[58, 1], -102.0, np.nan)
+    )
+    radius = np.where(np.isnan(z_face), 125.0, np.abs(z_face * np.tan(theta))) / 100.0  # m
+    arg = CURVATURE * radius / np.where(pt > 0, pt, 1e-9)
+    reaches = arg < 1
+    return phi - charge * np.arcsin(np.clip(arg, 0, 1)), reaches
+
+
+def simulate_ecl(
+    event: IntArray,
+    pdg: IntArray,
+    energy: FloatArray,
+    theta: FloatArray,
+    phi: FloatArray,
+    pt: FloatArray,
+    charge: FloatArray,
+    vertex: FloatArray,
+    n_events: int,
+    config: EclConfig,
+    rng: np.random.Generator,
+) -> EclResult:
+    """Deposit, cluster and classify; inputs are flat truth particles (lab, GeV, rad, cm)."""
+    n = len(pdg)
+    apdg = np.abs(pdg)
+    index = np.arange(n)
+    th_face, ph_face, before = _face_point(theta, phi, vertex)
+    parts: list[Deposits] = []
+
+    def em(rows: BoolArray, th: FloatArray, ph: FloatArray, e: FloatArray) -> None:
+        sigma = energy_resolution(np.where(e > 0, e, 1.0))
+        leak = rng.exponential(0.004, len(e))  # longitudinal leakage: the low-side tail
+        e_dep = np.clip(e * (1 + sigma * rng.standard_normal(len(e))) * (1 - leak), 0, None)
+        parts.append(shower_deposits(event[rows], index[rows], th, ph, e_dep, EM))
+
+    photon = (apdg == 22) & before
+    em(photon, th_face[photon], ph_face[photon], energy[photon])
+
+    phi_track, reaches = track_impact(theta, phi, pt, charge)
+    electron = (apdg == 11) & reaches & before
+    brem = electron & (rng.uniform(size=n) < config.brems_probability)
+    z = np.where(brem, rng.uniform(0.02, 0.30, n), 0.0)
+    em(electron, theta[electron], phi_track[electron], (energy * (1 - z))[electron])
+    em(brem, theta[brem], phi[brem], (energy * z)[brem])
+
+    muon = (apdg == 13) & reaches
+    mip_e = muon_deposit(theta, rng)
+    parts.append(mip_deposits(event[muon], index[muon], theta[muon], phi_track[muon], mip_e[muon]))
+    hadron = np.isin(apdg, (211, 321)) & reaches
+    showers = hadron & (rng.uniform(size=n) < 0.5)
+    mip_h = hadron & ~showers
+    parts.append(
+        mip_deposits(event[mip_h], index[mip_h], theta[mip_h], phi_track[mip_h], mip_e[mip_h])
+    )
+    frac = rng.uniform(0.2, 0.9, n)
+    parts.append(
+        shower_deposits(
+            event[showers],
+            index[showers],
+            theta[showers],
+            phi_track[showers],
+            (energy * frac)[showers],
+            HADRONIC,
+        )
+    )
+    neutral_h = np.isin(apdg, (130, 2112)) & before & (rng.uniform(size=n) < 0.6)
+    e_kin = energy - np.where(apdg == 130, 0.497611, 0.939565)
+    parts.append(
+        shower_deposits(
+            event[neutral_h],
+            index[neutral_h],
+            th_face[neutral_h],
+            ph_face[neutral_h],
+            np.clip(e_kin, 0, None)[neutral_h] * rng.uniform(0.1, 0.6, n)[neutral_h],
+            HADRONIC,
+        )
+    )
+    parts.append(_beam_background(n_events, config.beam_background_rate, rng))
+    table = clusters_from_deposits(Deposits.concat(parts), _CONTAINMENT)
+    return _classify(table, pdg, n, config, rng)
+
+
+def _beam_background(n_events: int, rate: float, rng: np.random.Generator) -> Deposits:
+    """Low-energy photon-like showers from beam losses: Poisson(rate) per event, E = 20 MeV +
+    Exponential(30 MeV), uniform over the ECL solid angle."""
+    counts = rng.poisson(rate, n_events)
+    event = np.repeat(np.arange(n_events), counts)
+    m = len(event)
+    cos_t = rng.uniform(np.cos(np.radians(155.1)), np.cos(np.radians(12.4)), m)
+    e = 0.020 + rng.exponential(0.030, m)
+    return shower_deposits(
+        event, np.full(m, -1), np.arccos(cos_t), rng.uniform(-np.pi, np.pi, m), e, EM
+    )
+
+
+def _classify(
+    table: ClusterTable, pdg: IntArray, n: int, config: EclConfig, rng: np.random.Generator
+) -> EclResult:
+    keep = table.clusterE >= config.cluster_e_min
+    particle = table.particle[keep]
+    m = int(keep.sum())
+    e = table.clusterE[keep]
+    apdg = np.where(particle >= 0, np.abs(pdg[np.where(particle >= 0, particle, 0)]), 0)
+    charged = np.isin(apdg, (11, 13, 211, 321))
+    # the highest cluster each charged particle dominates is its track's clusterE
+    particle_e = np.zeros(n)
+    by_particle = np.lexsort((e[charged], particle[charged]))  # last per particle = highest
+    pc, ec = particle[charged][by_particle], e[charged][by_particle]
+    last = np.concatenate([pc[1:] != pc[:-1], [True]]) if len(pc) else np.zeros(0, bool)
+    particle_e[pc[last]] = ec[last]
+    sigma_t = np.sqrt((1.0 / e) ** 2 + 1.5**2)
+    background = particle < 0
+    timing = np.where(background, rng.uniform(-200, 200, m), sigma_t * rng.standard_normal(m))
+    em_like = np.isin(apdg, (22, 11)) | background
+    psd = np.where(
+        em_like,
+        rng.beta(30, 2, m),
+        np.where(apdg == 13, rng.beta(10, 4, m), rng.beta(3, 4, m)),
+    )
+    neutral = ~charged
+    cols = {
+        name: getattr(table, name)[keep][neutral]
+        for name in (
+            "clusterE",
+            "clusterTheta",
+            "clusterPhi",
+            "clusterE1E9",
+            "clusterE9E21",
+            "clusterSecondMoment",
+            "clusterLAT",
+            "clusterAbsZernikeMoment40",
+            "clusterAbsZernikeMoment51",
+            "clusterNHits",
+        )
+    }
+    cols["clusterReg"] = ecl_region(cols["clusterTheta"])
+    cols["clusterTiming"] = timing[neutral]
+    cols["clusterErrorTiming"] = (2.576 * sigma_t)[neutral]
+    cols["clusterPulseShapeDiscriminationMVA"] = psd[neutral]
+    cols["mcPDG"] = np.where(particle >= 0, pdg[np.where(particle >= 0, particle, 0)], 0)[
+        neutral
+    ].astype(np.int32)
+    return EclResult(cols, table.event[keep][neutral], particle_e)
+
+
+def min_track_distance(
+    cl_event: IntArray,
+    cl_theta: FloatArray,
+    cl_phi: FloatArray,
+    tr_event: IntArray,
+    tr_theta: FloatArray,
+    tr_phi: FloatArray,
+    n_events: int,
+) -> FloatArray:
+    """minC2TDist [cm]: distance on the ECL front face from each cluster to the nearest
+    track impact of its event (1000 cm when the event has no track)."""
+    from mlsearch.detector.ecl_geometry import front_face_distance
+
+    counts = np.bincount(tr_event, minlength=n_events)
+    width = max(int(counts.max()) if len(counts) else 0, 1)
+    order = np.argsort(tr_event, kind="stable")
+    slot = np.arange(len(tr_event)) - np.repeat(np.cumsum(counts) - counts, counts)
+    unit = np.full((n_events, width, 3), np.nan)
+    ev = tr_event[order]
+    st, sp = np.sin(tr_theta[order]), tr_phi[order]
+    unit[ev, slot] = np.stack([st * np.cos(sp), st * np.sin(sp), np.cos(tr_theta[order])], 1)
+    c = np.stack(
+        [np.sin(cl_theta) * np.cos(cl_phi), np.sin(cl_theta) * np.sin(cl_phi), np.cos(cl_theta)],
+        axis=1,
+    )
+    cos = np.einsum("nkj,nj->nk", unit[cl_event], c)
+    best = np.nanmax(np.where(np.isnan(cos), -2.0, cos), axis=1)
+    angle = np.arccos(np.clip(best, -1, 1))
+    return np.where(best > -2, angle * front_face_distance(cl_theta), 1000.0)

@@ -24,6 +24,7 @@ hadronic ~0.43).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -65,9 +66,13 @@ class EclResult:
     """Neutral clusters (basf2 variables, one row each) and, per truth particle, the energy
     of the highest cluster it dominates (the clusterE of its track)."""
 
-    neutral: dict[str, NDArray[np.generic]]
+    neutral: dict[str, NDArray[Any]]
     neutral_event: IntArray
     particle_cluster_e: FloatArray
+    all_event: IntArray  # every cluster (neutral and track-matched), for the trigger
+    all_e: FloatArray
+    all_theta: FloatArray
+    all_phi: FloatArray
 
 
 def _face_point(
@@ -240,7 +245,15 @@ def _classify(
     cols["mcPDG"] = np.where(particle >= 0, pdg[np.where(particle >= 0, particle, 0)], 0)[
         neutral
     ].astype(np.int32)
-    return EclResult(cols, table.event[keep][neutral], particle_e)
+    return EclResult(
+        cols,
+        table.event[keep][neutral],
+        particle_e,
+        table.event[keep],
+        e,
+        table.clusterTheta[keep],
+        table.clusterPhi[keep],
+    )
 
 
 def min_track_distance(

@@ -201,11 +201,9 @@ def clusters_from_deposits(deposits: Deposits, containment: float) -> ClusterTab
     (clusterE is divided by it, as basf2's leakage correction does on average)."""
     key = deposits.event * N_CRYSTALS + deposits.crystal
     if len(key) == 0:
+        none = np.zeros(0, dtype=np.int64)
         return _variables(
-            np.zeros((0, 25)),
-            np.zeros((0, 25), np.int64),
-            *([np.zeros(0, np.int64)] * 3),
-            containment,
+            np.zeros((0, 25)), np.zeros((0, 25), np.int64), none, none, none, containment
         )
     # one float sort orders by crystal key and, inside a crystal, by energy (deposits < 1 GeV
     # apart in key; the energy term is < 1): the last row of a group is the largest deposit

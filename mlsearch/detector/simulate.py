@@ -9,6 +9,7 @@ from mlsearch.config import SimulateConfig
 from mlsearch.detector.calorimeter import EclConfig, min_track_distance, simulate_ecl
 from mlsearch.detector.pid import muon_id
 from mlsearch.detector.tracking import reconstruct_tracks
+from mlsearch.detector.trigger import trigger_bits
 from mlsearch.generate.tau_decays import M_K, M_PI
 from mlsearch.physics.constants import M_E, M_MU
 
@@ -23,6 +24,7 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
     matched to the track), mcPDG.
     clusters (not matched to tracks): the basf2 cluster variables of
     :mod:`mlsearch.detector.calorimeter`, minC2TDist and mcPDG (0: beam background).
+    trg_*: the L1 trigger bits of :mod:`mlsearch.detector.trigger` per event.
     """
     n_events = len(truth)
     parts = truth.particles
@@ -94,6 +96,16 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
         phi[found],
         n_events,
     )
+    bits = trigger_bits(
+        ecl.all_event,
+        ecl.all_e,
+        ecl.all_theta,
+        ecl.all_phi,
+        event_index[found],
+        np.hypot(p3_meas[found, 0], p3_meas[found, 1]),
+        np.arctan2(p3_meas[found, 1], p3_meas[found, 0]),
+        n_events,
+    )
     order = np.argsort(ecl.neutral_event, kind="stable")
     clusters = ak.zip({k: np.ascontiguousarray(v[order]) for k, v in cols.items()})
     cluster_counts = np.bincount(ecl.neutral_event, minlength=n_events)
@@ -103,6 +115,7 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
             "weight": truth.weight,
             "tracks": ak.unflatten(tracks, track_counts),
             "clusters": ak.unflatten(clusters, cluster_counts),
+            **bits,
         },
         depth_limit=1,
     )

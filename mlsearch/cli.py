@@ -114,8 +114,34 @@ def run(config: ConfigArg, set_: SetOpt = None) -> None:
     _run(list(STAGES), config, set_)
 
 
+@app.command("simulate")
+def simulate(
+    target: Annotated[str, typer.Argument(help="a search config (YAML), or a truth .parquet")],
+    set_: SetOpt = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="reco .parquet")] = None,
+    seed: Annotated[int, typer.Option(help="random seed (file mode)")] = 1,
+) -> None:
+    """Run the Belle II fast simulation: on every generated sample of a config, or on one
+    truth file (mlsearch simulate zprime.parquet -o zprime_reco.parquet)."""
+    if target.endswith((".yaml", ".yml")):
+        _run(["simulate"], Path(target), set_)
+        return
+    from mlsearch.config import SimulateConfig
+    from mlsearch.io.events import read_events, write_events
+    from mlsearch.pipeline.simulate import simulate_file_events
+
+    with _user_errors():
+        if output is None:
+            raise MlsearchError("file mode needs -o OUT.parquet")
+        truth, meta = read_events(target)
+        if "particles" not in truth.fields:
+            raise MlsearchError(f"{target}: not a truth file (no 'particles' column)")
+        reco = simulate_file_events(truth, SimulateConfig(), seed, Path(target).stem)
+        write_events(reco, output, {**meta, "simulated_from": str(target), "sim_seed": seed})
+    typer.echo(f"{output}: {len(reco)} events simulated")
+
+
 for _name, _doc in (
-    ("simulate", "Run the Belle II fast simulation on the generated events."),
     ("features", "Build the search's feature table from the reconstructed events."),
     ("train", "Train the mass-parametrised pBDT and pNN on k folds (MLflow runs)."),
     ("evaluate", "Per-mass AUC and score plots from the out-of-fold scores."),
@@ -209,6 +235,54 @@ def import_events(
         f"{output}: {len(sample)} events from {source}, sigma = "
         f"{sample.cross_section_fb / 1e3:.6g} pb"
     )
+
+
+ntuple_app = typer.Typer(help="basf2 ntuples (VariablesToNtuple layout) <-> reco files.")
+app.add_typer(ntuple_app, name="ntuple")
+
+
+@ntuple_app.command("export")
+def ntuple_export(
+    reco: Annotated[Path, typer.Argument(help="reconstructed events (.parquet)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="output .root")],
+) -> None:
+    """Write reconstructed events as a basf2-style ntuple (trees tracks, clusters, event)."""
+    from mlsearch.io.basf2_ntuple import write_basf2_ntuple
+    from mlsearch.io.events import read_events
+
+    with _user_errors():
+        events, _ = read_events(reco)
+        if "tracks" not in events.fields:
+            raise MlsearchError(f"{reco}: not a reconstructed file (no 'tracks' column)")
+        write_basf2_ntuple(events, output)
+    typer.echo(f"{output}: {len(events)} events")
+
+
+@ntuple_app.command("import")
+def ntuple_import(
+    ntuple: Annotated[Path, typer.Argument(help="a basf2 ntuple (.root)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="output reco .parquet")],
+    alias: Annotated[
+        list[str] | None,
+        typer.Option(help="our_name=branch, e.g. --alias px=mu_px (repeat)"),
+    ] = None,
+    track_tree: Annotated[str, typer.Option(help="tree of the track candidates")] = "tracks",
+    cluster_tree: Annotated[str, typer.Option(help="tree of the photon candidates")] = "clusters",
+) -> None:
+    """Read a basf2 ntuple into the reconstructed-event schema (features run on it)."""
+    from mlsearch.io.basf2_ntuple import read_basf2_ntuple
+    from mlsearch.io.events import write_events
+
+    with _user_errors():
+        aliases = {}
+        for item in alias or []:
+            ours, sep, branch = item.partition("=")
+            if not sep or not ours or not branch:
+                raise MlsearchError(f"--alias {item!r}: expected our_name=branch")
+            aliases[ours] = branch
+        events = read_basf2_ntuple(ntuple, aliases, track_tree, cluster_tree)
+        write_events(events, output, {"source_ntuple": str(ntuple), "n_events": len(events)})
+    typer.echo(f"{output}: {len(events)} events from {ntuple}")
 
 
 @app.command("xsec")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from mlsearch.config import Config
+import awkward as ak
+
+from mlsearch.config import Config, SimulateConfig
 from mlsearch.detector import simulate_events
 from mlsearch.generate.sample import chunk_rng
 from mlsearch.io.events import read_events, write_events
@@ -13,7 +15,21 @@ from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
 from mlsearch.tracking import flatten, log_dataset, mlflow_run
 
-__all__ = ["run_simulate"]
+__all__ = ["SIM_CHUNK", "run_simulate", "simulate_file_events"]
+
+SIM_CHUNK = 100_000  # events per simulation chunk: memory stays flat in the sample size
+
+
+def simulate_file_events(truth: ak.Array, config: SimulateConfig, seed: int, name: str) -> ak.Array:
+    """Simulate in chunks of SIM_CHUNK events, each with its own stream derived from
+    (seed, name, chunk), so the result does not depend on how the work is split."""
+    parts = [
+        simulate_events(
+            truth[start : start + SIM_CHUNK], config, chunk_rng(seed, f"sim/{name}", index)
+        )
+        for index, start in enumerate(range(0, max(len(truth), 1), SIM_CHUNK))
+    ]
+    return parts[0] if len(parts) == 1 else ak.concatenate(parts)
 
 
 def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResult:
@@ -34,9 +50,7 @@ def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResul
             truth, meta = read_events(job.path)
             if meta.get("cache_key") != job.key:
                 raise RuntimeError(f"{job.path}: stale truth file; run the generate stage")
-            reco = simulate_events(
-                truth, config.simulate, chunk_rng(config.seed, f"sim/{job.name}", 0)
-            )
+            reco = simulate_file_events(truth, config.simulate, config.seed, job.name)
             write_events(reco, out, {**meta, "cache_key": key, "generator_key": job.key})
             made += 1
         reporter.advance("simulate", note=job.name)

@@ -14,7 +14,11 @@ Particles made at a displaced vertex (long-lived ALPs) hit the front face where 
 from the vertex meets it; those made beyond it are not seen.
 
 Track-cluster matching uses the truth particle that dominates the cluster's seed crystal (the
-fast-simulation stand-in for basf2's track extrapolation). Timing: collision clusters have
+fast-simulation stand-in for basf2's track extrapolation): a cluster whose particle was
+reconstructed as a track belongs to the track, every other cluster is neutral (a charged
+particle without a track leaves a neutral cluster, as in basf2). The shower centre fluctuates
+by 0.3 cm + 0.5 cm/sqrt(E/GeV) on the front face (lateral shower fluctuations; a photon in a
+gap stays lost). Timing: collision clusters have
 t ~ N(0, sigma_t), sigma_t [ns] = sqrt((1.0/E)^2 + 1.5^2), clusterErrorTiming = 2.576 sigma_t
 (the dt99 of belle2-facts); beam background is uniform in +-200 ns. The pulse-shape value is
 a documented proxy (Beta distributions: electromagnetic ~0.94, minimum ionising ~0.7,
@@ -30,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlsearch.detector.ecl import energy_resolution, muon_deposit
-from mlsearch.detector.ecl_geometry import RING_EDGES
+from mlsearch.detector.ecl_geometry import RING_EDGES, crystal_at, front_face_distance
 from mlsearch.detector.geometry import ecl_region
 from mlsearch.detector.showers import (
     EM,
@@ -121,11 +125,14 @@ def simulate_ecl(
     pt: FloatArray,
     charge: FloatArray,
     vertex: FloatArray,
+    tracked: BoolArray,
     n_events: int,
     config: EclConfig,
     rng: np.random.Generator,
 ) -> EclResult:
-    """Deposit, cluster and classify; inputs are flat truth particles (lab, GeV, rad, cm)."""
+    """Deposit, cluster and classify; inputs are flat truth particles (lab, GeV, rad, cm);
+    ``tracked``: which particles were reconstructed as tracks (their clusters are not
+    neutral)."""
     n = len(pdg)
     apdg = np.abs(pdg)
     index = np.arange(n)
@@ -133,8 +140,20 @@ def simulate_ecl(
     parts: list[Deposits] = []
 
     def em(rows: BoolArray, th: FloatArray, ph: FloatArray, e: FloatArray) -> None:
-        sigma = energy_resolution(np.where(e > 0, e, 1.0))
-        leak = rng.exponential(0.004, len(e))  # longitudinal leakage: the low-side tail
+        # shower-to-shower fluctuations of the lateral development move the centroid:
+        # sigma = 0.3 cm + 0.5 cm / sqrt(E) on the front face
+        safe_e = np.where(e > 0, e, 1.0)
+        spread = (0.3 + 0.5 / np.sqrt(safe_e)) / front_face_distance(th)
+        th_s = th + spread * rng.standard_normal(len(e))
+        ph_s = ph + spread * rng.standard_normal(len(e)) / np.maximum(np.sin(th), 0.1)
+        # the fluctuation moves energy between crystals, not photons into or out of gaps
+        move = (crystal_at(th, ph) >= 0) & (crystal_at(th_s, ph_s) >= 0)
+        th, ph = np.where(move, th_s, th), np.where(move, ph_s, ph)
+        sigma = energy_resolution(safe_e)
+        # longitudinal and rear leakage: small for most showers, a few per cent for one in
+        # ten (the low-side tail of the CsI line shape)
+        big = rng.uniform(size=len(e)) < 0.1
+        leak = rng.exponential(np.where(big, 0.03, 0.003))
         e_dep = np.clip(e * (1 + sigma * rng.standard_normal(len(e))) * (1 - leak), 0, None)
         parts.append(shower_deposits(event[rows], index[rows], th, ph, e_dep, EM))
 
@@ -182,7 +201,7 @@ def simulate_ecl(
     )
     parts.append(_beam_background(n_events, config.beam_background_rate, rng))
     table = clusters_from_deposits(Deposits.concat(parts), _CONTAINMENT)
-    return _classify(table, pdg, n, config, rng)
+    return _classify(table, pdg, tracked, n, config, rng)
 
 
 def _beam_background(n_events: int, rate: float, rng: np.random.Generator) -> Deposits:
@@ -199,14 +218,20 @@ def _beam_background(n_events: int, rate: float, rng: np.random.Generator) -> De
 
 
 def _classify(
-    table: ClusterTable, pdg: IntArray, n: int, config: EclConfig, rng: np.random.Generator
+    table: ClusterTable,
+    pdg: IntArray,
+    tracked: BoolArray,
+    n: int,
+    config: EclConfig,
+    rng: np.random.Generator,
 ) -> EclResult:
     keep = table.clusterE >= config.cluster_e_min
     particle = table.particle[keep]
     m = int(keep.sum())
     e = table.clusterE[keep]
-    apdg = np.where(particle >= 0, np.abs(pdg[np.where(particle >= 0, particle, 0)]), 0)
-    charged = np.isin(apdg, (11, 13, 211, 321))
+    safe_particle = np.where(particle >= 0, particle, 0)
+    apdg = np.where(particle >= 0, np.abs(pdg[safe_particle]), 0)
+    charged = (particle >= 0) & tracked[safe_particle]  # clusters matched to a track
     # the highest cluster each charged particle dominates is its track's clusterE
     particle_e = np.zeros(n)
     by_particle = np.lexsort((e[charged], particle[charged]))  # last per particle = highest

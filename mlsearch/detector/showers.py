@@ -4,7 +4,7 @@ A particle reaching the ECL deposits its energy in the 5x5 crystals around the c
 Lateral profiles are sums of two 2-D Gaussians (a core and a halo, widths in cm on the front
 face) whose integral over each crystal's face is a product of error functions, so a shower
 near a crystal edge shares its energy with the neighbour (E1/E9 drops) and two photons closer
-than a crystal merge. Electromagnetic showers: core 1.0 cm (80 %) + halo 3.5 cm (the Moliere
+than a crystal merge. Electromagnetic showers: core 0.7 cm (85 %) + halo 3.5 cm (the Moliere
 radius of CsI); hadronic showers: 2.5 cm (50 %) + 7 cm; muons and non-interacting hadrons
 leave a minimum-ionising deposit in one crystal. The fractions are normalised over the 5x5, so
 the crystal energies add up to the deposited energy before resolution effects.
@@ -75,7 +75,7 @@ class Profile:
     weights: tuple[float, ...]
 
 
-EM = Profile((1.0, 3.5), (0.8, 0.2))
+EM = Profile((0.7, 3.5), (0.85, 0.15))
 HADRONIC = Profile((2.5, 7.0), (0.5, 0.5))
 
 

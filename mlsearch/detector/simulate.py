@@ -70,6 +70,7 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
         pt,
         charge,
         vertex,
+        found,
         n_events,
         EclConfig(config.beam_background_rate, config.brems_probability, config.cluster_e_min),
         rng,

@@ -134,10 +134,14 @@ def shapes(n: int, plt) -> list[str]:
         sel = e_cl > 0.5
         e1e9 = np.median(ak.to_numpy(ak.flatten(cl.clusterE1E9))[sel])
         lat = np.median(ak.to_numpy(ak.flatten(cl.clusterLAT))[sel])
+        ref = (
+            "hadronic: lower E1/E9, LAT above 0.5 (what separates hadrons from photons)"
+            if label == "charged pion"
+            else "basf2 photons: E1/E9 ~0.75-0.85, LAT ~0.2-0.3"
+        )
         rows.append(
             f"| shower shape, {label} (E > 0.5 GeV clusters) | median E1/E9 {e1e9:.2f}, "
-            f"LAT {lat:.2f} | photons E1/E9 ~0.8, LAT ~0.2-0.3; hadrons wider "
-            "(basf2 photon-hadron separation) |"
+            f"LAT {lat:.2f} | {ref} |"
         )
     return rows
 
@@ -159,7 +163,8 @@ def resolution(n: int, plt) -> list[str]:
         lo, hi = np.percentile(th - theta[ok], [15.87, 84.13])
         sig_th.append((hi - lo) / 2 * 1e3)
         rows.append(
-            f"| photon energy resolution at {e0:g} GeV (barrel) | {sig_e[-1]:.2%} | design "
+            f"| photon energy resolution at {e0:g} GeV (barrel, upper half-width) | "
+            f"{sig_e[-1]:.2%} | design "
             f"{float(energy_resolution(np.array(e0))):.2%} |"
         )
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))

@@ -155,7 +155,8 @@ def simulate_ecl(
         big = rng.uniform(size=len(e)) < 0.1
         leak = rng.exponential(np.where(big, 0.03, 0.003))
         e_dep = np.clip(e * (1 + sigma * rng.standard_normal(len(e))) * (1 - leak), 0, None)
-        parts.append(shower_deposits(event[rows], index[rows], th, ph, e_dep, EM))
+        scale = rng.lognormal(0.0, 0.1, len(e))  # EM showers: width fluctuates by ~10 %
+        parts.append(shower_deposits(event[rows], index[rows], th, ph, e_dep, EM, scale=scale))
 
     photon = (apdg == 22) & before
     em(photon, th_face[photon], ph_face[photon], energy[photon])
@@ -177,31 +178,42 @@ def simulate_ecl(
         mip_deposits(event[mip_h], index[mip_h], theta[mip_h], phi_track[mip_h], mip_e[mip_h])
     )
     frac = rng.uniform(0.2, 0.9, n)
-    parts.append(
-        shower_deposits(
-            event[showers],
-            index[showers],
-            theta[showers],
-            phi_track[showers],
-            (energy * frac)[showers],
-            HADRONIC,
-        )
-    )
+    parts.append(_hadronic(event, index, theta, phi_track, energy * frac, showers, rng))
     neutral_h = np.isin(apdg, (130, 2112)) & before & (rng.uniform(size=n) < 0.6)
     e_kin = energy - np.where(apdg == 130, 0.497611, 0.939565)
-    parts.append(
-        shower_deposits(
-            event[neutral_h],
-            index[neutral_h],
-            th_face[neutral_h],
-            ph_face[neutral_h],
-            np.clip(e_kin, 0, None)[neutral_h] * rng.uniform(0.1, 0.6, n)[neutral_h],
-            HADRONIC,
-        )
-    )
+    e_had = np.clip(e_kin, 0, None) * rng.uniform(0.1, 0.6, n)
+    parts.append(_hadronic(event, index, th_face, ph_face, e_had, neutral_h, rng))
     parts.append(_beam_background(n_events, config.beam_background_rate, rng))
     table = clusters_from_deposits(Deposits.concat(parts), _CONTAINMENT)
     return _classify(table, pdg, tracked, n, config, rng)
+
+
+def _hadronic(
+    event: IntArray,
+    index: IntArray,
+    theta: FloatArray,
+    phi: FloatArray,
+    e_dep: FloatArray,
+    rows: BoolArray,
+    rng: np.random.Generator,
+) -> Deposits:
+    """Hadronic showers are irregular: the width varies by a factor ~1.4 (log-normal) and
+    the energy centre wanders by ~3 cm on the front face."""
+    m = int(rows.sum())
+    th, ph = theta[rows], phi[rows]
+    shift = 3.0 / front_face_distance(th)
+    th_s = th + shift * rng.standard_normal(m)
+    ph_s = ph + shift * rng.standard_normal(m) / np.maximum(np.sin(th), 0.1)
+    move = crystal_at(th_s, ph_s) >= 0
+    return shower_deposits(
+        event[rows],
+        index[rows],
+        np.where(move, th_s, th),
+        np.where(move, ph_s, ph),
+        e_dep[rows],
+        HADRONIC,
+        scale=rng.lognormal(0.0, 0.35, m),
+    )
 
 
 def _beam_background(n_events: int, rate: float, rng: np.random.Generator) -> Deposits:

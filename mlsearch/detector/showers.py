@@ -117,16 +117,19 @@ def _local_offsets(
 
 
 def shower_fractions(
-    theta: FloatArray, phi: FloatArray, profile: Profile
+    theta: FloatArray, phi: FloatArray, profile: Profile, scale: FloatArray | None = None
 ) -> tuple[IntArray, FloatArray]:
     """Crystals (n, 25) around the impact point and the fraction of the shower in each
-    (rows sum to 1; -1 / 0 where no crystal); rows of particles that miss the ECL are -1."""
+    (rows sum to 1; -1 / 0 where no crystal); rows of particles that miss the ECL are -1.
+    ``scale`` (n,) multiplies the profile widths per shower (shower-to-shower fluctuations)."""
     centre = crystal_at(theta, phi)
     hit = centre >= 0
     crystals = np.where(hit[:, None], NEIGHBOURS[np.where(hit, centre, 0)].reshape(-1, 25), -1)
     u, v, hu, hv = _local_offsets(crystals, theta, phi)
     frac = np.zeros(crystals.shape)
-    for sigma, weight in zip(profile.sigmas, profile.weights, strict=True):
+    factor = np.ones((len(theta), 1)) if scale is None else np.asarray(scale)[:, None]
+    for width, weight in zip(profile.sigmas, profile.weights, strict=True):
+        sigma = width * factor
         fu = ndtr((u + hu) / sigma) - ndtr((u - hu) / sigma)
         fv = ndtr((v + hv) / sigma) - ndtr((v - hv) / sigma)
         frac += weight * fu * fv
@@ -144,10 +147,12 @@ def shower_deposits(
     energy: FloatArray,
     profile: Profile,
     threshold: float = DIGIT_E_MIN,
+    scale: FloatArray | None = None,
 ) -> Deposits:
-    """Spread deposited energies [GeV] over the crystals with ``profile``; crystal signals
-    below ``threshold`` [GeV] are dropped (the digitisation threshold)."""
-    crystals, frac = shower_fractions(theta, phi, profile)
+    """Spread deposited energies [GeV] over the crystals with ``profile`` (widths times
+    ``scale`` per shower); crystal signals below ``threshold`` [GeV] are dropped (the
+    digitisation threshold)."""
+    crystals, frac = shower_fractions(theta, phi, profile, scale)
     e = energy[:, None] * frac
     keep = (crystals >= 0) & (e > threshold)
     rows = np.broadcast_to(np.arange(len(theta))[:, None], crystals.shape)[keep]

@@ -71,9 +71,13 @@ def bench_generation(n: int) -> list[tuple[str, str, str]]:
         t = _best_of(lambda p=process, k=k, kw=kwargs: generate_process(p, k, 1, **kw), 2)
         rate = k / t
         rows.append((f"generate {process}", f"{rate:,.0f} events/s", f"{bare / rate:.1f}x slower"))
-    truth = truth_to_awkward(generate_process("mumu", n, 1))
-    t = _best_of(lambda: simulate_events(truth, SimulateConfig(), np.random.default_rng(1)), 2)
-    rows.append(("simulate mumu", f"{n / t:,.0f} events/s", "1 core"))
+    for process, kwargs in (("mumu", {}), ("dark_photon", {"mass": 1.0}), ("tautau", {})):
+        k = max(n // 4, 2000)
+        truth = truth_to_awkward(generate_process(process, k, 1, **kwargs))
+        t = _best_of(
+            lambda tr=truth: simulate_events(tr, SimulateConfig(), np.random.default_rng(1)), 2
+        )
+        rows.append((f"simulate {process} (crystal-level ECL)", f"{k / t:,.0f} events/s", "1 core"))
     return rows
 
 

@@ -75,7 +75,12 @@ class SimulateConfig(_Strict):
 
     track_efficiency: float = Field(0.99, ge=0, le=1)
     muon_id_efficiency: float = Field(0.89, ge=0, le=1, description="plateau, p > 1 GeV")
-    pion_fake_rate: float = Field(0.014, ge=0, le=1)
+    pion_fake_rate: float = Field(0.014, ge=0, le=1, description="muonID > 0.5 for pions")
+    electron_id_efficiency: float = Field(0.924, ge=0, le=1, description="plateau, p > 1 GeV")
+    electron_pion_fake_rate: float = Field(0.0025, ge=0, le=1)
+    beam_background_tracks: float = Field(
+        0.05, ge=0, description="extra low-pT beam-background tracks per event"
+    )
     beam_background_rate: float = Field(
         1.0, ge=0, description="beam-background ECL clusters per event (out of time, ~50 MeV)"
     )

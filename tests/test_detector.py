@@ -40,7 +40,9 @@ def _muons_at(theta_deg, p=3.0, n=1000):
 )
 def test_track_acceptance_follows_the_cdc(theta, inside):
     reco = simulate_events(
-        _muons_at(theta), SimulateConfig(track_efficiency=1.0), np.random.default_rng(0)
+        _muons_at(theta),
+        SimulateConfig(track_efficiency=1.0, beam_background_tracks=0.0),
+        np.random.default_rng(0),
     )
     found = ak.sum(ak.num(reco.tracks))
     assert (found == 1000) if inside else (found == 0)
@@ -59,7 +61,7 @@ def test_momentum_resolution_matches_the_design_formula():
 def test_muon_id_efficiency_plateau_and_ecl_deposit():
     reco = simulate_events(
         _muons_at(90, p=3.0, n=20_000),
-        SimulateConfig(track_efficiency=1.0),
+        SimulateConfig(track_efficiency=1.0, beam_background_tracks=0.0),
         np.random.default_rng(2),
     )
     tracks = ak.flatten(reco.tracks)
@@ -68,7 +70,9 @@ def test_muon_id_efficiency_plateau_and_ecl_deposit():
     deposit = ak.to_numpy(tracks.clusterE)
     assert 0.17 < np.median(deposit) < 0.22  # minimum-ionising peak in 30 cm of CsI
     low = simulate_events(
-        _muons_at(90, p=0.5, n=5000), SimulateConfig(track_efficiency=1.0), np.random.default_rng(3)
+        _muons_at(90, p=0.5, n=5000),
+        SimulateConfig(track_efficiency=1.0, beam_background_tracks=0.0),
+        np.random.default_rng(3),
     )
     assert float(np.mean(ak.to_numpy(ak.flatten(low.tracks).muonID) > 0.5)) == 0.0
 
@@ -80,7 +84,7 @@ def test_photons_in_the_gap_are_lost():
     p4 = np.column_stack([e, e * np.sin(th), np.zeros(2 * n), e * np.cos(th)])
     reco = simulate_events(
         _truth(np.full(2 * n, 22), p4),
-        SimulateConfig(beam_background_rate=0.0),
+        SimulateConfig(beam_background_rate=0.0, beam_background_tracks=0.0),
         np.random.default_rng(4),
     )
     n_cl = ak.to_numpy(ak.num(reco.clusters))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import awkward as ak
 import numpy as np
+from numpy.typing import NDArray
 
 from mlsearch.config import SimulateConfig
 from mlsearch.detector.calorimeter import EclConfig, min_track_distance, simulate_ecl
-from mlsearch.detector.pid import muon_id
+from mlsearch.detector.pid import electron_id, muon_id
 from mlsearch.detector.tracking import reconstruct_tracks
 from mlsearch.detector.trigger import trigger_bits
 from mlsearch.generate.tau_decays import M_K, M_PI
@@ -20,8 +21,8 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
     """Reconstruct truth records (event, weight, particles) into (event, weight, tracks,
     clusters); momenta in GeV, angles in rad, lengths in cm, times in ns, lab frame.
 
-    tracks (e, mu, pi, K): px, py, pz, charge, muonID, clusterE (energy of the ECL cluster
-    matched to the track), mcPDG.
+    tracks (e, mu, pi, K, and beam-background tracks with mcPDG 0): px, py, pz, charge,
+    muonID, electronID, clusterE (energy of the ECL cluster matched to the track), mcPDG.
     clusters (not matched to tracks): the basf2 cluster variables of
     :mod:`mlsearch.detector.calorimeter`, minC2TDist and mcPDG (0: beam background).
     trg_*: the L1 trigger bits of :mod:`mlsearch.detector.trigger` per event.
@@ -58,7 +59,9 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
     p_meas = np.linalg.norm(p3_meas, axis=1)
     # electrons range out in the ECL and rarely reach the KLM
     fake = np.where(is_hadron, config.pion_fake_rate, 0.001)
-    mu_id = muon_id(p_meas, is_muon, config.muon_id_efficiency, fake, rng)
+    mu_id = muon_id(p_meas, is_muon, config.muon_id_efficiency, fake, rng, theta)
+    e_fake = np.where(is_hadron, config.electron_pion_fake_rate, 0.001)
+    e_id = electron_id(p_meas, theta, is_electron, config.electron_id_efficiency, e_fake, rng)
     # leptons: pdg > 0 is negative (e-, mu-); hadrons: pdg > 0 is positive (pi+, K+)
     charge = np.where(is_hadron, np.sign(pdg), -np.sign(pdg)).astype(np.float64)
     ecl = simulate_ecl(
@@ -75,26 +78,39 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
         EclConfig(config.beam_background_rate, config.brems_probability, config.cluster_e_min),
         rng,
     )
+    bkg = _background_tracks(n_events, config.beam_background_tracks, rng)
+    track_cols = {
+        "px": p3_meas[found, 0],
+        "py": p3_meas[found, 1],
+        "pz": p3_meas[found, 2],
+        "charge": charge[found].astype(np.int32),
+        "muonID": mu_id[found],
+        "electronID": e_id[found],
+        "clusterE": ecl.particle_cluster_e[found],
+        "mcPDG": pdg[found].astype(np.int32),
+    }
+    track_event = np.concatenate([event_index[found], bkg.pop("event")])
+    by_event = np.argsort(track_event, kind="stable")
     tracks = ak.zip(
         {
-            "px": np.ascontiguousarray(p3_meas[found, 0]),
-            "py": np.ascontiguousarray(p3_meas[found, 1]),
-            "pz": np.ascontiguousarray(p3_meas[found, 2]),
-            "charge": charge[found].astype(np.int32),
-            "muonID": mu_id[found],
-            "clusterE": ecl.particle_cluster_e[found],
-            "mcPDG": pdg[found].astype(np.int32),
+            k: np.ascontiguousarray(np.concatenate([v, bkg[k].astype(v.dtype)])[by_event])
+            for k, v in track_cols.items()
         }
     )
-    track_counts = np.bincount(event_index[found], minlength=n_events)
+    track_event = track_event[by_event]
+    track_counts = np.bincount(track_event, minlength=n_events)
+    track_px = ak.to_numpy(tracks.px)
+    track_py = ak.to_numpy(tracks.py)
+    track_theta = np.arctan2(np.hypot(track_px, track_py), ak.to_numpy(tracks.pz))
+    track_phi = np.arctan2(track_py, track_px)
     cols = dict(ecl.neutral)
     cols["minC2TDist"] = min_track_distance(
         ecl.neutral_event,
         cols["clusterTheta"],
         cols["clusterPhi"],
-        event_index[found],
-        theta[found],
-        phi[found],
+        track_event,
+        track_theta,
+        track_phi,
         n_events,
     )
     bits = trigger_bits(
@@ -102,9 +118,9 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
         ecl.all_e,
         ecl.all_theta,
         ecl.all_phi,
-        event_index[found],
-        np.hypot(p3_meas[found, 0], p3_meas[found, 1]),
-        np.arctan2(p3_meas[found, 1], p3_meas[found, 0]),
+        track_event,
+        np.hypot(track_px, track_py),
+        track_phi,
         n_events,
     )
     order = np.argsort(ecl.neutral_event, kind="stable")
@@ -130,3 +146,28 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
         },
         depth_limit=1,
     )
+
+
+def _background_tracks(
+    n_events: int, rate: float, rng: np.random.Generator
+) -> dict[str, NDArray[np.generic]]:
+    """Beam-background tracks: Poisson(rate) per event, pT uniform in 0.1-0.4 GeV, uniform in
+    cos(theta) over the CDC acceptance, either charge, failing both lepton IDs, no cluster,
+    mcPDG 0."""
+    counts = rng.poisson(rate, n_events)
+    m = int(counts.sum())
+    pt = rng.uniform(0.1, 0.4, m)
+    cos_t = rng.uniform(np.cos(np.radians(150.0)), np.cos(np.radians(17.0)), m)
+    sin_t = np.sqrt(1 - cos_t**2)
+    phi = rng.uniform(-np.pi, np.pi, m)
+    return {
+        "event": np.repeat(np.arange(n_events), counts),
+        "px": pt * np.cos(phi),
+        "py": pt * np.sin(phi),
+        "pz": pt * cos_t / sin_t,
+        "charge": rng.choice(np.array([-1, 1]), m),
+        "muonID": 0.5 * rng.uniform(size=m) ** 2,
+        "electronID": 0.5 * rng.uniform(size=m) ** 2,
+        "clusterE": np.zeros(m),
+        "mcPDG": np.zeros(m, dtype=np.int32),
+    }

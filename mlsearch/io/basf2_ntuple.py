@@ -33,7 +33,7 @@ from mlsearch.io.atomic import atomic_path
 __all__ = ["branch_name", "read_basf2_ntuple", "write_basf2_ntuple"]
 
 TRACK_REQUIRED = ("px", "py", "pz", "charge")
-TRACK_OPTIONAL = ("muonID", "clusterE", "mcPDG")
+TRACK_OPTIONAL = ("muonID", "electronID", "clusterE", "mcPDG")
 CLUSTER_REQUIRED = ("clusterE", "clusterTheta", "clusterPhi")
 _BOOK = ("__experiment__", "__run__", "__event__")
 _ESCAPES = {

@@ -88,6 +88,25 @@ class SimulateConfig(_Strict):
         0.3, ge=0, le=1, description="electron radiates a photon before the ECL"
     )
     cluster_e_min: float = Field(0.020, ge=0, description="clusters kept above [GeV]")
+    seed_e_min: float = Field(0.010, gt=0, description="cluster seed crystals above [GeV]")
+    digit_e_min: float = Field(0.0005, ge=0, description="crystal signals kept above [GeV]")
+    em_profile: list[tuple[float, float]] = Field(
+        [(0.7, 0.85), (3.5, 0.15)],
+        min_length=1,
+        description="EM lateral profile: (Gaussian width [cm], weight) pairs",
+    )
+    hadronic_profile: list[tuple[float, float]] = Field(
+        [(2.5, 0.5), (7.0, 0.5)],
+        min_length=1,
+        description="hadronic lateral profile: (Gaussian width [cm], weight) pairs",
+    )
+
+    @field_validator("em_profile", "hadronic_profile")
+    @classmethod
+    def _positive_profile(cls, v: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if any(width <= 0 or weight < 0 for width, weight in v) or sum(w for _, w in v) <= 0:
+            raise ValueError("profile pairs need widths > 0 [cm] and weights >= 0, not all 0")
+        return v
 
 
 class FeaturesConfig(_Strict):

@@ -134,3 +134,39 @@ def test_two_close_photons_merge_and_two_far_photons_do_not():
     assert merged.clusterSecondMoment[0] > 5.0
     assert len(split) == 2
     np.testing.assert_allclose(split.clusterE, 1.0, rtol=3e-3)
+
+
+def test_shower_parameters_come_from_the_config():
+    import awkward as ak
+    import pydantic
+
+    from mlsearch.config import SimulateConfig
+    from mlsearch.detector import simulate_events
+
+    n = 2000
+    th = np.radians(np.full(n, 80.0))
+    phi = np.random.default_rng(1).uniform(-np.pi, np.pi, n)
+    e = np.full(n, 2.0)
+    p4 = np.column_stack(
+        [e, e * np.sin(th) * np.cos(phi), e * np.sin(th) * np.sin(phi), e * np.cos(th)]
+    )
+    parts = ak.zip(
+        {"pdg": np.full(n, 22), "E": p4[:, 0], "px": p4[:, 1], "py": p4[:, 2], "pz": p4[:, 3]}
+    )
+    truth = ak.zip(
+        {
+            "event": np.arange(n),
+            "weight": np.ones(n),
+            "particles": ak.unflatten(parts, np.ones(n, int)),
+        },
+        depth_limit=1,
+    )
+
+    def median_e1e9(**kw):
+        cfg = SimulateConfig(beam_background_rate=0.0, **kw)
+        reco = simulate_events(truth, cfg, np.random.default_rng(2))
+        return float(np.median(ak.to_numpy(ak.flatten(reco.clusters.clusterE1E9))))
+
+    assert median_e1e9(em_profile=[(2.0, 1.0)]) < median_e1e9() - 0.2
+    with pytest.raises(pydantic.ValidationError, match="widths > 0"):
+        SimulateConfig(em_profile=[(0.0, 1.0)])

@@ -41,6 +41,7 @@ from mlsearch.detector.showers import (
     HADRONIC,
     ClusterTable,
     Deposits,
+    Profile,
     clusters_from_deposits,
     mip_deposits,
     photon_containment,
@@ -53,16 +54,20 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 CURVATURE = 0.3 * 1.5 / 2  # GeV per m of transverse radius: 0.3 B / 2 with B = 1.5 T
-_CONTAINMENT = photon_containment()
 
 
 @dataclass(frozen=True)
 class EclConfig:
-    """ECL settings (SimulateConfig carries them from the YAML)."""
+    """ECL settings (SimulateConfig carries them from the YAML; defaults documented in
+    docs/simulation.md)."""
 
     beam_background_rate: float = 1.0  # clusters per event
     brems_probability: float = 0.3
     cluster_e_min: float = 0.020  # GeV
+    seed_e_min: float = 0.010  # GeV
+    digit_e_min: float = 0.0005  # GeV
+    em_profile: Profile = EM
+    hadronic_profile: Profile = HADRONIC
 
 
 @dataclass(frozen=True)
@@ -156,7 +161,18 @@ def simulate_ecl(
         leak = rng.exponential(np.where(big, 0.03, 0.003))
         e_dep = np.clip(e * (1 + sigma * rng.standard_normal(len(e))) * (1 - leak), 0, None)
         scale = rng.lognormal(0.0, 0.1, len(e))  # EM showers: width fluctuates by ~10 %
-        parts.append(shower_deposits(event[rows], index[rows], th, ph, e_dep, EM, scale=scale))
+        parts.append(
+            shower_deposits(
+                event[rows],
+                index[rows],
+                th,
+                ph,
+                e_dep,
+                config.em_profile,
+                config.digit_e_min,
+                scale,
+            )
+        )
 
     photon = (apdg == 22) & before
     em(photon, th_face[photon], ph_face[photon], energy[photon])
@@ -178,13 +194,15 @@ def simulate_ecl(
         mip_deposits(event[mip_h], index[mip_h], theta[mip_h], phi_track[mip_h], mip_e[mip_h])
     )
     frac = rng.uniform(0.2, 0.9, n)
-    parts.append(_hadronic(event, index, theta, phi_track, energy * frac, showers, rng))
+    parts.append(_hadronic(event, index, theta, phi_track, energy * frac, showers, rng, config))
     neutral_h = np.isin(apdg, (130, 2112)) & before & (rng.uniform(size=n) < 0.6)
     e_kin = energy - np.where(apdg == 130, 0.497611, 0.939565)
     e_had = np.clip(e_kin, 0, None) * rng.uniform(0.1, 0.6, n)
-    parts.append(_hadronic(event, index, th_face, ph_face, e_had, neutral_h, rng))
-    parts.append(_beam_background(n_events, config.beam_background_rate, rng))
-    table = clusters_from_deposits(Deposits.concat(parts), _CONTAINMENT)
+    parts.append(_hadronic(event, index, th_face, ph_face, e_had, neutral_h, rng, config))
+    parts.append(_beam_background(n_events, config, rng))
+    table = clusters_from_deposits(
+        Deposits.concat(parts), photon_containment(config.em_profile), config.seed_e_min
+    )
     return _classify(table, pdg, tracked, n, config, rng)
 
 
@@ -196,6 +214,7 @@ def _hadronic(
     e_dep: FloatArray,
     rows: BoolArray,
     rng: np.random.Generator,
+    config: EclConfig,
 ) -> Deposits:
     """Hadronic showers are irregular: the width varies by a factor ~1.4 (log-normal) and
     the energy centre wanders by ~3 cm on the front face."""
@@ -211,21 +230,28 @@ def _hadronic(
         np.where(move, th_s, th),
         np.where(move, ph_s, ph),
         e_dep[rows],
-        HADRONIC,
+        config.hadronic_profile,
+        config.digit_e_min,
         scale=rng.lognormal(0.0, 0.35, m),
     )
 
 
-def _beam_background(n_events: int, rate: float, rng: np.random.Generator) -> Deposits:
+def _beam_background(n_events: int, config: EclConfig, rng: np.random.Generator) -> Deposits:
     """Low-energy photon-like showers from beam losses: Poisson(rate) per event, E = 20 MeV +
     Exponential(30 MeV), uniform over the ECL solid angle."""
-    counts = rng.poisson(rate, n_events)
+    counts = rng.poisson(config.beam_background_rate, n_events)
     event = np.repeat(np.arange(n_events), counts)
     m = len(event)
     cos_t = rng.uniform(np.cos(np.radians(155.1)), np.cos(np.radians(12.4)), m)
     e = 0.020 + rng.exponential(0.030, m)
     return shower_deposits(
-        event, np.full(m, -1), np.arccos(cos_t), rng.uniform(-np.pi, np.pi, m), e, EM
+        event,
+        np.full(m, -1),
+        np.arccos(cos_t),
+        rng.uniform(-np.pi, np.pi, m),
+        e,
+        config.em_profile,
+        config.digit_e_min,
     )
 
 

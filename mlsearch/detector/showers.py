@@ -20,6 +20,7 @@ and its 99 % width, a pulse-shape proxy and the truth particle that dominates th
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -227,7 +228,9 @@ def _lookup(
     return np.where(found, idx, -1), np.where(found, values[idx] if len(values) else 0.0, 0.0)
 
 
-def clusters_from_deposits(deposits: Deposits, containment: float) -> ClusterTable:
+def clusters_from_deposits(
+    deposits: Deposits, containment: float, seed_e_min: float = SEED_E_MIN
+) -> ClusterTable:
     """Sum deposits per crystal, find seeds, share crystals between seeds, and compute the
     cluster variables. ``containment``: mean fraction of a photon's energy in 21 crystals
     (clusterE is divided by it, as basf2's leakage correction does on average)."""
@@ -251,7 +254,7 @@ def clusters_from_deposits(deposits: Deposits, containment: float) -> ClusterTab
     hit_crystal = hit_keys % N_CRYSTALS
 
     # seeds: candidates above threshold that are the maximum of their 3x3
-    cand = np.flatnonzero(hit_e >= SEED_E_MIN)
+    cand = np.flatnonzero(hit_e >= seed_e_min)
     grid9 = NEIGHBOURS[hit_crystal[cand]].reshape(-1, 25)[:, _IN9]
     keys9 = np.where(grid9 >= 0, hit_event[cand, None] * N_CRYSTALS + grid9, -1)
     _, e9 = _lookup(keys9, hit_keys, hit_e)
@@ -366,11 +369,12 @@ def _variables(
     )
 
 
-def photon_containment() -> float:
+@functools.cache
+def photon_containment(profile: Profile = EM) -> float:
     """Mean fraction of an EM shower inside the 21 crystals of its seed (impact points
     uniform over barrel crystals)."""
     rng = np.random.default_rng(0)
     theta = rng.uniform(np.radians(40), np.radians(120), 20_000)
     phi = rng.uniform(0, 2 * np.pi, 20_000)
-    _, frac = shower_fractions(theta, phi, EM)
+    _, frac = shower_fractions(theta, phi, profile)
     return float(frac[:, _IN21].sum(axis=1).mean())

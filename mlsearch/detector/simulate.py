@@ -9,6 +9,7 @@ from numpy.typing import NDArray
 from mlsearch.config import SimulateConfig
 from mlsearch.detector.calorimeter import EclConfig, min_track_distance, simulate_ecl
 from mlsearch.detector.pid import electron_id, muon_id
+from mlsearch.detector.showers import Profile
 from mlsearch.detector.tracking import reconstruct_tracks
 from mlsearch.detector.trigger import trigger_bits
 from mlsearch.generate.tau_decays import M_K, M_PI
@@ -75,7 +76,15 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
         vertex,
         found,
         n_events,
-        EclConfig(config.beam_background_rate, config.brems_probability, config.cluster_e_min),
+        EclConfig(
+            config.beam_background_rate,
+            config.brems_probability,
+            config.cluster_e_min,
+            config.seed_e_min,
+            config.digit_e_min,
+            Profile(*map(tuple, zip(*config.em_profile, strict=True))),
+            Profile(*map(tuple, zip(*config.hadronic_profile, strict=True))),
+        ),
         rng,
     )
     bkg = _background_tracks(n_events, config.beam_background_tracks, rng)

@@ -51,14 +51,27 @@ class BackgroundSpec(_Strict):
     process: Literal["mumu", "tautau", "eemumu", "gg", "ee"]
     n_events: int = Field(0, ge=0)
     file: Path | None = None
+    ntuple: Path | None = Field(
+        None,
+        description="a basf2 ntuple (tracks/clusters/event trees) used as the reconstructed "
+        "sample: generation and simulation are skipped",
+    )
+    cross_section_fb: float | None = Field(None, gt=0, description="of the ntuple's sample")
+    n_generated: int | None = Field(None, gt=0, description="events generated for the ntuple")
     in_acceptance: bool = Field(
         False, description="e e mu mu: generate only events with both muons in the CDC"
     )
 
     @model_validator(mode="after")
     def _events_or_file(self) -> BackgroundSpec:
+        if self.ntuple is not None:
+            if self.cross_section_fb is None or self.n_generated is None:
+                raise ValueError(
+                    f"background {self.process}: an ntuple needs cross_section_fb and n_generated"
+                )
+            return self
         if self.file is None and self.n_events <= 0:
-            raise ValueError(f"background {self.process}: give n_events > 0 or a file")
+            raise ValueError(f"background {self.process}: give n_events > 0, a file or an ntuple")
         if self.in_acceptance and self.process != "eemumu":
             raise ValueError(f"background {self.process}: in_acceptance is an eemumu option")
         return self

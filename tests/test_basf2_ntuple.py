@@ -93,3 +93,49 @@ def test_ntuple_cli_round_trip(reco, tmp_path: Path):
     assert res.returncode == 0, res.stderr
     res = run_cli("ntuple", "import", str(root), "-o", str(back), "--track-tree", "muons")
     assert res.returncode == 1 and "no tree 'muons'" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_config_background_from_a_basf2_ntuple_enters_at_the_reco_stage(reco, tmp_path):
+    import yaml
+
+    from mlsearch.config import load_config
+    from mlsearch.io.events import read_events
+    from mlsearch.pipeline.features import run_features
+    from mlsearch.pipeline.generate import run_generate
+    from mlsearch.pipeline.simulate import run_simulate
+
+    ntuple = tmp_path / "belle2_tautau.root"
+    write_basf2_ntuple(reco, ntuple)
+    raw = {
+        "search": "zprime_invisible",
+        "luminosity_fb": 1.0,
+        "workdir": str(tmp_path / "work"),
+        "mlflow": {"tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"},
+        "generate": {
+            "signal": {"masses": [2.0], "n_events": 300, "coupling": 0.01},
+            "backgrounds": [
+                {
+                    "process": "tautau",
+                    "ntuple": str(ntuple),
+                    "cross_section_fb": 9.1e5,
+                    "n_generated": 3000,
+                },
+            ],
+        },
+    }
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(raw))
+    config = load_config(cfg)
+    run_generate(config)
+    assert not (tmp_path / "work/data/zprime_invisible/events/tautau.parquet").exists()
+    run_simulate(config)
+    events, meta = read_events(tmp_path / "work/data/zprime_invisible/reco/tautau.parquet")
+    assert len(events) == 3000 and meta["n_events"] == 3000
+    np.testing.assert_allclose(ak.to_numpy(events.weight), 9.1e5 / 3000)
+    run_features(config)
+    raw["generate"]["backgrounds"][0].pop("n_generated")
+    cfg.write_text(yaml.safe_dump(raw))
+    from mlsearch.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="an ntuple needs cross_section_fb and n_generated"):
+        load_config(cfg)

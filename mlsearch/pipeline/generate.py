@@ -32,6 +32,9 @@ class SampleJob:
     is_signal: bool
     source: Path | None = None  # an LHE/HepMC3 file read instead of generating
     in_acceptance: bool = False
+    ntuple: Path | None = None  # a basf2 ntuple read as the reconstructed sample
+    cross_section_fb: float | None = None  # of the ntuple's sample
+    n_generated: int | None = None
 
 
 def sample_jobs(config: Config) -> list[SampleJob]:
@@ -76,6 +79,9 @@ def sample_jobs(config: Config) -> list[SampleJob]:
             config.seed,
             _source_digest(bkg.file),
             bkg.in_acceptance,
+            _source_digest(bkg.ntuple),
+            bkg.cross_section_fb,
+            bkg.n_generated,
         )
         out.append(
             SampleJob(
@@ -89,6 +95,9 @@ def sample_jobs(config: Config) -> list[SampleJob]:
                 False,
                 bkg.file,
                 bkg.in_acceptance,
+                bkg.ntuple,
+                bkg.cross_section_fb,
+                bkg.n_generated,
             )
         )
     return out
@@ -142,7 +151,7 @@ def _track(config: Config, jobs: list[SampleJob]) -> None:
                 "backgrounds": ",".join(f"{b.process}:{b.n_events}" for b in gen.backgrounds),
             }
         )
-        for job in jobs:
+        for job in (j for j in jobs if j.ntuple is None):
             meta = read_metadata(job.path)
             mlflow.log_metric(f"xsec_fb_{job.name}", float(meta["cross_section_fb"]))
             log_dataset(job.path, job.key, job.name, "generated", int(meta["n_events"]))
@@ -155,7 +164,7 @@ def run_generate(config: Config, reporter: Reporter | None = None) -> StageResul
     reporter.start("generate", len(jobs))
     made = 0
     for job in jobs:
-        if file_key(job.path) != job.key:
+        if job.ntuple is None and file_key(job.path) != job.key:
             sample = _make_sample(config, job)
             metadata = {
                 "cache_key": job.key,

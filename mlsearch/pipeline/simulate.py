@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import awkward as ak
+import numpy as np
 
 from mlsearch.config import Config, SimulateConfig
 from mlsearch.detector import simulate_events
 from mlsearch.generate.sample import chunk_rng
 from mlsearch.io.events import read_events, write_events
 from mlsearch.pipeline.cache import file_key, stage_key
-from mlsearch.pipeline.generate import sample_jobs
+from mlsearch.pipeline.generate import SampleJob, sample_jobs
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
@@ -34,6 +35,17 @@ def simulate_file_events(truth: ak.Array, config: SimulateConfig, seed: int, nam
     return parts[0] if len(parts) == 1 else ak.concatenate(parts)
 
 
+def _ntuple_sample(job: SampleJob) -> ak.Array:
+    """A basf2 ntuple as a reconstructed sample: every event weighs sigma / n_generated
+    (basf2's __weight__ is not applied: the ntuple is taken as unweighted MC)."""
+    from mlsearch.io.basf2_ntuple import read_basf2_ntuple
+
+    assert job.ntuple is not None and job.cross_section_fb and job.n_generated
+    reco = read_basf2_ntuple(job.ntuple)
+    weight = np.full(len(reco), job.cross_section_fb / job.n_generated)
+    return ak.with_field(reco, weight, "weight")
+
+
 def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResult:
     """Simulate every generated sample whose reconstructed file is missing or stale."""
     reporter = reporter or NullReporter()
@@ -48,7 +60,20 @@ def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResul
         key = stage_key("simulate", job.key, config.simulate)
         keys.append(key)
         outputs.append(out)
-        if file_key(out) != key:
+        if job.ntuple is not None and file_key(out) != key:
+            reco = _ntuple_sample(job)
+            meta = {
+                "sample": job.name,
+                "process": job.process,
+                "is_signal": False,
+                "n_events": job.n_generated,
+                "cross_section_fb": job.cross_section_fb,
+                "cross_section_err_fb": 0.0,
+                "source_ntuple": str(job.ntuple),
+            }
+            write_events(reco, out, {**meta, "cache_key": key, "generator_key": job.key})
+            made += 1
+        elif file_key(out) != key:
             truth, meta = read_events(job.path)
             if meta.get("cache_key") != job.key:
                 raise RuntimeError(f"{job.path}: stale truth file; run the generate stage")
@@ -62,7 +87,8 @@ def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResul
 
             mlflow.log_params(flatten(config.simulate.model_dump(mode="json"), "simulate."))
             for job, out, key in zip(jobs, outputs, keys, strict=True):
-                log_dataset(job.path, job.key, job.name, "input")
+                if job.ntuple is None:
+                    log_dataset(job.path, job.key, job.name, "input")
                 log_dataset(out, key, f"{job.name}-reco", "output")
     reporter.finish("simulate", f"{made} made, {len(jobs) - made} cached")
     return StageResult(

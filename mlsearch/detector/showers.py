@@ -64,6 +64,7 @@ ZERNIKE_R0 = 15.0  # cm
 _CORNERS = np.zeros((5, 5), dtype=bool)
 _CORNERS[[0, 0, 4, 4], [0, 4, 0, 4]] = True
 _IN21 = ~_CORNERS.ravel()
+_ROW_CENTRES = np.arange(5) * 5 + 2  # the centre column of each ring row of the 5x5 grid
 _GRID9 = np.zeros((5, 5), dtype=bool)
 _GRID9[1:4, 1:4] = True
 _IN9 = _GRID9.ravel()
@@ -156,11 +157,14 @@ def _fractions_block(
     u, v, hu, hv = _local_offsets(crystals, theta, phi)
     frac = np.zeros(crystals.shape)
     factor = np.ones((len(theta), 1)) if scale is None else np.asarray(scale)[:, None]
+    # the five crystals of a grid row share their ring, so u and its half-width: evaluate the
+    # polar factor once per row (the centre column) and broadcast it
+    u_row, hu_row = u[:, _ROW_CENTRES], hu[:, _ROW_CENTRES]
     for width, weight in zip(profile.sigmas, profile.weights, strict=True):
         sigma = width * factor
-        fu = ndtr((u + hu) / sigma) - ndtr((u - hu) / sigma)
+        fu = ndtr((u_row + hu_row) / sigma) - ndtr((u_row - hu_row) / sigma)
         fv = ndtr((v + hv) / sigma) - ndtr((v - hv) / sigma)
-        frac += weight * fu * fv
+        frac += weight * np.repeat(fu, 5, axis=1) * fv
     frac = np.where(crystals >= 0, frac, 0.0)
     total = frac.sum(axis=1, keepdims=True)
     frac = np.where(total > 0, frac / np.where(total > 0, total, 1.0), 0.0)

@@ -170,3 +170,46 @@ def test_shower_parameters_come_from_the_config():
     assert median_e1e9(em_profile=[(2.0, 1.0)]) < median_e1e9() - 0.2
     with pytest.raises(pydantic.ValidationError, match="widths > 0"):
         SimulateConfig(em_profile=[(0.0, 1.0)])
+
+
+def test_compiled_kernels_equal_the_numpy_reference():
+    """The numba shower and clustering kernels against the numpy implementation, on
+    overlapping showers of many events (deposits, clusters and every cluster variable)."""
+    rng = np.random.default_rng(7)
+    n = 6000
+    event = rng.integers(0, 800, n)  # ~7 showers per event: plenty of overlaps
+    theta = rng.uniform(np.radians(10), np.radians(160), n)
+    phi = rng.uniform(-np.pi, np.pi, n)
+    energy = rng.exponential(0.5, n)
+    scale = rng.lognormal(0.0, 0.2, n)
+    for profile in (EM, HADRONIC):
+        args = (event, np.arange(n), theta, phi, energy, profile, 0.0005, scale)
+        fast, ref = shower_deposits(*args, compiled=True), shower_deposits(*args, compiled=False)
+        kf = np.lexsort((fast.crystal, fast.particle))
+        kr = np.lexsort((ref.crystal, ref.particle))
+        np.testing.assert_array_equal(fast.crystal[kf], ref.crystal[kr])
+        np.testing.assert_allclose(fast.energy[kf], ref.energy[kr], rtol=1e-12)
+        a = clusters_from_deposits(ref, 0.999, compiled=True)
+        b = clusters_from_deposits(ref, 0.999, compiled=False)
+        assert len(a) == len(b) > 1000
+        ka, kb = np.lexsort((a.clusterE, a.event)), np.lexsort((b.clusterE, b.event))
+        for field in ("event", "particle", "clusterNHits"):
+            np.testing.assert_array_equal(getattr(a, field)[ka], getattr(b, field)[kb])
+        for field in (
+            "clusterE",
+            "clusterTheta",
+            "clusterPhi",
+            "clusterE1E9",
+            "clusterE9E21",
+            "clusterSecondMoment",
+            "clusterLAT",
+            "clusterAbsZernikeMoment40",
+            "clusterAbsZernikeMoment51",
+        ):
+            np.testing.assert_allclose(
+                getattr(a, field)[ka],
+                getattr(b, field)[kb],
+                rtol=1e-9,
+                atol=1e-12,
+                err_msg=field,
+            )

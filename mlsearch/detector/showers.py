@@ -180,10 +180,32 @@ def shower_deposits(
     profile: Profile,
     threshold: float = DIGIT_E_MIN,
     scale: FloatArray | None = None,
+    compiled: bool = True,
 ) -> Deposits:
     """Spread deposited energies [GeV] over the crystals with ``profile`` (widths times
     ``scale`` per shower); crystal signals below ``threshold`` [GeV] are dropped (the
-    digitisation threshold)."""
+    digitisation threshold). ``compiled``: the numba kernel (default) or the numpy
+    reference of :func:`shower_fractions`."""
+    if compiled:
+        from mlsearch.detector.cluster_kernel import shower_cells
+
+        rows, cells, values = shower_cells(
+            crystal_at(theta, phi),
+            np.asarray(theta, np.float64),
+            np.asarray(phi, np.float64),
+            np.asarray(energy, np.float64),
+            np.ones(len(theta)) if scale is None else np.asarray(scale, np.float64),
+            np.asarray(profile.sigmas, np.float64),
+            np.asarray(profile.weights, np.float64),
+            float(threshold),
+            NEIGHBOURS,
+            CRYSTAL_THETA,
+            CRYSTAL_PHI,
+            (RING_EDGES[:, 1] - RING_EDGES[:, 0]) / 2,
+            RING_N_PHI.astype(np.int64),
+            CRYSTAL_RING.astype(np.int64),
+        )
+        return Deposits(event[rows], cells, values, particle[rows])
     crystals, frac = shower_fractions(theta, phi, profile, scale)
     e = energy[:, None] * frac
     keep = (crystals >= 0) & (e > threshold)
@@ -233,11 +255,18 @@ def _lookup(
 
 
 def clusters_from_deposits(
-    deposits: Deposits, containment: float, seed_e_min: float = SEED_E_MIN
+    deposits: Deposits,
+    containment: float,
+    seed_e_min: float = SEED_E_MIN,
+    compiled: bool = True,
 ) -> ClusterTable:
     """Sum deposits per crystal, find seeds, share crystals between seeds, and compute the
     cluster variables. ``containment``: mean fraction of a photon's energy in 21 crystals
-    (clusterE is divided by it, as basf2's leakage correction does on average)."""
+    (clusterE is divided by it, as basf2's leakage correction does on average).
+    ``compiled``: the numba kernel of :mod:`mlsearch.detector.cluster_kernel` (the default);
+    False runs the numpy reference, which the kernel is tested against."""
+    if compiled and len(deposits.event):
+        return _clusters_compiled(deposits, containment, seed_e_min)
     key = deposits.event * N_CRYSTALS + deposits.crystal
     if len(key) == 0:
         none = np.zeros(0, dtype=np.int64)
@@ -278,6 +307,40 @@ def clusters_from_deposits(
     )
     cell_e = member_e * share  # (n_clusters, 25) energies on the 5x5 grid
     return _variables(cell_e, s_grid, seed_idx, hit_event, hit_particle, containment)
+
+
+def _clusters_compiled(deposits: Deposits, containment: float, seed_e_min: float) -> ClusterTable:
+    from mlsearch.detector.cluster_kernel import cluster_events
+
+    order = np.argsort(deposits.event, kind="stable")
+    ev = deposits.event[order]
+    bounds = np.flatnonzero(np.concatenate([[True], ev[1:] != ev[:-1]]))
+    starts = np.concatenate([bounds, [len(ev)]]).astype(np.int64)
+    event, particle, v = cluster_events(
+        starts,
+        deposits.crystal[order].astype(np.int64),
+        deposits.energy[order].astype(np.float64),
+        deposits.particle[order].astype(np.int64),
+        ev[bounds].astype(np.int64),
+        NEIGHBOURS,
+        CRYSTAL_THETA,
+        CRYSTAL_PHI,
+        float(seed_e_min),
+        float(containment),
+    )
+    names = (
+        "clusterE",
+        "clusterTheta",
+        "clusterPhi",
+        "clusterE1E9",
+        "clusterE9E21",
+        "clusterSecondMoment",
+        "clusterLAT",
+        "clusterAbsZernikeMoment40",
+        "clusterAbsZernikeMoment51",
+        "clusterNHits",
+    )
+    return ClusterTable(event, particle, **{n: v[:, i].copy() for i, n in enumerate(names)})
 
 
 def _variables_block(

@@ -28,14 +28,17 @@ def _no_external_tracking(monkeypatch: pytest.MonkeyPatch) -> None:
 def run_cli(
     *args: str, cwd: Path | None = None, timeout: int = 600, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``mlsearch ARGS`` in a subprocess, as a user runs it."""
+    """``mlsearch ARGS`` in a subprocess, as a user runs it. A tracking URI that an
+    in-process test left in the environment (mlflow.set_tracking_uri exports it) is not
+    passed on: the subprocess uses its config's store unless ``env`` names one."""
+    base = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     return subprocess.run(
         [sys.executable, "-m", "mlsearch", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env={**base, **(env or {})},
     )
 
 

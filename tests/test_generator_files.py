@@ -169,5 +169,5 @@ def test_config_background_from_a_generator_file(tmp_path):
     assert meta["source_format"] == "lhe"
     raw["generate"]["backgrounds"] = [{"process": "mumu"}]
     cfg_path.write_text(yaml.safe_dump(raw))
-    with pytest.raises(ConfigError, match="background mumu: give n_events > 0, a file or an ntuple"):
+    with pytest.raises(ConfigError, match="background mumu: give n_events > 0, a file or an"):
         load_config(cfg_path)

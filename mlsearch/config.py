@@ -87,6 +87,11 @@ class SimulateConfig(_Strict):
     """Fast-simulation switches (numbers: shared/belle2-facts.md)."""
 
     track_efficiency: float = Field(0.99, ge=0, le=1)
+    track_pt_min: float = Field(0.1, ge=0, description="tracks reach the CDC above [GeV]")
+    pt_resolution: tuple[float, float] = Field(
+        (0.0011, 0.0025), description="sigma(pT)/pT = a pT [GeV] (+) b / beta: (a, b)"
+    )
+    angle_resolution: float = Field(1e-3, ge=0, description="track theta and phi [rad]")
     muon_id_efficiency: float = Field(0.89, ge=0, le=1, description="plateau, p > 1 GeV")
     pion_fake_rate: float = Field(0.014, ge=0, le=1, description="muonID > 0.5 for pions")
     electron_id_efficiency: float = Field(0.924, ge=0, le=1, description="plateau, p > 1 GeV")
@@ -101,6 +106,13 @@ class SimulateConfig(_Strict):
         0.3, ge=0, le=1, description="electron radiates a photon before the ECL"
     )
     cluster_e_min: float = Field(0.020, ge=0, description="clusters kept above [GeV]")
+    beam_background_e_mean: float = Field(
+        0.030, gt=0, description="beam-background cluster energy above 20 MeV: mean [GeV]"
+    )
+    timing_resolution: tuple[float, float] = Field(
+        (1.0, 1.5),
+        description="cluster time sigma [ns] = a / E[GeV] (+) b: (a, b); dt99 = 2.576 sigma",
+    )
     seed_e_min: float = Field(0.010, gt=0, description="cluster seed crystals above [GeV]")
     digit_e_min: float = Field(0.0005, ge=0, description="crystal signals kept above [GeV]")
     em_profile: list[tuple[float, float]] = Field(

@@ -94,3 +94,28 @@ def test_photons_in_the_gap_are_lost():
     # the Gaussian core from the upper half (the low side has the leakage tail)
     assert (hi - med) / 2.0 == pytest.approx(0.0149, rel=0.1)  # design resolution at 2 GeV
     assert med - np.percentile(e_meas, 1) > np.percentile(e_meas, 99) - med  # low-side tail
+
+
+def test_resolution_and_timing_parameters_come_from_the_config():
+    muons = _muons_at(90, p=4.0, n=4000)
+    base = SimulateConfig(track_efficiency=1.0, beam_background_tracks=0.0)
+    wide = SimulateConfig(
+        track_efficiency=1.0, beam_background_tracks=0.0, pt_resolution=(0.011, 0.0025)
+    )
+
+    def spread(cfg):
+        tr = ak.flatten(simulate_events(muons, cfg, np.random.default_rng(1)).tracks)
+        return float(np.std(np.hypot(ak.to_numpy(tr.px), ak.to_numpy(tr.py))) / 4.0)
+
+    assert spread(wide) > 5 * spread(base)
+    th = np.radians(np.full(500, 90.0))
+    e = np.full(500, 1.0)
+    p4 = np.column_stack([e, e * np.sin(th), np.zeros(500), e * np.cos(th)])
+    photons = _truth(np.full(500, 22), p4)
+    cfg = SimulateConfig(beam_background_rate=0.0, timing_resolution=(0.0, 3.0))
+    dt99 = ak.to_numpy(
+        ak.flatten(
+            simulate_events(photons, cfg, np.random.default_rng(2)).clusters.clusterErrorTiming
+        )
+    )
+    np.testing.assert_allclose(dt99, 2.576 * 3.0, rtol=1e-6)

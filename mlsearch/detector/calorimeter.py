@@ -19,7 +19,8 @@ reconstructed as a track belongs to the track, every other cluster is neutral (a
 particle without a track leaves a neutral cluster, as in basf2). The shower centre fluctuates
 by 0.3 cm + 0.5 cm/sqrt(E/GeV) on the front face (lateral shower fluctuations; a photon in a
 gap stays lost). Timing: collision clusters have
-t ~ N(0, sigma_t), sigma_t [ns] = sqrt((1.0/E)^2 + 1.5^2), clusterErrorTiming = 2.576 sigma_t
+t ~ N(0, sigma_t), sigma_t [ns] = sqrt((a/E)^2 + b^2) with (a, b) = (1.0, 1.5) by default,
+clusterErrorTiming = 2.576 sigma_t
 (the dt99 of belle2-facts); beam background is uniform in +-200 ns. The pulse-shape value is
 a documented proxy (Beta distributions: electromagnetic ~0.94, minimum ionising ~0.7,
 hadronic ~0.43).
@@ -68,6 +69,8 @@ class EclConfig:
     digit_e_min: float = 0.0005  # GeV
     em_profile: Profile = EM
     hadronic_profile: Profile = HADRONIC
+    beam_background_e_mean: float = 0.030  # GeV, above the 20 MeV floor
+    timing_resolution: tuple[float, float] = (1.0, 1.5)  # ns: a / E (+) b
 
 
 @dataclass(frozen=True)
@@ -243,7 +246,7 @@ def _beam_background(n_events: int, config: EclConfig, rng: np.random.Generator)
     event = np.repeat(np.arange(n_events), counts)
     m = len(event)
     cos_t = rng.uniform(np.cos(np.radians(155.1)), np.cos(np.radians(12.4)), m)
-    e = 0.020 + rng.exponential(0.030, m)
+    e = 0.020 + rng.exponential(config.beam_background_e_mean, m)
     return shower_deposits(
         event,
         np.full(m, -1),
@@ -276,7 +279,8 @@ def _classify(
     pc, ec = particle[charged][by_particle], e[charged][by_particle]
     last = np.concatenate([pc[1:] != pc[:-1], [True]]) if len(pc) else np.zeros(0, bool)
     particle_e[pc[last]] = ec[last]
-    sigma_t = np.sqrt((1.0 / e) ** 2 + 1.5**2)
+    ta, tb = config.timing_resolution
+    sigma_t = np.sqrt((ta / e) ** 2 + tb**2)
     background = particle < 0
     timing = np.where(background, rng.uniform(-200, 200, m), sigma_t * rng.standard_normal(m))
     em_like = np.isin(apdg, (22, 11)) | background

@@ -55,7 +55,15 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
     mass = np.select(
         [is_muon, is_electron, apdg == 211, apdg == 321], [M_MU, M_E, M_PI, M_K], default=0.0
     )
-    found, p3_meas = reconstruct_tracks(p3, mass, config.track_efficiency, rng)
+    found, p3_meas = reconstruct_tracks(
+        p3,
+        mass,
+        config.track_efficiency,
+        rng,
+        config.track_pt_min,
+        config.pt_resolution,
+        config.angle_resolution,
+    )
     found &= is_charged
     p_meas = np.linalg.norm(p3_meas, axis=1)
     # electrons range out in the ECL and rarely reach the KLM
@@ -84,6 +92,8 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
             config.digit_e_min,
             Profile(*map(tuple, zip(*config.em_profile, strict=True))),
             Profile(*map(tuple, zip(*config.hadronic_profile, strict=True))),
+            config.beam_background_e_mean,
+            config.timing_resolution,
         ),
         rng,
     )

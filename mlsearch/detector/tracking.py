@@ -14,18 +14,27 @@ PT_MIN = 0.1  # tracks reach the CDC above ~0.1 GeV [GeV]
 SIGMA_ANGLE = 1.0e-3  # polar and azimuthal resolution at high momentum [rad]
 
 
-def pt_resolution(pt: FloatArray, mass: float | FloatArray) -> FloatArray:
-    """Relative transverse-momentum resolution sigma(pT)/pT = 0.0011 pT (+) 0.0025/beta.
+def pt_resolution(
+    pt: FloatArray, mass: float | FloatArray, a: float = 0.0011, b: float = 0.0025
+) -> FloatArray:
+    """Relative transverse-momentum resolution sigma(pT)/pT = a pT (+) b/beta (design:
+    a = 0.0011 / GeV, b = 0.0025).
 
     >>> round(float(pt_resolution(np.array(5.0), 0.10566)), 5)
     0.00604
     """
     p_over_e = pt / np.sqrt(pt**2 + np.asarray(mass) ** 2)
-    return np.hypot(0.0011 * pt, 0.0025 / p_over_e)
+    return np.hypot(a * pt, b / p_over_e)
 
 
 def reconstruct_tracks(
-    p3: FloatArray, mass: FloatArray, efficiency: float, rng: np.random.Generator
+    p3: FloatArray,
+    mass: FloatArray,
+    efficiency: float,
+    rng: np.random.Generator,
+    pt_min: float = PT_MIN,
+    resolution: tuple[float, float] = (0.0011, 0.0025),
+    sigma_angle: float = SIGMA_ANGLE,
 ) -> tuple[NDArray[np.bool_], FloatArray]:
     """Which charged particles (n, 3 momenta [GeV]) become tracks, and their measured momenta.
 
@@ -35,11 +44,11 @@ def reconstruct_tracks(
     p = np.linalg.norm(p3, axis=1)
     theta = np.arccos(np.clip(p3[:, 2] / np.where(p > 0, p, 1), -1, 1))
     phi = np.arctan2(p3[:, 1], p3[:, 0])
-    found = (theta > CDC_THETA[0]) & (theta < CDC_THETA[1]) & (pt > PT_MIN)
+    found = (theta > CDC_THETA[0]) & (theta < CDC_THETA[1]) & (pt > pt_min)
     found &= rng.uniform(size=len(pt)) < efficiency
-    pt_meas = pt * (1 + pt_resolution(pt, mass) * rng.standard_normal(len(pt)))
-    theta_meas = theta + SIGMA_ANGLE * rng.standard_normal(len(pt))
-    phi_meas = phi + SIGMA_ANGLE * rng.standard_normal(len(pt))
+    pt_meas = pt * (1 + pt_resolution(pt, mass, *resolution) * rng.standard_normal(len(pt)))
+    theta_meas = theta + sigma_angle * rng.standard_normal(len(pt))
+    phi_meas = phi + sigma_angle * rng.standard_normal(len(pt))
     p_meas = np.abs(pt_meas) / np.sin(theta_meas)
     out = np.stack(
         [

@@ -38,6 +38,7 @@ from mlsearch.detector.ecl import energy_resolution, muon_deposit
 from mlsearch.detector.ecl_geometry import RING_EDGES, crystal_at, front_face_distance
 from mlsearch.detector.geometry import ecl_region
 from mlsearch.detector.showers import (
+    CLUSTER_VARIABLES,
     EM,
     HADRONIC,
     ClusterTable,
@@ -290,21 +291,7 @@ def _classify(
         np.where(apdg == 13, rng.beta(10, 4, m), rng.beta(3, 4, m)),
     )
     neutral = ~charged
-    cols = {
-        name: getattr(table, name)[keep][neutral]
-        for name in (
-            "clusterE",
-            "clusterTheta",
-            "clusterPhi",
-            "clusterE1E9",
-            "clusterE9E21",
-            "clusterSecondMoment",
-            "clusterLAT",
-            "clusterAbsZernikeMoment40",
-            "clusterAbsZernikeMoment51",
-            "clusterNHits",
-        )
-    }
+    cols = {name: getattr(table, name)[keep][neutral] for name in CLUSTER_VARIABLES}
     cols["clusterReg"] = ecl_region(cols["clusterTheta"])
     cols["clusterTiming"] = timing[neutral]
     cols["clusterErrorTiming"] = (2.576 * sigma_t)[neutral]

@@ -40,6 +40,7 @@ from mlsearch.detector.ecl_geometry import (
 )
 
 __all__ = [
+    "CLUSTER_VARIABLES",
     "EM",
     "HADRONIC",
     "ClusterTable",
@@ -222,6 +223,21 @@ def mip_deposits(
     return Deposits(event[keep], crystal[keep], energy[keep], particle[keep])
 
 
+#: the per-cluster variables of ClusterTable, in the order of the compiled kernel's output
+CLUSTER_VARIABLES = (
+    "clusterE",
+    "clusterTheta",
+    "clusterPhi",
+    "clusterE1E9",
+    "clusterE9E21",
+    "clusterSecondMoment",
+    "clusterLAT",
+    "clusterAbsZernikeMoment40",
+    "clusterAbsZernikeMoment51",
+    "clusterNHits",
+)
+
+
 @dataclass(frozen=True)
 class ClusterTable:
     """One row per cluster (basf2 names; GeV, rad, cm, ns); ``event`` and ``particle`` (the
@@ -328,19 +344,9 @@ def _clusters_compiled(deposits: Deposits, containment: float, seed_e_min: float
         float(seed_e_min),
         float(containment),
     )
-    names = (
-        "clusterE",
-        "clusterTheta",
-        "clusterPhi",
-        "clusterE1E9",
-        "clusterE9E21",
-        "clusterSecondMoment",
-        "clusterLAT",
-        "clusterAbsZernikeMoment40",
-        "clusterAbsZernikeMoment51",
-        "clusterNHits",
+    return ClusterTable(
+        event, particle, **{n: v[:, i].copy() for i, n in enumerate(CLUSTER_VARIABLES)}
     )
-    return ClusterTable(event, particle, **{n: v[:, i].copy() for i, n in enumerate(names)})
 
 
 def _variables_block(

@@ -19,7 +19,6 @@ accepted through ``aliases`` (our name -> branch).
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from numpy.typing import NDArray
 
 from mlsearch.errors import InputError
 from mlsearch.io.atomic import atomic_path
+from mlsearch.predict import basf2_branch_name as branch_name  # one implementation for both
 
 __all__ = ["branch_name", "read_basf2_ntuple", "write_basf2_ntuple"]
 
@@ -36,35 +36,6 @@ TRACK_REQUIRED = ("px", "py", "pz", "charge")
 TRACK_OPTIONAL = ("muonID", "electronID", "clusterE", "mcPDG")
 CLUSTER_REQUIRED = ("clusterE", "clusterTheta", "clusterPhi")
 _BOOK = ("__experiment__", "__run__", "__event__")
-_ESCAPES = {
-    " ": "__sp",
-    ",": "__cm",
-    ":": "__cl",
-    "(": "__bo",
-    ")": "__bc",
-    ".": "__pt",
-    "+": "__pl",
-    "-": "__mi",
-    "=": "__eq",
-    "<": "__st",
-    ">": "__gt",
-    "[": "__so",
-    "]": "__sc",
-    "*": "__mu",
-    "/": "__sl",
-}
-
-
-def branch_name(variable: str) -> str:
-    """The ROOT branch basf2 writes for a variable string.
-
-    >>> branch_name("daughter(0, p)")
-    'daughter__bo0__cm__spp__bc'
-    >>> branch_name("useCMSFrame(E)")
-    'useCMSFrame__boE__bc'
-    """
-    out = "".join(_ESCAPES.get(ch, ch) for ch in variable)
-    return re.sub(r"[^A-Za-z0-9_]", "", out)
 
 
 def write_basf2_ntuple(reco: ak.Array, path: str | os.PathLike[str]) -> None:

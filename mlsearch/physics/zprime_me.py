@@ -8,6 +8,9 @@ polarisation sum drops out because the muon vector current is conserved (tested)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -115,6 +118,26 @@ def transverse_trace(
     return np.asarray(np.einsum("...n,n->...", diag, weights).real)
 
 
+def _polarisation_summed(
+    tensor: Callable[..., Any],
+    q1: FloatArray,
+    q2: FloatArray,
+    k: FloatArray,
+    m: float,
+    m2: float | None,
+    z_mass: float | None,
+) -> Any:
+    """``tensor`` (muon_tensor or transverse_trace) summed over the Z' polarisations:
+    -g alone when the vertex conserves the current (m2 = m), -g + k k / M^2 for the LFV
+    vertex."""
+    out = tensor(q1, q2, k, m, "metric", m2)
+    if m2 is not None and m2 != m:
+        if z_mass is None:
+            raise ValueError("the LFV |M|^2 needs the Z' mass for its polarisation sum")
+        out = out + tensor(q1, q2, k, m, "longitudinal", m2) / z_mass**2
+    return out
+
+
 def squared_me_zprime(
     p1: FloatArray,
     p2: FloatArray,
@@ -135,11 +158,7 @@ def squared_me_zprime(
     e2 = 4.0 * np.pi * ALPHA_EM
     s = minkowski_dot(p1 + p2, p1 + p2)
     lt = lepton_tensor(p1, p2)
-    ht = muon_tensor(q1, q2, k, m, m2=m2)
-    if m2 is not None and m2 != m:
-        if z_mass is None:
-            raise ValueError("the LFV |M|^2 needs the Z' mass for its polarisation sum")
-        ht = ht + muon_tensor(q1, q2, k, m, "longitudinal", m2) / z_mass**2
+    ht = _polarisation_summed(muon_tensor, q1, q2, k, m, m2, z_mass)
     contracted = np.einsum("...ab,...ab->...", lt, ht).real
     return e2**2 * g_prime**2 / s**2 * contracted
 
@@ -157,9 +176,5 @@ def squared_me_zprime_cm(
     """:func:`squared_me_zprime` for massless beams along +-z in the CM frame (the generators'
     frame), from :func:`transverse_trace`; equal to the general form (tested)."""
     e2 = 4.0 * np.pi * ALPHA_EM
-    h = transverse_trace(q1, q2, k, m, "metric", m2)
-    if m2 is not None and m2 != m:
-        if z_mass is None:
-            raise ValueError("the LFV |M|^2 needs the Z' mass for its polarisation sum")
-        h = h + transverse_trace(q1, q2, k, m, "longitudinal", m2) / z_mass**2
+    h = _polarisation_summed(transverse_trace, q1, q2, k, m, m2, z_mass)
     return np.asarray(e2**2 * g_prime**2 / s**2 * 2 * s * h)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from mlsearch.detector.clustering import CLUSTER_VARIABLES, clusters_from_deposits
 from mlsearch.detector.ecl_geometry import (
     CRYSTAL_PHI,
     CRYSTAL_REGION,
@@ -14,10 +15,8 @@ from mlsearch.detector.ecl_geometry import (
     crystal_at,
 )
 from mlsearch.detector.showers import (
-    CLUSTER_VARIABLES,
     EM,
     HADRONIC,
-    clusters_from_deposits,
     photon_containment,
     shower_deposits,
     shower_fractions,

@@ -34,17 +34,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from mlsearch.detector.clustering import CLUSTER_VARIABLES, ClusterTable, clusters_from_deposits
 from mlsearch.detector.ecl import energy_resolution, muon_deposit
 from mlsearch.detector.ecl_geometry import RING_EDGES, crystal_at, front_face_distance
 from mlsearch.detector.geometry import ecl_region
 from mlsearch.detector.showers import (
-    CLUSTER_VARIABLES,
     EM,
     HADRONIC,
-    ClusterTable,
     Deposits,
     Profile,
-    clusters_from_deposits,
     mip_deposits,
     photon_containment,
     shower_deposits,

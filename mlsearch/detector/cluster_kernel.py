@@ -1,5 +1,5 @@
 """Compiled (numba) clustering: the same algorithm and variables as the numpy reference in
-:func:`mlsearch.detector.showers.clusters_from_deposits`, event by event with a scratch
+:func:`mlsearch.detector.clustering.clusters_from_deposits`, event by event with a scratch
 crystal map, so nothing of size (clusters, 25) is materialised. Tested equal to the reference
 (tests/test_ecl_showers.py); ~10x faster on tau pairs.
 """

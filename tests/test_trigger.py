@@ -95,3 +95,28 @@ def test_single_photon_trigger_efficiency_versus_energy():
     fired = ak.to_numpy(reco.trg_sp1 | reco.trg_sp2 | reco.trg_sp3)
     assert fired[e_star > 1.1].mean() > 0.99
     assert fired[e_star < 0.4].mean() < 0.05
+
+
+def test_simulate_cli_on_one_truth_file(tmp_path):
+    from mlsearch.generate import generate_process
+    from mlsearch.io.events import read_events, truth_to_awkward, write_events
+
+    from .conftest import run_cli
+
+    truth = tmp_path / "ap.parquet"
+    sample = generate_process("dark_photon", 500, 3, mass=1.0)
+    write_events(truth_to_awkward(sample), truth, {})
+    photon = sample.p4[:, 0]
+    theta = np.degrees(np.arccos(photon[:, 3] / photon[:, 0]))
+    barrel = ((theta > 33) & (theta < 128)).mean()  # most A' photons go down the beam pipe
+    out = tmp_path / "ap_reco.parquet"
+    res = run_cli("simulate", str(truth), "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    reco, meta = read_events(out)
+    assert len(reco) == 500 and meta["simulated_from"] == str(truth)
+    fired = float(ak.mean(reco.trg_sp1 | reco.trg_sp2 | reco.trg_sp3))
+    assert 0.02 < barrel and abs(fired - barrel) < 0.03
+    res = run_cli("simulate", str(out), "-o", str(tmp_path / "x.parquet"))
+    assert res.returncode == 1 and "not a truth file" in res.stderr
+    res = run_cli("simulate", str(truth))
+    assert res.returncode == 1 and "needs -o" in res.stderr

@@ -86,15 +86,15 @@ def _bhabha(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatAr
     return p, np.where(inside, w, 0.0)
 
 
-def _peaked_direction(axis: FloatArray, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
-    """Unit vectors with cos(angle to axis) ~ 1/(1 + delta - c), and that density per sr."""
+def _peaked_direction(axis: FloatArray, rng: np.random.Generator) -> FloatArray:
+    """Unit vectors with cos(angle to axis) ~ 1/(1 + delta - c) (density: _peak_density)."""
     n: int = axis.shape[0]
     log_r = math.log((2 + _DELTA) / _DELTA)
     c = 1 + _DELTA - (2 + _DELTA) * np.exp(-rng.uniform(size=n) * log_r)
     phi = rng.uniform(0, 2 * np.pi, n)
     sin_c = np.sqrt(np.clip(1 - c**2, 0, None))
     local = np.stack([np.ones(n), sin_c * np.cos(phi), sin_c * np.sin(phi), c], axis=-1)
-    return rotate_z_to(local[:, None], axis[:, None])[:, 0, 1:], c
+    return np.asarray(rotate_z_to(local[:, None], axis[:, None])[:, 0, 1:])
 
 
 def _peak_density(cos_t: FloatArray) -> FloatArray:
@@ -126,8 +126,8 @@ def _radiative(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, Floa
     channel = rng.integers(0, 3, n)
     flat = rng.normal(size=(n, 3))
     flat /= np.linalg.norm(flat, axis=1, keepdims=True)
-    along, _ = _peaked_direction(d_minus, rng)
-    against, _ = _peaked_direction(d_plus, rng)
+    along = _peaked_direction(d_minus, rng)
+    against = _peaked_direction(d_plus, rng)
     direction = np.where(
         channel[:, None] == 0, flat, np.where(channel[:, None] == 1, along, -against)
     )

@@ -2,11 +2,12 @@
 
 Model (documented choice for the model-independent search): a vector Z' with a flavour-
 changing coupling g_emu to the e-mu current, no flavour-diagonal couplings, B(Z' -> invisible)
-= 1. At tree level gamma* -> mu- mu+* (mu+* -> e+ Z') and gamma* -> e- e+*... both diagrams
-enter; the exact 2 -> 3 |M|^2 with the lepton masses and the massive-Z' polarisation sum comes
-from :func:`~mlsearch.physics.zprime_me.squared_me_zprime`. The charge-conjugate final state
-e- mu+ is its CP image (QED and a real g_emu are CP-invariant): half of the events are
-generated as such, and sigma is the sum of both charge states.
+= 1. For the mu- e+ final state two tree diagrams enter: gamma* -> mu- mu+*, mu+* -> e+ Z'
+and gamma* -> e-* e+, e-* -> mu- Z'; the exact 2 -> 3 |M|^2 with the lepton masses and the
+massive-Z' polarisation sum comes from :func:`~mlsearch.physics.zprime_me.squared_me_zprime`.
+The charge-conjugate final state e- mu+ is its CP image (QED and a real g_emu are
+CP-invariant): half of the events are generated as such, and sigma is the sum of both charge
+states.
 """
 
 from __future__ import annotations

@@ -34,11 +34,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.detector.clustering import CLUSTER_VARIABLES, ClusterTable, clusters_from_deposits
+from mlsearch.detector.clustering import (
+    CLUSTER_VARIABLES,
+    SEED_E_MIN,
+    ClusterTable,
+    clusters_from_deposits,
+)
 from mlsearch.detector.ecl import energy_resolution, muon_deposit
 from mlsearch.detector.ecl_geometry import RING_EDGES, crystal_at, front_face_distance
 from mlsearch.detector.geometry import ecl_region
 from mlsearch.detector.showers import (
+    DIGIT_E_MIN,
     EM,
     HADRONIC,
     Deposits,
@@ -64,8 +70,8 @@ class EclConfig:
     beam_background_rate: float = 1.0  # clusters per event
     brems_probability: float = 0.3
     cluster_e_min: float = 0.020  # GeV
-    seed_e_min: float = 0.010  # GeV
-    digit_e_min: float = 0.0005  # GeV
+    seed_e_min: float = SEED_E_MIN  # GeV
+    digit_e_min: float = DIGIT_E_MIN  # GeV
     em_profile: Profile = EM
     hadronic_profile: Profile = HADRONIC
     beam_background_e_mean: float = 0.030  # GeV, above the 20 MeV floor

@@ -24,7 +24,7 @@ from mlsearch.detector.ecl_geometry import (
     NEIGHBOURS,
     front_face_distance,
 )
-from mlsearch.detector.showers import BLOCK, Deposits, _wrap
+from mlsearch.detector.showers import _IN21, BLOCK, Deposits, _wrap
 
 __all__ = ["CLUSTER_VARIABLES", "SEED_E_MIN", "ClusterTable", "clusters_from_deposits"]
 
@@ -35,9 +35,6 @@ SEED_E_MIN = 0.010  # GeV
 HIT_E_MIN = 0.001  # GeV, a crystal counted in clusterNHits
 LAT_R0 = 5.0  # cm
 ZERNIKE_R0 = 15.0  # cm
-_CORNERS = np.zeros((5, 5), dtype=bool)
-_CORNERS[[0, 0, 4, 4], [0, 4, 0, 4]] = True
-_IN21 = ~_CORNERS.ravel()
 _GRID9 = np.zeros((5, 5), dtype=bool)
 _GRID9[1:4, 1:4] = True
 _IN9 = _GRID9.ravel()

@@ -42,6 +42,7 @@ from mlsearch.detector.clustering import (
 )
 from mlsearch.detector.ecl import energy_resolution, muon_deposit
 from mlsearch.detector.ecl_geometry import RING_EDGES, crystal_at, front_face_distance
+from mlsearch.detector.event_kernels import highest_per_group, nearest_cosine
 from mlsearch.detector.geometry import ecl_region
 from mlsearch.detector.showers import (
     DIGIT_E_MIN,
@@ -149,7 +150,13 @@ def simulate_ecl(
     n = len(pdg)
     apdg = np.abs(pdg)
     index = np.arange(n)
-    th_face, ph_face, before = _face_point(theta, phi, vertex)
+    # most particles come from the IP, where the face point is the direction itself
+    th_face, ph_face, before = theta.copy(), phi.copy(), np.ones(n, dtype=bool)
+    displaced = np.flatnonzero(np.any(vertex != 0, axis=1))
+    if len(displaced):
+        th_face[displaced], ph_face[displaced], before[displaced] = _face_point(
+            theta[displaced], phi[displaced], vertex[displaced]
+        )
     parts: list[Deposits] = []
 
     def em(rows: BoolArray, th: FloatArray, ph: FloatArray, e: FloatArray) -> None:
@@ -273,36 +280,37 @@ def _classify(
 ) -> EclResult:
     keep = table.clusterE >= config.cluster_e_min
     particle = table.particle[keep]
-    m = int(keep.sum())
     e = table.clusterE[keep]
     safe_particle = np.where(particle >= 0, particle, 0)
     apdg = np.where(particle >= 0, np.abs(pdg[safe_particle]), 0)
     charged = (particle >= 0) & tracked[safe_particle]  # clusters matched to a track
     # the highest cluster each charged particle dominates is its track's clusterE
-    particle_e = np.zeros(n)
-    by_particle = np.lexsort((e[charged], particle[charged]))  # last per particle = highest
-    pc, ec = particle[charged][by_particle], e[charged][by_particle]
-    last = np.concatenate([pc[1:] != pc[:-1], [True]]) if len(pc) else np.zeros(0, bool)
-    particle_e[pc[last]] = ec[last]
-    ta, tb = config.timing_resolution
-    sigma_t = np.sqrt((ta / e) ** 2 + tb**2)
-    background = particle < 0
-    timing = np.where(background, rng.uniform(-200, 200, m), sigma_t * rng.standard_normal(m))
-    em_like = np.isin(apdg, (22, 11)) | background
-    psd = np.where(
-        em_like,
-        rng.beta(30, 2, m),
-        np.where(apdg == 13, rng.beta(10, 4, m), rng.beta(3, 4, m)),
-    )
+    particle_e = highest_per_group(particle[charged], e[charged], np.int64(n))
     neutral = ~charged
-    cols = {name: getattr(table, name)[keep][neutral] for name in CLUSTER_VARIABLES}
+    # timing and pulse shape are only read from neutral clusters (the track's clusterE is the
+    # one cluster variable a track carries)
+    e_n, bkg_n, apdg_n = e[neutral], (particle < 0)[neutral], apdg[neutral]
+    m_n = len(e_n)
+    ta, tb = config.timing_resolution
+    sigma_t = np.sqrt((ta / e_n) ** 2 + tb**2)
+    timing = sigma_t * rng.standard_normal(m_n)
+    timing[bkg_n] = rng.uniform(-200, 200, int(bkg_n.sum()))
+    em_like = np.isin(apdg_n, (22, 11)) | bkg_n
+    mip_like = ~em_like & (apdg_n == 13)
+    psd = np.empty(m_n)
+    for rows_psd, (a, b) in (
+        (em_like, (30, 2)),
+        (mip_like, (10, 4)),
+        (~em_like & ~mip_like, (3, 4)),
+    ):
+        psd[rows_psd] = rng.beta(a, b, int(rows_psd.sum()))
+    rows_n = np.flatnonzero(keep)[neutral]
+    cols = {name: getattr(table, name)[rows_n] for name in CLUSTER_VARIABLES}
     cols["clusterReg"] = ecl_region(cols["clusterTheta"])
-    cols["clusterTiming"] = timing[neutral]
-    cols["clusterErrorTiming"] = (2.576 * sigma_t)[neutral]
-    cols["clusterPulseShapeDiscriminationMVA"] = psd[neutral]
-    cols["mcPDG"] = np.where(particle >= 0, pdg[np.where(particle >= 0, particle, 0)], 0)[
-        neutral
-    ].astype(np.int32)
+    cols["clusterTiming"] = timing
+    cols["clusterErrorTiming"] = 2.576 * sigma_t
+    cols["clusterPulseShapeDiscriminationMVA"] = psd
+    cols["mcPDG"] = np.where(particle >= 0, pdg[safe_particle], 0)[neutral].astype(np.int32)
     return EclResult(
         cols,
         table.event[keep][neutral],
@@ -324,22 +332,20 @@ def min_track_distance(
     n_events: int,
 ) -> FloatArray:
     """minC2TDist [cm]: distance on the ECL front face from each cluster to the nearest
-    track impact of its event (1000 cm when the event has no track)."""
-    from mlsearch.detector.ecl_geometry import front_face_distance
-
-    counts = np.bincount(tr_event, minlength=n_events)
-    width = max(int(counts.max()) if len(counts) else 0, 1)
+    track impact (theta, phi [rad] where the track meets the ECL) of its event (1000 cm when
+    the event has no track)."""
     order = np.argsort(tr_event, kind="stable")
-    slot = np.arange(len(tr_event)) - np.repeat(np.cumsum(counts) - counts, counts)
-    unit = np.full((n_events, width, 3), np.nan)
-    ev = tr_event[order]
-    st, sp = np.sin(tr_theta[order]), tr_phi[order]
-    unit[ev, slot] = np.stack([st * np.cos(sp), st * np.sin(sp), np.cos(tr_theta[order])], 1)
-    c = np.stack(
-        [np.sin(cl_theta) * np.cos(cl_phi), np.sin(cl_theta) * np.sin(cl_phi), np.cos(cl_theta)],
-        axis=1,
+    start = np.concatenate([[0], np.cumsum(np.bincount(tr_event, minlength=n_events))])
+
+    def unit(theta: FloatArray, phi: FloatArray) -> FloatArray:
+        s = np.sin(theta)
+        return np.stack([s * np.cos(phi), s * np.sin(phi), np.cos(theta)], axis=1)
+
+    best = nearest_cosine(
+        np.asarray(cl_event, np.int64),
+        unit(cl_theta, cl_phi),
+        start.astype(np.int64),
+        unit(tr_theta[order], tr_phi[order]),
     )
-    cos = np.einsum("nkj,nj->nk", unit[cl_event], c)
-    best = np.nanmax(np.where(np.isnan(cos), -2.0, cos), axis=1)
     angle = np.arccos(np.clip(best, -1, 1))
     return np.where(best > -2, angle * front_face_distance(cl_theta), 1000.0)

@@ -56,6 +56,10 @@ def _rings() -> tuple[FloatArray, IntArray, IntArray]:
 RING_EDGES, RING_N_PHI, RING_REGION = _rings()  # (n_rings, 2) [rad], crystals, region
 RING_OFFSET = np.concatenate([[0], np.cumsum(RING_N_PHI)[:-1]])
 N_CRYSTALS = int(RING_N_PHI.sum())
+_RING_LO = np.ascontiguousarray(RING_EDGES[:, 0])
+_RING_HI = np.ascontiguousarray(RING_EDGES[:, 1])
+_RING_N_PHI64 = RING_N_PHI.astype(np.int64)
+_RING_OFFSET64 = RING_OFFSET.astype(np.int64)
 CRYSTAL_RING = np.repeat(np.arange(len(RING_N_PHI)), RING_N_PHI)
 _IPHI = np.arange(N_CRYSTALS) - RING_OFFSET[CRYSTAL_RING]
 CRYSTAL_THETA = RING_EDGES[CRYSTAL_RING].mean(axis=1)
@@ -75,7 +79,25 @@ def front_face_distance(theta: FloatArray) -> FloatArray:
 
 
 def crystal_at(theta: FloatArray, phi: FloatArray) -> IntArray:
-    """Crystal id hit along (theta, phi) [rad], or -1 in the gaps and outside the coverage."""
+    """Crystal id hit along (theta, phi) [rad], or -1 in the gaps and outside the coverage.
+
+    A compiled loop (one binary search over the ring edges per row); equal to
+    :func:`_crystal_at_numpy`, its reference."""
+    from mlsearch.detector.cluster_kernel import crystal_ids
+
+    t, p = np.broadcast_arrays(np.asarray(theta, np.float64), np.asarray(phi, np.float64))
+    ids = crystal_ids(
+        np.ascontiguousarray(t).ravel(),
+        np.ascontiguousarray(p).ravel(),
+        _RING_LO,
+        _RING_HI,
+        _RING_N_PHI64,
+        _RING_OFFSET64,
+    )
+    return ids.reshape(t.shape)
+
+
+def _crystal_at_numpy(theta: FloatArray, phi: FloatArray) -> IntArray:
     theta = np.asarray(theta, dtype=np.float64)
     ring = np.searchsorted(RING_EDGES[:, 1], theta, side="right")
     ring = np.clip(ring, 0, len(RING_N_PHI) - 1)

@@ -185,7 +185,8 @@ def shower_deposits(
             NEIGHBOURS,
             CRYSTAL_THETA,
             CRYSTAL_PHI,
-            (RING_EDGES[:, 1] - RING_EDGES[:, 0]) / 2,
+            np.ascontiguousarray(RING_EDGES[:, 0]),
+            np.ascontiguousarray(RING_EDGES[:, 1]),
             RING_N_PHI.astype(np.int64),
             CRYSTAL_RING.astype(np.int64),
         )

@@ -7,7 +7,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlsearch.config import SimulateConfig
-from mlsearch.detector.calorimeter import EclConfig, min_track_distance, simulate_ecl
+from mlsearch.detector.calorimeter import (
+    EclConfig,
+    min_track_distance,
+    simulate_ecl,
+    track_impact,
+)
 from mlsearch.detector.pid import electron_id, muon_id
 from mlsearch.detector.showers import Profile
 from mlsearch.detector.tracking import reconstruct_tracks
@@ -55,22 +60,30 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
     mass = np.select(
         [is_muon, is_electron, apdg == 211, apdg == 321], [M_MU, M_E, M_PI, M_K], default=0.0
     )
-    found, p3_meas = reconstruct_tracks(
-        p3,
-        mass,
+    # only charged particles can become tracks: smear and identify just those rows
+    charged_rows = np.flatnonzero(is_charged)
+    found_c, p3_meas_c = reconstruct_tracks(
+        p3[charged_rows],
+        mass[charged_rows],
         config.track_efficiency,
         rng,
         config.track_pt_min,
         config.pt_resolution,
         config.angle_resolution,
     )
-    found &= is_charged
+    rows = charged_rows[found_c]  # the found tracks, in particle order
+    found = np.zeros(len(pdg), dtype=bool)
+    found[rows] = True
+    p3_meas = p3_meas_c[found_c]
     p_meas = np.linalg.norm(p3_meas, axis=1)
+    hadron = is_hadron[rows]
     # electrons range out in the ECL and rarely reach the KLM
-    fake = np.where(is_hadron, config.pion_fake_rate, 0.001)
-    mu_id = muon_id(p_meas, is_muon, config.muon_id_efficiency, fake, rng, theta)
-    e_fake = np.where(is_hadron, config.electron_pion_fake_rate, 0.001)
-    e_id = electron_id(p_meas, theta, is_electron, config.electron_id_efficiency, e_fake, rng)
+    fake = np.where(hadron, config.pion_fake_rate, 0.001)
+    mu_id = muon_id(p_meas, is_muon[rows], config.muon_id_efficiency, fake, rng, theta[rows])
+    e_fake = np.where(hadron, config.electron_pion_fake_rate, 0.001)
+    e_id = electron_id(
+        p_meas, theta[rows], is_electron[rows], config.electron_id_efficiency, e_fake, rng
+    )
     # leptons: pdg > 0 is negative (e-, mu-); hadrons: pdg > 0 is positive (pi+, K+)
     charge = np.where(is_hadron, np.sign(pdg), -np.sign(pdg)).astype(np.float64)
     ecl = simulate_ecl(
@@ -99,16 +112,16 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
     )
     bkg = _background_tracks(n_events, config.beam_background_tracks, rng)
     track_cols = {
-        "px": p3_meas[found, 0],
-        "py": p3_meas[found, 1],
-        "pz": p3_meas[found, 2],
-        "charge": charge[found].astype(np.int32),
-        "muonID": mu_id[found],
-        "electronID": e_id[found],
-        "clusterE": ecl.particle_cluster_e[found],
-        "mcPDG": pdg[found].astype(np.int32),
+        "px": p3_meas[:, 0],
+        "py": p3_meas[:, 1],
+        "pz": p3_meas[:, 2],
+        "charge": charge[rows].astype(np.int32),
+        "muonID": mu_id,
+        "electronID": e_id,
+        "clusterE": ecl.particle_cluster_e[rows],
+        "mcPDG": pdg[rows].astype(np.int32),
     }
-    track_event = np.concatenate([event_index[found], bkg.pop("event")])
+    track_event = np.concatenate([event_index[rows], bkg.pop("event")])
     by_event = np.argsort(track_event, kind="stable")
     tracks = ak.zip(
         {
@@ -120,16 +133,22 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
     track_counts = np.bincount(track_event, minlength=n_events)
     track_px = ak.to_numpy(tracks.px)
     track_py = ak.to_numpy(tracks.py)
-    track_theta = np.arctan2(np.hypot(track_px, track_py), ak.to_numpy(tracks.pz))
+    track_pt = np.hypot(track_px, track_py)
+    track_theta = np.arctan2(track_pt, ak.to_numpy(tracks.pz))
     track_phi = np.arctan2(track_py, track_px)
+    # minC2TDist is measured to where the track meets the ECL: in the 1.5 T field a 1 GeV
+    # track arrives ~16 deg in phi away from its direction at the IP; curlers never arrive
+    impact_phi, reaches = track_impact(
+        track_theta, track_phi, track_pt, ak.to_numpy(tracks.charge).astype(np.float64)
+    )
     cols = dict(ecl.neutral)
     cols["minC2TDist"] = min_track_distance(
         ecl.neutral_event,
         cols["clusterTheta"],
         cols["clusterPhi"],
-        track_event,
-        track_theta,
-        track_phi,
+        track_event[reaches],
+        track_theta[reaches],
+        impact_phi[reaches],
         n_events,
     )
     bits = trigger_bits(
@@ -138,7 +157,7 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
         ecl.all_theta,
         ecl.all_phi,
         track_event,
-        np.hypot(track_px, track_py),
+        track_pt,
         track_phi,
         n_events,
     )

@@ -104,16 +104,11 @@ def trigger_bits(
 
 
 def _two_leading(event: IntArray, key: FloatArray, n_events: int) -> tuple[IntArray, IntArray]:
-    """Row indices of the highest and second-highest ``key`` per event (-1 if absent)."""
-    order = np.lexsort((-key, event))
-    ev = event[order]
-    first = np.concatenate([[True], ev[1:] != ev[:-1]]) if len(ev) else np.zeros(0, bool)
-    second = np.concatenate([[False], first[:-1]]) & ~first if len(ev) else np.zeros(0, bool)
-    lead = np.full(n_events, -1)
-    sub = np.full(n_events, -1)
-    lead[ev[first]] = order[first]
-    sub[ev[second]] = order[second]
-    return lead, sub
+    """Row indices of the highest and second-highest ``key`` per event (-1 if absent; of equal
+    keys the earlier row leads)."""
+    from mlsearch.detector.event_kernels import two_leading
+
+    return two_leading(np.asarray(event, np.int64), np.asarray(key, np.float64), np.int64(n_events))
 
 
 def _bhabha_veto(

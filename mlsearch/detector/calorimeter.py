@@ -167,7 +167,8 @@ def simulate_ecl(
         th_s = th + spread * rng.standard_normal(len(e))
         ph_s = ph + spread * rng.standard_normal(len(e)) / np.maximum(np.sin(th), 0.1)
         # the fluctuation moves energy between crystals, not photons into or out of gaps
-        move = (crystal_at(th, ph) >= 0) & (crystal_at(th_s, ph_s) >= 0)
+        c_nominal, c_moved = crystal_at(th, ph), crystal_at(th_s, ph_s)
+        move = (c_nominal >= 0) & (c_moved >= 0)
         th, ph = np.where(move, th_s, th), np.where(move, ph_s, ph)
         sigma = energy_resolution(safe_e)
         # longitudinal and rear leakage: small for most showers, a few per cent for one in
@@ -186,6 +187,7 @@ def simulate_ecl(
                 config.em_profile,
                 config.digit_e_min,
                 scale,
+                centre=np.where(move, c_moved, c_nominal),
             )
         )
 

@@ -165,16 +165,18 @@ def shower_deposits(
     threshold: float = DIGIT_E_MIN,
     scale: FloatArray | None = None,
     compiled: bool = True,
+    centre: IntArray | None = None,
 ) -> Deposits:
     """Spread deposited energies [GeV] over the crystals with ``profile`` (widths times
     ``scale`` per shower); crystal signals below ``threshold`` [GeV] are dropped (the
     digitisation threshold). ``compiled``: the numba kernel (default) or the numpy
-    reference of :func:`shower_fractions`."""
+    reference of :func:`shower_fractions`. ``centre``: crystal_at(theta, phi) when the
+    caller has it already."""
     if compiled:
         from mlsearch.detector.cluster_kernel import shower_cells
 
         rows, cells, values = shower_cells(
-            crystal_at(theta, phi),
+            crystal_at(theta, phi) if centre is None else centre,
             np.asarray(theta, np.float64),
             np.asarray(phi, np.float64),
             np.asarray(energy, np.float64),

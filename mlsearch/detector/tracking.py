@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from mlsearch.detector.geometry import CDC_THETA
@@ -40,22 +43,56 @@ def reconstruct_tracks(
 
     Returns (found mask, smeared momenta for all rows).
     """
-    pt = np.hypot(p3[:, 0], p3[:, 1])
-    p = np.linalg.norm(p3, axis=1)
-    theta = np.arccos(np.clip(p3[:, 2] / np.where(p > 0, p, 1), -1, 1))
-    phi = np.arctan2(p3[:, 1], p3[:, 0])
-    found = (theta > CDC_THETA[0]) & (theta < CDC_THETA[1]) & (pt > pt_min)
-    found &= rng.uniform(size=len(pt)) < efficiency
-    pt_meas = pt * (1 + pt_resolution(pt, mass, *resolution) * rng.standard_normal(len(pt)))
-    theta_meas = theta + sigma_angle * rng.standard_normal(len(pt))
-    phi_meas = phi + sigma_angle * rng.standard_normal(len(pt))
-    p_meas = np.abs(pt_meas) / np.sin(theta_meas)
-    out = np.stack(
-        [
-            p_meas * np.sin(theta_meas) * np.cos(phi_meas),
-            p_meas * np.sin(theta_meas) * np.sin(phi_meas),
-            p_meas * np.cos(theta_meas),
-        ],
-        axis=1,
+    n = len(p3)
+    accept = rng.uniform(size=n)
+    normals = rng.standard_normal((3, n))  # pT, theta, phi smearing
+    found, out = _smear(
+        np.ascontiguousarray(p3, np.float64),
+        np.broadcast_to(np.asarray(mass, np.float64), (n,)).copy(),
+        accept,
+        normals,
+        float(efficiency),
+        float(pt_min),
+        float(resolution[0]),
+        float(resolution[1]),
+        float(sigma_angle),
+        float(CDC_THETA[0]),
+        float(CDC_THETA[1]),
     )
+    return found, out
+
+
+@njit(cache=True, error_model="numpy")  # a track along the beam divides by pT = 0
+def _smear(
+    p3: FloatArray,
+    mass: FloatArray,
+    accept: FloatArray,
+    normals: FloatArray,
+    efficiency: float,
+    pt_min: float,
+    a: float,
+    b: float,
+    sigma_angle: float,
+    theta_min: float,
+    theta_max: float,
+) -> tuple[NDArray[np.bool_], FloatArray]:
+    """The per-track loop of reconstruct_tracks (pt_resolution inlined)."""
+    n = p3.shape[0]
+    found = np.empty(n, np.bool_)
+    out = np.empty((n, 3))
+    for i in range(n):
+        px, py, pz = p3[i, 0], p3[i, 1], p3[i, 2]
+        pt = math.hypot(px, py)
+        p = math.sqrt(px * px + py * py + pz * pz)
+        theta = math.acos(min(max(pz / p if p > 0 else pz, -1.0), 1.0))
+        phi = math.atan2(py, px)
+        found[i] = theta_min < theta < theta_max and pt > pt_min and accept[i] < efficiency
+        p_over_e = pt / math.sqrt(pt * pt + mass[i] * mass[i])
+        rel = math.hypot(a * pt, b / p_over_e)
+        pt_meas = abs(pt * (1.0 + rel * normals[0, i]))
+        theta_meas = theta + sigma_angle * normals[1, i]
+        phi_meas = phi + sigma_angle * normals[2, i]
+        out[i, 0] = pt_meas * math.cos(phi_meas)
+        out[i, 1] = pt_meas * math.sin(phi_meas)
+        out[i, 2] = pt_meas / math.tan(theta_meas)
     return found, out

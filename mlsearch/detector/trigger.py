@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.physics.kinematics import beam_four_momenta, boost, cms_boost_vector
+from mlsearch.detector.event_kernels import ecl_trigger_sums, two_leading
+from mlsearch.physics.kinematics import beam_four_momenta, cms_boost_vector
 
 __all__ = ["TriggerConfig", "trigger_bits"]
 
@@ -49,10 +50,6 @@ class TriggerConfig:
     bhabha_window: float = 10.0
 
 
-def _per_event_count(event: IntArray, mask: BoolArray, n: int) -> IntArray:
-    return np.bincount(event[mask], minlength=n).astype(np.int64)
-
-
 def trigger_bits(
     cl_event: IntArray,
     cl_e: FloatArray,
@@ -68,37 +65,27 @@ def trigger_bits(
     found tracks (pT [GeV], phi [rad])."""
     cfg = config or TriggerConfig()
     em, ep = beam_four_momenta()
-    direction = np.stack(
-        [np.sin(cl_theta) * np.cos(cl_phi), np.sin(cl_theta) * np.sin(cl_phi), np.cos(cl_theta)],
-        axis=1,
+    counts, e_sum, bhabha = ecl_trigger_sums(
+        np.asarray(cl_event, np.int64),
+        np.asarray(cl_e, np.float64),
+        np.asarray(cl_theta, np.float64),
+        np.asarray(cl_phi, np.float64),
+        cms_boost_vector(em + ep),
+        np.int64(n_events),
+        np.array([cfg.veto_e, cfg.sp1_e, cfg.sp2_e, cfg.sp3_e, cfg.c4_e]),
+        np.array([cfg.sp1_theta, cfg.sp2_theta, cfg.sp3_theta], dtype=np.float64),
+        np.array([cfg.bhabha_e, cfg.bhabha_sum, cfg.bhabha_window]),
     )
-    p4 = np.concatenate([cl_e[:, None], cl_e[:, None] * direction], axis=1)
-    cms = boost(p4, cms_boost_vector(em + ep))
-    e_star = cms[:, 0]
-    deg = np.degrees(cl_theta)
-
-    def inside(window: tuple[float, float]) -> BoolArray:
-        return (deg > window[0]) & (deg < window[1])
-
-    n_veto = _per_event_count(cl_event, e_star > cfg.veto_e, n_events)
-    sp1 = _per_event_count(cl_event, (e_star > cfg.sp1_e) & inside(cfg.sp1_theta), n_events) > 0
-    n2 = _per_event_count(cl_event, (e_star > cfg.sp2_e) & inside(cfg.sp2_theta), n_events)
-    n3 = _per_event_count(cl_event, (e_star > cfg.sp3_e) & inside(cfg.sp3_theta), n_events)
-    sp2 = (n2 == 1) & (n_veto == 1)
-    sp3 = (n3 == 1) & (n_veto == 1)
-
-    e_sum = np.bincount(cl_event, weights=cl_e, minlength=n_events)
-    c4 = _per_event_count(cl_event, cl_e > cfg.c4_e, n_events) >= 4
-    bhabha = _bhabha_veto(cl_event, cms, e_star, n_events, cfg)
+    n_veto, n1, n2, n3, n_c4 = counts.T
     ffo = _two_tracks(tr_event, tr_pt, tr_phi, n_events, cfg.ffo_pt)
     return {
-        "trg_sp1": sp1,
-        "trg_sp2": sp2,
-        "trg_sp3": sp3,
+        "trg_sp1": n1 > 0,
+        "trg_sp2": (n2 == 1) & (n_veto == 1),
+        "trg_sp3": (n3 == 1) & (n_veto == 1),
         "trg_ffo": ffo,
         "trg_hie": (e_sum > cfg.hie_sum) & ~bhabha,
         "trg_lowe": (e_sum > cfg.lowe_sum) & ~bhabha,
-        "trg_c4": c4 & ~bhabha,
+        "trg_c4": (n_c4 >= 4) & ~bhabha,
         "trg_bhabha": bhabha,
     }
 
@@ -106,27 +93,7 @@ def trigger_bits(
 def _two_leading(event: IntArray, key: FloatArray, n_events: int) -> tuple[IntArray, IntArray]:
     """Row indices of the highest and second-highest ``key`` per event (-1 if absent; of equal
     keys the earlier row leads)."""
-    from mlsearch.detector.event_kernels import two_leading
-
     return two_leading(np.asarray(event, np.int64), np.asarray(key, np.float64), np.int64(n_events))
-
-
-def _bhabha_veto(
-    event: IntArray, cms: FloatArray, e_star: FloatArray, n_events: int, cfg: TriggerConfig
-) -> BoolArray:
-    lead, sub = _two_leading(event, e_star, n_events)
-    ok = (lead >= 0) & (sub >= 0)
-    a, b = cms[np.where(ok, lead, 0)], cms[np.where(ok, sub, 0)]
-    th_a = np.degrees(np.arccos(np.clip(a[:, 3] / np.linalg.norm(a[:, 1:], axis=1), -1, 1)))
-    th_b = np.degrees(np.arccos(np.clip(b[:, 3] / np.linalg.norm(b[:, 1:], axis=1), -1, 1)))
-    dphi = np.degrees(np.abs(np.arctan2(a[:, 2], a[:, 1]) - np.arctan2(b[:, 2], b[:, 1])))
-    dphi = np.where(dphi > 180, 360 - dphi, dphi)
-    back_to_back = (np.abs(th_a + th_b - 180) < cfg.bhabha_window) & (
-        np.abs(dphi - 180) < cfg.bhabha_window
-    )
-    ea, eb = e_star[np.where(ok, lead, 0)], e_star[np.where(ok, sub, 0)]
-    energetic = (ea > cfg.bhabha_e) & (eb > cfg.bhabha_e) & (ea + eb > cfg.bhabha_sum)
-    return np.asarray(ok & back_to_back & energetic)
 
 
 def _two_tracks(

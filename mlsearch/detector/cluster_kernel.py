@@ -304,13 +304,16 @@ def shower_cells(
                 total += f
         if total <= 0:
             continue
-        for k in range(25):
-            e = energy[i] * frac[k] / total
-            if e > threshold:
-                rows[m] = i
-                cells[m] = neighbours[c0, k // 5, k % 5]
-                values[m] = e
-                m += 1
+        norm = energy[i] / total
+        cut = threshold / norm
+        for a in range(5):
+            for b in range(5):
+                f = frac[a * 5 + b]
+                if f > cut:
+                    rows[m] = i
+                    cells[m] = neighbours[c0, a, b]
+                    values[m] = f * norm
+                    m += 1
     return rows[:m], cells[:m], values[:m]
 
 

@@ -58,10 +58,7 @@ _PROCESSES: tuple[tuple[str, float, dict[str, float]], ...] = (
 
 
 def bench_generation(n: int) -> list[tuple[str, str, str]]:
-    from mlsearch.config import SimulateConfig
-    from mlsearch.detector import simulate_events
     from mlsearch.generate import generate_process
-    from mlsearch.io.events import truth_to_awkward
 
     t_bare = _best_of(lambda: _bare_two_body(n), 3)
     bare = n / t_bare
@@ -71,13 +68,33 @@ def bench_generation(n: int) -> list[tuple[str, str, str]]:
         t = _best_of(lambda p=process, k=k, kw=kwargs: generate_process(p, k, 1, **kw), 2)
         rate = k / t
         rows.append((f"generate {process}", f"{rate:,.0f} events/s", f"{bare / rate:.1f}x slower"))
+    return rows
+
+
+def bench_simulation(n: int) -> list[tuple[str, str, str]]:
+    """Crystal-level simulation of n / 4 events per process (best of 3), each next to the
+    generation of the same events in the same run."""
+    from mlsearch.config import SimulateConfig
+    from mlsearch.detector import simulate_events
+    from mlsearch.generate import generate_process
+    from mlsearch.io.events import truth_to_awkward
+
+    rows = []
     for process, kwargs in (("mumu", {}), ("dark_photon", {"mass": 1.0}), ("tautau", {})):
         k = max(n // 4, 2000)
+        t_gen = _best_of(lambda p=process, k=k, kw=kwargs: generate_process(p, k, 1, **kw), 2)
         truth = truth_to_awkward(generate_process(process, k, 1, **kwargs))
+        simulate_events(truth[:1000], SimulateConfig(), np.random.default_rng(1))  # compile
         t = _best_of(
-            lambda tr=truth: simulate_events(tr, SimulateConfig(), np.random.default_rng(1)), 2
+            lambda tr=truth: simulate_events(tr, SimulateConfig(), np.random.default_rng(1)), 3
         )
-        rows.append((f"simulate {process} (crystal-level ECL)", f"{k / t:,.0f} events/s", "1 core"))
+        rows.append(
+            (
+                f"simulate {process} (crystal-level ECL)",
+                f"{k / t:,.0f} events/s",
+                f"1 core; generating them: {k / t_gen:,.0f} events/s",
+            )
+        )
     return rows
 
 
@@ -150,19 +167,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows for scoring")
     parser.add_argument("--events", type=int, default=400_000, help="events for generation")
+    parser.add_argument(
+        "--only",
+        default="generate,simulate,inference,limits",
+        help="comma-separated sections to run (generate, simulate, inference, limits)",
+    )
     args = parser.parse_args()
+    sections = {
+        "generate": lambda: bench_generation(args.events),
+        "simulate": lambda: bench_simulation(args.events),
+        "inference": lambda: bench_inference(args.rows),
+        "limits": bench_limits,
+    }
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = sorted(set(chosen) - set(sections))
+    if unknown:
+        parser.error(
+            f"--only: unknown section(s) {', '.join(unknown)}; known: {', '.join(sections)}"
+        )
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title="mlsearch benchmarks (this machine, this run)")
     for col in ("what", "throughput", "note"):
         table.add_column(col)
-    for section in (
-        bench_generation(args.events),
-        bench_inference(args.rows),
-        bench_limits(),
-    ):
-        for row in section:
+    for name in chosen:
+        for row in sections[name]():
             table.add_row(*row)
     Console().print(table)
 

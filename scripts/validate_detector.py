@@ -42,7 +42,7 @@ BEGIN = "<!-- BEGIN detector: written by scripts/validate_detector.py -->"
 END = "<!-- END detector -->"
 EM, EP = beam_four_momenta()
 BETA = cms_boost_vector(EM + EP)
-NO_BKG = SimulateConfig(beam_background_rate=0.0)
+NO_BKG = SimulateConfig(beam_background_rate=0.0, beam_background_tracks=0.0)
 
 
 def _truth(pdg: np.ndarray, p4: np.ndarray, per_event: int = 1) -> ak.Array:
@@ -198,7 +198,7 @@ def tracks(n: int) -> list[str]:
     e = np.sqrt(pt**2 + 0.10566**2)
     reco = simulate_events(
         _shoot(13, np.full(n, e), theta, phi, 0.10566),
-        SimulateConfig(beam_background_rate=0.0, track_efficiency=1.0),
+        SimulateConfig(beam_background_rate=0.0, beam_background_tracks=0.0, track_efficiency=1.0),
         _rng(31),
     )
     tr = ak.flatten(reco.tracks)

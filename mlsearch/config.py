@@ -26,11 +26,17 @@ class _Strict(BaseModel):
 class SignalSpec(_Strict):
     """Signal samples: one per mass on the grid."""
 
-    process: Literal["zprime"] = "zprime"
+    process: Literal["zprime", "lfv_zprime", "alp", "alp_fusion", "dark_photon"] = "zprime"
     masses: list[float] = Field(min_length=1, description="mass grid [GeV]")
     n_events: int = Field(gt=0, description="events per mass point")
-    coupling: float = Field(gt=0, description="reference coupling g' the sample is made at")
-    invisible_br: Literal["lmu_ltau", "one"] = "lmu_ltau"
+    coupling: float = Field(
+        gt=0,
+        description="reference coupling the samples are made at (g', g_emu, g_a_gamma_gamma "
+        "[GeV^-1] or epsilon); limits scale as sigma ~ coupling^2",
+    )
+    invisible_br: Literal["lmu_ltau", "one"] = Field(
+        "lmu_ltau", description="zprime only: B(Z' -> invisible) of L_mu - L_tau, or 1"
+    )
     files: dict[float, Path] = Field(
         default_factory=dict,
         description="mass [GeV] -> LHE/HepMC3 file used instead of the built-in generator",
@@ -135,8 +141,35 @@ class SimulateConfig(_Strict):
 
 
 class FeaturesConfig(_Strict):
-    muon_id_min: float = Field(0.5, ge=0, le=1, description="muonID cut on both tracks")
+    """Selection cuts of the feature builders (each search reads the ones it needs)."""
+
+    muon_id_min: float = Field(0.5, ge=0, le=1, description="muonID cut on muon tracks")
+    electron_id_min: float = Field(0.5, ge=0, le=1, description="electronID cut (LFV Z')")
     extra_photon_e_min: float = Field(0.1, ge=0, description="clusters counted as extra [GeV]")
+    photon_e_min: float = Field(
+        0.25, ge=0, description="ALP photon candidates: lab cluster energy above [GeV]"
+    )
+    single_photon_e_min: float = Field(
+        0.5, ge=0, description="dark photon: the photon's CM energy above [GeV]"
+    )
+    second_photon_e_max: float = Field(
+        1.0, gt=0, description="dark photon: veto a second cluster above this CM energy [GeV]"
+    )
+    triggers: list[str] | None = Field(
+        None,
+        description="L1 lines the selection accepts (any of them); default: the search's lines "
+        "(Z'/LFV: trg_ffo; ALP: trg_hie, trg_lowe, trg_c4, trg_sp1; dark photon: trg_sp1-3); "
+        "[] = none",
+    )
+
+    @field_validator("triggers")
+    @classmethod
+    def _known_lines(cls, v: list[str] | None) -> list[str] | None:
+        known = ("trg_sp1", "trg_sp2", "trg_sp3", "trg_ffo", "trg_hie", "trg_lowe", "trg_c4")
+        bad = [t for t in v or [] if t not in known]
+        if bad:
+            raise ValueError(f"unknown trigger line(s) {bad}; known: {', '.join(known)}")
+        return v
 
 
 class TrainConfig(_Strict):
@@ -192,7 +225,7 @@ class MlflowConfig(_Strict):
 class Config(_Strict):
     """One search: what to generate, how to train, how to set limits."""
 
-    search: Literal["zprime_invisible"]
+    search: Literal["zprime_invisible", "lfv_zprime", "alp", "dark_photon"]
     seed: int = 42
     luminosity_fb: float = Field(gt=0, description="integrated luminosity [fb^-1]")
     workdir: str = Field(".", description="data/, models/, results/, mlruns/ go here")
@@ -203,6 +236,18 @@ class Config(_Strict):
     models: ModelsConfig = ModelsConfig()
     limits: LimitsConfig = LimitsConfig()
     mlflow: MlflowConfig = MlflowConfig()
+
+    @model_validator(mode="after")
+    def _signal_fits_the_search(self) -> Config:
+        from mlsearch.searches import search_info
+
+        allowed = search_info(self.search).signal_processes
+        if self.generate.signal.process not in allowed:
+            raise ValueError(
+                f"search {self.search} takes the signal process {' or '.join(allowed)}, "
+                f"not {self.generate.signal.process}"
+            )
+        return self
 
     @property
     def root(self) -> Path:
@@ -254,6 +299,10 @@ def _format_error(err: dict[str, Any], source: str) -> str:
         return f"{source}: unknown key '{key}' (allowed here: {allowed})"
     if err["type"] == "missing":
         return f"{source}: missing required key '{key}'"
+    if err["type"] == "value_error" and not isinstance(err.get("input"), str | int | float):
+        # a check across several keys: the message names them; the input is a whole section
+        where = f"'{key}': " if key else ""
+        return f"{source}: {where}{str(err['msg']).removeprefix('Value error, ')}"
     return f"{source}: key '{key}': {err['msg']} (got {err.get('input')!r})"
 
 

@@ -36,6 +36,12 @@ def test_hash_changes_with_content_only():
         ("generate.backgrounds.0.process=bhabha", "key 'generate.backgrounds.0.process'"),
         ("generate.signal.masses=[-1.0]", "masses must be positive"),
         ("no_equals_sign", "expected KEY=VALUE"),
+        (
+            "search=alp",
+            "zprime_invisible_small.yaml: search alp takes the signal process alp or "
+            "alp_fusion, not zprime",
+        ),
+        ("features.triggers=[trg_sp9]", "unknown trigger line(s) ['trg_sp9']"),
     ],
 )
 def test_bad_values_give_one_line_errors(override, message):

@@ -94,3 +94,39 @@ def test_same_seed_gives_same_events_models_and_limits(workdir: Path, tmp_path: 
     assert math.isclose(
         float(a["expected_coupling_median"].iloc[0]), float(b["expected_coupling_median"].iloc[0])
     )
+
+
+@pytest.mark.parametrize(
+    ("search", "masses", "coupling"),
+    [
+        ("lfv_zprime", [1.0, 3.0, 6.0], 0.01),
+        ("alp", [1.0, 4.0, 8.0], 0.001),
+        ("dark_photon", [2.0, 4.0, 7.0], 0.001),
+    ],
+)
+def test_every_search_runs_end_to_end(
+    search: str, masses: list[float], coupling: float, tmp_path: Path
+) -> None:
+    from mlsearch.features import get_builder
+
+    profile = SMALL_PROFILE.parent / f"{search}_small.yaml"
+    res = run_cli("run", str(profile), "--set", f"workdir={tmp_path}")
+    assert res.returncode == 0, res.stderr[-3000:]
+    df = pd.read_csv(tmp_path / f"results/{search}/limits.csv")
+    assert df["mass"].tolist() == masses
+    bands = df[[f"expected_xsec_fb_{b}" for b in ("minus2", "minus1", "median", "plus1", "plus2")]]
+    assert np.isfinite(bands.to_numpy()).all() and (np.diff(bands.to_numpy(), axis=1) >= 0).all()
+    assert (df["signal_efficiency"] > 0.05).all() and (df["n_background"] > 0).all()
+    ratio = df["expected_events_median"] / df["n_signal_ref"]
+    np.testing.assert_allclose(df["expected_coupling_median"], coupling * np.sqrt(ratio), rtol=1e-4)
+    # the window sits on the signal peak of this search's variable
+    if search != "alp":  # recoil or missing mass squared
+        centre = (df["window_low"] + df["window_high"]) / 2
+        np.testing.assert_allclose(centre, np.square(masses), atol=0.6)
+    else:  # the diphoton mass
+        assert ((df["window_low"] < df["mass"]) & (df["mass"] < df["window_high"])).all()
+    model = onnx.load(tmp_path / f"models/{search}/pbdt.onnx")
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert json.loads(meta["mlsearch.features"]) == get_builder(search).feature_names
+    assert json.loads((tmp_path / f"results/{search}/limits.json").read_text())["search"] == search
+    assert (tmp_path / f"results/{search}/limits_coupling.png").stat().st_size > 10_000

@@ -28,7 +28,7 @@ def _event_from_cms(mu_plus_cms, mu_minus_cms, muon_id=(0.9, 0.9), extra=()):
     clusters = [
         {"clusterE": e, "clusterTheta": 1.0, "clusterPhi": 0.0, "clusterReg": 2} for e in extra
     ]
-    return {"event": 0, "weight": 1.0, "tracks": tracks, "clusters": clusters}
+    return {"event": 0, "weight": 1.0, "tracks": tracks, "clusters": clusters, "trg_ffo": True}
 
 
 def _muon(p, direction):
@@ -62,10 +62,13 @@ def test_selection_requires_two_identified_opposite_muons():
     same_sign["tracks"][1]["charge"] = 1
     one_track = _event_from_cms(_muon(3.0, [1, 0, 0]), _muon(2.0, [0, 1, 0]))
     one_track["tracks"] = one_track["tracks"][:1]
-    df = get_builder("zprime_invisible").build(
-        ak.Array([good, bad_id, same_sign, one_track]), FeaturesConfig()
-    )
+    untriggered = _event_from_cms(_muon(3.0, [1, 0, 0]), _muon(2.0, [0, 1, 0]))
+    untriggered["trg_ffo"] = False
+    events = ak.Array([good, bad_id, same_sign, one_track, untriggered])
+    df = get_builder("zprime_invisible").build(events, FeaturesConfig())
     assert len(df) == 1
+    # without the trigger requirement the untriggered event is selected too
+    assert len(get_builder("zprime_invisible").build(events, FeaturesConfig(triggers=[]))) == 2
 
 
 def test_builder_declares_every_feature_it_builds():

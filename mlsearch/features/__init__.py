@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from mlsearch.features.spec import FeatureBuilder, FeatureSpec
+import importlib
 
-__all__ = ["FeatureBuilder", "FeatureSpec", "get_builder"]
+from mlsearch.features.spec import FeatureBuilder, FeatureSpec, search_values
+
+__all__ = ["FeatureBuilder", "FeatureSpec", "get_builder", "search_values"]
+
+_MODULES = {
+    "zprime_invisible": "mlsearch.features.zprime_invisible",
+    "lfv_zprime": "mlsearch.features.lfv_zprime",
+    "alp": "mlsearch.features.alp",
+    "dark_photon": "mlsearch.features.dark_photon",
+}
 
 
 def get_builder(search: str) -> FeatureBuilder:
     """The feature builder of a search (configs/<search>.yaml's ``search`` key)."""
-    if search == "zprime_invisible":
-        from mlsearch.features.zprime_invisible import BUILDER
-
-        return BUILDER
-    raise ValueError(f"no feature builder for search {search!r}")
+    if search not in _MODULES:
+        raise ValueError(f"no feature builder for search {search!r}; known: {', '.join(_MODULES)}")
+    builder: FeatureBuilder = importlib.import_module(_MODULES[search]).BUILDER
+    return builder

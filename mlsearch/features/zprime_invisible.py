@@ -1,6 +1,7 @@
 """Features of the Z' -> invisible search: two muons and nothing else (CM frame).
 
-Selection: exactly two tracks of opposite charge, both with muonID above the cut.
+Selection: the two-track trigger (by default), exactly two tracks of opposite charge, both
+with muonID above the cut.
 In signal the missing momentum comes from one place (the Z' radiated off one muon); in
 mu mu (gamma) background it comes from ISR photons along the beams, so the recoil points
 along the beam axis.
@@ -13,16 +14,10 @@ import numpy as np
 import pandas as pd
 
 from mlsearch.config import FeaturesConfig
+from mlsearch.features.common import cms_frame, trigger_mask, two_track_features
 from mlsearch.features.spec import FeatureBuilder, FeatureSpec
 from mlsearch.physics.constants import M_MU
-from mlsearch.physics.kinematics import (
-    beam_four_momenta,
-    boost,
-    cms_boost_vector,
-    cos_theta,
-    invariant_mass2,
-    momentum,
-)
+from mlsearch.searches import SEARCHES
 
 __all__ = ["BUILDER"]
 
@@ -45,67 +40,45 @@ FEATURES = (
 )
 
 
-def _four_vectors(tracks: ak.Array) -> np.ndarray:
+def _four_vectors(tracks: ak.Array, masses: tuple[float, float]) -> np.ndarray:
     p3 = np.stack([ak.to_numpy(tracks[c]) for c in ("px", "py", "pz")], axis=-1)
-    e = np.sqrt(np.sum(p3**2, axis=-1) + M_MU**2)
+    m = np.asarray(masses)
+    e = np.sqrt(np.sum(p3**2, axis=-1) + m**2)
     return np.concatenate([e[..., None], p3], axis=-1)
 
 
-def _transverse_to(vec: np.ndarray, axis: np.ndarray) -> np.ndarray:
-    unit = axis / np.linalg.norm(axis, axis=-1, keepdims=True)
-    return np.linalg.norm(np.cross(vec, unit), axis=-1)
+def _extra_energy(events: ak.Array) -> np.ndarray:
+    cl = events.clusters
+    if len(events) and "clusterE" in ak.fields(cl):  # untyped when all lists are empty
+        return ak.to_numpy(ak.sum(cl.clusterE, axis=1))
+    return np.zeros(len(events))
 
 
 def build(events: ak.Array, config: FeaturesConfig) -> pd.DataFrame:
     """Feature rows for the selected events (GeV, rad; CM frame from nominal beams)."""
-    tracks = events.tracks
-    two = ak.num(tracks) == 2
+    lines = SEARCHES["zprime_invisible"].triggers if config.triggers is None else config.triggers
+    events = events[trigger_mask(events, lines)]
+    two = ak.num(events.tracks) == 2
     ev = events[two]
     tr = ev.tracks
     opposite = ak.sum(tr.charge, axis=1) == 0
     muons = ak.all(tr.muonID > config.muon_id_min, axis=1)
     ev = ev[opposite & muons]
     tr = ev.tracks[ak.argsort(-ev.tracks.charge, axis=1)]  # mu+ first
-    lab = _four_vectors(ak.to_regular(tr, axis=1))  # (n, 2, 4)
-    electron, positron = beam_four_momenta()
-    initial = electron + positron
-    beta = cms_boost_vector(initial)
-    cms = boost(lab, beta)
-    initial_cms = boost(initial, beta)
-    mu_plus, mu_minus = cms[:, 0], cms[:, 1]
-    pair = mu_plus + mu_minus
-    recoil = initial_cms - pair
-    recoil_lab = initial - lab[:, 0] - lab[:, 1]
-    dphi = np.abs(
-        np.arctan2(mu_plus[:, 2], mu_plus[:, 1]) - np.arctan2(mu_minus[:, 2], mu_minus[:, 1])
-    )
-    dphi = np.where(dphi > np.pi, 2 * np.pi - dphi, dphi)
-    cl = ev.clusters
-    has_clusters = len(ev) > 0 and "clusterE" in ak.fields(cl)  # untyped when all are empty
-    extra = ak.to_numpy(ak.sum(cl.clusterE, axis=1)) if has_clusters else np.zeros(len(ev))
+    lab = _four_vectors(ak.to_regular(tr, axis=1), (M_MU, M_MU))  # (n, 2, 4)
+    kin = two_track_features(lab, ("mu_plus", "mu_minus"), "dimuon", cms_frame())
     track_e = ak.to_numpy(ak.to_regular(tr.clusterE, axis=1)) if len(ev) else np.zeros((0, 2))
     return pd.DataFrame(
         {
-            "mu_plus_p_cms": momentum(mu_plus),
-            "mu_minus_p_cms": momentum(mu_minus),
-            "mu_plus_cos_theta_cms": cos_theta(mu_plus),
-            "mu_minus_cos_theta_cms": cos_theta(mu_minus),
-            "dimuon_pt_cms": np.hypot(pair[:, 1], pair[:, 2]),
-            "dimuon_mass": np.sqrt(np.clip(invariant_mass2(pair), 0, None)),
-            "recoil_p_cms": momentum(recoil),
-            "recoil_cos_theta_cms": cos_theta(recoil),
-            "recoil_theta_lab": np.arccos(cos_theta(recoil_lab)),
-            "acoplanarity": np.pi - dphi,
-            "recoil_pt_mu_plus": _transverse_to(recoil[:, 1:], mu_plus[:, 1:]),
-            "recoil_pt_mu_minus": _transverse_to(recoil[:, 1:], mu_minus[:, 1:]),
+            **{f.name: kin[f.name] for f in FEATURES if f.name in kin},
             "mu_plus_clusterE": track_e[:, 0],
             "mu_minus_clusterE": track_e[:, 1],
-            "extra_ecl_energy": extra,
-            "recoil_mass2": invariant_mass2(recoil),
+            "extra_ecl_energy": _extra_energy(ev),
+            "recoil_mass2": kin["recoil_mass2"],
             "event": ak.to_numpy(ev.event),
             "weight": ak.to_numpy(ev.weight),
         }
-    )
+    )[[*(f.name for f in FEATURES), "recoil_mass2", "event", "weight"]]
 
 
 BUILDER = FeatureBuilder(

@@ -31,11 +31,18 @@ _STAGE_CODE = {
         "models/folds.py",
         "models/mass_assignment.py",
         "pipeline/features.py",
+        "searches.py",
     ),
     "train": ("models", "evaluation/metrics.py", "pipeline/train.py"),
     "evaluate": ("evaluation", "pipeline/evaluate.py"),
     "export": ("export", "models", "pipeline/export.py"),
-    "limits": ("limits", "export/parity.py", "pipeline/limits.py"),
+    "limits": (
+        "limits",
+        "export/parity.py",
+        "features/spec.py",
+        "pipeline/limits.py",
+        "searches.py",
+    ),
 }
 _PACKAGE = Path(__file__).resolve().parents[1]
 

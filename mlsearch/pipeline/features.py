@@ -98,6 +98,7 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
         "features": builder.feature_names,
         "units": {f.name: f.unit for f in builder.features},
         "search_variable": builder.search_variable,
+        "search_rule": builder.rule,
         "spectators": list(builder.spectators),
         "mass_grid": grid,
         "samples": samples,

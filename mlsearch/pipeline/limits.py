@@ -20,6 +20,7 @@ import pandas as pd
 from mlsearch.config import Config
 from mlsearch.errors import InputError
 from mlsearch.export.parity import onnx_session
+from mlsearch.features.spec import search_values
 from mlsearch.generate.sample import chunk_rng
 from mlsearch.io.atomic import atomic_path, write_json_atomic, write_text_atomic
 from mlsearch.limits.plot import brazil_plot
@@ -40,6 +41,7 @@ from mlsearch.pipeline.features import read_feature_table
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
+from mlsearch.searches import search_info
 from mlsearch.tracking import flatten, mlflow_run, resolve_model_uri, tracking_uri
 from mlsearch.tracking.registry import download_run_artifacts
 
@@ -81,12 +83,16 @@ def _mass_limit(
     lumi = config.luminosity_fb
     features = meta["features"]
     mass = float(info["mass"])
-    var = meta["search_variable"]
+    rule = meta.get("search_rule") or {"column": meta["search_variable"]}
     sig = table[table["process"] == sample]
     bkg = table[table["label"] == 0]
-    window = signal_window(sig[var].to_numpy(), cfg.window_sigma)
-    sig = sig[window.contains(sig[var].to_numpy())]
-    bkg = bkg[window.contains(bkg[var].to_numpy())]
+    if len(sig) < 10:
+        raise InputError(
+            f"{sample}: {len(sig)} selected signal events, too few for a window; raise n_events"
+        )
+    window = signal_window(search_values(sig, rule, mass), cfg.window_sigma)
+    sig = sig[window.contains(search_values(sig, rule, mass))]
+    bkg = bkg[window.contains(search_values(bkg, rule, mass))]
     s_score = _fold_scores(sessions, sig[features].to_numpy(), sig["fold"].to_numpy(), mass)
     b_score = _fold_scores(sessions, bkg[features].to_numpy(), bkg["fold"].to_numpy(), mass)
     # bins with equal expected signal: every bin carries signal information
@@ -154,7 +160,9 @@ def _mass_limit(
 
 def _add_limits(row: dict[str, Any], bands: LimitBands, scale: float, lumi: float) -> None:
     """mu (in units of ``scale`` x the reference signal) -> signal events, sigma x B [fb] and
-    g' (sigma ~ g'^2; B(invisible) does not depend on g')."""
+    the coupling: every signal here has sigma ~ coupling^2 at fixed mass (g', g_emu,
+    g_a_gamma_gamma, epsilon), and the branching fractions do not depend on it (for the ALP
+    the selection efficiency is the one at the reference coupling: prompt decays)."""
     n_ref, eff, g_ref = row["n_signal_ref"], row["signal_efficiency"], row["coupling_ref"]
 
     def convert(mu: float) -> tuple[float, float, float]:
@@ -339,17 +347,16 @@ def _plots(config: Config, df: pd.DataFrame, out: Path, kind: str) -> None:
     import matplotlib.pyplot as plt
 
     mass = df["mass"].to_numpy()
-    title = (
-        f"Z' (L$_\\mu$ - L$_\\tau$) $\\to$ invisible, {config.luminosity_fb:g} fb$^{{-1}}$,"
-        f" {kind} (ONNX)"
+    info = search_info(config.search)
+    title = f"{info.title}, {config.luminosity_fb:g} fb$^{{-1}}$, {kind} (ONNX)"
+    coupling = (
+        f"{info.coupling_label} [{info.coupling_unit}]"
+        if info.coupling_unit
+        else (info.coupling_label)
     )
     for quantity, label, name in (
-        ("coupling", "g'", "limits_coupling.png"),
-        (
-            "xsec_fb",
-            r"$\sigma(e^+e^- \to \mu^+\mu^- Z') \times B(Z' \to$ inv.) [fb]",
-            "limits_xsec.png",
-        ),
+        ("coupling", coupling, "limits_coupling.png"),
+        ("xsec_fb", info.xsec_label, "limits_xsec.png"),
     ):
         expected = np.stack([df[f"expected_{quantity}_{b}"].to_numpy() for b in BANDS], axis=1)
         fig = brazil_plot(

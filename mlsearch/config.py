@@ -174,7 +174,21 @@ class FeaturesConfig(_Strict):
 
 class TrainConfig(_Strict):
     n_folds: int = Field(2, ge=2)
-    mass_assignment: Literal["random_grid"] = "random_grid"
+    mass_assignment: Literal["random_grid", "window", "all"] = Field(
+        "random_grid",
+        description="background mass hypotheses: random draws from the grid, the signal "
+        "window the event falls in, or every hypothesis with weight 1/n",
+    )
+    mass_probabilities: list[float] | None = Field(
+        None, description="random_grid: one probability per grid mass (normalised)"
+    )
+
+    @field_validator("mass_probabilities")
+    @classmethod
+    def _non_negative(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and (any(p < 0 for p in v) or sum(v) <= 0):
+            raise ValueError("mass_probabilities must be >= 0 and not all 0")
+        return v
 
 
 class PBDTConfig(_Strict):
@@ -241,6 +255,12 @@ class Config(_Strict):
     def _signal_fits_the_search(self) -> Config:
         from mlsearch.searches import search_info
 
+        probabilities = self.train.mass_probabilities
+        if probabilities is not None and len(probabilities) != len(self.generate.signal.masses):
+            raise ValueError(
+                f"train.mass_probabilities has {len(probabilities)} values for "
+                f"{len(self.generate.signal.masses)} masses"
+            )
         allowed = search_info(self.search).signal_processes
         if self.generate.signal.process not in allowed:
             raise ValueError(

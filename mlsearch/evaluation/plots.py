@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["auc_vs_mass", "score_distributions"]
+__all__ = ["auc_vs_mass", "punzi_vs_mass", "roc_curves", "score_distributions", "sculpting"]
 
 
 def _plt() -> Any:
@@ -61,4 +61,97 @@ def score_distributions(
     ax.set_ylabel("normalised")
     ax.set_title(title, fontsize=10)
     ax.legend()
+    return fig
+
+
+def punzi_vs_mass(
+    curves: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]], title: str
+) -> Any:
+    """Punzi sensitivity sigma_min [fb] against the mass, one line per model and the
+    cut-based baseline (dashed)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    for name, (mass, sigma) in curves.items():
+        style = "--" if name == "baseline" else "-"
+        ax.plot(mass, sigma, style, marker="o", label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("mass hypothesis [GeV]")
+    ax.set_ylabel(r"Punzi $\sigma_{min}$ [fb] (lower is better)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    return fig
+
+
+def roc_curves(
+    curves: dict[float, tuple[NDArray[np.float64], NDArray[np.float64]]], title: str
+) -> Any:
+    """ROC curves in the signal window, one per mass: signal against background efficiency
+    (log scale)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    for mass, (eff_b, eff_s) in sorted(curves.items()):
+        keep = eff_b > 0
+        ax.plot(eff_b[keep], eff_s[keep], label=f"{mass:g} GeV")
+    ax.set_xscale("log")
+    ax.set_xlim(1e-4, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("background efficiency (in the window)")
+    ax.set_ylabel("signal efficiency (in the window)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def sculpting(
+    panels: dict[
+        float,
+        tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_], tuple[float, float]],
+    ],
+    variable: str,
+    title: str,
+) -> Any:
+    """Background distribution of the search variable before and after the Punzi-optimal
+    score cut at each mass (normalised, log scale; the signal window shaded): a peak appearing
+    at the hypothesis after the cut is sculpting."""
+    plt = _plt()
+    masses = sorted(panels)
+    cols = min(len(masses), 3)
+    rows = (len(masses) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), layout="constrained")
+    axes = np.atleast_1d(axes).ravel()
+    for ax, mass in zip(axes, masses, strict=False):
+        values, weight, passes, (low, high) = panels[mass]
+        finite = np.isfinite(values)
+        lo, hi = np.quantile(values[finite], [0.005, 0.995]) if finite.any() else (0.0, 1.0)
+        lo, hi = min(lo, low), max(hi, high)
+        bins = np.linspace(lo, hi if hi > lo else lo + 1, 41)
+        ax.axvspan(low, high, color="0.85", label="signal window")
+        ax.hist(
+            values,
+            bins,
+            weights=weight,
+            density=True,
+            histtype="step",
+            lw=1.5,
+            label="all background",
+        )
+        if passes.any():
+            ax.hist(
+                values[passes],
+                bins,
+                weights=weight[passes],
+                density=True,
+                histtype="step",
+                lw=2,
+                label="after the score cut",
+            )
+        ax.set_yscale("log")
+        ax.set_title(f"m = {mass:g} GeV", fontsize=9)
+        ax.set_xlabel(variable, fontsize=8)
+        ax.legend(fontsize=7)
+    for ax in axes[len(masses) :]:
+        ax.set_visible(False)
+    fig.suptitle(title, fontsize=10)
     return fig

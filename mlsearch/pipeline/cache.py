@@ -31,10 +31,17 @@ _STAGE_CODE = {
         "models/folds.py",
         "models/mass_assignment.py",
         "pipeline/features.py",
+        "limits/windows.py",
         "searches.py",
     ),
     "train": ("models", "evaluation/metrics.py", "pipeline/train.py"),
-    "evaluate": ("evaluation", "pipeline/evaluate.py"),
+    "evaluate": (
+        "evaluation",
+        "features/spec.py",
+        "limits/punzi.py",
+        "limits/windows.py",
+        "pipeline/evaluate.py",
+    ),
     "export": ("export", "models", "pipeline/export.py"),
     "limits": (
         "limits",

@@ -1,7 +1,18 @@
-"""evaluate stage: per-mass AUC table and plots from the out-of-fold scores, into MLflow."""
+"""evaluate stage: the per-mass evaluation report from the out-of-fold scores, into MLflow.
+
+Writes results/<search>/evaluation/: report.csv (per model and mass: window, AUC, signal
+efficiency at 1 % background, Punzi sensitivity and optimal cut, expected signal and
+background, the cut-based baseline, sculpting), auc_per_mass.csv, ks_per_fold.csv (train
+versus test score distributions), report.html and the PNG plots it shows.
+"""
 
 from __future__ import annotations
 
+import html
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
 from mlsearch.config import Config
@@ -17,12 +28,52 @@ from mlsearch.tracking import mlflow_run
 __all__ = ["run_evaluate"]
 
 
-def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResult:
-    """Write results/<search>/evaluation/{auc_per_mass.csv, auc_vs_mass.png,
-    scores_<model>_m<mass>.png} and attach them to the training runs."""
+def _save(fig: Any, path: Path, dpi: int = 100) -> Path:
     import matplotlib.pyplot as plt
 
-    from mlsearch.evaluation.plots import auc_vs_mass, score_distributions
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    plt.close(fig)
+    return path
+
+
+def _model_reports(
+    config: Config, table: pd.DataFrame, meta: dict[str, Any], kind: str, baseline: np.ndarray
+) -> tuple[list[dict[str, Any]], dict[float, Any], dict[float, Any]]:
+    from mlsearch.evaluation.report import mass_report
+
+    paths = Paths.of(config)
+    bkg = pd.read_parquet(paths.train / f"{kind}_oof_background.parquet")
+    own = pd.read_parquet(paths.train / f"{kind}_oof_signal.parquet")["score"].to_numpy()
+    rows, rocs, sculpts = [], {}, {}
+    for m in meta["mass_grid"]:
+        rep = mass_report(
+            table,
+            meta,
+            kind,
+            float(m),
+            own,
+            bkg[f"score_m{m:g}"].to_numpy(),
+            baseline,
+            config.luminosity_fb,
+            config.limits.window_sigma,
+        )
+        rows.append(rep.row)
+        rocs[float(m)] = rep.roc
+        sculpts[float(m)] = rep.sculpt
+    return rows, rocs, sculpts
+
+
+def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResult:
+    """Write the evaluation report and attach it to the training runs."""
+    from mlsearch.evaluation.baselines import baseline_mask
+    from mlsearch.evaluation.plots import (
+        auc_vs_mass,
+        punzi_vs_mass,
+        roc_curves,
+        score_distributions,
+        sculpting,
+    )
 
     reporter = reporter or NullReporter()
     paths = Paths.of(config)
@@ -30,55 +81,143 @@ def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResul
     train_key = manifest_key(paths.train, "train")
     if not train_key:
         raise InputError(f"{paths.train}: no trained models (run the train stage)")
-    key = stage_key("evaluate", train_key)
+    key = stage_key("evaluate", train_key, config.luminosity_fb, config.limits.window_sigma)
     if manifest_key(out, "evaluate") == key:
         reporter.finish("evaluate", "cached")
-        return StageResult("evaluate", key, (out / "auc_per_mass.csv",), True)
+        return StageResult("evaluate", key, (out / "report.csv",), True)
     train = read_manifest(paths.train, "train")
     table, meta = read_feature_table(paths.features)
     sig = table["label"].to_numpy() == 1
-    rows = [{"model": kind, **r} for kind, recs in train["auc"].items() for r in recs]
-    auc = pd.DataFrame(rows)
-    write_text_atomic(out / "auc_per_mass.csv", auc.to_csv(index=False, float_format="%.6f"))
     reporter.start("evaluate", len(train["runs"]) + 1)
-    fig = auc_vs_mass(
-        {str(k): (g["mass"].to_numpy(), g["auc"].to_numpy()) for k, g in auc.groupby("model")},
-        f"{config.search}: per-mass AUC",
-    )
-    with atomic_path(out / "auc_vs_mass.png") as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    auc = pd.DataFrame([{"model": k, **r} for k, recs in train["auc"].items() for r in recs])
+    write_text_atomic(out / "auc_per_mass.csv", auc.to_csv(index=False, float_format="%.6f"))
+    ks = pd.DataFrame([{"model": k, **r} for k, recs in train.get("ks", {}).items() for r in recs])
+    write_text_atomic(out / "ks_per_fold.csv", ks.to_csv(index=False, float_format="%.6g"))
+    baseline = baseline_mask(config.search, table)
+    figures: dict[str, list[Path]] = {}
+    report_rows: list[dict[str, Any]] = []
+    common = [
+        _save(
+            auc_vs_mass(
+                {
+                    str(k): (g["mass"].to_numpy(), g["auc"].to_numpy())
+                    for k, g in auc.groupby("model")
+                },
+                f"{config.search}: per-mass AUC (all events)",
+            ),
+            out / "auc_vs_mass.png",
+        )
+    ]
     reporter.advance("evaluate")
-    for kind, run_id in train["runs"].items():
+    w = table["weight"].to_numpy()
+    for kind in train["runs"]:
+        rows, rocs, sculpts = _model_reports(config, table, meta, kind, baseline)
+        report_rows += rows
         bkg = pd.read_parquet(paths.train / f"{kind}_oof_background.parquet")
         own = pd.read_parquet(paths.train / f"{kind}_oof_signal.parquet")["score"].to_numpy()
-        figures = []
         sig_mass = table["mass_hypothesis"].to_numpy()[sig]
+        mine = [
+            _save(
+                roc_curves(rocs, f"{config.search}, {kind}: ROC in the window"),
+                out / f"roc_{kind}.png",
+            ),
+            _save(
+                sculpting(sculpts, meta["search_variable"], f"{kind}: background sculpting"),
+                out / f"sculpting_{kind}.png",
+                dpi=80,
+            ),
+        ]
         for m in meta["mass_grid"]:
             sel = sig_mass == m
             fig = score_distributions(
                 own[sel],
-                table["weight"].to_numpy()[sig][sel],
+                w[sig][sel],
                 bkg[f"score_m{m:g}"].to_numpy(),
-                table["weight"].to_numpy()[~sig],
+                w[~sig],
                 f"{kind}, m = {m:g} GeV (out-of-fold)",
             )
-            path = out / f"scores_{kind}_m{m:g}.png"
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, dpi=90, format="png")
-            plt.close(fig)
-            figures.append(path)
+            mine.append(_save(fig, out / f"scores_{kind}_m{m:g}.png", dpi=80))
+        figures[kind] = mine
+        reporter.advance("evaluate", note=kind)
+    report = pd.DataFrame(report_rows)
+    write_text_atomic(out / "report.csv", report.to_csv(index=False, float_format="%.6g"))
+    curves = {
+        str(k): (g["mass"].to_numpy(), g["punzi_xsec_fb"].to_numpy())
+        for k, g in report.groupby("model")
+    }
+    first = report[report["model"] == report["model"].iloc[0]]
+    curves["baseline"] = (first["mass"].to_numpy(), first["baseline_punzi_xsec_fb"].to_numpy())
+    common.append(
+        _save(
+            punzi_vs_mass(curves, f"{config.search}, {config.luminosity_fb:g} fb$^{{-1}}$"),
+            out / "punzi_vs_mass.png",
+        )
+    )
+    _write_html(out / "report.html", config, report, ks, common, figures)
+    for kind, run_id in train["runs"].items():
         with mlflow_run(config, "", run_id=run_id):
             import mlflow
 
-            mlflow.log_artifact(str(out / "auc_per_mass.csv"), "evaluation")
-            mlflow.log_artifact(str(out / "auc_vs_mass.png"), "evaluation")
-            for path in figures:
+            for name in ("report.csv", "report.html", "auc_per_mass.csv", "ks_per_fold.csv"):
+                mlflow.log_artifact(str(out / name), "evaluation")
+            for path in [*common, *figures[kind]]:
                 mlflow.log_artifact(str(path), "evaluation")
-        reporter.advance("evaluate", note=kind)
+            mine = report[report["model"] == kind]
+            mlflow.log_metrics(
+                {
+                    **{
+                        f"punzi_xsec_fb_m{r.mass:g}": float(r.punzi_xsec_fb)
+                        for r in mine.itertuples()
+                    },
+                    **{
+                        f"gain_vs_baseline_m{r.mass:g}": float(r.gain_vs_baseline)
+                        for r in mine.itertuples()
+                    },
+                }
+            )
     write_manifest(out, "evaluate", key)
+    beats = {str(k): int((g["gain_vs_baseline"] > 1).sum()) for k, g in report.groupby("model")}
+    n = len(meta["mass_grid"])
     reporter.finish(
         "evaluate",
-        f"mean AUC {', '.join(f'{k} {g.auc.mean():.3f}' for k, g in auc.groupby('model'))}",
+        ", ".join(f"{k} beats the baseline at {v}/{n} masses" for k, v in beats.items()),
     )
-    return StageResult("evaluate", key, (out / "auc_per_mass.csv",), False)
+    return StageResult("evaluate", key, (out / "report.csv", out / "report.html"), False)
+
+
+def _write_html(
+    path: Path,
+    config: Config,
+    report: pd.DataFrame,
+    ks: pd.DataFrame,
+    common: list[Path],
+    figures: dict[str, list[Path]],
+) -> None:
+    """One self-contained page (images referenced next to it) an analyst opens in a browser."""
+    cols = [
+        "model", "mass", "auc_window", "signal_eff_at_bkg_1pct", "punzi_xsec_fb",
+        "baseline_punzi_xsec_fb", "gain_vs_baseline", "punzi_cut", "signal_events",
+        "background_events", "sculpt_ratio",
+    ]  # fmt: skip
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>mlsearch evaluation: {html.escape(config.search)}</title>",
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}img{max-width:48%}"
+        "</style></head><body>",
+        f"<h1>{html.escape(config.search)}: per-mass evaluation</h1>",
+        f"<p>Luminosity {config.luminosity_fb:g} fb<sup>-1</sup>; out-of-fold scores; signal "
+        f"window &plusmn;{config.limits.window_sigma:g} sigma of the signal's search variable. "
+        "Punzi: the smallest cross section excluded at 90 % CL / discovered at 3 sigma "
+        "(lower is better); gain = baseline / classifier.</p>",
+        "<h2>Per mass</h2>",
+        report[cols].to_html(index=False, float_format=lambda v: f"{v:.4g}"),
+        "<h2>Train versus test score distributions (KS per fold)</h2>",
+        ks.to_html(index=False, float_format=lambda v: f"{v:.3g}") if len(ks) else "<p>-</p>",
+        *(f"<img src='{p.name}'>" for p in common),
+    ]
+    for kind, paths in figures.items():
+        parts.append(f"<h2>{html.escape(kind)}</h2>")
+        parts += [f"<img src='{p.name}'>" for p in paths]
+    parts.append("</body></html>")
+    write_text_atomic(path, "\n".join(parts))

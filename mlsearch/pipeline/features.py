@@ -13,11 +13,13 @@ import pyarrow.parquet as pq
 from mlsearch.config import Config
 from mlsearch.errors import InputError
 from mlsearch.features import get_builder
+from mlsearch.features.spec import search_values
 from mlsearch.generate.sample import chunk_rng
 from mlsearch.io.atomic import atomic_path
 from mlsearch.io.events import read_events
+from mlsearch.limits.windows import signal_window
 from mlsearch.models.folds import fold_of
-from mlsearch.models.mass_assignment import assign_background_masses
+from mlsearch.models.mass_assignment import assign_background_masses, expand_all_masses
 from mlsearch.pipeline.cache import file_key, stage_key
 from mlsearch.pipeline.generate import sample_jobs
 from mlsearch.pipeline.paths import Paths
@@ -40,6 +42,42 @@ def read_feature_table(path: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
     return table.to_pandas(), meta
 
 
+def _check_finite(df: pd.DataFrame, features: list[str], path: Any) -> None:
+    """A NaN or infinite feature is an error naming the file, the columns and the count: the
+    classifiers have no rule for it, and a silent fill would bias the scores."""
+    values = df[features].to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        cols = [f"{f} ({int(n)} rows)" for f, n in zip(features, bad.sum(axis=0), strict=True) if n]
+        raise InputError(f"{path}: non-finite feature values: {', '.join(cols)}")
+
+
+def _background_masses(
+    config: Config,
+    rule: dict[str, Any],
+    df: pd.DataFrame,
+    name: str,
+    signal_frames: dict[float, pd.DataFrame],
+) -> pd.DataFrame:
+    """The background sample with its mass hypotheses (strategy of train.mass_assignment)."""
+    grid = config.generate.signal.masses
+    strategy = config.train.mass_assignment
+    if strategy == "all":
+        return expand_all_masses(df, grid)
+    rng = chunk_rng(config.seed, f"mass/{name}", 0)
+    inside = None
+    if strategy == "window":
+        inside = np.zeros((len(df), len(grid)), dtype=bool)
+        for j, m in enumerate(grid):
+            sig = signal_frames[float(m)]
+            window = signal_window(search_values(sig, rule, m), config.limits.window_sigma)
+            inside[:, j] = window.contains(search_values(df, rule, m))
+    df["mass_hypothesis"] = assign_background_masses(
+        len(df), grid, strategy, rng, config.train.mass_probabilities, inside
+    )
+    return df
+
+
 def run_features(config: Config, reporter: Reporter | None = None) -> StageResult:
     """Build the feature table: features, spectators, mass_hypothesis, label, weight
     (events per fb^-1), fold, event, process."""
@@ -54,6 +92,8 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
         config.features,
         config.train.n_folds,
         config.train.mass_assignment,
+        config.train.mass_probabilities,
+        config.limits.window_sigma if config.train.mass_assignment == "window" else None,
         config.generate.signal.masses,
     )
     if file_key(paths.features) == key:
@@ -63,21 +103,27 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
     frames = []
     samples: dict[str, Any] = {}
     grid = config.generate.signal.masses
+    signal_frames: dict[float, pd.DataFrame] = {}  # signals come first in the job list
+    copies = config.train.mass_assignment == "all"
     for job, reco_key in zip(jobs, reco_keys, strict=True):
         path = paths.reco / job.path.name
         events, meta = read_events(path)
         if meta.get("cache_key") != reco_key:
             raise InputError(f"{path}: made with other settings; run the simulate stage first")
         df = builder.build(events, config.features)
+        _check_finite(df, builder.feature_names, path)
+        if job.is_signal and len(df) == 0:
+            raise InputError(
+                f"{path}: no {job.name} event passes the {config.search} selection (of "
+                f"{meta['n_events']}); a mass point needs selected signal events"
+            )
         df["process"] = job.name
         df["label"] = np.int8(job.is_signal)
         if job.is_signal:
             df["mass_hypothesis"] = float(job.mass or 0.0)
+            signal_frames[float(job.mass or 0.0)] = df
         else:
-            rng = chunk_rng(config.seed, f"mass/{job.name}", 0)
-            df["mass_hypothesis"] = assign_background_masses(
-                len(df), grid, config.train.mass_assignment, rng
-            )
+            df = _background_masses(config, builder.rule, df, job.name, signal_frames)
         df["fold"] = fold_of(df["event"].to_numpy(), config.train.n_folds)
         frames.append(df)
         samples[job.name] = {
@@ -86,7 +132,7 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
             "mass": job.mass,
             "coupling": job.coupling,
             "n_generated": meta["n_events"],
-            "n_selected": len(df),
+            "n_selected": int(len(df) / (len(grid) if not job.is_signal and copies else 1)),
             "cross_section_fb": meta["cross_section_fb"],
             "cross_section_err_fb": meta["cross_section_err_fb"],
         }
@@ -104,6 +150,8 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
         "samples": samples,
         "n_folds": config.train.n_folds,
         "mass_assignment": config.train.mass_assignment,
+        # every background event is in the table this many times (weights divided by it)
+        "background_copies": len(grid) if copies else 1,
     }
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata(

@@ -107,7 +107,9 @@ def _mass_limit(
     w_bkg = bkg["weight"].to_numpy()
     if not (w_bkg > 0).any():
         w_bkg = table.loc[table["label"] == 0, "weight"].to_numpy()
-    floor = float(w_bkg[w_bkg > 0].mean()) * lumi
+    # (with the "all" mass assignment every event is in the table once per hypothesis, its
+    # weight divided by their number: one MC event weighs that many rows)
+    floor = float(w_bkg[w_bkg > 0].mean()) * lumi * meta.get("background_copies", 1)
     empty = b_counts <= 0
     b_counts = np.where(empty, floor, b_counts)
     b_stat = np.where(empty, floor, b_stat)

@@ -53,6 +53,36 @@ def _oof_scores(
     return own, per_mass
 
 
+def _train_test_ks(
+    model: Any, table: pd.DataFrame, features: list[str], fold: np.ndarray, i: int
+) -> dict[str, float]:
+    """Kolmogorov-Smirnov distance (and p-value) between the scores of the events fold ``i``'s
+    model trained on and those it did not see, for signal and background separately, at each
+    event's own mass hypothesis (up to 20k events per sample, chosen by event number, so the
+    test does not depend on the run). Large distances with tiny p-values mean overtraining."""
+    from scipy.stats import ks_2samp
+
+    out: dict[str, float] = {"fold": float(i)}
+    label = table["label"].to_numpy()
+    for name, cls in (("signal", 1), ("background", 0)):
+        scores = []
+        for rows in ((fold != i) & (label == cls), (fold == i) & (label == cls)):
+            idx = np.flatnonzero(rows)
+            if len(idx) > 20_000:
+                idx = idx[np.argsort(table["event"].to_numpy()[idx] * 2654435761 % 2**32)][:20_000]
+            sub = table.iloc[idx]
+            scores.append(
+                model.score(sub[features].to_numpy(), sub["mass_hypothesis"].to_numpy())
+                if len(idx)
+                else np.zeros(0)
+            )
+        if len(scores[0]) and len(scores[1]):
+            res = ks_2samp(scores[0], scores[1])
+            out[f"ks_{name}"] = float(res.statistic)
+            out[f"ks_{name}_pvalue"] = float(res.pvalue)
+    return out
+
+
 def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
     """Train every enabled model on k folds; log params, losses and per-mass AUC to MLflow."""
     reporter = reporter or NullReporter()
@@ -76,6 +106,7 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
     reporter.start("train", len(kinds) * n_folds)
     runs: dict[str, str] = {}
     aucs: dict[str, list[dict[str, float]]] = {}
+    ks: dict[str, list[dict[str, float]]] = {}
     paths.train.mkdir(parents=True, exist_ok=True)
     for kind in kinds:
         params = getattr(config.models, kind)
@@ -108,6 +139,10 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
                 )
                 with atomic_path(native_model_path(paths.train, kind, i)) as tmp:
                     model.save(tmp)
+                ks.setdefault(kind, []).append(_train_test_ks(model, table, features, fold, i))
+                mlflow.log_metrics(
+                    {f"fold{i}_{k}": v for k, v in ks[kind][-1].items() if k != "fold"}
+                )
                 for name, values in model.history.items():
                     for step, v in enumerate(values):
                         mlflow.log_metric(f"fold{i}_{name}", v, step=step)
@@ -142,6 +177,7 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
         runs=runs,
         features_key=features_key,
         auc=aucs,
+        ks=ks,
         features=features,
         mass_grid=grid,
         n_folds=n_folds,

@@ -139,11 +139,13 @@ def test_evaluation_report_per_model_and_mass(workdir: Path) -> None:
     assert report.groupby("model")["mass"].apply(list).tolist() == [[1.0, 3.0, 6.0]] * 2
     for col in ("auc_window", "punzi_xsec_fb", "baseline_punzi_xsec_fb", "signal_events"):
         assert np.isfinite(report[col]).all() and (report[col] > 0).all(), col
-    # the report's Punzi sensitivity never beats a background-free selection of all signal
-    assert (report["punzi_xsec_fb"] >= 0.99 * report["punzi_xsec_fb"].min()).all()
-    assert (
-        report["gain_vs_baseline"] == report["baseline_punzi_xsec_fb"] / report["punzi_xsec_fb"]
-    ).all()
+    np.testing.assert_allclose(
+        report["gain_vs_baseline"],
+        report["baseline_punzi_xsec_fb"] / report["punzi_xsec_fb"],
+        rtol=1e-4,
+    )
+    # on the Z' small profile the trees beat the cut-based baseline at every mass
+    assert (report.loc[report["model"] == "pbdt", "gain_vs_baseline"] > 1).all()
     ks = pd.read_csv(out / "ks_per_fold.csv")
     assert len(ks) == 4 and ks["ks_signal"].between(0, 1).all()
     page = (out / "report.html").read_text()

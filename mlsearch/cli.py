@@ -132,11 +132,25 @@ def simulate(
 
 for _name, _doc in (
     ("features", "Build the search's feature table from the reconstructed events."),
-    ("train", "Train the mass-parametrised pBDT and pNN on k folds (MLflow runs)."),
     ("evaluate", "Per-mass AUC and score plots from the out-of-fold scores."),
     ("export", "Export the trained models to ONNX with a parity check; register them."),
 ):
     _stage_command(_name, _doc)
+
+
+@app.command("train")
+def train(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    optuna: Annotated[
+        int,
+        typer.Option(
+            "--optuna", help="Optuna trials per model first (train.optuna_trials), 0: none"
+        ),
+    ] = 0,
+) -> None:
+    """Train the mass-parametrised pBDT and pNN on k folds (MLflow runs)."""
+    _run(["train"], config, [*(set_ or []), *([f"train.optuna_trials={optuna}"] if optuna else [])])
 
 
 @app.command("generate")

@@ -182,6 +182,9 @@ class TrainConfig(_Strict):
     mass_probabilities: list[float] | None = Field(
         None, description="random_grid: one probability per grid mass (normalised)"
     )
+    optuna_trials: int = Field(
+        0, ge=0, description="Optuna trials per model before the k-fold training (0: off)"
+    )
 
     @field_validator("mass_probabilities")
     @classmethod
@@ -211,6 +214,13 @@ class PNNConfig(_Strict):
     learning_rate: float = Field(2e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
     patience: int = Field(4, gt=0, description="early stopping on the validation loss")
+    conditioning: Literal["concat", "film"] = Field(
+        "concat", description="mass as an input (concat) or scaling every layer (film)"
+    )
+    punzi_epochs: int = Field(
+        0, ge=0, description="Punzi-loss fine-tuning epochs after the BCE training (0: off)"
+    )
+    punzi_learning_rate: float = Field(3e-4, gt=0)
 
 
 class ModelsConfig(_Strict):

@@ -28,6 +28,9 @@ def _toy(n, rng, masses=GRID):
 MODELS = {
     "pbdt": PBDTConfig(n_estimators=40, max_depth=4, n_jobs=1),
     "pnn": PNNConfig(hidden=[32, 32], epochs=15, batch_size=512, learning_rate=5e-3),
+    "pnn-film": PNNConfig(
+        hidden=[32, 32], epochs=15, batch_size=512, learning_rate=5e-3, conditioning="film"
+    ),
 }
 
 
@@ -35,7 +38,7 @@ MODELS = {
 def trained(request):
     rng = np.random.default_rng(0)
     x, mass, y = _toy(6000, rng)
-    model = make_model(request.param, MODELS[request.param], seed=1)
+    model = make_model(request.param.split("-")[0], MODELS[request.param], seed=1)
     model.fit(x, mass, y, np.ones(len(y)))
     return model
 

@@ -7,11 +7,14 @@ input column, which is also the ONNX contract (shared/design.md).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import onnx
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from mlsearch.models.punzi_loss import PunziTarget
 
 __all__ = ["ParametrisedClassifier", "stack_inputs"]
 
@@ -37,8 +40,10 @@ class ParametrisedClassifier(Protocol):
         mass: FloatArray,
         label: NDArray[np.integer],
         weight: FloatArray,
+        punzi: PunziTarget | None = None,
     ) -> None:
-        """Train on weighted events; weights are relative training weights."""
+        """Train on weighted events; weights are relative training weights; ``punzi``: the
+        signal windows for Punzi-loss fine-tuning (pNN only)."""
 
     def score(self, features: FloatArray, mass: FloatArray) -> NDArray[np.float32]:
         """Signal probability in [0, 1] per row, shape (n,)."""

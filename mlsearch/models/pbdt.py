@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from mlsearch.config import PBDTConfig
 from mlsearch.models.base import stack_inputs
+from mlsearch.models.punzi_loss import PunziTarget
 
 __all__ = ["PBDT"]
 
@@ -37,8 +38,13 @@ class PBDT:
         mass: NDArray[np.float64],
         label: NDArray[np.integer],
         weight: NDArray[np.float64],
+        punzi: PunziTarget | None = None,
     ) -> None:
+        """Train the trees (``punzi`` is refused: trees have no gradient to fine-tune)."""
         import xgboost as xgb
+
+        if punzi is not None:
+            raise ValueError("Punzi-loss fine-tuning is a pNN option; the pBDT has no gradient")
 
         p = self.params
         x = stack_inputs(features, mass)

@@ -19,6 +19,7 @@ from torch import nn
 from mlsearch._quiet import quiet_loggers
 from mlsearch.config import PNNConfig
 from mlsearch.models.base import stack_inputs
+from mlsearch.models.punzi_loss import PunziTarget, punzi_loss
 
 __all__ = ["PNN", "PNNNetwork"]
 
@@ -39,21 +40,50 @@ class Standardise(nn.Module):
 
 
 class PNNNetwork(nn.Module):
-    """Standardise -> MLP (SiLU) -> logit; ``probability`` applies the sigmoid."""
+    """Standardise -> MLP (SiLU) -> logit; ``probability`` applies the sigmoid.
 
-    def __init__(self, n_inputs: int, hidden: list[int]) -> None:
+    ``conditioning``: "concat" feeds the (standardised) mass to the first layer with the
+    features; "film" keeps it out of the trunk and lets it scale and shift every hidden
+    layer, h -> h (1 + gamma_k(m)) + beta_k(m) (feature-wise linear modulation, Perez et al.,
+    AAAI 2018), so the mass can change what each unit responds to at every depth.
+    """
+
+    def __init__(self, n_inputs: int, hidden: list[int], conditioning: str = "concat") -> None:
         super().__init__()
+        if conditioning not in ("concat", "film"):
+            raise ValueError(f"unknown conditioning {conditioning!r}: concat or film")
+        self.conditioning = conditioning
         self.standardise = Standardise(n_inputs)
-        layers: list[nn.Module] = []
-        width = n_inputs
+        width = n_inputs if conditioning == "concat" else n_inputs - 1
+        self.layers = nn.ModuleList()
         for h in hidden:
-            layers += [nn.Linear(width, h), nn.SiLU()]
+            self.layers.append(nn.Linear(width, h))
             width = h
-        layers.append(nn.Linear(width, 1))
-        self.mlp = nn.Sequential(*layers)
+        self.out = nn.Linear(width, 1)
+        self.act = nn.SiLU()
+        self.film = (
+            nn.Sequential(nn.Linear(1, 32), nn.SiLU(), nn.Linear(32, 2 * sum(hidden)))
+            if conditioning == "film"
+            else None
+        )
+        self.hidden = list(hidden)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.mlp(self.standardise(x))
+        z = self.standardise(x)
+        if self.film is None:
+            h = z
+            for layer in self.layers:
+                h = self.act(layer(h))
+            return self.out(h)
+        h, m = z[:, :-1], z[:, -1:]
+        mod = self.film(m)
+        offset = 0
+        for layer, width in zip(self.layers, self.hidden, strict=True):
+            gamma = mod[:, offset : offset + width]
+            beta = mod[:, offset + width : offset + 2 * width]
+            offset += 2 * width
+            h = self.act(layer(h)) * (1 + gamma) + beta
+        return self.out(h)
 
 
 class _Probability(nn.Module):
@@ -148,7 +178,10 @@ class PNN:
         mass: NDArray[np.float64],
         label: NDArray[np.integer],
         weight: NDArray[np.float64],
+        punzi: PunziTarget | None = None,
     ) -> None:
+        """Cross-entropy training with early stopping, then (``punzi_epochs`` > 0 and a
+        ``punzi`` target) Punzi-loss fine-tuning: one full-batch step per epoch."""
         import lightning as L
         from lightning.pytorch.callbacks import EarlyStopping
 
@@ -158,7 +191,7 @@ class PNN:
         x = torch.from_numpy(stack_inputs(features, mass))
         y = torch.tensor(np.asarray(label), dtype=torch.float32)
         w = torch.as_tensor(weight / np.mean(weight), dtype=torch.float32)
-        net = PNNNetwork(x.shape[1], list(self.params.hidden))
+        net = PNNNetwork(x.shape[1], list(self.params.hidden), self.params.conditioning)
         net.standardise.mean.copy_(x.mean(0))
         net.standardise.std.copy_(x.std(0).clamp_min(1e-6))
         rng = np.random.default_rng(self.seed)
@@ -182,8 +215,22 @@ class PNN:
         loader = torch.utils.data.DataLoader(train, batch_size=None)
         val_loader = torch.utils.data.DataLoader(val, batch_size=None)
         trainer.fit(module, loader, val_loader)
-        self.net = net.eval()
         self.history = {"train_loss": module.train_losses, "val_loss": module.val_losses}
+        if self.params.punzi_epochs and punzi is not None:
+            self.history["punzi_loss"] = self._fine_tune(net, x, punzi)
+        self.net = net.eval()
+
+    def _fine_tune(self, net: PNNNetwork, x: torch.Tensor, target: PunziTarget) -> list[float]:
+        net.train()
+        optimiser = torch.optim.Adam(net.parameters(), lr=self.params.punzi_learning_rate)
+        losses = []
+        for _ in range(self.params.punzi_epochs):
+            optimiser.zero_grad()
+            loss = punzi_loss(net, x, target)
+            loss.backward()
+            optimiser.step()
+            losses.append(float(loss.detach()))
+        return losses
 
     def _require(self) -> PNNNetwork:
         if self.net is None:
@@ -200,12 +247,15 @@ class PNN:
 
     def save(self, path: Path) -> None:
         net = self._require()
-        torch.save({"hidden": list(self.params.hidden), "state": net.state_dict()}, path)
+        torch.save(
+            {"hidden": net.hidden, "conditioning": net.conditioning, "state": net.state_dict()},
+            path,
+        )
 
     def load(self, path: Path) -> None:
         blob = torch.load(path, weights_only=True)  # never unpickle arbitrary objects
         n_inputs = blob["state"]["standardise.mean"].shape[0]
-        net = PNNNetwork(n_inputs, blob["hidden"])
+        net = PNNNetwork(n_inputs, blob["hidden"], blob.get("conditioning", "concat"))
         net.load_state_dict(blob["state"])
         self.net = net.eval()
 

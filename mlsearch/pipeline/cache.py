@@ -34,7 +34,14 @@ _STAGE_CODE = {
         "limits/windows.py",
         "searches.py",
     ),
-    "train": ("models", "evaluation/metrics.py", "pipeline/train.py"),
+    "train": (
+        "models",
+        "evaluation/metrics.py",
+        "features/spec.py",
+        "limits/punzi.py",
+        "limits/windows.py",
+        "pipeline/train.py",
+    ),
     "evaluate": (
         "evaluation",
         "features/spec.py",

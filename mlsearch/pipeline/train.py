@@ -12,6 +12,7 @@ from mlsearch.config import Config
 from mlsearch.evaluation.metrics import per_mass_auc
 from mlsearch.io.atomic import atomic_path
 from mlsearch.models import make_model
+from mlsearch.models.punzi_loss import punzi_target
 from mlsearch.models.weights import training_weights
 from mlsearch.pipeline.cache import file_key, manifest_key, stage_key, write_manifest
 from mlsearch.pipeline.features import read_feature_table
@@ -89,7 +90,12 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
     paths = Paths.of(config)
     kinds = enabled_models(config)
     features_key = file_key(paths.features) or ""
-    key = stage_key("train", features_key, config.train, config.models)
+    punzi = (
+        (config.luminosity_fb, config.limits.window_sigma)
+        if config.models.pnn.punzi_epochs
+        else None
+    )
+    key = stage_key("train", features_key, config.train, config.models, punzi)
     outputs = tuple(
         native_model_path(paths.train, k, i) for k in kinds for i in range(config.train.n_folds)
     )
@@ -103,11 +109,12 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
     weights = training_weights(table)
     fold = table["fold"].to_numpy()
     sig = table["label"].to_numpy() == 1
-    reporter.start("train", len(kinds) * n_folds)
+    reporter.start("train", len(kinds) * (n_folds + (1 if config.train.optuna_trials else 0)))
     runs: dict[str, str] = {}
     aucs: dict[str, list[dict[str, float]]] = {}
     ks: dict[str, list[dict[str, float]]] = {}
     paths.train.mkdir(parents=True, exist_ok=True)
+    tuned: dict[str, dict[str, Any]] = {}
     for kind in kinds:
         params = getattr(config.models, kind)
         with mlflow_run(
@@ -116,6 +123,18 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
             import mlflow
 
             mlflow.log_params(flatten(config.model_dump(mode="json")))
+            if config.train.optuna_trials:
+                from mlsearch.models.tuning import tune
+
+                reporter.advance("train", note=f"{kind}: {config.train.optuna_trials} trials")
+                params, values, best = tune(
+                    kind, params, table, features, weights, config.train.optuna_trials, config.seed
+                )
+                for step, v in enumerate(values):
+                    mlflow.log_metric("optuna_trial_auc", v, step=step)
+                mlflow.log_metric("optuna_best_auc", max(values))
+                mlflow.log_params({f"optuna.best.{k}": v for k, v in best.items()})
+                tuned[kind] = {"best": best, "trial_auc": values}
             mlflow.log_params({"features": ",".join(features), "n_features": len(features)})
             log_dataset(paths.features, features_key, "features", "training", len(table))
             mlflow.log_dict(
@@ -131,11 +150,19 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
             for i in range(n_folds):
                 rows = fold != i
                 model = make_model(kind, params, config.seed + i)
+                target = (
+                    punzi_target(
+                        table.loc[rows], meta, config.luminosity_fb, config.limits.window_sigma
+                    )
+                    if kind == "pnn" and config.models.pnn.punzi_epochs
+                    else None
+                )
                 model.fit(
                     table.loc[rows, features].to_numpy(),
                     table.loc[rows, "mass_hypothesis"].to_numpy(),
                     table.loc[rows, "label"].to_numpy(),
                     weights[rows],
+                    punzi=target,
                 )
                 with atomic_path(native_model_path(paths.train, kind, i)) as tmp:
                     model.save(tmp)
@@ -178,6 +205,7 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
         features_key=features_key,
         auc=aucs,
         ks=ks,
+        tuned=tuned,
         features=features,
         mass_grid=grid,
         n_folds=n_folds,

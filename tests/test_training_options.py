@@ -1,0 +1,112 @@
+"""Training options: Punzi-loss fine-tuning of the pNN, and the Optuna search."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from mlsearch.config import PBDTConfig, PNNConfig
+from mlsearch.models import make_model
+from mlsearch.models.punzi_loss import punzi_loss, punzi_target, soft_punzi
+from mlsearch.models.tuning import suggest
+
+from .conftest import SMALL_PROFILE, run_cli
+
+
+def test_soft_punzi_is_the_punzi_formula():
+    from mlsearch.limits.punzi import punzi_cross_section
+
+    for eff, bkg in ((0.3, 0.0), (0.5, 12.0), (0.05, 400.0)):
+        got = float(soft_punzi(torch.tensor(eff), torch.tensor(bkg), 2.0))
+        assert got == pytest.approx(float(punzi_cross_section(eff, bkg, 2.0)), rel=1e-6)
+
+
+def _toy_table(n: int, seed: int) -> tuple[pd.DataFrame, dict]:
+    """Signal peaks in x0 at the mass (the search variable is x0 too); background flat."""
+    rng = np.random.default_rng(seed)
+    grid = [1.0, 2.0, 3.0]
+    m_sig = rng.choice(grid, n)
+    sig = pd.DataFrame({"x0": rng.normal(m_sig, 0.15), "x1": rng.normal(1.0, 1.0, n)})
+    sig["label"], sig["mass_hypothesis"], sig["weight"] = 1, m_sig, 0.001
+    bkg = pd.DataFrame({"x0": rng.uniform(0, 4, 4 * n), "x1": rng.normal(0.0, 1.0, 4 * n)})
+    bkg["label"], bkg["mass_hypothesis"], bkg["weight"] = 0, rng.choice(grid, 4 * n), 0.05
+    table = pd.concat([sig, bkg], ignore_index=True)
+    samples = {
+        f"s{m:g}": {
+            "is_signal": True,
+            "mass": m,
+            "cross_section_fb": 0.001 * n / 3,
+            "n_selected": int((m_sig == m).sum()),
+        }
+        for m in grid
+    }
+    meta = {
+        "search_variable": "x0",
+        "search_rule": {"column": "x0"},
+        "mass_grid": grid,
+        "samples": samples,
+    }
+    return table, meta
+
+
+def test_punzi_fine_tuning_lowers_the_punzi_loss():
+    table, meta = _toy_table(3000, 1)
+    target = punzi_target(table, meta, luminosity_fb=100.0, window_sigma=2.0)
+    assert target.masses == (1.0, 2.0, 3.0)
+    # the window holds ~95 % of the signal: efficiency before the score is about 0.95
+    assert all(0.9 < e < 1.0 for e in target.efficiency_before)
+    x = table[["x0", "x1"]].to_numpy()
+    args = (x, table["mass_hypothesis"].to_numpy(), table["label"].to_numpy(), np.ones(len(x)))
+    base = dict(hidden=[16, 16], epochs=4, batch_size=1024, learning_rate=3e-3)
+    plain = make_model("pnn", PNNConfig(**base), seed=3)
+    plain.fit(*args)
+    tuned = make_model("pnn", PNNConfig(**base, punzi_epochs=40), seed=3)
+    tuned.fit(*args, punzi=target)
+    losses = tuned.history["punzi_loss"]
+    assert len(losses) == 40 and losses[-1] < losses[0]
+    stacked = torch.from_numpy(
+        np.column_stack([x, table["mass_hypothesis"].to_numpy()]).astype(np.float32)
+    )
+    with torch.no_grad():
+        assert float(punzi_loss(tuned.net, stacked, target)) < float(
+            punzi_loss(plain.net, stacked, target)
+        )
+    with pytest.raises(ValueError, match="pNN option"):
+        make_model("pbdt", PBDTConfig(n_estimators=5), seed=1).fit(*args, punzi=target)
+
+
+def test_search_spaces_are_valid_model_sections():
+    import optuna
+
+    trees = optuna.trial.FixedTrial({"max_depth": 4, "learning_rate": 0.1, "n_estimators": 150})
+    assert PBDTConfig().model_copy(update=suggest("pbdt", trees)).max_depth == 4
+    net = optuna.trial.FixedTrial(
+        {"width": 64, "depth": 3, "learning_rate": 1e-3, "weight_decay": 1e-4}
+    )
+    pnn = PNNConfig().model_copy(update=suggest("pnn", net))
+    assert pnn.hidden == [64, 64, 64]
+    trial = net
+    with pytest.raises(ValueError, match="no search space"):
+        suggest("svm", trial)
+
+
+def test_optuna_option_of_mlsearch_train(small_run: Path, tmp_path: Path) -> None:
+    """--optuna N runs N seeded trials per model, trains the folds with the best, and records
+    them; the same config gives the same trials."""
+    import shutil
+
+    work = tmp_path / "w"
+    shutil.copytree(small_run, work)
+    args = ("train", str(SMALL_PROFILE), "--set", f"workdir={work}", "--optuna", "2")
+    res = run_cli(*args)
+    assert res.returncode == 0, res.stderr[-2000:]
+    manifest = work / "data/zprime_invisible/train/.train.manifest.json"
+    first = json.loads(manifest.read_text())["tuned"]
+    assert set(first) == {"pbdt", "pnn"}
+    assert all(len(v["trial_auc"]) == 2 and 0.5 < max(v["trial_auc"]) <= 1 for v in first.values())
+    manifest.unlink()  # force a rerun
+    assert run_cli(*args).returncode == 0
+    assert json.loads(manifest.read_text())["tuned"] == first

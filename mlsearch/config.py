@@ -241,6 +241,21 @@ class LimitsConfig(_Strict):
     scan_points: int = Field(41, ge=5)
 
 
+def _pnn_only() -> list[Literal["pbdt", "pnn"]]:
+    return ["pnn"]
+
+
+class EvaluateConfig(_Strict):
+    leave_one_out: list[float] | None = Field(
+        None,
+        description="grid masses [GeV] for the leave-one-mass-out test; default: the grid "
+        "mass nearest the middle of the grid; [] = none",
+    )
+    leave_one_out_models: list[Literal["pbdt", "pnn"]] = Field(
+        default_factory=_pnn_only, description="models the leave-one-out test trains"
+    )
+
+
 class MlflowConfig(_Strict):
     tracking_uri: str | None = Field(None, description="default: sqlite under <workdir>/mlruns")
     experiment: str | None = Field(None, description="default: the search name")
@@ -258,6 +273,7 @@ class Config(_Strict):
     features: FeaturesConfig = FeaturesConfig()
     train: TrainConfig = TrainConfig()
     models: ModelsConfig = ModelsConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
     limits: LimitsConfig = LimitsConfig()
     mlflow: MlflowConfig = MlflowConfig()
 
@@ -271,6 +287,10 @@ class Config(_Strict):
                 f"train.mass_probabilities has {len(probabilities)} values for "
                 f"{len(self.generate.signal.masses)} masses"
             )
+        grid = self.generate.signal.masses
+        off_grid = [m for m in self.evaluate.leave_one_out or [] if m not in grid]
+        if off_grid:
+            raise ValueError(f"evaluate.leave_one_out masses {off_grid} are not on the grid {grid}")
         allowed = search_info(self.search).signal_processes
         if self.generate.signal.process not in allowed:
             raise ValueError(
@@ -282,6 +302,17 @@ class Config(_Strict):
     @property
     def root(self) -> Path:
         return Path(self.workdir)
+
+    @property
+    def leave_one_out_masses(self) -> list[float]:
+        """The masses of the leave-one-mass-out test (default: the one nearest the middle)."""
+        if self.evaluate.leave_one_out is not None:
+            return list(self.evaluate.leave_one_out)
+        grid = self.generate.signal.masses
+        if len(grid) < 3:
+            return []
+        middle = (grid[0] + grid[-1]) / 2
+        return [min(grid[1:-1], key=lambda m: abs(m - middle))]
 
 
 def _apply_override(raw: dict[str, Any], override: str, source: str) -> None:

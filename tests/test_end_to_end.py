@@ -148,7 +148,11 @@ def test_evaluation_report_per_model_and_mass(workdir: Path) -> None:
     assert (report.loc[report["model"] == "pbdt", "gain_vs_baseline"] > 1).all()
     ks = pd.read_csv(out / "ks_per_fold.csv")
     assert len(ks) == 4 and ks["ks_signal"].between(0, 1).all()
+    lomo = pd.read_csv(out / "leave_one_out.csv")
+    assert lomo[["model", "mass"]].values.tolist() == [["pnn", 3.0]]  # the middle grid mass
+    assert (lomo[["interpolated_punzi_fb", "dedicated_punzi_fb"]] > 0).all(axis=None)
     page = (out / "report.html").read_text()
+    assert "Leave one mass out" in page
     assert "punzi_vs_mass.png" in page and "sculpting_pnn.png" in page
     for name in ("punzi_vs_mass.png", "roc_pbdt.png", "sculpting_pbdt.png"):
         assert (out / name).stat().st_size > 5_000

@@ -64,6 +64,41 @@ def _model_reports(
     return rows, rocs, sculpts
 
 
+def _leave_one_out(
+    config: Config, table: pd.DataFrame, meta: dict[str, Any], reporter: Reporter
+) -> pd.DataFrame:
+    """The leave-one-mass-out comparison at the configured masses, per configured model."""
+    from mlsearch.evaluation.lomo import leave_one_mass_out
+
+    rows = []
+    for kind in config.evaluate.leave_one_out_models:
+        params = getattr(config.models, kind)
+        for m in config.leave_one_out_masses:
+            res = leave_one_mass_out(
+                table,
+                meta,
+                kind,
+                params,
+                float(m),
+                config.seed,
+                config.luminosity_fb,
+                config.limits.window_sigma,
+            )
+            rows.append(
+                {
+                    "model": kind,
+                    "mass": m,
+                    "interpolated_punzi_fb": res.interpolated_fb,
+                    "dedicated_punzi_fb": res.dedicated_fb,
+                    "gap": res.gap,
+                }
+            )
+            reporter.advance("evaluate", note=f"leave-one-out {kind} m = {m:g}")
+    return pd.DataFrame(
+        rows, columns=["model", "mass", "interpolated_punzi_fb", "dedicated_punzi_fb", "gap"]
+    )
+
+
 def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResult:
     """Write the evaluation report and attach it to the training runs."""
     from mlsearch.evaluation.baselines import baseline_mask
@@ -81,14 +116,23 @@ def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResul
     train_key = manifest_key(paths.train, "train")
     if not train_key:
         raise InputError(f"{paths.train}: no trained models (run the train stage)")
-    key = stage_key("evaluate", train_key, config.luminosity_fb, config.limits.window_sigma)
+    key = stage_key(
+        "evaluate",
+        train_key,
+        config.luminosity_fb,
+        config.limits.window_sigma,
+        config.evaluate,
+        config.models,
+        config.seed,
+    )
     if manifest_key(out, "evaluate") == key:
         reporter.finish("evaluate", "cached")
         return StageResult("evaluate", key, (out / "report.csv",), True)
     train = read_manifest(paths.train, "train")
     table, meta = read_feature_table(paths.features)
     sig = table["label"].to_numpy() == 1
-    reporter.start("evaluate", len(train["runs"]) + 1)
+    n_lomo = len(config.evaluate.leave_one_out_models) * len(config.leave_one_out_masses)
+    reporter.start("evaluate", len(train["runs"]) + 1 + n_lomo)
     auc = pd.DataFrame([{"model": k, **r} for k, recs in train["auc"].items() for r in recs])
     write_text_atomic(out / "auc_per_mass.csv", auc.to_csv(index=False, float_format="%.6f"))
     ks = pd.DataFrame([{"model": k, **r} for k, recs in train.get("ks", {}).items() for r in recs])
@@ -153,12 +197,20 @@ def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResul
             out / "punzi_vs_mass.png",
         )
     )
-    _write_html(out / "report.html", config, report, ks, common, figures)
+    lomo = _leave_one_out(config, table, meta, reporter)
+    write_text_atomic(out / "leave_one_out.csv", lomo.to_csv(index=False, float_format="%.6g"))
+    _write_html(out / "report.html", config, report, ks, lomo, common, figures)
     for kind, run_id in train["runs"].items():
         with mlflow_run(config, "", run_id=run_id):
             import mlflow
 
-            for name in ("report.csv", "report.html", "auc_per_mass.csv", "ks_per_fold.csv"):
+            for name in (
+                "report.csv",
+                "report.html",
+                "auc_per_mass.csv",
+                "ks_per_fold.csv",
+                "leave_one_out.csv",
+            ):
                 mlflow.log_artifact(str(out / name), "evaluation")
             for path in [*common, *figures[kind]]:
                 mlflow.log_artifact(str(path), "evaluation")
@@ -190,6 +242,7 @@ def _write_html(
     config: Config,
     report: pd.DataFrame,
     ks: pd.DataFrame,
+    lomo: pd.DataFrame,
     common: list[Path],
     figures: dict[str, list[Path]],
 ) -> None:
@@ -214,6 +267,10 @@ def _write_html(
         report[cols].to_html(index=False, float_format=lambda v: f"{v:.4g}"),
         "<h2>Train versus test score distributions (KS per fold)</h2>",
         ks.to_html(index=False, float_format=lambda v: f"{v:.3g}") if len(ks) else "<p>-</p>",
+        "<h2>Leave one mass out</h2>",
+        "<p>The model trained without the mass (interpolating) against one trained only at "
+        "it, Punzi sensitivity on fold 0; gap = interpolated / dedicated - 1.</p>",
+        lomo.to_html(index=False, float_format=lambda v: f"{v:.4g}") if len(lomo) else "<p>-</p>",
         *(f"<img src='{p.name}'>" for p in common),
     ]
     for kind, paths in figures.items():

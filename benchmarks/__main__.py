@@ -1,7 +1,7 @@
 """Print one table of throughputs measured in this run; every timing is paired with its
 baseline in the same run (ratios are what matter on noisy machines).
 
-    ./dev python -m benchmarks [--rows 1000000] [--quick]
+    ./dev python -m benchmarks [--rows 1000000] [--events 400000] [--only SECTIONS]
 """
 
 from __future__ import annotations
@@ -163,6 +163,54 @@ def bench_limits() -> list[tuple[str, str, str]]:
     return [("limit per mass (5 bins, 41-point scan)", f"{t:.2f} s", "asymptotic CLs, pyhf numpy")]
 
 
+SEARCH_CONFIGS = ("zprime_invisible", "lfv_zprime", "alp", "dark_photon")
+
+
+def bench_sensitivity(workdir: str) -> list[tuple[str, str, str]]:
+    """Each search's default config through generate .. evaluate (stages cached under
+    ``workdir``/<search>): the Punzi sensitivity of the pNN, the pBDT and the cut-based
+    baseline per mass, and the leave-one-mass-out gap of the pNN."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from mlsearch.config import load_config
+    from mlsearch.pipeline import STAGES
+
+    root = Path(__file__).resolve().parents[1]
+    rows = []
+    for search in SEARCH_CONFIGS:
+        work = Path(workdir) / search
+        config = load_config(root / "configs" / f"{search}.yaml", [f"workdir={work}"])
+        for name in ("generate", "simulate", "features", "train", "evaluate"):
+            STAGES[name](config, None)
+        out = work / "results" / search / "evaluation"
+        report = pd.read_csv(out / "report.csv")
+        lomo = pd.read_csv(out / "leave_one_out.csv")
+        by = {k: g.set_index("mass") for k, g in report.groupby("model")}
+        for m in by["pbdt"].index:
+            pnn, pbdt = by["pnn"].loc[m], by["pbdt"].loc[m]
+            best = min(pnn.punzi_xsec_fb, pbdt.punzi_xsec_fb)
+            rows.append(
+                (
+                    f"Punzi {search} m = {m:g} GeV",
+                    f"pNN {pnn.punzi_xsec_fb:.3g} / pBDT {pbdt.punzi_xsec_fb:.3g} / cuts "
+                    f"{pbdt.baseline_punzi_xsec_fb:.3g} fb",
+                    f"best classifier {pbdt.baseline_punzi_xsec_fb / best:.1f}x better than cuts",
+                )
+            )
+        for r in lomo.itertuples():
+            rows.append(
+                (
+                    f"leave-one-mass-out {search} {r.model} m = {r.mass:g} GeV",
+                    f"interpolated {r.interpolated_punzi_fb:.3g} / dedicated "
+                    f"{r.dedicated_punzi_fb:.3g} fb",
+                    f"gap {r.gap:+.1%} (aim: within 5 %)",
+                )
+            )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows for scoring")
@@ -170,7 +218,11 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default="generate,simulate,inference,limits",
-        help="comma-separated sections to run (generate, simulate, inference, limits)",
+        help="comma-separated sections to run (generate, simulate, inference, limits, "
+        "sensitivity: the four default configs through evaluate, ~15 min the first time)",
+    )
+    parser.add_argument(
+        "--workdir", default=".bench", help="sensitivity: where the searches' stages are cached"
     )
     args = parser.parse_args()
     sections = {
@@ -178,6 +230,7 @@ def main() -> None:
         "simulate": lambda: bench_simulation(args.events),
         "inference": lambda: bench_inference(args.rows),
         "limits": bench_limits,
+        "sensitivity": lambda: bench_sensitivity(args.workdir),
     }
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = sorted(set(chosen) - set(sections))

@@ -366,12 +366,15 @@ def predict(
     mass: Annotated[list[float], typer.Option("--mass", help="mass hypothesis [GeV]; repeat")],
     output: Annotated[Path, typer.Option("-o", "--output", help="output .parquet")],
     tree: Annotated[str | None, typer.Option(help="TTree name (default: ntuple)")] = None,
+    extrapolate: Annotated[
+        bool, typer.Option(help="score masses outside the trained range too")
+    ] = False,
 ) -> None:
     """Score a table or a basf2 ntuple with an ONNX model (needs no torch or xgboost)."""
     from mlsearch.predict import predict as run_predict
 
     with _user_errors():
-        result = run_predict(model, input_file, mass, output, tree)
+        result = run_predict(model, input_file, mass, output, tree, extrapolate)
     note = (
         f", {result.non_finite_rows} rows with NaN/inf inputs scored NaN"
         if (result.non_finite_rows)

@@ -101,7 +101,7 @@ def _read_columns(path: Path, tree: str | None) -> tuple[dict[str, Any], list[st
     }, available
 
 
-def _session(model_path: Path) -> tuple[Any, list[str], str, bool]:
+def _session(model_path: Path) -> tuple[Any, dict[str, str], str, bool]:
     import onnx
     import onnxruntime as ort
 
@@ -117,19 +117,36 @@ def _session(model_path: Path) -> tuple[Any, list[str], str, bool]:
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     output = session.get_outputs()[0].name
     fold_aware = len(session.get_inputs()) == 2
-    return session, json.loads(meta["mlsearch.features"]), output, fold_aware
+    return session, meta, output, fold_aware
 
 
 def predict(
-    model_path: Path, input_path: Path, masses: list[float], output: Path, tree: str | None = None
+    model_path: Path,
+    input_path: Path,
+    masses: list[float],
+    output: Path,
+    tree: str | None = None,
+    extrapolate: bool = False,
 ) -> PredictResult:
-    """Score every row at every mass hypothesis [GeV]; write ids + score_m<mass> columns."""
+    """Score every row at every mass hypothesis [GeV]; write ids + score_m<mass> columns.
+
+    A mass outside the model's trained range (metadata ``mlsearch.mass_range``) is an error
+    unless ``extrapolate``: a parametrised model has seen no signal there."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     if not masses:
         raise InputError("give at least one --mass [GeV]")
-    session, features, out_name, fold_aware = _session(model_path)
+    session, meta, out_name, fold_aware = _session(model_path)
+    features = json.loads(meta["mlsearch.features"])
+    if "mlsearch.mass_range" in meta and not extrapolate:
+        low, high = json.loads(meta["mlsearch.mass_range"])
+        outside = [m for m in masses if not low <= m <= high]
+        if outside:
+            raise InputError(
+                f"{model_path}: mass {', '.join(f'{m:g}' for m in outside)} GeV outside the "
+                f"trained range {low:g}-{high:g} GeV (--extrapolate scores it anyway)"
+            )
     reader, available = _read_columns(input_path, tree)
     resolved, missing = [], []
     for name in features:

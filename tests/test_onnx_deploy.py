@@ -157,6 +157,21 @@ def test_predict_names_missing_columns(small_run: Path, tmp_path: Path) -> None:
     assert "Traceback" not in res.stderr
 
 
+def test_predict_refuses_masses_outside_the_trained_range(small_run: Path, tmp_path: Path) -> None:
+    table = pd.read_parquet(small_run / "data/zprime_invisible/features.parquet").iloc[:10]
+    src = tmp_path / "f.parquet"
+    table.to_parquet(src)
+    model = str(small_run / MODELS / "pbdt.onnx")  # trained on 1, 3, 6 GeV
+    out = tmp_path / "s.parquet"
+    res = _predict(model, str(src), "--mass", "3", "--mass", "9.5", "-o", str(out))
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert "mass 9.5 GeV outside the trained range 1-6 GeV (--extrapolate" in res.stderr
+    assert not out.exists()
+    res = _predict(model, str(src), "--mass", "9.5", "--extrapolate", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    assert np.isfinite(pd.read_parquet(out)["score_m9.5"]).all()
+
+
 def test_export_fails_when_onnx_and_native_disagree(tmp_path: Path) -> None:
     from mlsearch.config import PBDTConfig, load_config
     from mlsearch.export.parity import ParityError

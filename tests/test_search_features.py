@@ -218,3 +218,35 @@ def test_search_value_rules():
     assert search_values(table, {"closest_to_mass": ["a", "b"]}, 2.5).tolist() == [3.0, 2.0]
     with pytest.raises(ValueError, match="unknown"):
         search_values(table, {"median_of": ["a"]}, 1.0)
+
+
+def test_non_finite_features_are_a_named_error():
+    from mlsearch.pipeline.features import _check_finite
+
+    df = pd.DataFrame({"a": [1.0, np.nan, 2.0], "b": [np.inf, 1.0, -np.inf], "c": [1.0, 2, 3]})
+    with pytest.raises(
+        InputError, match=r"x.parquet: non-finite feature values: a \(1 rows\), b \(2 rows\)"
+    ):
+        _check_finite(df, ["a", "b", "c"], "x.parquet")
+    _check_finite(df, ["c"], "x.parquet")  # finite columns pass
+
+
+def test_a_mass_point_without_selected_signal_stops_the_features_stage(small_run, tmp_path):
+    import shutil
+
+    from .conftest import SMALL_PROFILE, run_cli
+
+    work = tmp_path / "w"
+    shutil.copytree(small_run, work)
+    res = run_cli(
+        "features",
+        str(SMALL_PROFILE),
+        "--set",
+        f"workdir={work}",
+        "--set",
+        "features.muon_id_min=1.0",
+    )
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert (
+        "zprime_m1.parquet: no zprime_m1 event passes the zprime_invisible selection" in res.stderr
+    )

@@ -41,7 +41,8 @@ FEATURES = (
 
 
 def _four_vectors(tracks: ak.Array, masses: tuple[float, float]) -> np.ndarray:
-    p3 = np.stack([ak.to_numpy(tracks[c]) for c in ("px", "py", "pz")], axis=-1)
+    # (n, 2, 3) also for n = 0, where to_regular cannot know the list length
+    p3 = np.stack([ak.to_numpy(tracks[c]) for c in ("px", "py", "pz")], axis=-1).reshape(-1, 2, 3)
     m = np.asarray(masses)
     e = np.sqrt(np.sum(p3**2, axis=-1) + m**2)
     return np.concatenate([e[..., None], p3], axis=-1)

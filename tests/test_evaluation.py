@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlsearch.evaluation.baselines import BASELINES, baseline_mask
+from mlsearch.evaluation.baselines import BASELINES, baseline_mask, baseline_masks
 from mlsearch.evaluation.report import best_punzi_cut, mass_report, roc_curve_weighted
 from mlsearch.features import get_builder
 from mlsearch.limits.punzi import punzi_cross_section
@@ -80,7 +80,7 @@ def _table(n=4000, seed=3):
 def test_mass_report_of_a_perfect_classifier_and_the_baseline():
     table, meta = _table()
     sig = table["label"].to_numpy() == 1
-    baseline = np.ones(len(table), dtype=bool)  # "baseline" = no cut at all
+    baseline = [({}, np.ones(len(table), dtype=bool))]  # "baseline" = no cut at all
     rep = mass_report(
         table, meta, "perfect", 2.0, np.ones(sig.sum()), np.zeros((~sig).sum()), baseline, 1.0, 2.0
     )
@@ -116,24 +116,38 @@ def test_too_few_signal_events_at_a_mass_is_an_error():
     with pytest.raises(ValueError, match="too few"):
         mass_report(
             table, meta, "m", 2.0, np.ones(sig.sum()), np.zeros((~sig).sum()),
-            np.ones(len(table), bool), 1.0, 2.0,
+            [({}, np.ones(len(table), bool))], 1.0, 2.0,
         )  # fmt: skip
 
 
-def test_baselines_cut_what_they_say():
+def test_baselines_cut_what_they_say_and_the_report_takes_the_best_setting():
     zp = pd.DataFrame(
         {
-            "extra_ecl_energy": [0.1, 0.5, 0.1, 0.1],
-            "recoil_theta_lab": [1.5, 1.5, 0.3, 1.5],
-            "recoil_pt_mu_plus": [0.2, 0.2, 0.2, 2.0],
-            "recoil_pt_mu_minus": [2.0, 2.0, 2.0, 2.0],
+            "extra_ecl_energy": [0.1, 0.5, 0.1, 0.1, 0.3],
+            "recoil_theta_lab": [1.5, 1.5, 0.3, 1.5, 1.5],
+            "recoil_pt_mu_plus": [0.2, 0.2, 0.2, 2.0, 0.2],
+            "recoil_pt_mu_minus": [2.0, 2.0, 2.0, 2.0, 2.0],
         }
     )
-    assert baseline_mask("zprime_invisible", zp).tolist() == [True, False, False, False]
+    assert baseline_mask("zprime_invisible", zp).tolist() == [True, False, False, False, True]
+    assert baseline_mask("zprime_invisible", zp, extra=0.2).tolist()[4] is False
+    grid = baseline_masks("zprime_invisible", zp)
+    assert len(grid) == 12 and {"extra", "closest"} == set(grid[0][0])
     assert set(BASELINES) == {"zprime_invisible", "lfv_zprime", "alp", "dark_photon"}
-    for search, fn in BASELINES.items():  # every cut reads only the builder's features
+    for search in BASELINES:  # every cut reads only the builder's features
         names = get_builder(search).feature_names
         ones = pd.DataFrame({f: [1.0] for f in names})
-        assert len(fn(ones)) == 1
+        assert all(len(mask) == 1 for _, mask in baseline_masks(search, ones))
     with pytest.raises(ValueError, match="no baseline"):
         baseline_mask("higgs", zp)
+    # the report picks the setting with the best Punzi sensitivity at the mass
+    table, meta = _table()
+    sig = table["label"].to_numpy() == 1
+    keep_all = np.ones(len(table), dtype=bool)
+    only_signal = sig.copy()  # a (cheating) setting that removes all background
+    rep = mass_report(
+        table, meta, "m", 2.0, np.ones(sig.sum()), np.zeros((~sig).sum()),
+        [({"cut": 0.0}, keep_all), ({"cut": 1.0}, only_signal)], 1.0, 2.0,
+    )  # fmt: skip
+    assert rep.row["baseline_cuts"] == "cut=1"
+    assert rep.row["baseline_background_events"] == 1.0  # the one-MC-event floor

@@ -83,13 +83,14 @@ def mass_report(
     mass: float,
     signal_score: FloatArray,
     background_score: FloatArray,
-    baseline: NDArray[np.bool_],
+    baselines: list[tuple[dict[str, float], NDArray[np.bool_]]],
     luminosity_fb: float,
     window_sigma: float,
 ) -> MassReport:
     """The report of ``model`` at ``mass``. ``signal_score``: over the table's signal rows at
     their own mass; ``background_score``: over the background rows at ``mass``;
-    ``baseline``: the baseline selection over all rows of ``table``."""
+    ``baselines``: (thresholds, selection over all rows of ``table``) of the cut-based
+    baseline's grid; the best at this mass is reported."""
     rule = meta.get("search_rule") or {"column": meta["search_variable"]}
     is_sig = table["label"].to_numpy() == 1
     sig_tab, bkg_tab = table[is_sig], table[~is_sig]
@@ -129,12 +130,14 @@ def mass_report(
         if len(b_score) and b_events.sum() > 0
         else float("nan")
     )
-    base_s = baseline[is_sig][at_mass][s_in]
-    base_b = baseline[~is_sig][b_in]
-    base_sig = float(s_events[base_s].sum())
-    base_bkg = max(float(b_events[base_b].sum()), floor)
-    base_eff = eff_window * base_sig / max(float(s_events.sum()), 1e-300)
-    base_punzi = float(punzi_cross_section(base_eff, base_bkg, luminosity_fb))
+    base_punzi, base_sig, base_bkg, base_cuts = float("inf"), 0.0, 0.0, {}
+    for cuts, selected in baselines:
+        n_sig = float(s_events[selected[is_sig][at_mass][s_in]].sum())
+        n_bkg = max(float(b_events[selected[~is_sig][b_in]].sum()), floor)
+        eff = eff_window * n_sig / max(float(s_events.sum()), 1e-300)
+        sigma = float(punzi_cross_section(eff, n_bkg, luminosity_fb))
+        if sigma < base_punzi:
+            base_punzi, base_sig, base_bkg, base_cuts = sigma, n_sig, n_bkg, cuts
     passes = background_score >= cut
     eff_in = b_events[passes[b_in]].sum() / max(b_events.sum(), 1e-300)
     eff_all = b_w_all[passes].sum() / max(b_w_all.sum(), 1e-300)
@@ -154,6 +157,7 @@ def mass_report(
         "baseline_punzi_xsec_fb": base_punzi,
         "baseline_signal_events": base_sig,
         "baseline_background_events": base_bkg,
+        "baseline_cuts": ";".join(f"{k}={v:g}" for k, v in base_cuts.items()),
         "gain_vs_baseline": base_punzi / punzi if punzi > 0 else float("nan"),
         # background kept by the cut inside the window over kept everywhere: > 1 means the
         # classifier prefers background that looks like the hypothesis (a sculpted peak)

@@ -38,7 +38,11 @@ def _save(fig: Any, path: Path, dpi: int = 100) -> Path:
 
 
 def _model_reports(
-    config: Config, table: pd.DataFrame, meta: dict[str, Any], kind: str, baseline: np.ndarray
+    config: Config,
+    table: pd.DataFrame,
+    meta: dict[str, Any],
+    kind: str,
+    baseline: list[tuple[dict[str, float], np.ndarray]],
 ) -> tuple[list[dict[str, Any]], dict[float, Any], dict[float, Any]]:
     from mlsearch.evaluation.report import mass_report
 
@@ -101,7 +105,7 @@ def _leave_one_out(
 
 def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResult:
     """Write the evaluation report and attach it to the training runs."""
-    from mlsearch.evaluation.baselines import baseline_mask
+    from mlsearch.evaluation.baselines import baseline_masks
     from mlsearch.evaluation.plots import (
         auc_vs_mass,
         punzi_vs_mass,
@@ -137,7 +141,7 @@ def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResul
     write_text_atomic(out / "auc_per_mass.csv", auc.to_csv(index=False, float_format="%.6f"))
     ks = pd.DataFrame([{"model": k, **r} for k, recs in train.get("ks", {}).items() for r in recs])
     write_text_atomic(out / "ks_per_fold.csv", ks.to_csv(index=False, float_format="%.6g"))
-    baseline = baseline_mask(config.search, table)
+    baseline = baseline_masks(config.search, table)
     figures: dict[str, list[Path]] = {}
     report_rows: list[dict[str, Any]] = []
     common = [
@@ -249,8 +253,8 @@ def _write_html(
     """One self-contained page (images referenced next to it) an analyst opens in a browser."""
     cols = [
         "model", "mass", "auc_window", "signal_eff_at_bkg_1pct", "punzi_xsec_fb",
-        "baseline_punzi_xsec_fb", "gain_vs_baseline", "punzi_cut", "signal_events",
-        "background_events", "sculpt_ratio",
+        "baseline_punzi_xsec_fb", "gain_vs_baseline", "baseline_cuts", "punzi_cut",
+        "signal_events", "background_events", "sculpt_ratio",
     ]  # fmt: skip
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",

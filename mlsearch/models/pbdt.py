@@ -103,35 +103,50 @@ class PBDT:
         self.booster = booster
 
     def to_onnx(self, n_features: int) -> onnx.ModelProto:
+        """The trees as one ai.onnx.ml TreeEnsembleRegressor giving the margin, then a
+        Sigmoid: 'input' (N, n_features + 1) -> 'score' (N, 1). onnxmltools' classifier form
+        computes both class probabilities and a label per row; the regressor form scores the
+        same (parity 1e-7) ~1.3x faster in onnxruntime (docs/performance.md)."""
         from onnx import helper
         from onnxmltools import convert_xgboost
         from onnxmltools.convert.common.data_types import FloatTensorType
 
-        model = convert_xgboost(
+        converted = convert_xgboost(
             self._require(), initial_types=[("input", FloatTensorType([None, n_features + 1]))]
         )
-        graph = model.graph
-        if not any(op.domain in ("", "ai.onnx") for op in model.opset_import):
-            model.opset_import.append(helper.make_opsetid("", 15))  # for the Slice below
-        prob = next(o.name for o in graph.output if o.name.startswith("prob"))
-        # keep only P(signal) as 'score' (N, 1): the design contract
-        starts = helper.make_tensor("score_start", onnx.TensorProto.INT64, [1], [1])
-        ends = helper.make_tensor("score_end", onnx.TensorProto.INT64, [1], [2])
-        axes = helper.make_tensor("score_axis", onnx.TensorProto.INT64, [1], [1])
-        graph.initializer.extend([starts, ends, axes])
-        graph.node.append(
-            helper.make_node(
-                "Slice",
-                [prob, "score_start", "score_end", "score_axis"],
-                ["score"],
-                name="select_signal",
-            )
+        trees = next(n for n in converted.graph.node if n.op_type == "TreeEnsembleClassifier")
+        attrs = {a.name: helper.get_attribute_value(a) for a in trees.attribute}
+        if set(attrs["class_ids"]) != {0} or attrs["post_transform"] != b"LOGISTIC":
+            raise RuntimeError("expected a binary logistic xgboost model")
+        margin = helper.make_node(
+            "TreeEnsembleRegressor",
+            ["input"],
+            ["margin"],
+            name="trees",
+            domain="ai.onnx.ml",
+            n_targets=1,
+            aggregate_function="SUM",
+            post_transform="NONE",
+            base_values=[float(v) for v in attrs.get("base_values", [0.0])][-1:],
+            target_ids=[0] * len(attrs["class_ids"]),
+            target_nodeids=attrs["class_nodeids"],
+            target_treeids=attrs["class_treeids"],
+            target_weights=attrs["class_weights"],
+            **{k: v for k, v in attrs.items() if k.startswith("nodes_")},
         )
-        while len(graph.output):
-            graph.output.pop()
-        graph.output.append(
-            helper.make_tensor_value_info("score", onnx.TensorProto.FLOAT, ["N", 1])
+        graph = helper.make_graph(
+            [margin, helper.make_node("Sigmoid", ["margin"], ["score"], name="probability")],
+            "pbdt",
+            [helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, ["N", n_features + 1])],
+            [helper.make_tensor_value_info("score", onnx.TensorProto.FLOAT, ["N", 1])],
         )
+        model = helper.make_model(
+            graph,
+            opset_imports=[helper.make_opsetid("", 15), helper.make_opsetid("ai.onnx.ml", 3)],
+            producer_name="mlsearch",
+        )
+        model.ir_version = converted.ir_version
+        onnx.checker.check_model(model)
         return model
 
     @property

@@ -154,5 +154,5 @@ def test_evaluation_report_per_model_and_mass(workdir: Path) -> None:
     page = (out / "report.html").read_text()
     assert "Leave one mass out" in page
     assert "punzi_vs_mass.png" in page and "sculpting_pnn.png" in page
-    for name in ("punzi_vs_mass.png", "roc_pbdt.png", "sculpting_pbdt.png"):
+    for name in ("punzi_vs_mass.png", "roc_pbdt.png", "sculpting_pbdt.png", "train_test_pnn.png"):
         assert (out / name).stat().st_size > 5_000

@@ -7,7 +7,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["auc_vs_mass", "punzi_vs_mass", "roc_curves", "score_distributions", "sculpting"]
+__all__ = [
+    "auc_vs_mass",
+    "punzi_vs_mass",
+    "roc_curves",
+    "score_distributions",
+    "sculpting",
+    "train_test_scores",
+]
 
 
 def _plt() -> Any:
@@ -153,5 +160,33 @@ def sculpting(
         ax.legend(fontsize=7)
     for ax in axes[len(masses) :]:
         ax.set_visible(False)
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def train_test_scores(scores: Any, ks: Any, title: str) -> Any:
+    """Score distributions of the events each fold's model trained on (filled) and of those
+    it did not see (points), signal and background, with the KS p-value per panel."""
+    plt = _plt()
+    folds = sorted(scores["fold"].unique())
+    fig, axes = plt.subplots(
+        len(folds), 2, figsize=(8, 2.6 * len(folds)), layout="constrained", squeeze=False
+    )
+    bins = np.linspace(0, 1, 26)
+    centres = (bins[1:] + bins[:-1]) / 2
+    for row, fold in zip(axes, folds, strict=True):
+        for ax, sample in zip(row, ("signal", "background"), strict=True):
+            sel = (scores["fold"] == fold) & (scores["sample"] == sample)
+            train = scores.loc[sel & (scores["set"] == "train"), "score"].to_numpy()
+            test = scores.loc[sel & (scores["set"] == "test"), "score"].to_numpy()
+            ax.hist(train, bins, density=True, alpha=0.35, label="trained on")
+            h, _ = np.histogram(test, bins, density=True)
+            ax.plot(centres, h, "o", ms=3, color="k", label="not seen")
+            ax.set_yscale("log")
+            match = ks[ks["fold"] == fold]
+            p = float(match[f"ks_{sample}_pvalue"].iloc[0]) if len(match) else float("nan")
+            ax.set_title(f"fold {fold}, {sample}: KS p = {p:.2g}", fontsize=9)
+            ax.set_xlabel("score", fontsize=8)
+            ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     return fig

@@ -112,6 +112,7 @@ def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResul
         roc_curves,
         score_distributions,
         sculpting,
+        train_test_scores,
     )
 
     reporter = reporter or NullReporter()
@@ -175,6 +176,19 @@ def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResul
                 dpi=80,
             ),
         ]
+        tt = paths.train / f"{kind}_train_test_scores.parquet"
+        if tt.exists():
+            mine.append(
+                _save(
+                    train_test_scores(
+                        pd.read_parquet(tt),
+                        ks[ks["model"] == kind] if len(ks) else ks,
+                        f"{kind}: trained-on versus unseen events",
+                    ),
+                    out / f"train_test_{kind}.png",
+                    dpi=80,
+                )
+            )
         for m in meta["mass_grid"]:
             sel = sig_mass == m
             fig = score_distributions(

@@ -56,32 +56,39 @@ def _oof_scores(
 
 def _train_test_ks(
     model: Any, table: pd.DataFrame, features: list[str], fold: np.ndarray, i: int
-) -> dict[str, float]:
+) -> tuple[dict[str, float], pd.DataFrame]:
     """Kolmogorov-Smirnov distance (and p-value) between the scores of the events fold ``i``'s
     model trained on and those it did not see, for signal and background separately, at each
     event's own mass hypothesis (up to 20k events per sample, chosen by event number, so the
-    test does not depend on the run). Large distances with tiny p-values mean overtraining."""
+    test does not depend on the run). Large distances with tiny p-values mean overtraining.
+    Also returns the scores (fold, sample, set, score) for the evaluation's plots."""
     from scipy.stats import ks_2samp
 
     out: dict[str, float] = {"fold": float(i)}
+    frames = []
     label = table["label"].to_numpy()
     for name, cls in (("signal", 1), ("background", 0)):
         scores = []
-        for rows in ((fold != i) & (label == cls), (fold == i) & (label == cls)):
+        for part, rows in (
+            ("train", (fold != i) & (label == cls)),
+            ("test", (fold == i) & (label == cls)),
+        ):
             idx = np.flatnonzero(rows)
             if len(idx) > 20_000:
                 idx = idx[np.argsort(table["event"].to_numpy()[idx] * 2654435761 % 2**32)][:20_000]
             sub = table.iloc[idx]
-            scores.append(
+            score = (
                 model.score(sub[features].to_numpy(), sub["mass_hypothesis"].to_numpy())
                 if len(idx)
-                else np.zeros(0)
+                else np.zeros(0, dtype=np.float32)
             )
+            scores.append(score)
+            frames.append(pd.DataFrame({"fold": i, "sample": name, "set": part, "score": score}))
         if len(scores[0]) and len(scores[1]):
             res = ks_2samp(scores[0], scores[1])
             out[f"ks_{name}"] = float(res.statistic)
             out[f"ks_{name}_pvalue"] = float(res.pvalue)
-    return out
+    return out, pd.concat(frames, ignore_index=True)
 
 
 def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
@@ -147,6 +154,7 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
                 "features.json",
             )
             models = []
+            train_test: list[pd.DataFrame] = []
             for i in range(n_folds):
                 rows = fold != i
                 model = make_model(kind, params, config.seed + i)
@@ -166,7 +174,9 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
                 )
                 with atomic_path(native_model_path(paths.train, kind, i)) as tmp:
                     model.save(tmp)
-                ks.setdefault(kind, []).append(_train_test_ks(model, table, features, fold, i))
+                ks_row, ks_scores = _train_test_ks(model, table, features, fold, i)
+                ks.setdefault(kind, []).append(ks_row)
+                train_test.append(ks_scores)
                 mlflow.log_metrics(
                     {f"fold{i}_{k}": v for k, v in ks[kind][-1].items() if k != "fold"}
                 )
@@ -190,6 +200,8 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
             scores = pd.DataFrame({f"score_m{m:g}": s for m, s in per_mass.items()})
             with atomic_path(paths.train / f"{kind}_oof_background.parquet") as tmp:
                 scores.to_parquet(tmp)
+            with atomic_path(paths.train / f"{kind}_train_test_scores.parquet") as tmp:
+                pd.concat(train_test, ignore_index=True).to_parquet(tmp)
             with atomic_path(paths.train / f"{kind}_oof_signal.parquet") as tmp:
                 pd.DataFrame({"score": own[sig]}).to_parquet(tmp)
             runs[kind] = run.info.run_id

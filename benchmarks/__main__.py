@@ -229,6 +229,52 @@ def bench_sensitivity(workdir: str) -> list[tuple[str, str, str]]:
     return rows
 
 
+def bench_assignment(workdir: str) -> list[tuple[str, str, str]]:
+    """The three background mass-assignment strategies on the Z' default config (events from
+    the sensitivity section's cache): features, training and the evaluation report per
+    strategy; the Punzi sensitivity of the pNN and the pBDT per mass."""
+    import shutil
+    from pathlib import Path
+
+    import pandas as pd
+
+    from mlsearch.config import load_config
+    from mlsearch.pipeline import STAGES
+
+    root = Path(__file__).resolve().parents[1]
+    source = Path(workdir) / "zprime_invisible"
+    rows = []
+    for strategy in ("random_grid", "window", "all"):
+        work = Path(workdir) / f"assignment_{strategy}"
+        if not (work / "data").exists():  # reuse the generated and simulated samples
+            for sub in ("events", "reco"):
+                shutil.copytree(
+                    source / "data" / "zprime_invisible" / sub,
+                    work / "data" / "zprime_invisible" / sub,
+                    dirs_exist_ok=True,
+                )
+        config = load_config(
+            root / "configs" / "zprime_invisible.yaml",
+            [f"workdir={work}", f"train.mass_assignment={strategy}", "evaluate.leave_one_out=[]"],
+        )
+        start = time.perf_counter()
+        for name in ("generate", "simulate", "features", "train", "evaluate"):
+            STAGES[name](config, None)
+        seconds = time.perf_counter() - start
+        report = pd.read_csv(work / "results/zprime_invisible/evaluation/report.csv")
+        for kind, group in report.groupby("model"):
+            values = " ".join(f"{v:.3g}" for v in group["punzi_xsec_fb"])
+            rows.append(
+                (
+                    f"mass assignment {strategy}, {kind}",
+                    f"Punzi [fb] at {', '.join(f'{m:g}' for m in group['mass'])} GeV: {values}",
+                    f"geometric mean {np.exp(np.log(group['punzi_xsec_fb']).mean()):.3g} fb; "
+                    f"{seconds:.0f} s",
+                )
+            )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows for scoring")
@@ -237,7 +283,8 @@ def main() -> None:
         "--only",
         default="generate,simulate,inference,limits",
         help="comma-separated sections to run (generate, simulate, inference, limits, "
-        "sensitivity: the four default configs through evaluate, ~15 min the first time)",
+        "sensitivity: the four default configs through evaluate, ~15 min the first time; "
+        "assignment: the Z' config with each background mass assignment, after sensitivity)",
     )
     parser.add_argument(
         "--workdir", default=".bench", help="sensitivity: where the searches' stages are cached"
@@ -249,6 +296,7 @@ def main() -> None:
         "inference": lambda: bench_inference(args.rows),
         "limits": bench_limits,
         "sensitivity": lambda: bench_sensitivity(args.workdir),
+        "assignment": lambda: bench_assignment(args.workdir),
     }
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = sorted(set(chosen) - set(sections))

@@ -238,7 +238,12 @@ class LimitsConfig(_Strict):
     n_score_bins: int = Field(5, gt=0)
     background_norm_uncertainty: float = Field(0.1, ge=0)
     cl: float = Field(0.9, gt=0, lt=1)
-    scan_points: int = Field(41, ge=5)
+    calculator: Literal["direct", "pyhf-scan"] = Field(
+        "direct",
+        description="asymptotic CLs by a direct root solve (~0.1 s per mass) or pyhf's "
+        "hypothesis-test scan (~5 s; scan_points)",
+    )
+    scan_points: int = Field(41, ge=5, description="pyhf-scan: points of the mu scan")
 
 
 def _pnn_only() -> list[Literal["pbdt", "pnn"]]:

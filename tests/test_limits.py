@@ -69,3 +69,71 @@ def test_punzi_figure_of_merit():
     assert best < no_cut
     # a floor on the background can only make the best sensitivity worse
     assert best_punzi_cross_section(s_score, w_s, b_score, w_b, 0.5, 10.0, 50.0) >= best
+
+
+_MODELS = (
+    # (signal, background, relative MC uncertainty, normalisation uncertainty)
+    (
+        np.array([2.0, 5.0, 10.0, 20.0, 30.0]),
+        np.array([5000.0, 800.0, 100.0, 20.0, 4.0]),
+        0.05,
+        0.1,
+    ),
+    (np.array([1.0, 3.0, 6.0]), np.array([50.0, 10.0, 2.0]), 0.2, 0.1),
+    (np.array([5.0]), np.array([3.0]), 0.3, 0.0),
+    (np.array([4.0, 4.0]), np.array([0.5, 100.0]), 0.5, 0.2),
+)
+
+
+@pytest.mark.parametrize("case", range(len(_MODELS)))
+def test_direct_solve_sits_where_pyhf_gives_cls_equal_alpha(case):
+    """At each limit of the direct solver, pyhf's own hypothesis test (an independent
+    implementation of the same likelihood and asymptotics) gives CLs = 1 - CL."""
+    import pyhf
+
+    from mlsearch.limits.asymptotic import BinnedModel, cls_limits
+
+    s, b, stat, norm = _MODELS[case]
+    observed_counts = np.random.default_rng(case).poisson(b).astype(float)
+    spec = build_workspace(s, b, stat * b, norm, observed_counts)
+    observed, expected = cls_limits(BinnedModel.from_workspace(spec), 0.9, mu_max=2.0)
+    assert list(expected) == sorted(expected)
+    pyhf.set_backend("numpy")
+    workspace = pyhf.Workspace(spec)
+    model = workspace.model(modifier_settings={"normsys": {"interpcode": "code4"}})
+    data = workspace.data(model)
+    bounds = model.config.suggested_bounds()
+    bounds[model.config.poi_index] = (0.0, 10.0)
+
+    def hypotest(mu):
+        return pyhf.infer.hypotest(
+            mu, data, model, test_stat="qtilde", return_expected_set=True, par_bounds=bounds
+        )
+
+    cls_obs, _ = hypotest(observed)
+    assert float(cls_obs) == pytest.approx(0.1, rel=1e-4)
+    for n_index, mu in enumerate(expected):  # -2 sigma first: pyhf's set is (+2 .. -2) in n
+        _, cls_set = hypotest(mu)
+        assert float(cls_set[n_index]) == pytest.approx(0.1, rel=1e-4), n_index
+
+
+def test_direct_solve_matches_the_pyhf_scan_and_the_closed_form():
+    from scipy.stats import norm
+
+    from mlsearch.limits.asymptotic import BinnedModel, cls_limits
+
+    s, b, stat, norm_unc = _MODELS[0]
+    spec = build_workspace(s, b, stat * b, norm_unc, b)
+    scan = upper_limit(spec, 0.9, 2.0, 41)
+    observed, expected = cls_limits(BinnedModel.from_workspace(spec), 0.9, 2.0)
+    np.testing.assert_allclose(expected, scan.expected, rtol=0.01)
+    assert observed == pytest.approx(scan.observed, rel=0.01)
+    # one bin, large background: the closed-form expected limits (see the first test)
+    big_b, d, big_s, alpha = 10_000.0, 50.0, 100.0, 0.1
+    one = build_workspace(
+        np.array([big_s]), np.array([big_b]), np.array([d]), 0.0, np.array([big_b])
+    )
+    _, exp = cls_limits(BinnedModel.from_workspace(one), 0.9, 3.0)
+    sigma = np.sqrt(big_b + d**2) / big_s
+    for n, got in zip((-2, -1, 0, 1, 2), exp, strict=True):
+        assert got == pytest.approx(sigma * (norm.ppf(1 - alpha * norm.cdf(n)) + n), rel=0.01)

@@ -23,6 +23,7 @@ from mlsearch.export.parity import onnx_session
 from mlsearch.features.spec import search_values
 from mlsearch.generate.sample import chunk_rng
 from mlsearch.io.atomic import atomic_path, write_json_atomic, write_text_atomic
+from mlsearch.limits.asymptotic import BinnedModel, cls_limits
 from mlsearch.limits.plot import brazil_plot
 from mlsearch.limits.punzi import best_punzi_cross_section
 from mlsearch.limits.scan import LimitBands, upper_limit
@@ -48,6 +49,7 @@ from mlsearch.tracking.registry import download_run_artifacts
 __all__ = ["run_limits"]
 
 BANDS = ("minus2", "minus1", "median", "plus1", "plus2")
+LOW_BACKGROUND_EVENTS = 5.0  # expected background in the window below which a row is flagged
 
 
 def _fold_scores(sessions: list[Any], x: np.ndarray, fold: np.ndarray, mass: float) -> np.ndarray:
@@ -156,6 +158,10 @@ def _mass_limit(
         "coupling_ref": g_ref,
         "punzi_xsec_fb": punzi,
         "cross_section_ref_fb": sigma_ref,
+        "calculator": f"asymptotic ({cfg.calculator})",
+        # asymptotic formulae assume enough events; below a few expected background events
+        # in the window they are unreliable (toys would be needed): flagged, not hidden
+        "low_background": bool(b_counts.sum() < LOW_BACKGROUND_EVENTS),
     }
     return row, spec, rough
 
@@ -177,19 +183,24 @@ def _add_limits(row: dict[str, Any], bands: LimitBands, scale: float, lumi: floa
         row[f"observed_{quantity}"] = convert(bands.observed)[idx]
 
 
-def _scan(job: tuple[dict[str, Any], float, int]) -> LimitBands:
-    """One CLs scan (a top-level function, so that worker processes can run it)."""
-    spec, cl, points = job
-    return upper_limit(spec, cl, mu_max=2.0, points=points)
+def _scan(job: tuple[dict[str, Any], float, int, str]) -> LimitBands:
+    """One mass point's limits (a top-level function, so that worker processes can run it):
+    the direct asymptotic solve (default) or pyhf's hypothesis-test scan."""
+    spec, cl, points, calculator = job
+    if calculator == "pyhf-scan":
+        return upper_limit(spec, cl, mu_max=2.0, points=points)
+    observed, expected = cls_limits(BinnedModel.from_workspace(spec), cl, mu_max=2.0)
+    return LimitBands(observed, expected)
 
 
 def _scan_all(
-    jobs: list[tuple[dict[str, Any], float, int]], reporter: Reporter, notes: list[str]
+    jobs: list[tuple[dict[str, Any], float, int, str]], reporter: Reporter, notes: list[str]
 ) -> list[LimitBands]:
     """The CLs scans of all masses, on up to two worker processes (the scans are independent
     and dominate the stage); results in input order, so the output does not depend on it."""
     workers = min(2, os.cpu_count() or 1, len(jobs))
-    if workers < 2 or len(jobs) < 3:
+    # the direct solve takes ~0.1 s: starting worker processes would cost more than it saves
+    if workers < 2 or len(jobs) < 3 or all(job[3] != "pyhf-scan" for job in jobs):
         out = []
         for job, note in zip(jobs, notes, strict=True):
             out.append(_scan(job))
@@ -282,7 +293,9 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
         write_json_atomic(paths.results / "workspaces" / f"{sample}.json", spec)
         rows.append(row)
         scales.append(scale)
-        jobs.append((spec, config.limits.cl, config.limits.scan_points))
+        jobs.append(
+            (spec, config.limits.cl, config.limits.scan_points, str(config.limits.calculator))
+        )
         notes.append(f"m = {info['mass']:g} GeV")
     for row, bands, scale in zip(rows, _scan_all(jobs, reporter, notes), scales, strict=True):
         _add_limits(row, bands, scale, config.luminosity_fb)
@@ -299,7 +312,8 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
             **source.link,
             "luminosity_fb": config.luminosity_fb,
             "cl": config.limits.cl,
-            "method": "asymptotic CLs, qtilde (pyhf)",
+            "method": "asymptotic CLs, qtilde"
+            + (" (pyhf scan)" if config.limits.calculator == "pyhf-scan" else " (direct solve)"),
             "observed": "Poisson pseudo-data from the "
             "background expectation (no real data in the embedded default)",
             "rows": rows,

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from mlsearch.evaluation.baselines import BASELINES, baseline_mask, baseline_masks
-from mlsearch.evaluation.report import best_punzi_cut, mass_report, roc_curve_weighted
+from mlsearch.evaluation.report import mass_report, roc_curve_weighted
 from mlsearch.features import get_builder
-from mlsearch.limits.punzi import punzi_cross_section
+from mlsearch.limits.punzi import best_punzi_cut, punzi_cross_section
 from mlsearch.models.mass_assignment import assign_background_masses, expand_all_masses
 
 

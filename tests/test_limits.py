@@ -56,7 +56,7 @@ def test_window_is_two_sigma_of_the_signal_core():
 
 
 def test_punzi_figure_of_merit():
-    from mlsearch.limits.punzi import best_punzi_cross_section, punzi_cross_section
+    from mlsearch.limits.punzi import best_punzi_cut, one_event_floor, punzi_cross_section
 
     # large B: sigma_min -> (a + b) sqrt(B) / (eff L)... to leading order a sqrt(B) + b sqrt(B)
     big = float(punzi_cross_section(1.0, 1e8, 1.0))
@@ -64,11 +64,15 @@ def test_punzi_figure_of_merit():
     rng = np.random.default_rng(3)
     s_score, b_score = rng.beta(5, 1, 10_000), rng.beta(1, 5, 10_000)
     w_s, w_b = np.full(10_000, 1e-3), np.full(10_000, 1.0)
-    best = best_punzi_cross_section(s_score, w_s, b_score, w_b, 0.5, 10.0)
+    best, *_ = best_punzi_cut(s_score, w_s, b_score, w_b, 0.5, 10.0, 0.0)
     no_cut = float(punzi_cross_section(0.5, 10_000.0, 10.0))
     assert best < no_cut
     # a floor on the background can only make the best sensitivity worse
-    assert best_punzi_cross_section(s_score, w_s, b_score, w_b, 0.5, 10.0, 50.0) >= best
+    assert best_punzi_cut(s_score, w_s, b_score, w_b, 0.5, 10.0, 50.0)[0] >= best
+    # the floor is one MC event's mean weight, times the rows per event
+    assert one_event_floor(np.array([0.0, 2.0, 4.0])) == 3.0
+    assert one_event_floor(np.array([2.0, 4.0]), copies=10) == 30.0
+    assert one_event_floor(np.zeros(3)) == 0.0
 
 
 _MODELS = (

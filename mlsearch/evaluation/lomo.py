@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlsearch.evaluation.report import best_punzi_cut
 from mlsearch.features.spec import search_values
+from mlsearch.limits.punzi import best_punzi_cut, one_event_floor
 from mlsearch.limits.windows import signal_window
 from mlsearch.models import make_model
 from mlsearch.models.weights import training_weights
@@ -67,7 +67,7 @@ def _punzi_on_fold0(
     s_events = sig["weight"].to_numpy() * luminosity_fb
     eff = s_events.sum() / (float(sample["cross_section_fb"]) * luminosity_fb * share)
     b_all = table.loc[table["label"] == 0, "weight"].to_numpy() * luminosity_fb
-    floor = float(b_all[b_all > 0].mean()) * meta.get("background_copies", 1)
+    floor = one_event_floor(b_all, meta.get("background_copies", 1))
     sigma, *_ = best_punzi_cut(
         s_score.astype(np.float64),
         s_events,

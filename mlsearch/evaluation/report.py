@@ -17,10 +17,10 @@ from numpy.typing import NDArray
 from sklearn.metrics import roc_auc_score
 
 from mlsearch.features.spec import search_values
-from mlsearch.limits.punzi import punzi_cross_section
+from mlsearch.limits.punzi import best_punzi_cut, one_event_floor, punzi_cross_section
 from mlsearch.limits.windows import signal_window
 
-__all__ = ["MassReport", "best_punzi_cut", "mass_report", "roc_curve_weighted"]
+__all__ = ["MassReport", "mass_report", "roc_curve_weighted"]
 
 FloatArray = NDArray[np.float64]
 FIXED_BACKGROUND_EFFICIENCY = 0.01
@@ -50,30 +50,6 @@ def roc_curve_weighted(
     eff_s = np.cumsum(w_sig)[last] / max(w_sig.sum(), 1e-300)
     eff_b = np.cumsum(w_bkg)[last] / max(w_bkg.sum(), 1e-300)
     return eff_b, eff_s, score[last]
-
-
-def best_punzi_cut(
-    s_score: FloatArray,
-    s_events: FloatArray,
-    b_score: FloatArray,
-    b_events: FloatArray,
-    efficiency_before: float,
-    luminosity_fb: float,
-    background_floor: float,
-    n_cuts: int = 50,
-) -> tuple[float, float, float, float]:
-    """(sigma_min [fb], cut, signal events, background events) of the best score cut; cuts at
-    signal-score quantiles; weights in events; the background is floored at
-    ``background_floor`` (a cut that leaves no MC event has not shown that it is empty)."""
-    if not len(s_score):
-        return float("inf"), float("nan"), 0.0, 0.0
-    cuts = np.quantile(s_score, np.linspace(0, 0.99, n_cuts))
-    s_total = s_events.sum()
-    sig = np.array([s_events[s_score >= c].sum() for c in cuts])
-    bkg = np.maximum(np.array([b_events[b_score >= c].sum() for c in cuts]), background_floor)
-    sigma = punzi_cross_section(sig / s_total * efficiency_before, bkg, luminosity_fb)
-    i = int(np.argmin(sigma))
-    return float(sigma[i]), float(cuts[i]), float(sig[i]), float(bkg[i])
 
 
 def mass_report(
@@ -112,8 +88,7 @@ def mass_report(
     b_events = b_w_all[b_in]
     sigma_ref = float(sample["cross_section_fb"])
     eff_window = float(s_events.sum()) / (sigma_ref * luminosity_fb)
-    copies = meta.get("background_copies", 1)  # one MC event in n rows ("all" assignment)
-    floor = float(b_w_all[b_w_all > 0].mean()) * copies if (b_w_all > 0).any() else 0.0
+    floor = one_event_floor(b_w_all, meta.get("background_copies", 1))
     punzi, cut, n_s, n_b = best_punzi_cut(
         s_score, s_events, b_score, b_events, eff_window, luminosity_fb, floor
     )

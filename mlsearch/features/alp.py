@@ -19,7 +19,12 @@ import numpy as np
 import pandas as pd
 
 from mlsearch.config import FeaturesConfig
-from mlsearch.features.common import cluster_four_vectors, cms_frame, trigger_mask
+from mlsearch.features.common import (
+    cluster_four_vectors,
+    cms_frame,
+    neutral_ecl_energy,
+    trigger_mask,
+)
 from mlsearch.features.spec import FeatureBuilder, FeatureSpec
 from mlsearch.physics.kinematics import cos_theta, invariant_mass2, momentum
 from mlsearch.searches import SEARCHES
@@ -107,7 +112,7 @@ def build(events: ak.Array, config: FeaturesConfig) -> pd.DataFrame:
     ratio = np.abs(ak.to_numpy(reg.clusterTiming)) / ak.to_numpy(reg.clusterErrorTiming)
     cols["max_time_over_error"] = ratio.max(axis=1).astype(np.float64)
     cols["n_extra_photons"] = ak.to_numpy(ak.sum(photon, axis=1) - 3).astype(np.float64)
-    cols["extra_ecl_energy"] = ak.to_numpy(ak.sum(cl.clusterE, axis=1)) - lab3[:, :, 0].sum(1)
+    cols["extra_ecl_energy"] = neutral_ecl_energy(ev) - lab3[:, :, 0].sum(1)
     cols["event"] = ak.to_numpy(ev.event)
     cols["weight"] = ak.to_numpy(ev.weight)
     return _frame_of(cols, len(ev))

@@ -28,6 +28,8 @@ __all__ = [
     "CmsFrame",
     "cluster_four_vectors",
     "cms_frame",
+    "neutral_ecl_energy",
+    "track_four_vectors",
     "trigger_mask",
     "two_track_features",
 ]
@@ -81,6 +83,22 @@ def cluster_four_vectors(clusters: ak.Array) -> ak.Array:
     return ak.zip(
         {"E": e, "px": e * st * np.cos(ph), "py": e * st * np.sin(ph), "pz": e * np.cos(th)}
     )
+
+
+def track_four_vectors(tracks: ak.Array, masses: tuple[float, float]) -> FloatArray:
+    """Lab four-vectors (n, 2, 4) of two tracks per event with the given mass hypotheses
+    [GeV]; (0, 2, 4) for no events."""
+    p3 = np.stack([ak.to_numpy(tracks[c]) for c in ("px", "py", "pz")], axis=-1).reshape(-1, 2, 3)
+    e = np.sqrt(np.sum(p3**2, axis=-1) + np.asarray(masses) ** 2)
+    return np.concatenate([e[..., None], p3], axis=-1)
+
+
+def neutral_ecl_energy(events: ak.Array) -> FloatArray:
+    """Sum of the neutral (not track-matched) cluster energies per event [GeV]."""
+    clusters = events.clusters
+    if len(events) and "clusterE" in ak.fields(clusters):  # untyped when all are empty
+        return np.asarray(ak.to_numpy(ak.sum(clusters.clusterE, axis=1)), dtype=np.float64)
+    return np.zeros(len(events))
 
 
 def _transverse_to(vec: FloatArray, axis: FloatArray) -> FloatArray:

@@ -19,7 +19,12 @@ import numpy as np
 import pandas as pd
 
 from mlsearch.config import FeaturesConfig
-from mlsearch.features.common import cluster_four_vectors, cms_frame, trigger_mask
+from mlsearch.features.common import (
+    cluster_four_vectors,
+    cms_frame,
+    neutral_ecl_energy,
+    trigger_mask,
+)
 from mlsearch.features.spec import FeatureBuilder, FeatureSpec
 from mlsearch.physics.kinematics import cos_theta
 from mlsearch.searches import SEARCHES
@@ -108,7 +113,7 @@ def build(events: ak.Array, config: FeaturesConfig) -> pd.DataFrame:
         "n_extra_clusters": ak.to_numpy(
             ak.sum(cl.clusterE[:, 1:] > config.extra_photon_e_min, axis=1)
         ).astype(np.float64),
-        "extra_ecl_energy": ak.to_numpy(ak.sum(cl.clusterE, axis=1)) - photon_e,
+        "extra_ecl_energy": neutral_ecl_energy(ev) - photon_e,
         "missing_mass2": frame.sqrt_s**2 - 2 * frame.sqrt_s * e_star,
         "event": ak.to_numpy(ev.event),
         "weight": ak.to_numpy(ev.weight),

@@ -14,7 +14,13 @@ import numpy as np
 import pandas as pd
 
 from mlsearch.config import FeaturesConfig
-from mlsearch.features.common import cms_frame, trigger_mask, two_track_features
+from mlsearch.features.common import (
+    cms_frame,
+    neutral_ecl_energy,
+    track_four_vectors,
+    trigger_mask,
+    two_track_features,
+)
 from mlsearch.features.spec import FeatureBuilder, FeatureSpec
 from mlsearch.physics.constants import M_E, M_MU
 from mlsearch.searches import SEARCHES
@@ -57,18 +63,11 @@ def build(events: ak.Array, config: FeaturesConfig) -> pd.DataFrame:
     ev, is_e = ev[keep], is_e[keep]
     tr = ev.tracks[ak.argsort(~is_e, axis=1, stable=True)]  # electron first
     reg = ak.to_regular(tr, axis=1)
-    p3 = np.stack([ak.to_numpy(reg[c]) for c in ("px", "py", "pz")], axis=-1).reshape(-1, 2, 3)
-    e = np.sqrt(np.sum(p3**2, axis=-1) + np.array([M_E, M_MU]) ** 2)
-    lab = np.concatenate([e[..., None], p3], axis=-1)
+    lab = track_four_vectors(reg, (M_E, M_MU))
     kin = two_track_features(lab, ("e", "mu"), "emu", cms_frame())
     track_e = ak.to_numpy(reg.clusterE).reshape(-1, 2)
-    p_lab = np.linalg.norm(p3, axis=-1)
-    cl = ev.clusters
-    extra = (
-        ak.to_numpy(ak.sum(cl.clusterE, axis=1))
-        if len(ev) and "clusterE" in ak.fields(cl)
-        else np.zeros(len(ev))
-    )
+    p_lab = np.linalg.norm(lab[..., 1:], axis=-1)
+    extra = neutral_ecl_energy(ev)
     columns = {
         **kin,
         "e_eop": track_e[:, 0] / np.where(p_lab[:, 0] > 0, p_lab[:, 0], 1.0),

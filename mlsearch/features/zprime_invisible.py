@@ -14,7 +14,13 @@ import numpy as np
 import pandas as pd
 
 from mlsearch.config import FeaturesConfig
-from mlsearch.features.common import cms_frame, trigger_mask, two_track_features
+from mlsearch.features.common import (
+    cms_frame,
+    neutral_ecl_energy,
+    track_four_vectors,
+    trigger_mask,
+    two_track_features,
+)
 from mlsearch.features.spec import FeatureBuilder, FeatureSpec
 from mlsearch.physics.constants import M_MU
 from mlsearch.searches import SEARCHES
@@ -40,21 +46,6 @@ FEATURES = (
 )
 
 
-def _four_vectors(tracks: ak.Array, masses: tuple[float, float]) -> np.ndarray:
-    # (n, 2, 3) also for n = 0, where to_regular cannot know the list length
-    p3 = np.stack([ak.to_numpy(tracks[c]) for c in ("px", "py", "pz")], axis=-1).reshape(-1, 2, 3)
-    m = np.asarray(masses)
-    e = np.sqrt(np.sum(p3**2, axis=-1) + m**2)
-    return np.concatenate([e[..., None], p3], axis=-1)
-
-
-def _extra_energy(events: ak.Array) -> np.ndarray:
-    cl = events.clusters
-    if len(events) and "clusterE" in ak.fields(cl):  # untyped when all lists are empty
-        return ak.to_numpy(ak.sum(cl.clusterE, axis=1))
-    return np.zeros(len(events))
-
-
 def build(events: ak.Array, config: FeaturesConfig) -> pd.DataFrame:
     """Feature rows for the selected events (GeV, rad; CM frame from nominal beams)."""
     lines = SEARCHES["zprime_invisible"].triggers if config.triggers is None else config.triggers
@@ -66,7 +57,7 @@ def build(events: ak.Array, config: FeaturesConfig) -> pd.DataFrame:
     muons = ak.all(tr.muonID > config.muon_id_min, axis=1)
     ev = ev[opposite & muons]
     tr = ev.tracks[ak.argsort(-ev.tracks.charge, axis=1)]  # mu+ first
-    lab = _four_vectors(ak.to_regular(tr, axis=1), (M_MU, M_MU))  # (n, 2, 4)
+    lab = track_four_vectors(ak.to_regular(tr, axis=1), (M_MU, M_MU))  # (n, 2, 4)
     kin = two_track_features(lab, ("mu_plus", "mu_minus"), "dimuon", cms_frame())
     track_e = ak.to_numpy(ak.to_regular(tr.clusterE, axis=1)) if len(ev) else np.zeros((0, 2))
     return pd.DataFrame(
@@ -74,7 +65,7 @@ def build(events: ak.Array, config: FeaturesConfig) -> pd.DataFrame:
             **{f.name: kin[f.name] for f in FEATURES if f.name in kin},
             "mu_plus_clusterE": track_e[:, 0],
             "mu_minus_clusterE": track_e[:, 1],
-            "extra_ecl_energy": _extra_energy(ev),
+            "extra_ecl_energy": neutral_ecl_energy(ev),
             "recoil_mass2": kin["recoil_mass2"],
             "event": ak.to_numpy(ev.event),
             "weight": ak.to_numpy(ev.weight),

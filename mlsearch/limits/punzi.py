@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["best_punzi_cross_section", "punzi_cross_section"]
+__all__ = ["best_punzi_cut", "one_event_floor", "punzi_cross_section"]
 
 A_SIGMA = 3.0  # discovery significance
 B_SIGMA = 1.28155  # 90 % CL exclusion
@@ -35,27 +35,33 @@ def punzi_cross_section(
         return np.where(eff > 0, numerator / (eff * luminosity_fb), np.inf)
 
 
-def best_punzi_cross_section(
-    signal_score: NDArray[np.float64],
-    signal_weight: NDArray[np.float64],
-    background_score: NDArray[np.float64],
-    background_weight: NDArray[np.float64],
+def one_event_floor(background_events: NDArray[np.float64], copies: int = 1) -> float:
+    """The least background [events] a selection is credited with: the mean weight of one
+    background MC event (``copies``: rows per event, the "all" mass assignment). A cut that
+    leaves no MC event has not shown that the background is zero."""
+    positive = background_events[background_events > 0]
+    return float(positive.mean()) * copies if len(positive) else 0.0
+
+
+def best_punzi_cut(
+    s_score: NDArray[np.float64],
+    s_events: NDArray[np.float64],
+    b_score: NDArray[np.float64],
+    b_events: NDArray[np.float64],
     efficiency_before: float,
     luminosity_fb: float,
-    background_floor: float = 0.0,
+    background_floor: float,
     n_cuts: int = 50,
-) -> float:
-    """Best sigma_min [fb] over score cuts (at signal-score quantiles); ``efficiency_before``
-    is the signal efficiency of everything before the score cut; weights in events.
-
-    ``background_floor`` [events] is the least background a cut is credited with: a cut that
-    leaves no background MC event has not shown that the background is zero.
-    """
-    if len(signal_score) == 0:
-        return float("inf")
-    cuts = np.quantile(signal_score, np.linspace(0, 0.99, n_cuts))
-    s_total = signal_weight.sum()
-    eff = np.array([signal_weight[signal_score >= c].sum() for c in cuts]) / s_total
-    bkg = np.array([background_weight[background_score >= c].sum() for c in cuts])
-    bkg = np.maximum(bkg, background_floor)
-    return float(np.min(punzi_cross_section(eff * efficiency_before, bkg, luminosity_fb)))
+) -> tuple[float, float, float, float]:
+    """(sigma_min [fb], cut, signal events, background events) of the best score cut; cuts at
+    signal-score quantiles; weights in events; ``efficiency_before``: the signal efficiency
+    of everything before the score cut; the background is floored at ``background_floor``."""
+    if not len(s_score):
+        return float("inf"), float("nan"), 0.0, 0.0
+    cuts = np.quantile(s_score, np.linspace(0, 0.99, n_cuts))
+    s_total = s_events.sum()
+    sig = np.array([s_events[s_score >= c].sum() for c in cuts])
+    bkg = np.maximum(np.array([b_events[b_score >= c].sum() for c in cuts]), background_floor)
+    sigma = punzi_cross_section(sig / s_total * efficiency_before, bkg, luminosity_fb)
+    i = int(np.argmin(sigma))
+    return float(sigma[i]), float(cuts[i]), float(sig[i]), float(bkg[i])

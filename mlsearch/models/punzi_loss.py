@@ -19,7 +19,7 @@ import torch
 from numpy.typing import NDArray
 
 from mlsearch.features.spec import search_values
-from mlsearch.limits.punzi import A_SIGMA, B_SIGMA
+from mlsearch.limits.punzi import A_SIGMA, B_SIGMA, one_event_floor
 from mlsearch.limits.windows import signal_window
 
 __all__ = ["PunziTarget", "punzi_loss", "punzi_target"]
@@ -66,9 +66,7 @@ def punzi_target(
         sig_rows.append(s_in)
         bkg_rows.append(b_in)
         effs.append(float(events[s_in].sum() / sigma_l) if sigma_l > 0 else 0.0)
-    bkg_events = events[label == 0]
-    copies = meta.get("background_copies", 1)
-    floor = float(bkg_events[bkg_events > 0].mean()) * copies if (bkg_events > 0).any() else 0.0
+    floor = one_event_floor(events[label == 0], meta.get("background_copies", 1))
     return PunziTarget(
         tuple(masses), tuple(sig_rows), tuple(bkg_rows), events, tuple(effs), luminosity_fb, floor
     )

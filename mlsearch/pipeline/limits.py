@@ -25,7 +25,7 @@ from mlsearch.generate.sample import chunk_rng
 from mlsearch.io.atomic import atomic_path, write_json_atomic, write_text_atomic
 from mlsearch.limits.asymptotic import BinnedModel, cls_limits
 from mlsearch.limits.plot import brazil_plot
-from mlsearch.limits.punzi import best_punzi_cross_section
+from mlsearch.limits.punzi import best_punzi_cut, one_event_floor
 from mlsearch.limits.scan import LimitBands, upper_limit
 from mlsearch.limits.windows import signal_window
 from mlsearch.limits.workspace import build_workspace
@@ -111,7 +111,7 @@ def _mass_limit(
         w_bkg = table.loc[table["label"] == 0, "weight"].to_numpy()
     # (with the "all" mass assignment every event is in the table once per hypothesis, its
     # weight divided by their number: one MC event weighs that many rows)
-    floor = float(w_bkg[w_bkg > 0].mean()) * lumi * meta.get("background_copies", 1)
+    floor = one_event_floor(w_bkg * lumi, meta.get("background_copies", 1))
     empty = b_counts <= 0
     b_counts = np.where(empty, floor, b_counts)
     b_stat = np.where(empty, floor, b_stat)
@@ -138,14 +138,14 @@ def _mass_limit(
     sigma_ref = float(info["cross_section_fb"])  # sigma x B(invisible) at g_ref [fb]
     eff = n_sig_ref / (sigma_ref * lumi)
     g_ref = float(info["coupling"])
-    punzi = best_punzi_cross_section(
+    punzi, *_ = best_punzi_cut(
         s_score,
         sig["weight"].to_numpy() * lumi,
         b_score,
         bkg["weight"].to_numpy() * lumi,
         eff,
         lumi,
-        background_floor=floor,
+        floor,
     )
     row: dict[str, Any] = {
         "mass": mass,

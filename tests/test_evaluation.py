@@ -151,3 +151,19 @@ def test_baselines_cut_what_they_say_and_the_report_takes_the_best_setting():
     )  # fmt: skip
     assert rep.row["baseline_cuts"] == "cut=1"
     assert rep.row["baseline_background_events"] == 1.0  # the one-MC-event floor
+
+
+def test_all_assignment_refuses_a_table_that_would_not_fit(monkeypatch):
+    import mlsearch.pipeline.features as stage
+    from mlsearch.config import load_config
+    from mlsearch.errors import InputError
+
+    from .conftest import SMALL_PROFILE
+
+    config = load_config(SMALL_PROFILE, ["train.mass_assignment=all"])
+    df = pd.DataFrame({"x": np.zeros(10), "weight": np.ones(10), "event": np.arange(10)})
+    out = stage._background_masses(config, {"column": "x"}, df, "mumu", {})
+    assert len(out) == 30 and out["weight"].sum() == pytest.approx(10.0)  # three masses
+    monkeypatch.setattr(stage, "ALL_MAX_ROWS", 20)
+    with pytest.raises(InputError, match=r"mumu: the 'all' mass assignment would put 10 x 3 = 30"):
+        stage._background_masses(config, {"column": "x"}, df, "mumu", {})

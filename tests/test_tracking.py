@@ -161,3 +161,25 @@ def test_store_selection_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert tracking_uri(config) == "postgresql+psycopg2://u@127.0.0.1/x"
     config = load_config(SMALL_PROFILE, ["mlflow.tracking_uri=http://127.0.0.1:5001"])
     assert tracking_uri(config) == "http://127.0.0.1:5001"  # the config wins over the env
+
+
+def test_pointing_mlflow_at_a_store_leaves_the_environment_alone(tmp_path, monkeypatch):
+    """mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI; the next config in the same
+    process must still get its own store, not the previous one's."""
+    import os
+
+    from mlsearch.config import load_config
+    from mlsearch.tracking import tracking_uri
+    from mlsearch.tracking.store import import_mlflow
+
+    from .conftest import SMALL_PROFILE
+
+    a = load_config(SMALL_PROFILE, [f"workdir={tmp_path / 'a'}"])
+    b = load_config(SMALL_PROFILE, [f"workdir={tmp_path / 'b'}"])
+    mlflow = import_mlflow(tracking_uri(a))
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    assert mlflow.get_tracking_uri() == tracking_uri(a)
+    assert tracking_uri(b).endswith("b/mlruns/mlflow.db") and tracking_uri(b) != tracking_uri(a)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:////elsewhere/mlflow.db")
+    import_mlflow(tracking_uri(a))
+    assert os.environ["MLFLOW_TRACKING_URI"] == "sqlite:////elsewhere/mlflow.db"  # the user's

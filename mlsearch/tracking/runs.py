@@ -10,7 +10,7 @@ from typing import Any
 
 from mlsearch import __version__
 from mlsearch.config import Config
-from mlsearch.errors import MlsearchError
+from mlsearch.errors import InputError, MlsearchError
 from mlsearch.tracking.store import artifact_root, import_mlflow, tracking_uri
 
 __all__ = ["flatten", "git_commit", "log_dataset", "mlflow_run"]
@@ -94,6 +94,16 @@ def mlflow_run(
         "mlsearch.search": config.search,
         **(tags or {}),
     }
+    if run_id is not None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            mlflow.MlflowClient(uri).get_run(run_id)
+        except MlflowException:
+            raise InputError(
+                f"MLflow run {run_id} (written by an earlier stage) is not in the store {uri}; "
+                "the store changed since: rerun from the stage that made it"
+            ) from None
     run = mlflow.start_run(
         run_id=run_id,
         experiment_id=None if run_id else exp_id,

@@ -60,7 +60,15 @@ def import_mlflow(uri: str) -> Any:
     import mlflow
 
     quiet_loggers()
+    # set_tracking_uri also exports MLFLOW_TRACKING_URI; left there, the next config in the
+    # same process (a benchmark over several searches) would read it as the user's choice
+    # and write into this store: keep the environment as the user set it
+    before = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before
     return mlflow
 
 

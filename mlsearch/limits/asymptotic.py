@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import brentq, minimize_scalar
-from scipy.special import ndtr
+from scipy.special import log_ndtr
 
 __all__ = ["BinnedModel", "cls_limits"]
 
@@ -188,17 +188,23 @@ class _Calculator:
     def cls_observed(self, mu: float) -> float:
         q = self._q(self.data, self.data_free, mu)
         sqrt_q, sqrt_qa = np.sqrt(q), self.sqrt_q_asimov(mu)
+        if sqrt_qa <= 0:  # no sensitivity at this mu (q_A -> 0): CLs -> 1
+            return 1.0
         t = sqrt_q - sqrt_qa if sqrt_q <= sqrt_qa else (q - sqrt_qa**2) / (2 * sqrt_qa)
-        return float(ndtr(-(t + sqrt_qa)) / ndtr(-t))
+        return _tail_ratio(t, sqrt_qa)
 
     def cls_expected(self, mu: float, n_sigma: float) -> float:
-        sqrt_qa = self.sqrt_q_asimov(mu)
-        return float(ndtr(-(n_sigma + sqrt_qa)) / ndtr(-n_sigma))
+        return _tail_ratio(n_sigma, self.sqrt_q_asimov(mu))
+
+
+def _tail_ratio(t: float, shift: float) -> float:
+    """CLs = Phi(-(t + shift)) / Phi(-t), in logs so that far tails do not give 0 / 0."""
+    return float(np.exp(log_ndtr(-(t + shift)) - log_ndtr(-t)))
 
 
 def _solve(cls_at: Any, alpha: float, mu_max: float) -> float:
     """The mu where CLs(mu) = alpha (CLs falls with mu); widens the bracket as needed."""
-    low, high = mu_max * 1e-6, mu_max
+    low, high = mu_max * 1e-4, mu_max
     for _ in range(40):
         if cls_at(high) < alpha:
             break

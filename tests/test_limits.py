@@ -141,3 +141,25 @@ def test_direct_solve_matches_the_pyhf_scan_and_the_closed_form():
     sigma = np.sqrt(big_b + d**2) / big_s
     for n, got in zip((-2, -1, 0, 1, 2), exp, strict=True):
         assert got == pytest.approx(sigma * (norm.ppf(1 - alpha * norm.cdf(n)) + n), rel=0.01)
+
+
+def test_direct_solve_with_a_strong_deficit_in_the_data():
+    """Far fewer events than expected: q_mu > 0 where the Asimov q_A is still ~0 (this used
+    to divide by zero); the observed limit is then below the median expected one."""
+    import pyhf
+
+    from mlsearch.limits.asymptotic import BinnedModel, cls_limits
+
+    s, b = np.array([3.0, 6.0]), np.array([20.0, 5.0])
+    spec = build_workspace(s, b, 0.1 * b, 0.1, np.array([8.0, 0.0]))
+    observed, expected = cls_limits(BinnedModel.from_workspace(spec), 0.9, mu_max=2.0)
+    assert 0 < observed < expected[2]
+    pyhf.set_backend("numpy")
+    workspace = pyhf.Workspace(spec)
+    model = workspace.model(modifier_settings={"normsys": {"interpcode": "code4"}})
+    bounds = model.config.suggested_bounds()
+    bounds[model.config.poi_index] = (0.0, 10.0)
+    cls = pyhf.infer.hypotest(
+        observed, workspace.data(model), model, test_stat="qtilde", par_bounds=bounds
+    )
+    assert float(cls) == pytest.approx(0.1, rel=1e-4)

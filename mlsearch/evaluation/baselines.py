@@ -46,8 +46,12 @@ class Baseline:
             yield dict(zip(keys, values, strict=True))
 
 
-def _zprime(df: pd.DataFrame, extra: float, closest: float) -> BoolArray:
-    near = np.minimum(df["recoil_pt_mu_plus"], df["recoil_pt_mu_minus"])
+def _lepton_recoil(
+    df: pd.DataFrame, leptons: tuple[str, str], extra: float, closest: float
+) -> BoolArray:
+    """Little extra ECL energy, the recoil into the barrel ECL, and the recoil within
+    ``closest`` [GeV] (transverse) of one lepton line."""
+    near = np.minimum(df[f"recoil_pt_{leptons[0]}"], df[f"recoil_pt_{leptons[1]}"])
     theta = df["recoil_theta_lab"]
     return np.asarray(
         (df["extra_ecl_energy"] < extra)
@@ -55,18 +59,14 @@ def _zprime(df: pd.DataFrame, extra: float, closest: float) -> BoolArray:
         & (theta < _BARREL_RAD[1])
         & (near < closest)
     )
+
+
+def _zprime(df: pd.DataFrame, extra: float, closest: float) -> BoolArray:
+    return _lepton_recoil(df, ("mu_plus", "mu_minus"), extra, closest)
 
 
 def _lfv(df: pd.DataFrame, extra: float, closest: float, eop: float) -> BoolArray:
-    near = np.minimum(df["recoil_pt_e"], df["recoil_pt_mu"])
-    theta = df["recoil_theta_lab"]
-    return np.asarray(
-        (df["extra_ecl_energy"] < extra)
-        & (theta > _BARREL_RAD[0])
-        & (theta < _BARREL_RAD[1])
-        & (near < closest)
-        & (df["e_eop"] > eop)
-    )
+    return _lepton_recoil(df, ("e", "mu"), extra, closest) & np.asarray(df["e_eop"] > eop)
 
 
 def _alp(df: pd.DataFrame, energy: float, balance: float) -> BoolArray:

@@ -1,8 +1,9 @@
 """Features of the ALP search, e+e- -> gamma a, a -> gamma gamma: three photons.
 
 Selection: an ECL trigger (energy sum or cluster count with the Bhabha veto, by default), no
-track above TRACK_VETO_PT, and at least three photon candidates: clusters in the ECL (not in
-the gaps) above ``photon_e_min`` (lab) and in time (|clusterTiming| < clusterErrorTiming).
+track above 0.2 GeV (TRACK_VETO_PT of features/common.py), and at least three photon
+candidates: clusters in the ECL (not in the gaps) above ``photon_e_min`` (lab) and in time
+(|clusterTiming| < clusterErrorTiming).
 The three most energetic in the CM frame form the candidate; the others count as extra.
 
 The search variable is the diphoton mass of the pair that comes closest to the mass
@@ -23,15 +24,14 @@ from mlsearch.features.common import (
     cluster_four_vectors,
     cms_frame,
     neutral_ecl_energy,
+    no_track_above,
     trigger_mask,
 )
 from mlsearch.features.spec import FeatureBuilder, FeatureSpec
 from mlsearch.physics.kinematics import cos_theta, invariant_mass2, momentum
 from mlsearch.searches import SEARCHES
 
-__all__ = ["BUILDER", "TRACK_VETO_PT"]
-
-TRACK_VETO_PT = 0.2  # GeV: beam-background tracks (0.1-0.4 GeV) below it do not veto
+__all__ = ["BUILDER"]
 
 FEATURES = (
     *(
@@ -63,9 +63,7 @@ def build(events: ak.Array, config: FeaturesConfig) -> pd.DataFrame:
     """Feature rows for the selected three-photon events (GeV, rad; CM frame, nominal beams)."""
     lines = SEARCHES["alp"].triggers if config.triggers is None else config.triggers
     events = events[trigger_mask(events, lines)]
-    tr = events.tracks
-    charged = ak.sum(np.hypot(tr.px, tr.py) > TRACK_VETO_PT, axis=1) if len(events) else 0
-    events = events[ak.to_numpy(charged == 0) if len(events) else np.zeros(0, bool)]
+    events = events[no_track_above(events)]
     frame = cms_frame()
     cl = events.clusters
     if not len(events) or "clusterE" not in ak.fields(cl):

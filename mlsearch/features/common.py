@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlsearch.errors import InputError
+from mlsearch.features.spec import FeatureSpec
 from mlsearch.physics.kinematics import (
     beam_four_momenta,
     boost,
@@ -25,14 +26,21 @@ from mlsearch.physics.kinematics import (
 )
 
 __all__ = [
+    "TRACK_VETO_PT",
     "CmsFrame",
     "cluster_four_vectors",
     "cms_frame",
     "neutral_ecl_energy",
+    "no_track_above",
     "track_four_vectors",
     "trigger_mask",
     "two_track_features",
+    "two_track_specs",
 ]
+
+#: photon searches veto tracks above this pT [GeV]; beam-background tracks (0.1-0.4 GeV)
+#: below it do not veto
+TRACK_VETO_PT = 0.2
 
 FloatArray = NDArray[np.float64]
 
@@ -99,6 +107,36 @@ def neutral_ecl_energy(events: ak.Array) -> FloatArray:
     if len(events) and "clusterE" in ak.fields(clusters):  # untyped when all are empty
         return np.asarray(ak.to_numpy(ak.sum(clusters.clusterE, axis=1)), dtype=np.float64)
     return np.zeros(len(events))
+
+
+def no_track_above(events: ak.Array, pt_max: float = TRACK_VETO_PT) -> NDArray[np.bool_]:
+    """Events without a track of transverse momentum above ``pt_max`` [GeV]."""
+    if not len(events):
+        return np.zeros(0, dtype=bool)
+    tracks = events.tracks
+    return np.asarray(ak.to_numpy(ak.sum(np.hypot(tracks.px, tracks.py) > pt_max, axis=1) == 0))
+
+
+def two_track_specs(
+    names: tuple[str, str], labels: tuple[str, str], pair: str, mass_low: float
+) -> tuple[FeatureSpec, ...]:
+    """The declared features of :func:`two_track_features` (all but recoil_mass2, the search
+    variable), in the order the builders list them."""
+    (a, b), (la, lb) = names, labels
+    return (
+        FeatureSpec(f"{a}_p_cms", "GeV", 0, 5.3, f"{la} momentum, CM frame"),
+        FeatureSpec(f"{b}_p_cms", "GeV", 0, 5.3, f"{lb} momentum, CM frame"),
+        FeatureSpec(f"{a}_cos_theta_cms", "", -1, 1, f"{la} cos(polar angle), CM frame"),
+        FeatureSpec(f"{b}_cos_theta_cms", "", -1, 1, f"{lb} cos(polar angle), CM frame"),
+        FeatureSpec(f"{pair}_pt_cms", "GeV", 0, 5.3, "transverse momentum of the pair, CM frame"),
+        FeatureSpec(f"{pair}_mass", "GeV", mass_low, 10.6, "invariant mass of the pair"),
+        FeatureSpec("recoil_p_cms", "GeV", 0, 5.3, "recoil momentum, CM frame"),
+        FeatureSpec("recoil_cos_theta_cms", "", -1, 1, "recoil cos(polar angle), CM frame"),
+        FeatureSpec("recoil_theta_lab", "rad", 0, 3.1416, "recoil polar angle, lab (ECL pointing)"),
+        FeatureSpec("acoplanarity", "rad", 0, 3.1416, f"pi - |phi({la}) - phi({lb})|, CM frame"),
+        FeatureSpec(f"recoil_pt_{a}", "GeV", 0, 5.3, f"recoil momentum transverse to the {la}"),
+        FeatureSpec(f"recoil_pt_{b}", "GeV", 0, 5.3, f"recoil momentum transverse to the {lb}"),
+    )
 
 
 def _transverse_to(vec: FloatArray, axis: FloatArray) -> FloatArray:

@@ -1,10 +1,10 @@
 """Features of the dark-photon search, e+e- -> gamma A', A' -> invisible: one photon.
 
-Selection: a single-photon trigger line (by default), no track above TRACK_VETO_PT, and a
-photon candidate: the cluster with the highest CM energy, in time (|clusterTiming| <
-clusterErrorTiming) and above ``single_photon_e_min`` in the CM frame, with no second cluster
-above ``second_photon_e_max`` (CM). The missing mass
-squared M_miss^2 = s - 2 sqrt(s) E* (nominal beams) peaks at M(A')^2.
+Selection: a single-photon trigger line (by default), no track above 0.2 GeV (TRACK_VETO_PT
+of features/common.py), and a photon candidate: the cluster with the highest CM energy, in
+time (|clusterTiming| < clusterErrorTiming) and above ``single_photon_e_min`` in the CM
+frame, with no second cluster above ``second_photon_e_max`` (CM). The missing mass squared
+M_miss^2 = s - 2 sqrt(s) E* (nominal beams) peaks at M(A')^2.
 
 Backgrounds are gamma gamma (gamma) with photons lost in the gaps or outside the ECL,
 radiative Bhabhas with both leptons below the acceptance, and beam background; the veto
@@ -23,15 +23,14 @@ from mlsearch.features.common import (
     cluster_four_vectors,
     cms_frame,
     neutral_ecl_energy,
+    no_track_above,
     trigger_mask,
 )
 from mlsearch.features.spec import FeatureBuilder, FeatureSpec
 from mlsearch.physics.kinematics import cos_theta
 from mlsearch.searches import SEARCHES
 
-__all__ = ["BUILDER", "TRACK_VETO_PT"]
-
-TRACK_VETO_PT = 0.2  # GeV: beam-background tracks (0.1-0.4 GeV) below it do not veto
+__all__ = ["BUILDER"]
 
 _SHAPES = (
     ("e1e9", "clusterE1E9", "", 0, 1),
@@ -68,8 +67,7 @@ def build(events: ak.Array, config: FeaturesConfig) -> pd.DataFrame:
     names = [f.name for f in FEATURES]
     if not len(events) or "clusterE" not in ak.fields(events.clusters):
         return pd.DataFrame({k: np.zeros(0) for k in [*names, "missing_mass2", "event", "weight"]})
-    tr = events.tracks
-    events = events[ak.to_numpy(ak.sum(np.hypot(tr.px, tr.py) > TRACK_VETO_PT, axis=1) == 0)]
+    events = events[no_track_above(events)]
     frame = cms_frame()
     cl = events.clusters
     counts = ak.to_numpy(ak.num(cl.clusterE))

@@ -20,6 +20,7 @@ from mlsearch.features.common import (
     track_four_vectors,
     trigger_mask,
     two_track_features,
+    two_track_specs,
 )
 from mlsearch.features.spec import FeatureBuilder, FeatureSpec
 from mlsearch.physics.constants import M_E, M_MU
@@ -28,18 +29,7 @@ from mlsearch.searches import SEARCHES
 __all__ = ["BUILDER"]
 
 FEATURES = (
-    FeatureSpec("e_p_cms", "GeV", 0, 5.3, "electron momentum, CM frame"),
-    FeatureSpec("mu_p_cms", "GeV", 0, 5.3, "muon momentum, CM frame"),
-    FeatureSpec("e_cos_theta_cms", "", -1, 1, "electron cos(polar angle), CM frame"),
-    FeatureSpec("mu_cos_theta_cms", "", -1, 1, "muon cos(polar angle), CM frame"),
-    FeatureSpec("emu_pt_cms", "GeV", 0, 5.3, "transverse momentum of the pair, CM frame"),
-    FeatureSpec("emu_mass", "GeV", 0, 10.6, "invariant mass of the pair"),
-    FeatureSpec("recoil_p_cms", "GeV", 0, 5.3, "recoil momentum, CM frame"),
-    FeatureSpec("recoil_cos_theta_cms", "", -1, 1, "recoil cos(polar angle), CM frame"),
-    FeatureSpec("recoil_theta_lab", "rad", 0, 3.1416, "recoil polar angle, lab (ECL pointing)"),
-    FeatureSpec("acoplanarity", "rad", 0, 3.1416, "pi - |phi(e) - phi(mu)|, CM frame"),
-    FeatureSpec("recoil_pt_e", "GeV", 0, 5.3, "recoil momentum transverse to the electron"),
-    FeatureSpec("recoil_pt_mu", "GeV", 0, 5.3, "recoil momentum transverse to the muon"),
+    *two_track_specs(("e", "mu"), ("electron", "muon"), "emu", 0.0),
     FeatureSpec("e_eop", "", 0, 1.5, "electron ECL energy over track momentum (lab)"),
     FeatureSpec("mu_clusterE", "GeV", 0, 1, "ECL energy of the muon track"),
     FeatureSpec("e_charge", "", -1, 1, "electron charge (e+ mu- vs e- mu+)"),

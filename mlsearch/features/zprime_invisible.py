@@ -20,6 +20,7 @@ from mlsearch.features.common import (
     track_four_vectors,
     trigger_mask,
     two_track_features,
+    two_track_specs,
 )
 from mlsearch.features.spec import FeatureBuilder, FeatureSpec
 from mlsearch.physics.constants import M_MU
@@ -28,18 +29,7 @@ from mlsearch.searches import SEARCHES
 __all__ = ["BUILDER"]
 
 FEATURES = (
-    FeatureSpec("mu_plus_p_cms", "GeV", 0, 5.3, "mu+ momentum, CM frame"),
-    FeatureSpec("mu_minus_p_cms", "GeV", 0, 5.3, "mu- momentum, CM frame"),
-    FeatureSpec("mu_plus_cos_theta_cms", "", -1, 1, "mu+ cos(polar angle), CM frame"),
-    FeatureSpec("mu_minus_cos_theta_cms", "", -1, 1, "mu- cos(polar angle), CM frame"),
-    FeatureSpec("dimuon_pt_cms", "GeV", 0, 5.3, "transverse momentum of the pair, CM frame"),
-    FeatureSpec("dimuon_mass", "GeV", 0.2, 10.6, "invariant mass of the pair"),
-    FeatureSpec("recoil_p_cms", "GeV", 0, 5.3, "recoil momentum, CM frame"),
-    FeatureSpec("recoil_cos_theta_cms", "", -1, 1, "recoil cos(polar angle), CM frame"),
-    FeatureSpec("recoil_theta_lab", "rad", 0, 3.1416, "recoil polar angle, lab (ECL pointing)"),
-    FeatureSpec("acoplanarity", "rad", 0, 3.1416, "pi - |phi(mu+) - phi(mu-)|, CM frame"),
-    FeatureSpec("recoil_pt_mu_plus", "GeV", 0, 5.3, "recoil momentum transverse to the mu+"),
-    FeatureSpec("recoil_pt_mu_minus", "GeV", 0, 5.3, "recoil momentum transverse to the mu-"),
+    *two_track_specs(("mu_plus", "mu_minus"), ("mu+", "mu-"), "dimuon", 0.2),
     FeatureSpec("mu_plus_clusterE", "GeV", 0, 1, "ECL energy of the mu+ track"),
     FeatureSpec("mu_minus_clusterE", "GeV", 0, 1, "ECL energy of the mu- track"),
     FeatureSpec("extra_ecl_energy", "GeV", 0, 11, "ECL energy not matched to the tracks"),

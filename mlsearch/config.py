@@ -244,6 +244,23 @@ class LimitsConfig(_Strict):
         "hypothesis-test scan (~5 s; scan_points)",
     )
     scan_points: int = Field(41, ge=5, description="pyhf-scan: points of the mu scan")
+    projections_fb: list[float] = Field(
+        default_factory=list,
+        description="other integrated luminosities [fb^-1] to project the expected limits to",
+    )
+
+    projection_uncertainties: Literal["scaled", "fixed"] = Field(
+        "scaled",
+        description="projections: relative MC-statistical and normalisation uncertainties "
+        "scale like sqrt(L / L') (more MC and better calibration with more data), or stay",
+    )
+
+    @field_validator("projections_fb")
+    @classmethod
+    def _positive_luminosities(cls, v: list[float]) -> list[float]:
+        if any(x <= 0 for x in v):
+            raise ValueError("projections_fb must be positive [fb^-1]")
+        return sorted(v)
 
 
 def _pnn_only() -> list[Literal["pbdt", "pnn"]]:

@@ -193,3 +193,42 @@ def test_an_insensitive_huge_bin_does_not_change_the_direct_solve():
     scan = upper_limit(rest_spec, 0.9, 2.0, 41).expected
     np.testing.assert_allclose(e_rest_norm[1:], scan[1:], rtol=0.01)
     assert e_rest_norm[0] == pytest.approx(scan[0], rel=0.02)
+
+
+def test_luminosity_projections_scale_like_the_background_dominated_expectation():
+    """Background-dominated, no systematics: the expected mu limit scales like 1/sqrt(k) with
+    the luminosity ratio k, so a coupling limit (sigma ~ g^2) like k^(-1/4); with fixed
+    relative systematics the limit saturates instead."""
+    from mlsearch.config import load_config
+    from mlsearch.pipeline.limits import _projections
+
+    from .conftest import SMALL_PROFILE
+
+    spec = build_workspace(
+        np.array([50.0]), np.array([1.0e5]), np.array([1.0]), 0.0, np.array([1.0e5])
+    )
+    row = {"mass": 2.0, "n_signal_ref": 50.0, "signal_efficiency": 0.5, "coupling_ref": 0.01}
+    base = load_config(SMALL_PROFILE, ["luminosity_fb=10", "limits.projections_fb=[10, 160]"])
+    proj = _projections(base, [row], [spec], [1.0]).set_index("luminosity_fb")
+    ratio = proj.loc[160.0, "expected_coupling_median"] / proj.loc[10.0, "expected_coupling_median"]
+    assert ratio == pytest.approx(16**-0.25, rel=0.02)
+    # cross section: sigma_up = N_up / (eff L) with N_up ~ sqrt(L): ratio 1/4
+    xs = proj.loc[160.0, "expected_xsec_fb_median"] / proj.loc[10.0, "expected_xsec_fb_median"]
+    assert xs == pytest.approx(0.25, rel=0.02)
+    syst = build_workspace(
+        np.array([50.0]), np.array([1.0e5]), np.array([5.0e3]), 0.0, np.array([1.0e5])
+    )
+    fixed = load_config(
+        SMALL_PROFILE,
+        [
+            "luminosity_fb=10",
+            "limits.projections_fb=[10, 1000]",
+            "limits.projection_uncertainties=fixed",
+        ],
+    )
+    saturated = _projections(fixed, [row], [syst], [1.0]).set_index("luminosity_fb")
+    gain = (
+        saturated.loc[1000.0, "expected_coupling_median"]
+        / saturated.loc[10.0, "expected_coupling_median"]
+    )
+    assert gain > 0.9  # a 5 % MC uncertainty on 10^5 events dominates already at 10 fb^-1

@@ -61,6 +61,10 @@ class BinnedModel:
     norm_uncertainty: float
     observed: FloatArray
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.norm_uncertainty < 1:
+            raise ValueError(f"normalisation uncertainty {self.norm_uncertainty} not in [0, 1)")
+
     @classmethod
     def from_workspace(cls, spec: dict[str, Any]) -> BinnedModel:
         """The model of a workspace written by :func:`mlsearch.limits.workspace.build_workspace`."""

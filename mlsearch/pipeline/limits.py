@@ -24,7 +24,7 @@ from mlsearch.features.spec import search_values
 from mlsearch.generate.sample import chunk_rng
 from mlsearch.io.atomic import atomic_path, write_json_atomic, write_text_atomic
 from mlsearch.limits.asymptotic import BinnedModel, cls_limits
-from mlsearch.limits.plot import brazil_plot
+from mlsearch.limits.plot import brazil_plot, projection_plot
 from mlsearch.limits.punzi import best_punzi_cut, one_event_floor
 from mlsearch.limits.scan import LimitBands, upper_limit
 from mlsearch.limits.windows import signal_window
@@ -183,6 +183,41 @@ def _add_limits(row: dict[str, Any], bands: LimitBands, scale: float, lumi: floa
         row[f"observed_{quantity}"] = convert(bands.observed)[idx]
 
 
+def _projections(
+    config: Config, rows: list[dict[str, Any]], specs: list[dict[str, Any]], scales: list[float]
+) -> pd.DataFrame:
+    """Expected limits at the other luminosities of ``limits.projections_fb``: signal and
+    background scaled by k = L'/L, the data set to the background expectation, the direct
+    solve at each mass. For k > 1 the relative uncertainties (MC statistics, normalisation)
+    shrink like 1/sqrt(k) (``projection_uncertainties: scaled``) or stay (``fixed``: the limit
+    saturates once they dominate)."""
+    out = []
+    lumi = config.luminosity_fb
+    for row, spec, scale in zip(rows, specs, scales, strict=True):
+        base = BinnedModel.from_workspace(spec)
+        for target in config.limits.projections_fb:
+            k = target / lumi
+            # (projecting to less data keeps the uncertainties as they are)
+            scaled = config.limits.projection_uncertainties == "scaled" and k > 1
+            shrink = 1 / math.sqrt(k) if scaled else 1.0
+            model = BinnedModel(
+                base.signal * k,
+                base.background * k,
+                base.background_stat * k * shrink,
+                base.norm_uncertainty * shrink,
+                base.background * k,
+            )
+            _, expected = cls_limits(model, config.limits.cl, mu_max=2.0)
+            record: dict[str, Any] = {"mass": row["mass"], "luminosity_fb": target}
+            for name, mu in zip(BANDS, expected, strict=True):
+                events = mu * scale * row["n_signal_ref"] * k
+                record[f"expected_events_{name}"] = events
+                record[f"expected_xsec_fb_{name}"] = events / (row["signal_efficiency"] * target)
+                record[f"expected_coupling_{name}"] = row["coupling_ref"] * math.sqrt(mu * scale)
+            out.append(record)
+    return pd.DataFrame(out)
+
+
 def _scan(job: tuple[dict[str, Any], float, int, str]) -> LimitBands:
     """One mass point's limits (a top-level function, so that worker processes can run it):
     the direct asymptotic solve (default) or pyhf's hypothesis-test scan."""
@@ -320,6 +355,12 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
         },
     )
     _plots(config, df, paths.results, source.kind)
+    if config.limits.projections_fb:
+        projections = _projections(config, rows, [job[0] for job in jobs], scales)
+        buf = io.StringIO()
+        projections.to_csv(buf, index=False, float_format="%.6g")
+        write_text_atomic(paths.results / "projections.csv", buf.getvalue())
+        _projection_plot(config, df, projections, paths.results)
     run_id = _track(config, df, source, paths.results)
     write_manifest(paths.results, "limits", key, model=source.kind, mlflow_run_id=run_id)
     reporter.finish("limits", f"{len(rows)} masses")
@@ -353,8 +394,16 @@ def _track(config: Config, df: pd.DataFrame, source: _ModelSource, out: Path) ->
             for name in names:
                 metrics[f"{name}_m{record['mass']:g}"] = float(record[name])
         mlflow.log_metrics(metrics)
-        for name in ("limits.csv", "limits.json", "limits_coupling.png", "limits_xsec.png"):
-            mlflow.log_artifact(str(out / name))
+        for name in (
+            "limits.csv",
+            "limits.json",
+            "limits_coupling.png",
+            "limits_xsec.png",
+            "projections.csv",
+            "projections_coupling.png",
+        ):
+            if (out / name).exists():
+                mlflow.log_artifact(str(out / name))
         mlflow.log_artifacts(str(out / "workspaces"), "workspaces")
         return str(run.info.run_id)
 
@@ -381,3 +430,27 @@ def _plots(config: Config, df: pd.DataFrame, out: Path, kind: str) -> None:
         with atomic_path(out / name) as tmp:
             fig.savefig(tmp, dpi=120, format="png")
         plt.close(fig)
+
+
+def _projection_plot(
+    config: Config, df: pd.DataFrame, projections: pd.DataFrame, out: Path
+) -> None:
+    import matplotlib.pyplot as plt
+
+    info = search_info(config.search)
+    label = (
+        f"{info.coupling_label} [{info.coupling_unit}]"
+        if info.coupling_unit
+        else (info.coupling_label)
+    )
+    medians = {config.luminosity_fb: df["expected_coupling_median"].to_numpy()}
+    for lumi in config.limits.projections_fb:
+        group = projections[projections["luminosity_fb"] == lumi].sort_values("mass")
+        medians[lumi] = group["expected_coupling_median"].to_numpy()
+    fig = projection_plot(
+        df["mass"].to_numpy(), medians, label, f"{info.title}: luminosity projections",
+        config.limits.cl,
+    )  # fmt: skip
+    with atomic_path(out / "projections_coupling.png") as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)

@@ -42,6 +42,7 @@ def test_limits_are_finite_positive_and_ordered(workdir: Path) -> None:
     meta = json.loads((workdir / "results/zprime_invisible/limits.json").read_text())
     assert meta["model"] == "pbdt" and len(meta["rows"]) == 3
     assert (workdir / "results/zprime_invisible/limits_coupling.png").stat().st_size > 10_000
+    assert (workdir / "results/zprime_invisible/limits_coupling.pdf").read_bytes()[:5] == b"%PDF-"
     assert len(list((workdir / "results/zprime_invisible/workspaces").glob("*.json"))) == 3
 
 

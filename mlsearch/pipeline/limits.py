@@ -401,6 +401,9 @@ def _track(config: Config, df: pd.DataFrame, source: _ModelSource, out: Path) ->
             "limits_xsec.png",
             "projections.csv",
             "projections_coupling.png",
+            "limits_coupling.pdf",
+            "limits_xsec.pdf",
+            "projections_coupling.pdf",
         ):
             if (out / name).exists():
                 mlflow.log_artifact(str(out / name))
@@ -427,8 +430,7 @@ def _plots(config: Config, df: pd.DataFrame, out: Path, kind: str) -> None:
         fig = brazil_plot(
             mass, expected, df[f"observed_{quantity}"].to_numpy(), label, title, config.limits.cl
         )
-        with atomic_path(out / name) as tmp:
-            fig.savefig(tmp, dpi=120, format="png")
+        _save_png_pdf(fig, out / name)
         plt.close(fig)
 
 
@@ -451,6 +453,13 @@ def _projection_plot(
         df["mass"].to_numpy(), medians, label, f"{info.title}: luminosity projections",
         config.limits.cl,
     )  # fmt: skip
-    with atomic_path(out / "projections_coupling.png") as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
+    _save_png_pdf(fig, out / "projections_coupling.png")
     plt.close(fig)
+
+
+def _save_png_pdf(fig: Any, png: Path) -> None:
+    """The figure as PNG (for a look) and as PDF next to it (for a paper), each atomically."""
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    with atomic_path(png.with_suffix(".pdf")) as tmp:
+        fig.savefig(tmp, format="pdf")

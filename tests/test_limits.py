@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -253,3 +255,30 @@ def test_counting_experiment_known_answers_and_where_asymptotics_hold():
     assert asymptotic(1000, 1000.0) == pytest.approx(exact_counting_limit(1000, 1000.0), rel=0.01)
     ratio = asymptotic(3, 3.0) / exact_counting_limit(3, 3.0)
     assert 0.8 < ratio < 0.95  # 13 % optimistic at b = 3
+
+
+def test_limit_plots_match_their_reference_images(tmp_path):
+    """The plotting layer returns Figures; rendered from fixed arrays they match the
+    reference PNGs in tests/data (matplotlib's image comparison, RMS tolerance 2 of 255).
+    Regenerate a reference only after checking the new image by eye."""
+    from matplotlib.testing.compare import compare_images
+
+    from mlsearch.limits.plot import brazil_plot, projection_plot
+
+    data = Path(__file__).parent / "data"
+    mass = np.array([1.0, 2.0, 3.0, 5.0, 8.0])
+    med = np.array([2e-3, 3e-3, 5e-3, 1e-2, 5e-2])
+    expected = np.stack([med * f for f in (0.6, 0.8, 1.0, 1.3, 1.7)], axis=1)
+    figures = {
+        "brazil_reference.png": brazil_plot(mass, expected, med * 1.1, "g'", "reference", 0.9),
+        "projection_reference.png": projection_plot(
+            mass, {1.0: med, 100.0: med / 3}, "g'", "reference", 0.9
+        ),
+    }
+    for name, fig in figures.items():
+        fig.savefig(tmp_path / name, dpi=60)
+        assert compare_images(str(data / name), str(tmp_path / name), tol=2) is None, name
+    # and a different figure does not pass
+    wrong = brazil_plot(mass, expected * 2, None, "g'", "reference", 0.9)
+    wrong.savefig(tmp_path / "wrong.png", dpi=60)
+    assert compare_images(str(data / "brazil_reference.png"), str(tmp_path / "wrong.png"), tol=2)

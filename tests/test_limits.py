@@ -202,7 +202,7 @@ def test_luminosity_projections_scale_like_the_background_dominated_expectation(
     the luminosity ratio k, so a coupling limit (sigma ~ g^2) like k^(-1/4); with fixed
     relative systematics the limit saturates instead."""
     from mlsearch.config import load_config
-    from mlsearch.pipeline.limits import _projections
+    from mlsearch.limits.outputs import projections as _projections
 
     from .conftest import SMALL_PROFILE
 

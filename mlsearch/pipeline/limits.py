@@ -22,9 +22,14 @@ from mlsearch.errors import InputError
 from mlsearch.export.parity import onnx_session
 from mlsearch.features.spec import search_values
 from mlsearch.generate.sample import chunk_rng
-from mlsearch.io.atomic import atomic_path, write_json_atomic, write_text_atomic
+from mlsearch.io.atomic import write_json_atomic, write_text_atomic
 from mlsearch.limits.asymptotic import BinnedModel, cls_limits
-from mlsearch.limits.plot import brazil_plot, projection_plot
+from mlsearch.limits.outputs import (
+    BANDS,
+    projections,
+    write_limit_plots,
+    write_projection_plot,
+)
 from mlsearch.limits.punzi import best_punzi_cut, one_event_floor
 from mlsearch.limits.scan import LimitBands, upper_limit
 from mlsearch.limits.windows import signal_window
@@ -42,13 +47,11 @@ from mlsearch.pipeline.features import read_feature_table
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
-from mlsearch.searches import search_info
 from mlsearch.tracking import flatten, mlflow_run, resolve_model_uri, tracking_uri
 from mlsearch.tracking.registry import download_run_artifacts
 
 __all__ = ["run_limits"]
 
-BANDS = ("minus2", "minus1", "median", "plus1", "plus2")
 LOW_BACKGROUND_EVENTS = 5.0  # expected background in the window below which a row is flagged
 
 
@@ -181,41 +184,6 @@ def _add_limits(row: dict[str, Any], bands: LimitBands, scale: float, lumi: floa
         for name, mu in zip(BANDS, bands.expected, strict=True):
             row[f"expected_{quantity}_{name}"] = convert(mu)[idx]
         row[f"observed_{quantity}"] = convert(bands.observed)[idx]
-
-
-def _projections(
-    config: Config, rows: list[dict[str, Any]], specs: list[dict[str, Any]], scales: list[float]
-) -> pd.DataFrame:
-    """Expected limits at the other luminosities of ``limits.projections_fb``: signal and
-    background scaled by k = L'/L, the data set to the background expectation, the direct
-    solve at each mass. For k > 1 the relative uncertainties (MC statistics, normalisation)
-    shrink like 1/sqrt(k) (``projection_uncertainties: scaled``) or stay (``fixed``: the limit
-    saturates once they dominate)."""
-    out = []
-    lumi = config.luminosity_fb
-    for row, spec, scale in zip(rows, specs, scales, strict=True):
-        base = BinnedModel.from_workspace(spec)
-        for target in config.limits.projections_fb:
-            k = target / lumi
-            # (projecting to less data keeps the uncertainties as they are)
-            scaled = config.limits.projection_uncertainties == "scaled" and k > 1
-            shrink = 1 / math.sqrt(k) if scaled else 1.0
-            model = BinnedModel(
-                base.signal * k,
-                base.background * k,
-                base.background_stat * k * shrink,
-                base.norm_uncertainty * shrink,
-                base.background * k,
-            )
-            _, expected = cls_limits(model, config.limits.cl, mu_max=2.0)
-            record: dict[str, Any] = {"mass": row["mass"], "luminosity_fb": target}
-            for name, mu in zip(BANDS, expected, strict=True):
-                events = mu * scale * row["n_signal_ref"] * k
-                record[f"expected_events_{name}"] = events
-                record[f"expected_xsec_fb_{name}"] = events / (row["signal_efficiency"] * target)
-                record[f"expected_coupling_{name}"] = row["coupling_ref"] * math.sqrt(mu * scale)
-            out.append(record)
-    return pd.DataFrame(out)
 
 
 def _scan(job: tuple[dict[str, Any], float, int, str]) -> LimitBands:
@@ -354,13 +322,13 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
             "rows": rows,
         },
     )
-    _plots(config, df, paths.results, source.kind)
+    write_limit_plots(config, df, paths.results, source.kind)
     if config.limits.projections_fb:
-        projections = _projections(config, rows, [job[0] for job in jobs], scales)
+        projected = projections(config, rows, [job[0] for job in jobs], scales)
         buf = io.StringIO()
-        projections.to_csv(buf, index=False, float_format="%.6g")
+        projected.to_csv(buf, index=False, float_format="%.6g")
         write_text_atomic(paths.results / "projections.csv", buf.getvalue())
-        _projection_plot(config, df, projections, paths.results)
+        write_projection_plot(config, df, projected, paths.results)
     run_id = _track(config, df, source, paths.results)
     write_manifest(paths.results, "limits", key, model=source.kind, mlflow_run_id=run_id)
     reporter.finish("limits", f"{len(rows)} masses")
@@ -409,57 +377,3 @@ def _track(config: Config, df: pd.DataFrame, source: _ModelSource, out: Path) ->
                 mlflow.log_artifact(str(out / name))
         mlflow.log_artifacts(str(out / "workspaces"), "workspaces")
         return str(run.info.run_id)
-
-
-def _plots(config: Config, df: pd.DataFrame, out: Path, kind: str) -> None:
-    import matplotlib.pyplot as plt
-
-    mass = df["mass"].to_numpy()
-    info = search_info(config.search)
-    title = f"{info.title}, {config.luminosity_fb:g} fb$^{{-1}}$, {kind} (ONNX)"
-    coupling = (
-        f"{info.coupling_label} [{info.coupling_unit}]"
-        if info.coupling_unit
-        else (info.coupling_label)
-    )
-    for quantity, label, name in (
-        ("coupling", coupling, "limits_coupling.png"),
-        ("xsec_fb", info.xsec_label, "limits_xsec.png"),
-    ):
-        expected = np.stack([df[f"expected_{quantity}_{b}"].to_numpy() for b in BANDS], axis=1)
-        fig = brazil_plot(
-            mass, expected, df[f"observed_{quantity}"].to_numpy(), label, title, config.limits.cl
-        )
-        _save_png_pdf(fig, out / name)
-        plt.close(fig)
-
-
-def _projection_plot(
-    config: Config, df: pd.DataFrame, projections: pd.DataFrame, out: Path
-) -> None:
-    import matplotlib.pyplot as plt
-
-    info = search_info(config.search)
-    label = (
-        f"{info.coupling_label} [{info.coupling_unit}]"
-        if info.coupling_unit
-        else (info.coupling_label)
-    )
-    medians = {config.luminosity_fb: df["expected_coupling_median"].to_numpy()}
-    for lumi in config.limits.projections_fb:
-        group = projections[projections["luminosity_fb"] == lumi].sort_values("mass")
-        medians[lumi] = group["expected_coupling_median"].to_numpy()
-    fig = projection_plot(
-        df["mass"].to_numpy(), medians, label, f"{info.title}: luminosity projections",
-        config.limits.cl,
-    )  # fmt: skip
-    _save_png_pdf(fig, out / "projections_coupling.png")
-    plt.close(fig)
-
-
-def _save_png_pdf(fig: Any, png: Path) -> None:
-    """The figure as PNG (for a look) and as PDF next to it (for a paper), each atomically."""
-    with atomic_path(png) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    with atomic_path(png.with_suffix(".pdf")) as tmp:
-        fig.savefig(tmp, format="pdf")

@@ -1,0 +1,110 @@
+"""What the limits stage writes besides the table: the limit and projection plots (PNG and
+PDF) and the luminosity projections of the expected limits."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlsearch.config import Config
+from mlsearch.io.atomic import atomic_path
+from mlsearch.limits.asymptotic import BinnedModel, cls_limits
+from mlsearch.limits.plot import brazil_plot, projection_plot
+from mlsearch.searches import search_info
+
+__all__ = ["BANDS", "projections", "write_limit_plots", "write_projection_plot"]
+
+BANDS = ("minus2", "minus1", "median", "plus1", "plus2")
+
+
+def projections(
+    config: Config, rows: list[dict[str, Any]], specs: list[dict[str, Any]], scales: list[float]
+) -> pd.DataFrame:
+    """Expected limits at the other luminosities of ``limits.projections_fb``: signal and
+    background scaled by k = L'/L, the data set to the background expectation, the direct
+    solve at each mass. For k > 1 the relative uncertainties (MC statistics, normalisation)
+    shrink like 1/sqrt(k) (``projection_uncertainties: scaled``) or stay (``fixed``: the limit
+    saturates once they dominate)."""
+    out = []
+    lumi = config.luminosity_fb
+    for row, spec, scale in zip(rows, specs, scales, strict=True):
+        base = BinnedModel.from_workspace(spec)
+        for target in config.limits.projections_fb:
+            k = target / lumi
+            # (projecting to less data keeps the uncertainties as they are)
+            scaled = config.limits.projection_uncertainties == "scaled" and k > 1
+            shrink = 1 / math.sqrt(k) if scaled else 1.0
+            model = BinnedModel(
+                base.signal * k,
+                base.background * k,
+                base.background_stat * k * shrink,
+                base.norm_uncertainty * shrink,
+                base.background * k,
+            )
+            _, expected = cls_limits(model, config.limits.cl, mu_max=2.0)
+            record: dict[str, Any] = {"mass": row["mass"], "luminosity_fb": target}
+            for name, mu in zip(BANDS, expected, strict=True):
+                events = mu * scale * row["n_signal_ref"] * k
+                record[f"expected_events_{name}"] = events
+                record[f"expected_xsec_fb_{name}"] = events / (row["signal_efficiency"] * target)
+                record[f"expected_coupling_{name}"] = row["coupling_ref"] * math.sqrt(mu * scale)
+            out.append(record)
+    return pd.DataFrame(out)
+
+
+def write_limit_plots(config: Config, df: pd.DataFrame, out: Path, kind: str) -> None:
+    import matplotlib.pyplot as plt
+
+    mass = df["mass"].to_numpy()
+    info = search_info(config.search)
+    title = f"{info.title}, {config.luminosity_fb:g} fb$^{{-1}}$, {kind} (ONNX)"
+    coupling = (
+        f"{info.coupling_label} [{info.coupling_unit}]"
+        if info.coupling_unit
+        else (info.coupling_label)
+    )
+    for quantity, label, name in (
+        ("coupling", coupling, "limits_coupling.png"),
+        ("xsec_fb", info.xsec_label, "limits_xsec.png"),
+    ):
+        expected = np.stack([df[f"expected_{quantity}_{b}"].to_numpy() for b in BANDS], axis=1)
+        fig = brazil_plot(
+            mass, expected, df[f"observed_{quantity}"].to_numpy(), label, title, config.limits.cl
+        )
+        _save_png_pdf(fig, out / name)
+        plt.close(fig)
+
+
+def write_projection_plot(
+    config: Config, df: pd.DataFrame, projections: pd.DataFrame, out: Path
+) -> None:
+    import matplotlib.pyplot as plt
+
+    info = search_info(config.search)
+    label = (
+        f"{info.coupling_label} [{info.coupling_unit}]"
+        if info.coupling_unit
+        else (info.coupling_label)
+    )
+    medians = {config.luminosity_fb: df["expected_coupling_median"].to_numpy()}
+    for lumi in config.limits.projections_fb:
+        group = projections[projections["luminosity_fb"] == lumi].sort_values("mass")
+        medians[lumi] = group["expected_coupling_median"].to_numpy()
+    fig = projection_plot(
+        df["mass"].to_numpy(), medians, label, f"{info.title}: luminosity projections",
+        config.limits.cl,
+    )  # fmt: skip
+    _save_png_pdf(fig, out / "projections_coupling.png")
+    plt.close(fig)
+
+
+def _save_png_pdf(fig: Any, png: Path) -> None:
+    """The figure as PNG (for a look) and as PDF next to it (for a paper), each atomically."""
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    with atomic_path(png.with_suffix(".pdf")) as tmp:
+        fig.savefig(tmp, format="pdf")

@@ -25,11 +25,10 @@ from mlsearch.features.common import (
     cms_frame,
     neutral_ecl_energy,
     no_track_above,
-    trigger_mask,
+    triggered,
 )
 from mlsearch.features.spec import FeatureBuilder, FeatureSpec
 from mlsearch.physics.kinematics import cos_theta, invariant_mass2, momentum
-from mlsearch.searches import SEARCHES
 
 __all__ = ["BUILDER"]
 
@@ -61,8 +60,7 @@ def _pair_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def build(events: ak.Array, config: FeaturesConfig) -> pd.DataFrame:
     """Feature rows for the selected three-photon events (GeV, rad; CM frame, nominal beams)."""
-    lines = SEARCHES["alp"].triggers if config.triggers is None else config.triggers
-    events = events[trigger_mask(events, lines)]
+    events = triggered(events, config.triggers, "alp")
     events = events[no_track_above(events)]
     frame = cms_frame()
     cl = events.clusters

@@ -24,6 +24,7 @@ from mlsearch.physics.kinematics import (
     invariant_mass2,
     momentum,
 )
+from mlsearch.searches import SEARCHES
 
 __all__ = [
     "TRACK_VETO_PT",
@@ -34,6 +35,7 @@ __all__ = [
     "no_track_above",
     "track_four_vectors",
     "trigger_mask",
+    "triggered",
     "two_track_features",
     "two_track_specs",
 ]
@@ -81,6 +83,13 @@ def trigger_mask(events: ak.Array, lines: tuple[str, ...] | list[str]) -> NDArra
     for line in lines:
         fired |= ak.to_numpy(events[line]).astype(bool)
     return fired
+
+
+def triggered(events: ak.Array, triggers: list[str] | None, search: str) -> ak.Array:
+    """The events that fired one of ``triggers`` (features.triggers; None: the search's
+    default lines of :mod:`mlsearch.searches`; []: all events)."""
+    lines = SEARCHES[search].triggers if triggers is None else triggers
+    return events[trigger_mask(events, lines)]
 
 
 def cluster_four_vectors(clusters: ak.Array) -> ak.Array:

@@ -24,11 +24,10 @@ from mlsearch.features.common import (
     cms_frame,
     neutral_ecl_energy,
     no_track_above,
-    trigger_mask,
+    triggered,
 )
 from mlsearch.features.spec import FeatureBuilder, FeatureSpec
 from mlsearch.physics.kinematics import cos_theta
-from mlsearch.searches import SEARCHES
 
 __all__ = ["BUILDER"]
 
@@ -62,8 +61,7 @@ FEATURES = (
 
 def build(events: ak.Array, config: FeaturesConfig) -> pd.DataFrame:
     """Feature rows for the selected single-photon events (GeV, rad; CM frame)."""
-    lines = SEARCHES["dark_photon"].triggers if config.triggers is None else config.triggers
-    events = events[trigger_mask(events, lines)]
+    events = triggered(events, config.triggers, "dark_photon")
     names = [f.name for f in FEATURES]
     if not len(events) or "clusterE" not in ak.fields(events.clusters):
         return pd.DataFrame({k: np.zeros(0) for k in [*names, "missing_mass2", "event", "weight"]})

@@ -18,13 +18,12 @@ from mlsearch.features.common import (
     cms_frame,
     neutral_ecl_energy,
     track_four_vectors,
-    trigger_mask,
+    triggered,
     two_track_features,
     two_track_specs,
 )
 from mlsearch.features.spec import FeatureBuilder, FeatureSpec
 from mlsearch.physics.constants import M_E, M_MU
-from mlsearch.searches import SEARCHES
 
 __all__ = ["BUILDER"]
 
@@ -39,8 +38,7 @@ FEATURES = (
 
 def build(events: ak.Array, config: FeaturesConfig) -> pd.DataFrame:
     """Feature rows for the selected e mu events (GeV, rad; CM frame from nominal beams)."""
-    lines = SEARCHES["lfv_zprime"].triggers if config.triggers is None else config.triggers
-    events = events[trigger_mask(events, lines)]
+    events = triggered(events, config.triggers, "lfv_zprime")
     ev = events[ak.num(events.tracks) == 2]
     tr = ev.tracks
     is_e = (tr.electronID > config.electron_id_min) & (tr.muonID <= config.muon_id_min)

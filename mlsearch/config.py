@@ -12,15 +12,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from mlsearch.config_base import _Strict
+from mlsearch.config_limits import LimitsConfig
 from mlsearch.errors import ConfigError
 
 __all__ = ["Config", "config_hash", "load_config"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SignalSpec(_Strict):
@@ -228,41 +226,6 @@ class ModelsConfig(_Strict):
     pnn: PNNConfig = PNNConfig()
 
 
-class LimitsConfig(_Strict):
-    model: Literal["pbdt", "pnn"] = "pbdt"
-    model_uri: str | None = Field(
-        None,
-        description="registered model instead, e.g. models:/zprime_invisible_pbdt@champion",
-    )
-    window_sigma: float = Field(2.0, gt=0, description="half-width of the recoil window / sigma")
-    n_score_bins: int = Field(5, gt=0)
-    background_norm_uncertainty: float = Field(0.1, ge=0)
-    cl: float = Field(0.9, gt=0, lt=1)
-    calculator: Literal["direct", "pyhf-scan"] = Field(
-        "direct",
-        description="asymptotic CLs by a direct root solve (~0.1 s per mass) or pyhf's "
-        "hypothesis-test scan (~5 s; scan_points)",
-    )
-    scan_points: int = Field(41, ge=5, description="pyhf-scan: points of the mu scan")
-    projections_fb: list[float] = Field(
-        default_factory=list,
-        description="other integrated luminosities [fb^-1] to project the expected limits to",
-    )
-
-    projection_uncertainties: Literal["scaled", "fixed"] = Field(
-        "scaled",
-        description="projections: relative MC-statistical and normalisation uncertainties "
-        "scale like sqrt(L / L') (more MC and better calibration with more data), or stay",
-    )
-
-    @field_validator("projections_fb")
-    @classmethod
-    def _positive_luminosities(cls, v: list[float]) -> list[float]:
-        if any(x <= 0 for x in v):
-            raise ValueError("projections_fb must be positive [fb^-1]")
-        return sorted(v)
-
-
 def _pnn_only() -> list[Literal["pbdt", "pnn"]]:
     return ["pnn"]
 
@@ -313,6 +276,14 @@ class Config(_Strict):
         off_grid = [m for m in self.evaluate.leave_one_out or [] if m not in grid]
         if off_grid:
             raise ValueError(f"evaluate.leave_one_out masses {off_grid} are not on the grid {grid}")
+        processes = {b.process for b in self.generate.backgrounds}
+        for name, unc in self.limits.uncertainties.items():
+            unknown = set(unc.samples) - {"signal", "backgrounds"} - processes
+            if unknown:
+                raise ValueError(
+                    f"limits.uncertainties.{name}.samples: {sorted(unknown)} are not samples of "
+                    f"this config (signal, backgrounds, {', '.join(sorted(processes))})"
+                )
         allowed = search_info(self.search).signal_processes
         if self.generate.signal.process not in allowed:
             raise ValueError(

@@ -121,6 +121,7 @@ BUILDER = FeatureBuilder(
     search="dark_photon",
     features=FEATURES,
     search_variable="missing_mass2",
+    search_unit="GeV^2",
     spectators=("missing_mass2",),
     build=build,
 )

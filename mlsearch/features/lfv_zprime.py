@@ -74,6 +74,7 @@ BUILDER = FeatureBuilder(
     search="lfv_zprime",
     features=FEATURES,
     search_variable="recoil_mass2",
+    search_unit="GeV^2",
     spectators=("recoil_mass2",),
     build=build,
 )

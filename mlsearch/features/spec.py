@@ -43,6 +43,8 @@ class FeatureBuilder:
     #: how the search variable is read from the table (see :func:`search_values`); default:
     #: the column named ``search_variable``
     search_rule: dict[str, Any] | None = None
+    #: unit of the search variable: "GeV" (a mass) or "GeV^2" (a mass squared)
+    search_unit: str = "GeV"
 
     @property
     def feature_names(self) -> list[str]:

@@ -65,6 +65,7 @@ BUILDER = FeatureBuilder(
     search="zprime_invisible",
     features=FEATURES,
     search_variable="recoil_mass2",
+    search_unit="GeV^2",
     spectators=("recoil_mass2",),
     build=build,
 )

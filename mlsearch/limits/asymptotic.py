@@ -1,9 +1,10 @@
 """Asymptotic CLs upper limits for one channel of bins, solved directly.
 
-The model is the pyhf workspace of :mod:`mlsearch.limits.workspace`: expected counts
-lambda_i = mu s_i + b_i gamma_i f(theta), a Gaussian constraint on each gamma_i (the MC
-statistical uncertainty, pyhf's staterror: N(a_i | gamma_i, delta_i), delta_i = sigma_i / b_i)
-and on theta (the normalisation uncertainty, pyhf's normsys with its 'code4' interpolation).
+The model is :class:`mlsearch.limits.model.BinnedModel` (a pyhf workspace): expected counts
+lambda_i = mu s_i F_s(theta) + gamma_i sum_k b_ki F_k(theta), a Gaussian constraint on each
+gamma_i (the MC statistical uncertainty, pyhf's staterror: N(a_i | gamma_i, delta_i)) and a
+unit Gaussian on each theta_j (the named normalisation uncertainties, pyhf's normsys with its
+'code4' interpolation).
 The test statistic is q~_mu and the CLs values follow the asymptotic formulae of Cowan,
 Cranmer, Gross, Vitells (EPJC 71 (2011) 1554) exactly as pyhf evaluates them (Asimov data
 from the background-only fit of the nuisance parameters to the data, auxiliary data
@@ -11,7 +12,8 @@ included).
 
 What makes it ~100x faster than a pyhf scan: each gamma_i is profiled in closed form (the
 stationarity condition is a quadratic in gamma_i), so a fit is a one-dimensional Brent
-minimisation over theta (and mu for the free fit), and the limits are roots of CLs(mu) =
+minimisation over theta (L-BFGS-B with the analytic gradient for several uncertainties; and
+mu for the free fit), and the limits are roots of CLs(mu) =
 1 - CL found by Brent's method instead of a fixed grid of hypothesis tests. Tested equal to
 pyhf's scan to 1 % (tests/test_limits.py).
 """
@@ -19,13 +21,14 @@ pyhf's scan to 1 % (tests/test_limits.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import brentq, minimize_scalar
+from scipy.optimize import brentq, minimize, minimize_scalar
 from scipy.special import log_ndtr
+
+from mlsearch.limits.model import BinnedModel
 
 __all__ = ["BinnedModel", "cls_limits"]
 
@@ -34,121 +37,82 @@ _THETA_BOUNDS = (-5.0, 5.0)  # pyhf's suggested normsys bounds
 _GAMMA_BOUNDS = (1e-10, 10.0)  # and staterror bounds
 
 
-def _code4_coefficients(up: float, down: float) -> FloatArray:
-    """pyhf's normsys 'code4': 1 + sum_{k=1..6} a_k theta^k for |theta| < 1, matching the
-    exponential extrapolation (up^theta, down^-theta) in value and first two derivatives at
-    theta = +-1."""
-    rows, rhs = [], []
-    for x, kappa, sign in ((1.0, up, 1.0), (-1.0, down, -1.0)):
-        log_k = np.log(kappa)
-        rows.append([x**k for k in range(1, 7)])
-        rhs.append(kappa - 1.0)
-        rows.append([k * x ** (k - 1) for k in range(1, 7)])
-        rhs.append(sign * kappa * log_k)
-        rows.append([k * (k - 1) * x ** (k - 2) if k >= 2 else 0.0 for k in range(1, 7)])
-        rhs.append(kappa * log_k**2)
-    return np.linalg.solve(np.array(rows), np.array(rhs))
-
-
-@dataclass(frozen=True)
-class BinnedModel:
-    """One channel: signal at mu = 1, background, its absolute MC statistical uncertainty per
-    bin, a symmetric relative normalisation uncertainty (0: none) and the observed counts."""
-
-    signal: FloatArray
-    background: FloatArray
-    background_stat: FloatArray
-    norm_uncertainty: float
-    observed: FloatArray
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.norm_uncertainty < 1:
-            raise ValueError(f"normalisation uncertainty {self.norm_uncertainty} not in [0, 1)")
-
-    @classmethod
-    def from_workspace(cls, spec: dict[str, Any]) -> BinnedModel:
-        """The model of a workspace written by :func:`mlsearch.limits.workspace.build_workspace`."""
-        channel = spec["channels"][0]
-        samples = {s["name"]: s for s in channel["samples"]}
-        bkg = samples["background"]
-        mods = {m["type"]: m for m in bkg["modifiers"]}
-        norm = mods["normsys"]["data"]["hi"] - 1.0 if "normsys" in mods else 0.0
-        return cls(
-            np.asarray(samples["signal"]["data"], dtype=np.float64),
-            np.asarray(bkg["data"], dtype=np.float64),
-            np.asarray(mods["staterror"]["data"], dtype=np.float64),
-            float(norm),
-            np.asarray(spec["observations"][0]["data"], dtype=np.float64),
-        )
-
-    @cached_property
-    def delta(self) -> FloatArray:
-        return self.background_stat / self.background
-
-    @cached_property
-    def _code4(self) -> FloatArray:
-        return _code4_coefficients(1 + self.norm_uncertainty, 1 - self.norm_uncertainty)
-
-    def norm_factor(self, theta: float) -> float:
-        if self.norm_uncertainty == 0:
-            return 1.0
-        if theta >= 1:
-            return float((1 + self.norm_uncertainty) ** theta)
-        if theta <= -1:
-            return float((1 - self.norm_uncertainty) ** -theta)
-        powers = theta ** np.arange(1, 7)
-        return float(1.0 + self._code4 @ powers)
-
-
 @dataclass(frozen=True)
 class _Data:
-    """Main counts and the auxiliary data (gamma_i, theta) they are fitted with."""
+    """Main counts and the auxiliary data (gamma_i, theta_j) they are fitted with."""
 
     counts: FloatArray
     aux_gamma: FloatArray
-    aux_theta: float
+    aux_theta: FloatArray
 
 
 class _Fitter:
     def __init__(self, model: BinnedModel, data: _Data) -> None:
         self.m = model
         self.d = data
+        self.n_theta = len(model.systematics)
+        self._start = np.zeros(self.n_theta)  # warm start of the next fit
 
-    def _gammas(self, mu: float, theta: float) -> FloatArray:
-        """Closed-form profile of each gamma_i: the positive root of
-        c g^2 + (c^2 d^2 + mu s - a c) g + (c d^2 (mu s - n) - a mu s) = 0, c = b f(theta)."""
+    def _parts(
+        self, mu: float, theta: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray, float, FloatArray, FloatArray]:
+        """(signal term, background sum c_i, gamma_i, signal factor, background factors,
+        log slopes) at (mu, theta), each gamma_i profiled in closed form: the positive root of
+        c g^2 + (c^2 d^2 + mu s - a c) g + (c d^2 (mu s - n) - a mu s) = 0."""
         m, d = self.m, self.d
-        c = m.background * m.norm_factor(theta)
-        ms = mu * m.signal
+        f_signal, f_bkg, log_slope = m.factors(theta)
+        c = f_bkg @ m.backgrounds
+        ms = mu * m.signal * f_signal
         dd = m.delta**2
         a = d.aux_gamma
         bq = c * c * dd + ms - a * c
         cq = c * dd * (ms - d.counts) - a * ms
         disc = np.sqrt(np.maximum(bq * bq - 4 * c * cq, 0.0))
-        gamma = (-bq + disc) / (2 * c)
-        return np.clip(gamma, *_GAMMA_BOUNDS)
+        gamma = np.clip((-bq + disc) / (2 * c), *_GAMMA_BOUNDS)
+        return ms, c, gamma, f_signal, f_bkg, log_slope
 
-    def nll(self, mu: float, theta: float) -> float:
+    def nll(self, mu: float, theta: FloatArray) -> float:
         """-log L up to constants, gammas profiled."""
-        m, d = self.m, self.d
-        gamma = self._gammas(mu, theta)
-        lam = mu * m.signal + m.background * gamma * m.norm_factor(theta)
-        lam = np.maximum(lam, 1e-300)
-        poisson = float(np.sum(lam - d.counts * np.log(lam)))
-        constraint = 0.5 * float(np.sum(((gamma - d.aux_gamma) / m.delta) ** 2))
-        if m.norm_uncertainty:
-            constraint += 0.5 * (theta - d.aux_theta) ** 2
-        return poisson + constraint
+        ms, c, gamma, *_ = self._parts(mu, theta)
+        lam = np.maximum(ms + gamma * c, 1e-300)
+        poisson = float(np.sum(lam - self.d.counts * np.log(lam)))
+        constraint = 0.5 * float(np.sum(((gamma - self.d.aux_gamma) / self.m.delta) ** 2))
+        return poisson + 0.5 * float(np.sum((theta - self.d.aux_theta) ** 2)) + constraint
 
-    def fixed(self, mu: float) -> tuple[float, float]:
+    def _nll_and_gradient(self, theta: FloatArray, mu: float) -> tuple[float, FloatArray]:
+        """-log L and its gradient in theta (the gammas sit at their optimum, so their own
+        derivatives drop out)."""
+        m = self.m
+        ms, c, gamma, _, f_bkg, log_slope = self._parts(mu, theta)
+        lam = np.maximum(ms + gamma * c, 1e-300)
+        counts = self.d.counts
+        nll = float(np.sum(lam - counts * np.log(lam)))
+        nll += 0.5 * float(np.sum(((gamma - self.d.aux_gamma) / m.delta) ** 2))
+        nll += 0.5 * float(np.sum((theta - self.d.aux_theta) ** 2))
+        on_signal, on_bkg = m._acts
+        # d lambda_i / d theta_j = slope_j (mu s_i F_s [j on signal] + gamma_i sum_k b_ki F_k
+        # [j on k])
+        bkg_part = (on_bkg * f_bkg) @ m.backgrounds  # (J, bins)
+        dlam = log_slope[:, None] * (on_signal[:, None] * ms + gamma * bkg_part)
+        grad = dlam @ (1.0 - counts / lam) + (theta - self.d.aux_theta)
+        return nll, grad
+
+    def fixed(self, mu: float) -> tuple[float, FloatArray]:
         """(min NLL, theta) at fixed mu."""
-        if not self.m.norm_uncertainty:
-            return self.nll(mu, 0.0), 0.0
-        res = minimize_scalar(
-            lambda t: self.nll(mu, t), bounds=_THETA_BOUNDS, method="bounded",
-            options={"xatol": 1e-7},
+        if self.n_theta == 0:
+            return self.nll(mu, self._start), self._start
+        if self.n_theta == 1:  # Brent in one dimension: robust and fast
+            res = minimize_scalar(
+                lambda t: self.nll(mu, np.array([t])), bounds=_THETA_BOUNDS, method="bounded",
+                options={"xatol": 1e-7},
+            )  # fmt: skip
+            return float(res.fun), np.array([res.x])
+        res = minimize(
+            self._nll_and_gradient, self._start, args=(mu,), jac=True, method="L-BFGS-B",
+            bounds=[_THETA_BOUNDS] * self.n_theta, options={"ftol": 1e-13, "gtol": 1e-9},
         )  # fmt: skip
-        return float(res.fun), float(res.x)
+        self._start = np.clip(res.x, -3.0, 3.0)
+        return float(res.fun), np.asarray(res.x)
 
     def free(self, mu_max: float) -> tuple[float, float]:
         """(min NLL, mu_hat) with mu in [0, mu_max] (q~: mu_hat >= 0)."""
@@ -168,14 +132,16 @@ class _Calculator:
 
     def __init__(self, model: BinnedModel, mu_max: float) -> None:
         self.mu_max = mu_max
-        nominal = _Data(model.observed, np.ones_like(model.background), 0.0)
+        nominal = _Data(
+            model.observed, np.ones_like(model.background), np.zeros(len(model.systematics))
+        )
         self.data = _Fitter(model, nominal)
         # Asimov: nuisance parameters fitted to the data at mu = 0, the expected counts and
         # the auxiliary data set to them (as pyhf's generate_asimov_data does)
         fitter0 = _Fitter(model, nominal)
         _, theta0 = fitter0.fixed(0.0)
-        gamma0 = fitter0._gammas(0.0, theta0)
-        asimov = _Data(model.background * gamma0 * model.norm_factor(theta0), gamma0, theta0)
+        _, c0, gamma0, *_ = fitter0._parts(0.0, theta0)
+        asimov = _Data(c0 * gamma0, gamma0, theta0)
         self.asimov = _Fitter(model, asimov)
         self.data_free = self.data.free(mu_max)
         self.asimov_free = self.asimov.free(mu_max)

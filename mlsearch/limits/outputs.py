@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from mlsearch.config import Config
+from mlsearch.errors import InputError
 from mlsearch.io.atomic import atomic_path
 from mlsearch.limits.asymptotic import BinnedModel, cls_limits
 from mlsearch.limits.plot import brazil_plot, projection_plot
@@ -38,13 +39,7 @@ def projections(
             # (projecting to less data keeps the uncertainties as they are)
             scaled = config.limits.projection_uncertainties == "scaled" and k > 1
             shrink = 1 / math.sqrt(k) if scaled else 1.0
-            model = BinnedModel(
-                base.signal * k,
-                base.background * k,
-                base.background_stat * k * shrink,
-                base.norm_uncertainty * shrink,
-                base.background * k,
-            )
+            model = base.scaled(k, shrink)
             _, expected = cls_limits(model, config.limits.cl, mu_max=2.0)
             record: dict[str, Any] = {"mass": row["mass"], "luminosity_fb": target}
             for name, mu in zip(BANDS, expected, strict=True):
@@ -56,12 +51,34 @@ def projections(
     return pd.DataFrame(out)
 
 
+def reference_curves(config: Config) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The ``limits.reference_curves`` CSV files as (label, mass [GeV], coupling)."""
+    out = []
+    for curve in config.limits.reference_curves:
+        try:
+            table = pd.read_csv(curve.file)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{curve.file}: not a readable CSV ({exc})") from None
+        missing = [c for c in ("mass", "coupling") if c not in table.columns]
+        if missing:
+            raise InputError(
+                f"{curve.file}: reference curve {curve.label!r} lacks the column(s) "
+                f"{', '.join(missing)} (expected: mass [GeV], coupling; found: "
+                f"{', '.join(map(str, table.columns))})"
+            )
+        table = table.sort_values("mass")
+        out.append((curve.label, table["mass"].to_numpy(float), table["coupling"].to_numpy(float)))
+    return out
+
+
 def write_limit_plots(config: Config, df: pd.DataFrame, out: Path, kind: str) -> None:
     import matplotlib.pyplot as plt
 
     mass = df["mass"].to_numpy()
     info = search_info(config.search)
-    title = f"{info.title}, {config.luminosity_fb:g} fb$^{{-1}}$, {kind} (ONNX)"
+    title = f"{info.title}, {config.luminosity_fb:g} fb$^{{-1}}$, {kind}"
+    observed_label = "observed" if config.limits.data else "observed (pseudo-data)"
+    references = reference_curves(config)
     coupling = (
         f"{info.coupling_label} [{info.coupling_unit}]"
         if info.coupling_unit
@@ -73,8 +90,9 @@ def write_limit_plots(config: Config, df: pd.DataFrame, out: Path, kind: str) ->
     ):
         expected = np.stack([df[f"expected_{quantity}_{b}"].to_numpy() for b in BANDS], axis=1)
         fig = brazil_plot(
-            mass, expected, df[f"observed_{quantity}"].to_numpy(), label, title, config.limits.cl
-        )
+            mass, expected, df[f"observed_{quantity}"].to_numpy(), label, title,
+            config.limits.cl, references if quantity == "coupling" else (), observed_label,
+        )  # fmt: skip
         _save_png_pdf(fig, out / name)
         plt.close(fig)
 

@@ -1,7 +1,10 @@
-"""Limit-versus-mass plots ("Brazil bands"): pure matplotlib on arrays, returns a Figure."""
+"""Limit-versus-mass plots ("Brazil bands") in a HEP style (mplhep's ROOT style, the
+experiment label on top): pure matplotlib on arrays, returns a Figure."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -9,75 +12,97 @@ from numpy.typing import NDArray
 
 __all__ = ["brazil_plot", "projection_plot"]
 
+FloatArray = NDArray[np.float64]
 
-def brazil_plot(
-    mass: NDArray[np.float64],
-    expected: NDArray[np.float64],
-    observed: NDArray[np.float64] | None,
-    ylabel: str,
-    title: str,
-    cl: float,
-) -> Any:
-    """Expected median with +-1/+-2 sigma bands and the observed limit, log y.
 
-    ``expected`` has shape (n_mass, 5): -2, -1, median, +1, +2 sigma.
-    """
+@contextmanager
+def _style() -> Iterator[Any]:
+    """mplhep's ROOT style for this figure only (the caller's rcParams stay untouched)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import mplhep
 
-    fig, ax = plt.subplots(figsize=(7, 5), layout="constrained")
-    ax.fill_between(
-        mass, expected[:, 0], expected[:, 4], color="#ffdf00", label=r"expected $\pm 2\sigma$"
-    )
-    ax.fill_between(
-        mass, expected[:, 1], expected[:, 3], color="#00cc00", label=r"expected $\pm 1\sigma$"
-    )
-    ax.plot(mass, expected[:, 2], "k--", label="expected median")
-    if observed is not None:
-        ax.plot(mass, observed, "k-", marker="o", ms=3, label="observed (pseudo-data)")
-    ax.set_yscale("log")
-    ax.set_xlabel("mass [GeV]")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
+    # (the style's mathtext asks for a cursive font most machines lack)
+    with plt.style.context([mplhep.style.ROOT, {"mathtext.fontset": "dejavusans"}]):
+        yield plt
+
+
+def _label(ax: Any, text: str) -> None:
+    """The experiment label above the axes, as HEP plots carry it: tool and sample on the
+    left, what and how much data on the right."""
     ax.text(
-        0.02,
-        0.97,
-        f"{round(cl * 100)}% CL upper limits, CLs",
-        transform=ax.transAxes,
-        va="top",
-        fontsize=9,
-    )
-    ax.legend(loc="lower right", fontsize=9)
-    ax.grid(alpha=0.3, which="both")
+        0.0, 1.015, r"$\mathbf{mlsearch}$  $\mathit{Belle\ II\ fast\ simulation}$",
+        transform=ax.transAxes, ha="left", va="bottom", fontsize=13,
+    )  # fmt: skip
+    ax.text(1.0, 1.015, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=11)
+
+
+def brazil_plot(
+    mass: FloatArray,
+    expected: FloatArray,
+    observed: FloatArray | None,
+    ylabel: str,
+    title: str,
+    cl: float,
+    references: Sequence[tuple[str, FloatArray, FloatArray]] = (),
+    observed_label: str = "observed (pseudo-data)",
+) -> Any:
+    """Expected median with +-1/+-2 sigma bands and the observed limit, log y.
+
+    ``expected`` has shape (n_mass, 5): -2, -1, median, +1, +2 sigma. ``references``:
+    (label, mass, value) curves drawn on top (published limits, theory targets)."""
+    with _style() as plt:
+        fig, ax = plt.subplots(figsize=(7, 5.5), layout="constrained")
+        ax.fill_between(
+            mass, expected[:, 0], expected[:, 4], color="#ffdf00", lw=0,
+            label=r"expected $\pm 2\sigma$",
+        )  # fmt: skip
+        ax.fill_between(
+            mass, expected[:, 1], expected[:, 3], color="#00cc00", lw=0,
+            label=r"expected $\pm 1\sigma$",
+        )  # fmt: skip
+        ax.plot(mass, expected[:, 2], "k--", lw=1.5, label="expected median")
+        if observed is not None:
+            ax.plot(mass, observed, "k-", marker="o", ms=3, lw=1.5, label=observed_label)
+        styles = ["-.", ":", (0, (5, 2, 1, 2)), (0, (8, 3))]
+        colors = ["#1f4e9c", "#c0392b", "#7d3c98", "#117a65"]
+        for i, (label, m, values) in enumerate(references):
+            ax.plot(m, values, ls=styles[i % 4], color=colors[i % 4], lw=2, label=label)
+        ax.set_yscale("log")
+        ax.set_xlim(float(np.min(mass)), float(np.max(mass)))
+        ax.set_xlabel("mass [GeV]", fontsize=16)
+        ax.set_ylabel(ylabel, fontsize=16)
+        _label(ax, title)
+        ax.text(
+            0.04, 0.95, f"{round(cl * 100)}% CL upper limits, CLs", transform=ax.transAxes,
+            va="top", fontsize=12,
+        )  # fmt: skip
+        ax.legend(loc="lower right", fontsize=11, frameon=False)
     return fig
 
 
 def projection_plot(
-    mass: NDArray[np.float64],
-    medians: dict[float, NDArray[np.float64]],
+    mass: FloatArray,
+    medians: dict[float, FloatArray],
     ylabel: str,
     title: str,
     cl: float,
 ) -> Any:
     """Expected median limits versus mass, one line per integrated luminosity [fb^-1]."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 5), layout="constrained")
-    for lumi, values in sorted(medians.items()):
-        ax.plot(mass, values, marker="o", ms=3, label=f"{lumi:g} fb$^{{-1}}$")
-    ax.set_yscale("log")
-    ax.set_xlabel("mass [GeV]")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    ax.text(
-        0.02, 0.97, f"expected median, {round(cl * 100)}% CL, CLs", transform=ax.transAxes,
-        va="top", fontsize=9,
-    )  # fmt: skip
-    ax.legend(loc="lower right", fontsize=9)
-    ax.grid(alpha=0.3, which="both")
+    with _style() as plt:
+        fig, ax = plt.subplots(figsize=(7, 5.5), layout="constrained")
+        for lumi, values in sorted(medians.items()):
+            ax.plot(mass, values, marker="o", ms=3, lw=1.5, label=f"{lumi:g} fb$^{{-1}}$")
+        ax.set_yscale("log")
+        ax.set_xlim(float(np.min(mass)), float(np.max(mass)))
+        ax.set_xlabel("mass [GeV]", fontsize=16)
+        ax.set_ylabel(ylabel, fontsize=16)
+        _label(ax, title)
+        ax.text(
+            0.04, 0.95, f"expected median, {round(cl * 100)}% CL, CLs", transform=ax.transAxes,
+            va="top", fontsize=12,
+        )  # fmt: skip
+        ax.legend(loc="lower right", fontsize=11, frameon=False)
     return fig

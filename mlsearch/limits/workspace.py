@@ -1,4 +1,6 @@
-"""HistFactory workspace (pyhf JSON) for one mass hypothesis: one channel of score bins."""
+"""HistFactory workspace (pyhf JSON) of the simplest model: one background sample with its MC
+statistical uncertainty and one normalisation uncertainty (the general case, several named
+backgrounds and uncertainties, is :func:`mlsearch.limits.model.model_workspace`)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from mlsearch.limits.model import BinnedModel, model_workspace
 
 __all__ = ["build_workspace"]
 
@@ -22,32 +26,6 @@ def build_workspace(
 
     All inputs are expected event counts per bin.
     """
-    modifiers: list[dict[str, Any]] = [
-        {"name": "bkg_stat", "type": "staterror", "data": background_stat.tolist()},
-    ]
-    if norm_uncertainty > 0:
-        modifiers.append(
-            {
-                "name": "bkg_norm",
-                "type": "normsys",
-                "data": {"hi": 1 + norm_uncertainty, "lo": 1 - norm_uncertainty},
-            }
-        )
-    return {
-        "channels": [
-            {
-                "name": "signal_window",
-                "samples": [
-                    {
-                        "name": "signal",
-                        "data": signal.tolist(),
-                        "modifiers": [{"name": "mu", "type": "normfactor", "data": None}],
-                    },
-                    {"name": "background", "data": background.tolist(), "modifiers": modifiers},
-                ],
-            }
-        ],
-        "observations": [{"name": "signal_window", "data": np.asarray(observed).tolist()}],
-        "measurements": [{"name": "limit", "config": {"poi": "mu", "parameters": []}}],
-        "version": "1.0.0",
-    }
+    return model_workspace(
+        BinnedModel.single(signal, background, background_stat, norm_uncertainty, observed)
+    )

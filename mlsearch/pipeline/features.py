@@ -156,6 +156,7 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
         "units": {f.name: f.unit for f in builder.features},
         "search_variable": builder.search_variable,
         "search_rule": builder.rule,
+        "search_unit": builder.search_unit,
         "spectators": list(builder.spectators),
         "mass_grid": grid,
         "samples": samples,

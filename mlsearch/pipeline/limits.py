@@ -14,27 +14,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from mlsearch.config import Config
 from mlsearch.errors import InputError
 from mlsearch.export.parity import onnx_session
-from mlsearch.features.spec import search_values
-from mlsearch.generate.sample import chunk_rng
 from mlsearch.io.atomic import write_json_atomic, write_text_atomic
-from mlsearch.limits.asymptotic import BinnedModel, cls_limits
+from mlsearch.limits.asymptotic import cls_limits
+from mlsearch.limits.model import BinnedModel, model_workspace
 from mlsearch.limits.outputs import (
     BANDS,
     projections,
     write_limit_plots,
     write_projection_plot,
 )
-from mlsearch.limits.punzi import best_punzi_cut, one_event_floor
 from mlsearch.limits.scan import LimitBands, upper_limit
-from mlsearch.limits.windows import signal_window
-from mlsearch.limits.workspace import build_workspace
-from mlsearch.models.base import stack_inputs
+from mlsearch.limits.toys import toy_cls_limits
 from mlsearch.pipeline.cache import (
     file_key,
     manifest_key,
@@ -44,6 +39,7 @@ from mlsearch.pipeline.cache import (
 )
 from mlsearch.pipeline.export import onnx_model_path
 from mlsearch.pipeline.features import read_feature_table
+from mlsearch.pipeline.limits_inputs import Scorer, data_events, mass_model, signal_points
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
@@ -51,122 +47,6 @@ from mlsearch.tracking import flatten, mlflow_run, resolve_model_uri, tracking_u
 from mlsearch.tracking.registry import download_run_artifacts
 
 __all__ = ["run_limits"]
-
-LOW_BACKGROUND_EVENTS = 5.0  # expected background in the window below which a row is flagged
-
-
-def _fold_scores(sessions: list[Any], x: np.ndarray, fold: np.ndarray, mass: float) -> np.ndarray:
-    out = np.empty(len(x), dtype=np.float64)
-    for i, session in enumerate(sessions):
-        rows = fold == i
-        if rows.any():
-            inp = stack_inputs(x[rows], np.full(int(rows.sum()), mass))
-            out[rows] = session.run(["score"], {"input": inp})[0].reshape(-1)
-    return out
-
-
-def _bin_counts(
-    score: np.ndarray, weight: np.ndarray, edges: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    idx = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, len(edges) - 2)
-    n = len(edges) - 1
-    return (
-        np.bincount(idx, weights=weight, minlength=n),
-        np.sqrt(np.bincount(idx, weights=weight**2, minlength=n)),
-    )
-
-
-def _mass_limit(
-    config: Config,
-    table: pd.DataFrame,
-    meta: dict[str, Any],
-    sessions: list[Any],
-    sample: str,
-    info: dict[str, Any],
-) -> tuple[dict[str, Any], dict[str, Any], float]:
-    cfg = config.limits
-    lumi = config.luminosity_fb
-    features = meta["features"]
-    mass = float(info["mass"])
-    rule = meta.get("search_rule") or {"column": meta["search_variable"]}
-    sig = table[table["process"] == sample]
-    bkg = table[table["label"] == 0]
-    if len(sig) < 10:
-        raise InputError(
-            f"{sample}: {len(sig)} selected signal events, too few for a window; raise n_events"
-        )
-    window = signal_window(search_values(sig, rule, mass), cfg.window_sigma)
-    sig = sig[window.contains(search_values(sig, rule, mass))]
-    bkg = bkg[window.contains(search_values(bkg, rule, mass))]
-    s_score = _fold_scores(sessions, sig[features].to_numpy(), sig["fold"].to_numpy(), mass)
-    b_score = _fold_scores(sessions, bkg[features].to_numpy(), bkg["fold"].to_numpy(), mass)
-    # bins with equal expected signal: every bin carries signal information
-    inner = (
-        np.quantile(s_score, np.linspace(0, 1, cfg.n_score_bins + 1)[1:-1]) if len(s_score) else []
-    )
-    edges = np.unique(np.concatenate([[0.0], inner, [1.0 + 1e-9]]))
-    s_counts, _ = _bin_counts(s_score, sig["weight"].to_numpy() * lumi, edges)
-    b_counts, b_stat = _bin_counts(b_score, bkg["weight"].to_numpy() * lumi, edges)
-    # An empty background bin is not a background-free bin: floor it at the mean weight of
-    # one background MC event in the window (or anywhere), with 100 % uncertainty.
-    w_bkg = bkg["weight"].to_numpy()
-    if not (w_bkg > 0).any():
-        w_bkg = table.loc[table["label"] == 0, "weight"].to_numpy()
-    # (with the "all" mass assignment every event is in the table once per hypothesis, its
-    # weight divided by their number: one MC event weighs that many rows)
-    floor = one_event_floor(w_bkg * lumi, meta.get("background_copies", 1))
-    empty = b_counts <= 0
-    b_counts = np.where(empty, floor, b_counts)
-    b_stat = np.where(empty, floor, b_stat)
-    # relative MC uncertainties below 1e-3 put huge constraint terms into the likelihood and
-    # stall the minimiser; 1e-3 is negligible next to the normalisation uncertainty
-    b_stat = np.maximum(b_stat, 1e-3 * b_counts)
-    s_total = float(s_counts.sum())
-    if s_total <= 0:
-        raise InputError(f"{sample}: no signal events in the window; raise n_events")
-    rng = chunk_rng(config.seed, f"pseudo-data/{sample}", 0)
-    pseudo = rng.poisson(b_counts).astype(float)
-    # Scale the signal so that mu ~ 1 near the limit (keeps the fit well conditioned): the
-    # best single-bin estimate bounds the combined limit from above.
-    s_frac = s_counts / s_total
-    # per-bin background spread: Poisson, MC statistics and the normalisation uncertainty
-    spread = np.sqrt(b_counts + b_stat**2 + (cfg.background_norm_uncertainty * b_counts) ** 2)
-    with np.errstate(divide="ignore"):
-        rough = float(np.min((1.64 * spread + 2.3) / np.where(s_frac > 0, s_frac, 0)))
-    rough /= s_total
-    spec = build_workspace(
-        s_counts * rough, b_counts, b_stat, cfg.background_norm_uncertainty, pseudo
-    )
-    n_sig_ref = s_total  # selected signal events at the reference coupling
-    sigma_ref = float(info["cross_section_fb"])  # sigma x B(invisible) at g_ref [fb]
-    eff = n_sig_ref / (sigma_ref * lumi)
-    g_ref = float(info["coupling"])
-    punzi, *_ = best_punzi_cut(
-        s_score,
-        sig["weight"].to_numpy() * lumi,
-        b_score,
-        bkg["weight"].to_numpy() * lumi,
-        eff,
-        lumi,
-        floor,
-    )
-    row: dict[str, Any] = {
-        "mass": mass,
-        "window_low": window.low,
-        "window_high": window.high,
-        "window_sigma": window.sigma,
-        "signal_efficiency": eff,
-        "n_signal_ref": n_sig_ref,
-        "n_background": float(b_counts.sum()),
-        "coupling_ref": g_ref,
-        "punzi_xsec_fb": punzi,
-        "cross_section_ref_fb": sigma_ref,
-        "calculator": f"asymptotic ({cfg.calculator})",
-        # asymptotic formulae assume enough events; below a few expected background events
-        # in the window they are unreliable (toys would be needed): flagged, not hidden
-        "low_background": bool(b_counts.sum() < LOW_BACKGROUND_EVENTS),
-    }
-    return row, spec, rough
 
 
 def _add_limits(row: dict[str, Any], bands: LimitBands, scale: float, lumi: float) -> None:
@@ -186,24 +66,36 @@ def _add_limits(row: dict[str, Any], bands: LimitBands, scale: float, lumi: floa
         row[f"observed_{quantity}"] = convert(bands.observed)[idx]
 
 
-def _scan(job: tuple[dict[str, Any], float, int, str]) -> LimitBands:
+@dataclass(frozen=True)
+class _Job:
+    """One mass point's limit computation (picklable, for worker processes)."""
+
+    spec: dict[str, Any]
+    cl: float
+    points: int
+    calculator: str  # "direct", "pyhf-scan" or "toys"
+    toys: int
+    seed: int
+
+
+def _scan(job: _Job) -> LimitBands:
     """One mass point's limits (a top-level function, so that worker processes can run it):
-    the direct asymptotic solve (default) or pyhf's hypothesis-test scan."""
-    spec, cl, points, calculator = job
-    if calculator == "pyhf-scan":
-        return upper_limit(spec, cl, mu_max=2.0, points=points)
-    observed, expected = cls_limits(BinnedModel.from_workspace(spec), cl, mu_max=2.0)
+    the direct asymptotic solve (default), pyhf's hypothesis-test scan, or toys."""
+    if job.calculator == "pyhf-scan":
+        return upper_limit(job.spec, job.cl, mu_max=2.0, points=job.points)
+    model = BinnedModel.from_workspace(job.spec)
+    observed, expected = cls_limits(model, job.cl, mu_max=2.0)
+    if job.calculator == "toys":
+        observed, expected = toy_cls_limits(model, job.cl, job.toys, job.seed, expected[2])
     return LimitBands(observed, expected)
 
 
-def _scan_all(
-    jobs: list[tuple[dict[str, Any], float, int, str]], reporter: Reporter, notes: list[str]
-) -> list[LimitBands]:
+def _scan_all(jobs: list[_Job], reporter: Reporter, notes: list[str]) -> list[LimitBands]:
     """The CLs scans of all masses, on up to two worker processes (the scans are independent
     and dominate the stage); results in input order, so the output does not depend on it."""
     workers = min(2, os.cpu_count() or 1, len(jobs))
     # the direct solve takes ~0.1 s: starting worker processes would cost more than it saves
-    if workers < 2 or len(jobs) < 3 or all(job[3] != "pyhf-scan" for job in jobs):
+    if workers < 2 or len(jobs) < 3 or all(job.calculator == "direct" for job in jobs):
         out = []
         for job, note in zip(jobs, notes, strict=True):
             out.append(_scan(job))
@@ -273,12 +165,18 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
     missing = [str(p) for p in source.fold_paths if not p.is_file()]
     if missing:
         raise InputError(f"ONNX model not found: {', '.join(missing)} (run the export stage)")
+    cfg = config.limits
+    extra_files = [cfg.data, *(c.file for c in cfg.reference_curves)]
+    for path in extra_files:
+        if path is not None and not Path(path).is_file():
+            raise InputError(f"{path}: file not found (limits.data or limits.reference_curves)")
     key = stage_key(
         "limits",
         file_key(paths.features),
         manifest_key(paths.models, "export"),
         source.link,
-        config.limits,
+        cfg,
+        [file_key(Path(p)) for p in extra_files if p is not None],
         config.luminosity_fb,
         config.seed,
     )
@@ -287,22 +185,27 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
         reporter.finish("limits", "cached")
         return StageResult("limits", key, (out_csv,), True)
     table, meta = read_feature_table(paths.features)
-    sessions = [onnx_session(str(p), threads=2) for p in source.fold_paths]
-    signal_samples = {k: v for k, v in meta["samples"].items() if v["is_signal"]}
-    reporter.start("limits", len(signal_samples))
+    scorer = Scorer([onnx_session(str(p), threads=2) for p in source.fold_paths], meta["features"])
+    data = data_events(config, cfg.data, meta["features"]) if cfg.data else None
+    points, no_limit = signal_points(config, table, meta, scorer)
+    reporter.start("limits", len(points))
     rows, jobs, scales, notes = [], [], [], []
-    for sample, info in sorted(signal_samples.items(), key=lambda kv: kv[1]["mass"]):
-        row, spec, scale = _mass_limit(config, table, meta, sessions, sample, info)
-        write_json_atomic(paths.results / "workspaces" / f"{sample}.json", spec)
-        rows.append(row)
-        scales.append(scale)
-        jobs.append(
-            (spec, config.limits.cl, config.limits.scan_points, str(config.limits.calculator))
+    for point in points:
+        built = mass_model(config, table, meta, point, scorer, data)
+        spec = model_workspace(built.model)
+        write_json_atomic(paths.results / "workspaces" / f"m{point.mass:.6g}.json", spec)
+        toys = built.row["low_background"] and cfg.low_background == "toys"
+        calculator = "toys" if toys else str(cfg.calculator)
+        built.row["calculator"] = (
+            f"toys (hybrid CLs, {cfg.toys})" if toys else f"asymptotic ({cfg.calculator})"
         )
-        notes.append(f"m = {info['mass']:g} GeV")
+        rows.append(built.row)
+        scales.append(built.scale)
+        jobs.append(_Job(spec, cfg.cl, cfg.scan_points, calculator, cfg.toys, config.seed))
+        notes.append(f"m = {point.mass:g} GeV")
     for row, bands, scale in zip(rows, _scan_all(jobs, reporter, notes), scales, strict=True):
         _add_limits(row, bands, scale, config.luminosity_fb)
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows + no_limit).sort_values("mass", kind="stable")
     buf = io.StringIO()
     df.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, float_format="%.6g")
     write_text_atomic(out_csv, buf.getvalue())
@@ -314,24 +217,34 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
             "onnx": [str(p) for p in source.fold_paths],
             **source.link,
             "luminosity_fb": config.luminosity_fb,
-            "cl": config.limits.cl,
+            "cl": cfg.cl,
             "method": "asymptotic CLs, qtilde"
-            + (" (pyhf scan)" if config.limits.calculator == "pyhf-scan" else " (direct solve)"),
-            "observed": "Poisson pseudo-data from the "
-            "background expectation (no real data in the embedded default)",
-            "rows": rows,
+            + (" (pyhf scan)" if cfg.calculator == "pyhf-scan" else " (direct solve)")
+            + (
+                f"; hybrid-CLs toys below {cfg.low_background_events:g} background events"
+                if cfg.low_background == "toys"
+                else ""
+            ),
+            "observed": f"data: {cfg.data}"
+            if cfg.data
+            else "Poisson pseudo-data from the background expectation (seeded)",
+            "rows": df.to_dict("records"),
         },
     )
-    write_limit_plots(config, df, paths.results, source.kind)
-    if config.limits.projections_fb:
-        projected = projections(config, rows, [job[0] for job in jobs], scales)
+    valid = df[df["status"] == "ok"]
+    if not len(valid):
+        raise InputError(f"no mass point gives a limit: {no_limit[0]['status']}")
+    write_limit_plots(config, valid, paths.results, source.kind)
+    if cfg.projections_fb:
+        projected = projections(config, rows, [job.spec for job in jobs], scales)
         buf = io.StringIO()
         projected.to_csv(buf, index=False, float_format="%.6g")
         write_text_atomic(paths.results / "projections.csv", buf.getvalue())
-        write_projection_plot(config, df, projected, paths.results)
-    run_id = _track(config, df, source, paths.results)
+        write_projection_plot(config, valid, projected, paths.results)
+    run_id = _track(config, valid, source, paths.results)
     write_manifest(paths.results, "limits", key, model=source.kind, mlflow_run_id=run_id)
-    reporter.finish("limits", f"{len(rows)} masses")
+    without = f", {len(no_limit)} without a limit" if no_limit else ""
+    reporter.finish("limits", f"{len(rows)} masses{without}")
     return StageResult(
         "limits", key, (out_csv, paths.results / "limits.json"), False, {"rows": rows}
     )

@@ -157,3 +157,55 @@ def test_evaluation_report_per_model_and_mass(workdir: Path) -> None:
     assert "punzi_vs_mass.png" in page and "sculpting_pnn.png" in page
     for name in ("punzi_vs_mass.png", "roc_pbdt.png", "sculpting_pbdt.png", "train_test_pnn.png"):
         assert (out / name).stat().st_size > 5_000
+
+
+def test_limits_on_data_fine_grid_reference_curves(workdir: Path, tmp_path: Path) -> None:
+    """The limits stage on a copy of the small run: a basf2 data ntuple as the observed
+    counts (here the mu mu MC sample itself, so the count in each window is known), limits at
+    interpolated masses, a reference curve on the coupling plot; a bad curve file is a clear
+    error."""
+    import shutil
+
+    from mlsearch.features.spec import search_values
+    from mlsearch.io.basf2_ntuple import write_basf2_ntuple
+    from mlsearch.io.events import read_events
+
+    work = tmp_path / "w"
+    shutil.copytree(workdir, work, ignore=shutil.ignore_patterns("mlruns*"))
+    reco, _ = read_events(work / "data/zprime_invisible/reco/mumu.parquet")
+    write_basf2_ntuple(reco, tmp_path / "data.root")
+    (tmp_path / "ref.csv").write_text("mass,coupling\n1,0.02\n6,0.2\n")
+    common = [
+        "--set", f"workdir={work}",
+        "--set", f"mlflow.tracking_uri=sqlite:///{tmp_path}/mlflow.db",
+        "--set", "limits.mass_points_between=1",
+    ]  # fmt: skip
+    res = run_cli(
+        "limits", str(SMALL_PROFILE), *common,
+        "--set", f"limits.data={tmp_path / 'data.root'}",
+        "--set", f"limits.reference_curves=[{{label: published, file: {tmp_path / 'ref.csv'}}}]",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = work / "results/zprime_invisible"
+    df = pd.read_csv(out / "limits.csv")
+    assert df["mass"].tolist() == [1.0, 2.0, 3.0, 4.5, 6.0]
+    assert df["interpolated"].tolist() == [False, True, False, True, False]
+    assert (df["status"] == "ok").all()
+    assert json.loads((out / "limits.json").read_text())["observed"].startswith("data: ")
+    # observed = the mu mu events in each window (each MC event is in the table once)
+    table = pd.read_parquet(work / "data/zprime_invisible/features.parquet")
+    mumu = table[table["process"] == "mumu"]
+    for row in df.itertuples():
+        values = search_values(mumu, {"column": "recoil_mass2"}, row.mass)
+        in_window = int(((values >= row.window_low) & (values <= row.window_high)).sum())
+        assert row.n_observed == in_window, row.mass
+    # the interpolated window sits between its neighbours, on m^2
+    assert 3.0 < (df["window_low"][1] + df["window_high"][1]) / 2 < 5.0
+    assert (out / "limits_coupling.png").stat().st_size > 10_000
+    (tmp_path / "bad.csv").write_text("m,g\n1,0.1\n")
+    bad = run_cli(
+        "limits", str(SMALL_PROFILE), *common,
+        "--set", f"limits.reference_curves=[{{label: x, file: {tmp_path / 'bad.csv'}}}]",
+    )  # fmt: skip
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert "bad.csv" in bad.stderr and "lacks the column(s) mass, coupling" in bad.stderr

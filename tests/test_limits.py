@@ -416,3 +416,48 @@ def test_signal_points_interpolate_between_generated_masses():
     med = [np.median(p.score_quantiles) for p in (a, mid, b)]
     assert med[1] == pytest.approx((med[0] + med[2]) / 2, rel=1e-3)
     assert points[0] is a  # generated points are kept as measured
+
+
+def test_a_mass_without_selected_signal_gives_no_limit_with_the_reason():
+    """Zero (or too little) selected signal at a mass: a "no limit" row that says why, while
+    the other masses get their signal points."""
+    import pandas as pd
+
+    from mlsearch.config import load_config
+    from mlsearch.pipeline.limits_inputs import signal_points
+
+    from .conftest import SMALL_PROFILE
+
+    config = load_config(SMALL_PROFILE)
+    rng = np.random.default_rng(0)
+    rows = [
+        ("zprime_m1", 1.0 + 0.1 * rng.standard_normal(500)),
+        ("zprime_m3", 9.0 + np.r_[0.1, 0.2]),
+    ]
+    table = pd.concat(
+        [
+            pd.DataFrame({"process": p, "recoil_mass2": v, "weight": 0.01, "fold": 0})
+            for p, v in rows
+        ]
+    )
+    samples = {
+        f"zprime_m{m:g}": {
+            "is_signal": True,
+            "mass": m,
+            "n_generated": 1500,
+            "cross_section_fb": 5.0,
+            "coupling": 0.01,
+        }
+        for m in (1.0, 3.0, 6.0)
+    }
+    meta = {"search_variable": "recoil_mass2", "samples": samples}
+
+    def scorer(rows: pd.DataFrame, mass: float) -> np.ndarray:
+        return np.full(len(rows), 0.9)
+
+    points, no_limit = signal_points(config, table, meta, scorer)  # type: ignore[arg-type]
+    assert [p.mass for p in points] == [1.0]
+    assert points[0].window.low < 1.0 < points[0].window.high
+    reasons = {r["mass"]: r["status"] for r in no_limit}
+    assert "2 selected signal events of 1500 generated" in reasons[3.0]
+    assert "no signal event of 1500 generated passes the selection" in reasons[6.0]

@@ -56,6 +56,9 @@ def _check_finite(df: pd.DataFrame, features: list[str], path: Any) -> None:
         raise InputError(f"{path}: non-finite feature values: {', '.join(cols)}")
 
 
+MIN_WINDOW_EVENTS = 10  # selected signal events that measure a window
+
+
 def _background_masses(
     config: Config,
     rule: dict[str, Any],
@@ -81,6 +84,8 @@ def _background_masses(
         inside = np.zeros((len(df), len(grid)), dtype=bool)
         for j, m in enumerate(grid):
             sig = signal_frames[float(m)]
+            if len(sig) < MIN_WINDOW_EVENTS:  # no window to measure: no background assigned
+                continue
             window = signal_window(search_values(sig, rule, m), config.limits.window_sigma)
             inside[:, j] = window.contains(search_values(df, rule, m))
     df["mass_hypothesis"] = assign_background_masses(
@@ -123,11 +128,8 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
             raise InputError(f"{path}: made with other settings; run the simulate stage first")
         df = builder.build(events, config.features)
         _check_finite(df, builder.feature_names, path)
-        if job.is_signal and len(df) == 0:
-            raise InputError(
-                f"{path}: no {job.name} event passes the {config.search} selection (of "
-                f"{meta['n_events']}); a mass point needs selected signal events"
-            )
+        # a mass point the selection cannot see (e.g. a Z' too heavy for its muons to reach
+        # the CDC) is kept: training skips it and the limits report "no limit" with the reason
         df["process"] = job.name
         df["label"] = np.int8(job.is_signal)
         if job.is_signal:

@@ -66,11 +66,15 @@ def signal_points(
         mass = float(info["mass"])
         sig = table[table["process"] == sample]
         reason = None
-        if len(sig) < MIN_SIGNAL_EVENTS:
+        if len(sig) == 0:
             reason = (
-                f"{len(sig)} selected signal events of {info['n_generated']} generated "
-                f"(efficiency {len(sig) / info['n_generated']:.2g}): too few to measure a "
-                "window; raise n_events"
+                f"no signal event of {info['n_generated']} generated passes the selection "
+                "(efficiency 0)"
+            )
+        elif len(sig) < MIN_SIGNAL_EVENTS:
+            reason = (
+                f"{len(sig)} selected signal events of {info['n_generated']} generated: too "
+                "few to measure a window; raise n_events"
             )
         else:
             window = signal_window(search_values(sig, rule, mass), config.limits.window_sigma)
@@ -79,7 +83,7 @@ def signal_points(
             if events.sum() <= 0:
                 reason = "no signal event in the window"
         if reason:
-            no_limit.append({"mass": mass, "status": f"no limit: {reason}"})
+            no_limit.append({"mass": mass, "interpolated": False, "status": f"no limit: {reason}"})
             continue
         xsec, coupling = float(info["cross_section_fb"]), float(info["coupling"])
         points.append(measure_point(mass, window, scorer(sig, mass), events, xsec, coupling, lumi))

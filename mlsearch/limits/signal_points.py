@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from mlsearch.limits.windows import Window
 
-__all__ = ["N_LEVELS", "SignalPoint", "interpolate_points", "measure_point"]
+__all__ = ["N_LEVELS", "SignalPoint", "interpolate_point", "interpolate_points", "measure_point"]
 
 FloatArray = NDArray[np.float64]
 N_LEVELS = 1000  # probability levels of the stored score quantile function
@@ -79,7 +79,8 @@ def measure_point(
     )
 
 
-def _between(a: SignalPoint, b: SignalPoint, mass: float, power: int) -> SignalPoint:
+def interpolate_point(a: SignalPoint, b: SignalPoint, mass: float, power: int) -> SignalPoint:
+    """The point at ``mass`` between the points ``a`` and ``b`` (power: see below)."""
     t = (mass - a.mass) / (b.mass - a.mass)
 
     def lerp(x: float, y: float) -> float:
@@ -112,6 +113,8 @@ def interpolate_points(points: list[SignalPoint], between: int, power: int) -> l
     for a, b in itertools.pairwise(points):
         out.append(a)
         for k in range(1, between + 1):
-            out.append(_between(a, b, a.mass + (b.mass - a.mass) * k / (between + 1), power))
+            out.append(
+                interpolate_point(a, b, a.mass + (b.mass - a.mass) * k / (between + 1), power)
+            )
     out.extend(points[-1:])
     return out

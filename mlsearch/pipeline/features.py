@@ -150,6 +150,11 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
             "cross_section_err_fb": meta["cross_section_err_fb"],
         }
         reporter.advance("features", note=job.name)
+    if all(len(df) == 0 for df in signal_frames.values()):
+        raise InputError(
+            f"{paths.reco}: no signal event at any mass passes the {config.search} selection "
+            f"(masses {', '.join(f'{m:g}' for m in grid)} GeV); nothing to train on"
+        )
     table = pd.concat(frames, ignore_index=True)
     metadata = {
         "cache_key": key,

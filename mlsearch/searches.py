@@ -3,6 +3,7 @@ labelled. One place for what differs between searches outside the feature builde
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["SEARCHES", "SearchInfo", "search_info"]
@@ -70,3 +71,15 @@ def search_info(name: str) -> SearchInfo:
         return SEARCHES[name]
     except KeyError:
         raise ValueError(f"unknown search {name!r}; known: {', '.join(SEARCHES)}") from None
+
+
+def branching_fraction(process: str, invisible_br: str) -> Callable[[float], float]:
+    """The signal's branching fraction into the searched final state versus its mass [GeV]:
+    B(Z' -> invisible) of L_mu - L_tau (thresholds at 2 m_mu and 2 m_tau) for the Z' with
+    ``invisible_br: lmu_ltau``; 1 otherwise (B = 1 by assumption: LFV Z' and A' to invisible,
+    a -> gamma gamma)."""
+    if process == "zprime" and invisible_br == "lmu_ltau":
+        from mlsearch.physics.zprime_model import invisible_branching_fraction
+
+        return invisible_branching_fraction
+    return lambda mass: 1.0

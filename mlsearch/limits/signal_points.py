@@ -5,15 +5,22 @@ the generated masses and interpolated between them.
 The score distribution is kept as its quantile function on a fixed grid of probability levels,
 so that two neighbouring masses interpolate by *horizontal morphing* (A. L. Read, NIM A 425
 (1999) 357): Q_m(p) = (1 - t) Q_a(p) + t Q_b(p). Window centre and width, selection efficiency
-and log cross section interpolate linearly in the mass; the centre relative to its nominal
+interpolate linearly in the mass, the production cross section by a monotone cubic through all
+generated masses (times the exact branching fraction); the centre relative to its nominal
 value (m or m^2, by the unit of the search variable), so that a mass-squared variable is not
 bent by a straight line between grid points.
+
+The morphing assumes that the classifier follows the mass hypothesis smoothly, as the pNN
+does; the pBDT is piecewise constant between its training masses (a signal halfway between
+two grid masses scores like neither), so the limits stage interpolates with the pNN only
+(closure for both: docs/validation.md).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -21,7 +28,14 @@ from numpy.typing import NDArray
 
 from mlsearch.limits.windows import Window
 
-__all__ = ["N_LEVELS", "SignalPoint", "interpolate_point", "interpolate_points", "measure_point"]
+__all__ = [
+    "N_LEVELS",
+    "SignalPoint",
+    "cross_section_curve",
+    "interpolate_point",
+    "interpolate_points",
+    "measure_point",
+]
 
 FloatArray = NDArray[np.float64]
 N_LEVELS = 1000  # probability levels of the stored score quantile function
@@ -79,8 +93,11 @@ def measure_point(
     )
 
 
-def interpolate_point(a: SignalPoint, b: SignalPoint, mass: float, power: int) -> SignalPoint:
-    """The point at ``mass`` between the points ``a`` and ``b`` (power: see below)."""
+def interpolate_point(
+    a: SignalPoint, b: SignalPoint, mass: float, power: int, cross_section_fb: float | None = None
+) -> SignalPoint:
+    """The point at ``mass`` between the points ``a`` and ``b`` (``power``: see
+    :func:`interpolate_points`); the cross section log-linear unless given."""
     t = (mass - a.mass) / (b.mass - a.mass)
 
     def lerp(x: float, y: float) -> float:
@@ -91,7 +108,9 @@ def interpolate_point(a: SignalPoint, b: SignalPoint, mass: float, power: int) -
     sigma = lerp(a.window.sigma, b.window.sigma)
     n_sigma = (a.window.center - a.window.low) / a.window.sigma  # the config's window_sigma
     window = Window(center, sigma, center - n_sigma * sigma, center + n_sigma * sigma)
-    xsec = math.exp(lerp(math.log(a.cross_section_ref_fb), math.log(b.cross_section_ref_fb)))
+    xsec = cross_section_fb or math.exp(
+        lerp(math.log(a.cross_section_ref_fb), math.log(b.cross_section_ref_fb))
+    )
     efficiency = lerp(a.efficiency, b.efficiency)
     return replace(
         a,
@@ -105,16 +124,42 @@ def interpolate_point(a: SignalPoint, b: SignalPoint, mass: float, power: int) -
     )
 
 
-def interpolate_points(points: list[SignalPoint], between: int, power: int) -> list[SignalPoint]:
-    """The generated points (sorted by mass) with ``between`` evenly spaced interpolated
-    points in each gap; ``power``: 1 for a search variable in GeV, 2 in GeV^2."""
+def cross_section_curve(
+    points: list[SignalPoint], branching: Callable[[float], float]
+) -> Callable[[float], float]:
+    """sigma x B at the reference coupling [fb] versus mass: the production cross section
+    sigma = (sigma x B) / B by a monotone cubic (PCHIP) in log sigma through all generated
+    points, times the exact branching fraction ``branching(m)`` (which has thresholds, e.g.
+    Z' -> tau tau at 3.55 GeV, that no interpolation would see)."""
+    from scipy.interpolate import PchipInterpolator
+
     points = sorted(points, key=lambda p: p.mass)
+    masses = np.array([p.mass for p in points])
+    log_prod = np.log([p.cross_section_ref_fb / branching(p.mass) for p in points])
+    if len(points) >= 3:
+        curve = PchipInterpolator(masses, log_prod)
+        return lambda m: float(np.exp(curve(m))) * branching(m)
+    return lambda m: float(np.exp(np.interp(m, masses, log_prod))) * branching(m)
+
+
+def interpolate_points(
+    points: list[SignalPoint],
+    between: int,
+    power: int,
+    branching: Callable[[float], float] = lambda m: 1.0,
+) -> list[SignalPoint]:
+    """The generated points (sorted by mass) with ``between`` evenly spaced interpolated
+    points in each gap; ``power``: 1 for a search variable in GeV, 2 in GeV^2;
+    ``branching``: the signal's branching fraction into the searched final state vs mass."""
+    points = sorted(points, key=lambda p: p.mass)
+    if between == 0 or len(points) < 2:
+        return points
+    xsec = cross_section_curve(points, branching)
     out: list[SignalPoint] = []
     for a, b in itertools.pairwise(points):
         out.append(a)
         for k in range(1, between + 1):
-            out.append(
-                interpolate_point(a, b, a.mass + (b.mass - a.mass) * k / (between + 1), power)
-            )
+            mass = a.mass + (b.mass - a.mass) * k / (between + 1)
+            out.append(interpolate_point(a, b, mass, power, xsec(mass)))
     out.extend(points[-1:])
     return out

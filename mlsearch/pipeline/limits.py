@@ -162,6 +162,12 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
     reporter = reporter or NullReporter()
     paths = Paths.of(config)
     source = _model_source(config)
+    if config.limits.mass_points_between and source.kind != "pnn":
+        raise InputError(
+            f"limits.mass_points_between = {config.limits.mass_points_between} needs the pNN "
+            f"(limits.model: pnn): the {source.kind} is piecewise constant between its "
+            "training masses, and its limits there would be too strong (docs/validation.md)"
+        )
     missing = [str(p) for p in source.fold_paths if not p.is_file()]
     if missing:
         raise InputError(f"ONNX model not found: {', '.join(missing)} (run the export stage)")

@@ -22,6 +22,7 @@ from mlsearch.limits.signal_points import SignalPoint, interpolate_points, measu
 from mlsearch.limits.windows import signal_window
 from mlsearch.models.base import stack_inputs
 from mlsearch.models.folds import fold_of
+from mlsearch.searches import branching_fraction
 
 __all__ = ["MIN_SIGNAL_EVENTS", "MassModel", "Scorer", "data_events", "mass_model", "signal_points"]
 
@@ -90,7 +91,9 @@ def signal_points(
     # (tables written before the unit was recorded: the mass-squared variables end in "2")
     unit = meta.get("search_unit") or ("GeV^2" if meta["search_variable"].endswith("2") else "")
     power = 2 if unit == "GeV^2" else 1
-    return interpolate_points(points, config.limits.mass_points_between, power), no_limit
+    signal = config.generate.signal
+    branching = branching_fraction(signal.process, signal.invisible_br)
+    return interpolate_points(points, config.limits.mass_points_between, power, branching), no_limit
 
 
 def data_events(config: Config, path: Path, features: list[str]) -> pd.DataFrame:
@@ -204,7 +207,8 @@ def mass_model(
         d = data[point.window.contains(search_values(data, rule, mass))]
         observed, _ = _bin(scorer(d, mass), np.ones(len(d)), edges)
     else:
-        key = point.mass if point.interpolated else _sample_of(meta, mass)
+        # (a generated mass keeps the stream named after its sample)
+        key = _sample_of(meta, mass) or point.mass
         observed = chunk_rng(config.seed, f"pseudo-data/{key}", 0).poisson(b_total).astype(float)
     systematics = _systematics(config, names)
     # mu = 1 near the limit keeps the fits well conditioned: the best single-bin estimate
@@ -236,7 +240,8 @@ def mass_model(
     return MassModel(model, rough, row)
 
 
-def _sample_of(meta: dict[str, Any], mass: float) -> str:
+def _sample_of(meta: dict[str, Any], mass: float) -> str | None:
     return next(
-        k for k, v in meta["samples"].items() if v["is_signal"] and float(v["mass"]) == mass
+        (k for k, v in meta["samples"].items() if v["is_signal"] and float(v["mass"]) == mass),
+        None,
     )

@@ -264,9 +264,13 @@ def _bench_named_limits(rng: np.random.Generator, n_masses: int = 20, n_pyhf: in
     t_pyhf = (time.perf_counter() - start) / n_pyhf
     diff = max(abs(e[2] / t.expected[2] - 1) for (_, e), t in zip(ours, theirs, strict=False))
     low = BinnedModel(
-        np.array([3.0, 6.0]), np.array([[1.5, 0.5], [0.8, 0.2]]),
-        np.array([[0.3, 0.2], [0.3, 0.1]]), np.array([2.0, 0.0]), systematics[:2] , names[:2],
-    )  # fmt: skip
+        np.array([3.0, 6.0]),
+        np.array([[1.5, 0.5], [0.8, 0.2], [0.3, 0.1]]),
+        np.array([[0.3, 0.2], [0.3, 0.1], [0.2, 0.1]]),
+        np.array([2.0, 0.0]),
+        systematics,
+        names,
+    )
     start = time.perf_counter()
     _, asymptotic = cls_limits(low, 0.9, 2.0)
     t_asym = time.perf_counter() - start

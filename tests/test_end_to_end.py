@@ -162,8 +162,8 @@ def test_evaluation_report_per_model_and_mass(workdir: Path) -> None:
 def test_limits_on_data_fine_grid_reference_curves(workdir: Path, tmp_path: Path) -> None:
     """The limits stage on a copy of the small run: a basf2 data ntuple as the observed
     counts (here the mu mu MC sample itself, so the count in each window is known), limits at
-    interpolated masses, a reference curve on the coupling plot; a bad curve file is a clear
-    error."""
+    interpolated masses (pNN), a reference curve on the coupling plot; a bad curve file is a
+    clear error."""
     import shutil
 
     from mlsearch.features.spec import search_values
@@ -180,6 +180,11 @@ def test_limits_on_data_fine_grid_reference_curves(workdir: Path, tmp_path: Path
         "--set", f"mlflow.tracking_uri=sqlite:///{tmp_path}/mlflow.db",
         "--set", "limits.mass_points_between=1",
     ]  # fmt: skip
+    # the pBDT cannot interpolate between its training masses: refused, with the reason
+    refused = run_cli("limits", str(SMALL_PROFILE), *common)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "needs the pNN" in refused.stderr
+    common += ["--set", "limits.model=pnn"]
     res = run_cli(
         "limits", str(SMALL_PROFILE), *common,
         "--set", f"limits.data={tmp_path / 'data.root'}",

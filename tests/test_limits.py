@@ -461,3 +461,52 @@ def test_a_mass_without_selected_signal_gives_no_limit_with_the_reason():
     reasons = {r["mass"]: r["status"] for r in no_limit}
     assert "2 selected signal events of 1500 generated" in reasons[3.0]
     assert "no signal event of 1500 generated passes the selection" in reasons[6.0]
+
+
+def test_a_window_without_background_mc_gets_the_one_event_floor():
+    """No background MC event in the window: the background is one MC event's weight with
+    100 % uncertainty (not zero), the row is flagged low_background, and toys and the
+    asymptotic solve give finite limits."""
+    import pandas as pd
+
+    from mlsearch.config import load_config
+    from mlsearch.limits.asymptotic import cls_limits
+    from mlsearch.limits.signal_points import measure_point
+    from mlsearch.limits.toys import toy_cls_limits
+    from mlsearch.limits.windows import Window
+    from mlsearch.pipeline.limits_inputs import mass_model
+
+    from .conftest import SMALL_PROFILE
+
+    config = load_config(SMALL_PROFILE, ["luminosity_fb=10"])
+    table = pd.DataFrame(
+        {
+            "process": ["mumu"] * 4,
+            "label": 0,
+            "recoil_mass2": [30.0, 31.0, 32.0, 33.0],
+            "weight": [0.5, 0.5, 0.5, 0.5],
+            "fold": 0,
+        }
+    )
+    meta = {
+        "search_variable": "recoil_mass2",
+        "samples": {"mumu": {"is_signal": False, "process": "mumu"}},
+    }
+    rng = np.random.default_rng(1)
+    point = measure_point(
+        1.0, Window(1.0, 0.2, 0.6, 1.4), rng.uniform(0.5, 1.0, 1000), np.full(1000, 0.01),
+        5.0, 0.01, 10.0,
+    )  # fmt: skip
+
+    def scorer(rows: pd.DataFrame, mass: float) -> np.ndarray:
+        return np.full(len(rows), 0.2)
+
+    built = mass_model(config, table, meta, point, scorer, None)  # type: ignore[arg-type]
+    assert built.model.background_names == ("mumu",)
+    np.testing.assert_allclose(built.model.background, 0.5 * 10)  # one event x luminosity
+    np.testing.assert_allclose(built.model.background_stat, 0.5 * 10)
+    assert built.row["low_background"] is False  # 3 bins x 5 events = 15 > 5
+    observed, expected = cls_limits(built.model, 0.9, 2.0)
+    toys = toy_cls_limits(built.model, 0.9, 20_000, seed=1, mu_start=expected[2])
+    assert np.isfinite([observed, *expected, toys[0], *toys[1]]).all()
+    assert all(v > 0 for v in expected)

@@ -76,7 +76,8 @@ def write_limit_plots(config: Config, df: pd.DataFrame, out: Path, kind: str) ->
 
     mass = df["mass"].to_numpy()
     info = search_info(config.search)
-    title = f"{info.title}, {config.luminosity_fb:g} fb$^{{-1}}$, {kind}"
+    title = f"{info.title} ({kind})"
+    corner = f"{config.luminosity_fb:g} fb$^{{-1}}$"
     observed_label = "observed" if config.limits.data else "observed (pseudo-data)"
     references = reference_curves(config)
     coupling = (
@@ -92,6 +93,7 @@ def write_limit_plots(config: Config, df: pd.DataFrame, out: Path, kind: str) ->
         fig = brazil_plot(
             mass, expected, df[f"observed_{quantity}"].to_numpy(), label, title,
             config.limits.cl, references if quantity == "coupling" else (), observed_label,
+            corner,
         )  # fmt: skip
         _save_png_pdf(fig, out / name)
         plt.close(fig)

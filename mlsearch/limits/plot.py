@@ -29,14 +29,18 @@ def _style() -> Iterator[Any]:
         yield plt
 
 
-def _label(ax: Any, text: str) -> None:
-    """The experiment label above the axes, as HEP plots carry it: tool and sample on the
-    left, what and how much data on the right."""
+def _label(ax: Any, corner: str, title: str, what: str) -> None:
+    """The labels as HEP plots carry them: tool and sample above the axes on the left, the
+    integrated luminosity on the right; inside, top left, the search and what is shown."""
     ax.text(
         0.0, 1.015, r"$\mathbf{mlsearch}$  $\mathit{Belle\ II\ fast\ simulation}$",
         transform=ax.transAxes, ha="left", va="bottom", fontsize=13,
     )  # fmt: skip
-    ax.text(1.0, 1.015, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=11)
+    ax.text(1.0, 1.015, corner, transform=ax.transAxes, ha="right", va="bottom", fontsize=12)
+    ax.text(
+        0.04, 0.95, f"{title}\n{what}", transform=ax.transAxes, va="top", fontsize=12,
+        linespacing=1.5,
+    )  # fmt: skip
 
 
 def brazil_plot(
@@ -48,6 +52,7 @@ def brazil_plot(
     cl: float,
     references: Sequence[tuple[str, FloatArray, FloatArray]] = (),
     observed_label: str = "observed (pseudo-data)",
+    corner: str = "",
 ) -> Any:
     """Expected median with +-1/+-2 sigma bands and the observed limit, log y.
 
@@ -74,11 +79,7 @@ def brazil_plot(
         ax.set_xlim(float(np.min(mass)), float(np.max(mass)))
         ax.set_xlabel("mass [GeV]", fontsize=16)
         ax.set_ylabel(ylabel, fontsize=16)
-        _label(ax, title)
-        ax.text(
-            0.04, 0.95, f"{round(cl * 100)}% CL upper limits, CLs", transform=ax.transAxes,
-            va="top", fontsize=12,
-        )  # fmt: skip
+        _label(ax, corner, title, f"{round(cl * 100)}% CL upper limits, CLs")
         ax.legend(loc="lower right", fontsize=11, frameon=False)
     return fig
 
@@ -89,6 +90,7 @@ def projection_plot(
     ylabel: str,
     title: str,
     cl: float,
+    corner: str = "",
 ) -> Any:
     """Expected median limits versus mass, one line per integrated luminosity [fb^-1]."""
     with _style() as plt:
@@ -99,10 +101,6 @@ def projection_plot(
         ax.set_xlim(float(np.min(mass)), float(np.max(mass)))
         ax.set_xlabel("mass [GeV]", fontsize=16)
         ax.set_ylabel(ylabel, fontsize=16)
-        _label(ax, title)
-        ax.text(
-            0.04, 0.95, f"expected median, {round(cl * 100)}% CL, CLs", transform=ax.transAxes,
-            va="top", fontsize=12,
-        )  # fmt: skip
+        _label(ax, corner, title, f"expected median, {round(cl * 100)}% CL, CLs")
         ax.legend(loc="lower right", fontsize=11, frameon=False)
     return fig

@@ -39,6 +39,20 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="override a config value, e.g. --set models.pbdt.n_estimators=50"),
 ]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="where generate/simulate/features run: 'local' (a Dask LocalCluster) or a Dask "
+        "scheduler address, tcp://host:8786 (compute.scheduler)",
+    ),
+]
+
+
+def _with_scheduler(overrides: list[str] | None, scheduler: str | None) -> list[str]:
+    return [*(overrides or []), *([f"compute.scheduler={scheduler}"] if scheduler else [])]
+
+
 ConfigOpt = Annotated[
     Path | None,
     typer.Option("--config", help="config whose MLflow store to use (default: ./mlruns)"),
@@ -92,16 +106,22 @@ def _stage_command(name: str, doc: str) -> Callable[..., None]:
     def command(config: ConfigArg, set_: SetOpt = None) -> None:
         _run([name], config, set_)
 
+    def distributed(config: ConfigArg, set_: SetOpt = None, scheduler: SchedulerOpt = None) -> None:
+        _run([name], config, _with_scheduler(set_, scheduler))
+
+    if name == "features":
+        command = distributed
+
     command.__doc__ = doc
     return app.command(name)(command)
 
 
 @app.command("run")
-def run(config: ConfigArg, set_: SetOpt = None) -> None:
+def run(config: ConfigArg, set_: SetOpt = None, scheduler: SchedulerOpt = None) -> None:
     """Run every stage, skipping those whose inputs and config are unchanged."""
     from mlsearch.pipeline import STAGES
 
-    _run(list(STAGES), config, set_)
+    _run(list(STAGES), config, _with_scheduler(set_, scheduler))
 
 
 @app.command("simulate")
@@ -110,11 +130,12 @@ def simulate(
     set_: SetOpt = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="reco .parquet")] = None,
     seed: Annotated[int, typer.Option(help="random seed (file mode)")] = 1,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Run the Belle II fast simulation: on every generated sample of a config, or on one
     truth file (mlsearch simulate zprime.parquet -o zprime_reco.parquet)."""
     if target.endswith((".yaml", ".yml")):
-        _run(["simulate"], Path(target), set_)
+        _run(["simulate"], Path(target), _with_scheduler(set_, scheduler))
         return
     from mlsearch.config import SimulateConfig
     from mlsearch.io.events import read_events, write_events
@@ -166,11 +187,12 @@ def generate(
     ] = None,
     seed: Annotated[int, typer.Option(help="random seed (process mode)")] = 1,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="output .parquet")] = None,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Generate truth events: every sample of a config, or one process into one file
     (mlsearch generate zprime -n 10000 --mass 2 --coupling 0.01 -o zprime.parquet)."""
     if target.endswith((".yaml", ".yml")) or Path(target).is_file():
-        _run(["generate"], Path(target), set_)
+        _run(["generate"], Path(target), _with_scheduler(set_, scheduler))
         return
     from mlsearch.generate import PROCESSES
 

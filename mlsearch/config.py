@@ -241,6 +241,30 @@ class EvaluateConfig(_Strict):
     )
 
 
+class ComputeConfig(_Strict):
+    """Where the generate, simulate and features stages run their partitions."""
+
+    scheduler: str | None = Field(
+        None,
+        description="None: this process; 'local': a dask.distributed LocalCluster; or a "
+        "scheduler address (tcp://host:8786), e.g. of a dask-jobqueue cluster",
+    )
+    workers: int = Field(2, ge=1, description="LocalCluster worker processes")
+    partition_events: int = Field(
+        1_000_000,
+        ge=1000,
+        description="events per generation partition (partition k > 0 seeds from the "
+        "global seed, the sample and k; the output does not depend on the workers)",
+    )
+
+    @field_validator("scheduler")
+    @classmethod
+    def _known(cls, v: str | None) -> str | None:
+        if v is not None and v != "local" and "://" not in v:
+            raise ValueError("expected 'local' or a scheduler address such as tcp://host:8786")
+        return v
+
+
 class MlflowConfig(_Strict):
     tracking_uri: str | None = Field(None, description="default: sqlite under <workdir>/mlruns")
     experiment: str | None = Field(None, description="default: the search name")
@@ -261,6 +285,7 @@ class Config(_Strict):
     evaluate: EvaluateConfig = EvaluateConfig()
     limits: LimitsConfig = LimitsConfig()
     mlflow: MlflowConfig = MlflowConfig()
+    compute: ComputeConfig = ComputeConfig()
 
     @model_validator(mode="after")
     def _signal_fits_the_search(self) -> Config:

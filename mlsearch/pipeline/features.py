@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,13 +11,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mlsearch.config import Config
+from mlsearch.compute import executor
+from mlsearch.config import Config, FeaturesConfig
 from mlsearch.errors import InputError
 from mlsearch.features import get_builder
 from mlsearch.features.spec import search_values
 from mlsearch.generate.sample import chunk_rng
 from mlsearch.io.atomic import atomic_path
-from mlsearch.io.events import read_events
+from mlsearch.io.events import read_events, read_metadata
 from mlsearch.limits.windows import signal_window
 from mlsearch.models.folds import fold_of
 from mlsearch.models.mass_assignment import assign_background_masses, expand_all_masses
@@ -57,6 +59,14 @@ def _check_finite(df: pd.DataFrame, features: list[str], path: Any) -> None:
 
 
 MIN_WINDOW_EVENTS = 10  # selected signal events that measure a window
+
+
+def _build(task: tuple[str, Path, FeaturesConfig]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One sample's feature rows and its file metadata (a top-level function: Dask workers
+    run it, reading the file themselves)."""
+    search, path, features = task
+    events, meta = read_events(path)
+    return get_builder(search).build(events, features), meta
 
 
 def _background_masses(
@@ -121,12 +131,13 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
     grid = config.generate.signal.masses
     signal_frames: dict[float, pd.DataFrame] = {}  # signals come first in the job list
     copies = config.train.mass_assignment == "all"
-    for job, reco_key in zip(jobs, reco_keys, strict=True):
-        path = paths.reco / job.path.name
-        events, meta = read_events(path)
-        if meta.get("cache_key") != reco_key:
+    paths_in = [paths.reco / job.path.name for job in jobs]
+    for path, reco_key in zip(paths_in, reco_keys, strict=True):
+        if read_metadata(path).get("cache_key") != reco_key:
             raise InputError(f"{path}: made with other settings; run the simulate stage first")
-        df = builder.build(events, config.features)
+    pool = executor(config.compute.scheduler, config.compute.workers)
+    built = pool.imap(_build, [(config.search, p, config.features) for p in paths_in])
+    for job, path, (df, meta) in zip(jobs, paths_in, built, strict=True):
         _check_finite(df, builder.feature_names, path)
         # a mass point the selection cannot see (e.g. a Z' too heavy for its muons to reach
         # the CDC) is kept: training skips it and the limits report "no limit" with the reason

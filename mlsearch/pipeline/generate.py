@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import awkward as ak
+import numpy as np
+
+from mlsearch.compute import executor
 from mlsearch.config import Config
 from mlsearch.generate import generate_process
-from mlsearch.generate.sample import TruthSample
 from mlsearch.io.events import read_metadata, truth_to_awkward, write_events
 from mlsearch.pipeline.cache import file_key, stage_key
 from mlsearch.pipeline.paths import Paths
@@ -56,6 +62,7 @@ def sample_jobs(config: Config) -> list[SampleJob]:
             gen.energy_spread,
             config.seed,
             _source_digest(source),
+            *_split(config, sig.n_events),
         )
         out.append(
             SampleJob(
@@ -82,6 +89,7 @@ def sample_jobs(config: Config) -> list[SampleJob]:
             _source_digest(bkg.ntuple),
             bkg.cross_section_fb,
             bkg.n_generated,
+            *_split(config, bkg.n_events),
         )
         out.append(
             SampleJob(
@@ -107,8 +115,6 @@ def _source_digest(path: Path | None) -> str | None:
     """Content hash of an external generator file (None for built-in generation)."""
     if path is None:
         return None
-    import hashlib
-
     from mlsearch.errors import InputError
 
     if not path.is_file():
@@ -120,21 +126,98 @@ def _source_digest(path: Path | None) -> str | None:
     return digest.hexdigest()
 
 
-def _make_sample(config: Config, job: SampleJob) -> TruthSample:
-    if job.source is not None:
-        from mlsearch.io.generator_files import read_generator_file
+def _split(config: Config, n_events: int) -> list[int]:
+    """The partition size, as a cache-key component, only where it splits the sample (so
+    samples within one partition keep their keys and events)."""
+    size = config.compute.partition_events
+    return [size] if n_events > size else []
 
-        return read_generator_file(job.source)
-    return generate_process(
-        job.process,
-        job.n_events,
-        config.seed,
-        mass=job.mass,
-        coupling=job.coupling,
-        invisible_br=config.generate.signal.invisible_br,
-        energy_spread=config.generate.energy_spread,
-        in_acceptance=job.in_acceptance,
+
+@dataclass(frozen=True)
+class _Partition:
+    """One partition of a built-in sample: ``n`` events from event number ``offset`` on."""
+
+    process: str
+    n: int
+    seed: int
+    offset: int
+    mass: float | None
+    coupling: float | None
+    invisible_br: str
+    energy_spread: bool
+    in_acceptance: bool
+
+
+@dataclass(frozen=True)
+class _Generated:
+    events: ak.Array
+    cross_section_fb: float
+    cross_section_err_fb: float
+    n: int
+    metadata: dict[str, Any]
+
+
+def _partition_seed(seed: int, name: str, index: int) -> int:
+    """Partition 0 uses the global seed itself (a sample within one partition is what it
+    always was); partition k > 0 an independent seed derived from (seed, sample, k)."""
+    if index == 0:
+        return seed
+    tag = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
+    return int(np.random.SeedSequence([seed, tag, index]).generate_state(1)[0])
+
+
+def _partitions(config: Config, job: SampleJob) -> list[_Partition]:
+    size = config.compute.partition_events
+    sizes = [min(size, job.n_events - start) for start in range(0, job.n_events, size)]
+    gen = config.generate
+    out = []
+    for k, n in enumerate(sizes):
+        seed = _partition_seed(config.seed, job.name, k)
+        out.append(
+            _Partition(
+                job.process,
+                n,
+                seed,
+                k * size,
+                job.mass,
+                job.coupling,
+                gen.signal.invisible_br,
+                gen.energy_spread,
+                job.in_acceptance,
+            )
+        )
+    return out
+
+
+def _generate_partition(part: _Partition) -> _Generated:
+    """One partition's events (a top-level function: Dask workers run it)."""
+    sample = generate_process(
+        part.process, part.n, part.seed, mass=part.mass, coupling=part.coupling,
+        invisible_br=part.invisible_br, energy_spread=part.energy_spread,
+        in_acceptance=part.in_acceptance,
+    )  # fmt: skip
+    events = truth_to_awkward(sample)
+    if part.offset:
+        events = ak.with_field(events, events["event"] + part.offset, "event")
+    return _Generated(
+        events, sample.cross_section_fb, sample.cross_section_err_fb, len(sample),
+        sample.metadata,
+    )  # fmt: skip
+
+
+def _combine(parts: list[_Generated]) -> _Generated:
+    """The partitions of one sample as one: events in partition order, each partition's
+    weights (which sum to its own cross-section estimate) scaled by its share of the events,
+    the cross section the event-weighted mean of the partitions'."""
+    if len(parts) == 1:
+        return parts[0]
+    total = sum(p.n for p in parts)
+    events = ak.concatenate(
+        [ak.with_field(p.events, p.events["weight"] * (p.n / total), "weight") for p in parts]
     )
+    xsec = sum(p.cross_section_fb * p.n for p in parts) / total
+    err = math.sqrt(sum((p.cross_section_err_fb * p.n / total) ** 2 for p in parts))
+    return _Generated(events, xsec, err, total, {**parts[0].metadata, "partitions": len(parts)})
 
 
 def _track(config: Config, jobs: list[SampleJob]) -> None:
@@ -158,32 +241,48 @@ def _track(config: Config, jobs: list[SampleJob]) -> None:
 
 
 def run_generate(config: Config, reporter: Reporter | None = None) -> StageResult:
-    """Generate every sample whose file is missing or was made with other settings."""
+    """Generate every sample whose file is missing or was made with other settings: built-in
+    samples as partitions of ``compute.partition_events`` on the configured executor."""
     reporter = reporter or NullReporter()
-    jobs = sample_jobs(config)
-    reporter.start("generate", len(jobs))
-    made = 0
+    jobs = [j for j in sample_jobs(config) if j.ntuple is None and file_key(j.path) != j.key]
+    all_jobs = sample_jobs(config)
+    reporter.start("generate", len(all_jobs))
+    builtin = [j for j in jobs if j.source is None]
+    tasks = [(j, part) for j in builtin for part in _partitions(config, j)]
+    pool = executor(config.compute.scheduler, config.compute.workers)
+    results = pool.imap(_generate_partition, [part for _, part in tasks])
     for job in jobs:
-        if job.ntuple is None and file_key(job.path) != job.key:
-            sample = _make_sample(config, job)
-            metadata = {
-                "cache_key": job.key,
-                "sample": job.name,
-                "process": job.process,
-                "is_signal": job.is_signal,
-                "n_events": len(sample),
-                "cross_section_fb": sample.cross_section_fb,
-                "cross_section_err_fb": sample.cross_section_err_fb,
-                "seed": config.seed,
-                # an imported signal file must be made at the config's mass and coupling
-                **({"mass": job.mass, "coupling": job.coupling} if job.is_signal else {}),
-                **sample.metadata,
-            }
-            write_events(truth_to_awkward(sample), job.path, metadata)
-            made += 1
+        if job.source is not None:
+            from mlsearch.io.generator_files import read_generator_file
+
+            sample = read_generator_file(job.source)
+            made = _Generated(
+                truth_to_awkward(sample), sample.cross_section_fb,
+                sample.cross_section_err_fb, len(sample), sample.metadata,
+            )  # fmt: skip
+        else:
+            # the partitions come in task order: this job's are the next ones
+            made = _combine([next(results) for j, _ in tasks if j is job])
+        metadata = {
+            "cache_key": job.key,
+            "sample": job.name,
+            "process": job.process,
+            "is_signal": job.is_signal,
+            "n_events": made.n,
+            "cross_section_fb": made.cross_section_fb,
+            "cross_section_err_fb": made.cross_section_err_fb,
+            "seed": config.seed,
+            # an imported signal file must be made at the config's mass and coupling
+            **({"mass": job.mass, "coupling": job.coupling} if job.is_signal else {}),
+            **made.metadata,
+        }
+        write_events(made.events, job.path, metadata)
         reporter.advance("generate", note=job.name)
-    if made:
-        _track(config, jobs)
-    key = stage_key("generate-all", [j.key for j in jobs])
-    reporter.finish("generate", f"{made} made, {len(jobs) - made} cached")
-    return StageResult("generate", key, tuple(j.path for j in jobs), made == 0, {"generated": made})
+    reporter.advance("generate", len(all_jobs) - len(jobs))
+    if jobs:
+        _track(config, all_jobs)
+    key = stage_key("generate-all", [j.key for j in all_jobs])
+    reporter.finish("generate", f"{len(jobs)} made, {len(all_jobs) - len(jobs)} cached")
+    return StageResult(
+        "generate", key, tuple(j.path for j in all_jobs), not jobs, {"generated": len(jobs)}
+    )

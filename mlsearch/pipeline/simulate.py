@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import awkward as ak
 import numpy as np
 
+from mlsearch.compute import Executor, executor
 from mlsearch.config import Config, SimulateConfig
 from mlsearch.detector import simulate_events
 from mlsearch.generate.sample import chunk_rng
@@ -23,15 +26,46 @@ __all__ = ["SIM_CHUNK", "run_simulate", "simulate_file_events"]
 SIM_CHUNK = 20_000
 
 
-def simulate_file_events(truth: ak.Array, config: SimulateConfig, seed: int, name: str) -> ak.Array:
+TASK_CHUNKS = 5  # simulation chunks per executor task (100k events)
+
+
+@dataclass(frozen=True)
+class _SimTask:
+    """Events [first_chunk x SIM_CHUNK, ...) of one sample's truth, to simulate."""
+
+    truth: ak.Array
+    config: SimulateConfig
+    seed: int
+    name: str
+    first_chunk: int
+
+
+def _simulate_task(task: _SimTask) -> ak.Array:
     """Simulate in chunks of SIM_CHUNK events, each with its own stream derived from
-    (seed, name, chunk), so the result does not depend on how the work is split."""
+    (seed, name, chunk index in the sample), so the result does not depend on how the work
+    is split (a top-level function: Dask workers run it)."""
     parts = [
         simulate_events(
-            truth[start : start + SIM_CHUNK], config, chunk_rng(seed, f"sim/{name}", index)
+            task.truth[start : start + SIM_CHUNK],
+            task.config,
+            chunk_rng(task.seed, f"sim/{task.name}", task.first_chunk + index),
         )
-        for index, start in enumerate(range(0, max(len(truth), 1), SIM_CHUNK))
+        for index, start in enumerate(range(0, max(len(task.truth), 1), SIM_CHUNK))
     ]
+    return parts[0] if len(parts) == 1 else ak.concatenate(parts)
+
+
+def simulate_file_events(
+    truth: ak.Array, config: SimulateConfig, seed: int, name: str, pool: Executor | None = None
+) -> ak.Array:
+    """The reconstructed events of a sample's truth, in tasks of TASK_CHUNKS x SIM_CHUNK
+    events on ``pool`` (default: this process); identical whatever runs the tasks."""
+    step = SIM_CHUNK * TASK_CHUNKS
+    tasks = [
+        _SimTask(truth[start : start + step], config, seed, name, start // SIM_CHUNK)
+        for start in range(0, max(len(truth), 1), step)
+    ]
+    parts = list((pool or executor(None)).imap(_simulate_task, tasks))
     return parts[0] if len(parts) == 1 else ak.concatenate(parts)
 
 
@@ -51,6 +85,7 @@ def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResul
     reporter = reporter or NullReporter()
     jobs = sample_jobs(config)
     reco_dir = Paths.of(config).reco
+    pool = executor(config.compute.scheduler, config.compute.workers)
     reporter.start("simulate", len(jobs))
     outputs = []
     made = 0
@@ -77,7 +112,7 @@ def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResul
             truth, meta = read_events(job.path)
             if meta.get("cache_key") != job.key:
                 raise RuntimeError(f"{job.path}: stale truth file; run the generate stage")
-            reco = simulate_file_events(truth, config.simulate, config.seed, job.name)
+            reco = simulate_file_events(truth, config.simulate, config.seed, job.name, pool)
             write_events(reco, out, {**meta, "cache_key": key, "generator_key": job.key})
             made += 1
         reporter.advance("simulate", note=job.name)

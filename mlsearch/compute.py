@@ -1,0 +1,105 @@
+"""Where the partitioned work of the generate, simulate and features stages runs: in this
+process (default), on a dask.distributed LocalCluster, or on any running Dask scheduler
+(a site cluster started with dask-jobqueue on Slurm/HTCondor: docs/scaling.md).
+
+Every task is a pure function of its inputs (each partition derives its random stream from
+the global seed and its own index), and results are gathered in submission order: the output
+is identical bit for bit whatever runs it and however many workers there are.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol, TypeVar
+
+from mlsearch.errors import InputError
+
+__all__ = ["Executor", "executor"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Executor(Protocol):
+    """Maps a function over items; results come in item order, each as soon as it and all
+    before it are done (so a stage can write finished samples while others still run)."""
+
+    description: str
+
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]: ...
+
+
+class _Serial:
+    description = "this process"
+
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        return (fn(item) for item in items)
+
+
+class _Dask:
+    def __init__(self, client: Any, description: str) -> None:
+        self.client = client
+        self.description = description
+
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        items = list(items)
+        if not items:
+            return iter(())
+        # pure=False: two equal-looking tasks (e.g. empty partitions) still both run
+        futures = self.client.map(fn, items, pure=False)
+
+        def results() -> Iterator[R]:
+            for i in range(len(futures)):
+                result = futures[i].result()
+                futures[i] = None  # released: the worker may drop it
+                yield result
+
+        return results()
+
+
+_CACHE: dict[tuple[str, int], _Dask] = {}
+
+
+def _start(scheduler: str, workers: int) -> _Dask:
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        # processes, one thread each (the kernels hold the GIL in places); bound to
+        # 127.0.0.1, no dashboard port
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=None, silence_logs=logging.ERROR,
+        )  # fmt: skip
+        client = Client(cluster)
+        description = f"a local Dask cluster ({workers} workers)"
+    else:
+        try:
+            client = Client(scheduler, timeout=20)
+        except (OSError, TimeoutError) as exc:
+            raise InputError(
+                f"compute.scheduler {scheduler}: no Dask scheduler answers ({exc})"
+            ) from None
+        cluster = None
+        description = f"the Dask scheduler at {scheduler}"
+
+    def close() -> None:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+    atexit.register(close)
+    return _Dask(client, description)
+
+
+def executor(scheduler: str | None, workers: int = 2) -> Executor:
+    """The executor of ``compute.scheduler``: None runs in this process; "local" starts a
+    LocalCluster with ``workers`` processes (once per process, reused by later stages); an
+    address ("tcp://host:8786") connects to a running scheduler."""
+    if scheduler is None:
+        return _Serial()
+    key = (scheduler, workers)
+    if key not in _CACHE:
+        _CACHE[key] = _start(scheduler, workers)
+    return _CACHE[key]

@@ -394,10 +394,15 @@ def main() -> None:
         default="generate,simulate,inference,limits",
         help="comma-separated sections to run (generate, simulate, inference, limits, "
         "sensitivity: the four default configs through evaluate, ~15 min the first time; "
-        "assignment: the Z' config with each background mass assignment, after sensitivity)",
+        "assignment: the Z' config with each background mass assignment, after sensitivity; "
+        "memory: peak RSS of generate/simulate/features for 10^7 events, ~5 min; scaling: "
+        "generate + simulate on 1 and 2 Dask workers)",
     )
     parser.add_argument(
         "--workdir", default=".bench", help="sensitivity: where the searches' stages are cached"
+    )
+    parser.add_argument(
+        "--memory-events", type=int, default=10_000_000, help="memory: events end to end"
     )
     args = parser.parse_args()
     sections = {
@@ -407,6 +412,8 @@ def main() -> None:
         "limits": bench_limits,
         "sensitivity": lambda: bench_sensitivity(args.workdir),
         "assignment": lambda: bench_assignment(args.workdir),
+        "memory": lambda: bench_memory(args.memory_events),
+        "scaling": lambda: bench_scaling(),
     }
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = sorted(set(chosen) - set(sections))
@@ -416,6 +423,8 @@ def main() -> None:
         )
     from rich.console import Console
     from rich.table import Table
+
+    from benchmarks.scaling import bench_memory, bench_scaling
 
     table = Table(title="mlsearch benchmarks (this machine, this run)")
     for col in ("what", "throughput", "note"):

@@ -10,7 +10,9 @@ is identical bit for bit whatever runs it and however many workers there are.
 from __future__ import annotations
 
 import atexit
+import itertools
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, TypeVar
 
@@ -44,16 +46,22 @@ class _Dask:
         self.description = description
 
     def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        items = list(items)
-        if not items:
-            return iter(())
-        # pure=False: two equal-looking tasks (e.g. empty partitions) still both run
-        futures = self.client.map(fn, items, pure=False)
+        """Keeps at most two tasks per worker thread in flight, and reads ``items`` only as
+        they are submitted: memory stays bounded however many partitions there are."""
+        ahead = 2 * max(sum(self.client.nthreads().values()), 1)
+        source = iter(items)
 
         def results() -> Iterator[R]:
-            for i in range(len(futures)):
-                result = futures[i].result()
-                futures[i] = None  # released: the worker may drop it
+            window: deque[Any] = deque()
+            # pure=False: two equal-looking tasks (e.g. equal partitions) still both run
+            for item in itertools.islice(source, ahead):
+                window.append(self.client.submit(fn, item, pure=False))
+            while window:
+                future = window.popleft()
+                result = future.result()
+                del future  # released: the worker may drop it
+                for item in itertools.islice(source, 1):
+                    window.append(self.client.submit(fn, item, pure=False))
                 yield result
 
         return results()

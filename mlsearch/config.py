@@ -252,7 +252,8 @@ class ComputeConfig(_Strict):
     workers: int = Field(2, ge=1, description="LocalCluster worker processes")
     partition_events: int = Field(
         1_000_000,
-        ge=1000,
+        ge=20_000,
+        multiple_of=20_000,  # the simulation's chunk: partitions stay chunk-aligned
         description="events per generation partition (partition k > 0 seeds from the "
         "global seed, the sample and k; the output does not depend on the workers)",
     )

@@ -9,8 +9,10 @@ with basf2 variable names (see docs/architecture.md).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,16 @@ from mlsearch.errors import InputError
 from mlsearch.generate.sample import TruthSample
 from mlsearch.io.atomic import atomic_path
 
-__all__ = ["read_events", "read_metadata", "truth_to_awkward", "write_events"]
+__all__ = [
+    "EventWriter",
+    "event_writer",
+    "iter_event_parts",
+    "n_parts",
+    "read_events",
+    "read_metadata",
+    "truth_to_awkward",
+    "write_events",
+]
 
 _META_KEY = b"mlsearch"
 
@@ -66,13 +77,83 @@ def write_events(events: ak.Array, path: str | os.PathLike[str], metadata: dict[
         pq.write_table(table, tmp, compression="zstd")
 
 
+class EventWriter:
+    """Appends parts of an event file (each a parquet row group); :func:`event_writer`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.metadata: dict[str, Any] = {}
+        self.n_events = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, events: ak.Array) -> None:
+        table = ak.to_arrow_table(events, extensionarray=False)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        # one row group per part: readers stream the file part by part
+        self._writer.write_table(table, row_group_size=max(len(table), 1))
+        self.n_events += len(table)
+
+    def close(self) -> None:
+        if self._writer is None:
+            raise ValueError(f"{self.path}: no events written")
+        # file-level key-value metadata can be added last (the cross section of a sample
+        # is known only when its last part is written)
+        self._writer.add_key_value_metadata(
+            {_META_KEY.decode(): json.dumps(self.metadata, sort_keys=True)}
+        )
+        self._writer.close()
+        self._writer = None
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+@contextlib.contextmanager
+def event_writer(path: str | os.PathLike[str]) -> Iterator[EventWriter]:
+    """Write an event file part by part with bounded memory; set ``writer.metadata`` before
+    the block ends. Atomic: the file appears complete or not at all."""
+    with atomic_path(path) as tmp:
+        writer = EventWriter(tmp)
+        try:
+            yield writer
+        except BaseException:
+            writer.abort()
+            raise
+        writer.close()
+
+
+def iter_event_parts(path: str | os.PathLike[str]) -> Iterator[ak.Array]:
+    """The events of a file part by part (row group by row group: bounded memory)."""
+    path = Path(path)
+    try:
+        file = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise InputError(f"{path}: not a readable parquet event file ({exc})") from exc
+    for index in range(file.metadata.num_row_groups):
+        yield ak.from_arrow(file.read_row_group(index))
+
+
+def n_parts(path: str | os.PathLike[str]) -> int:
+    """Row groups (parts) of an event file."""
+    return int(pq.ParquetFile(path).metadata.num_row_groups)
+
+
+def _file_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The mlsearch metadata from the file's key-value metadata (where both a whole-table
+    write and an EventWriter put it)."""
+    raw = (pq.read_metadata(path).metadata or {}).get(_META_KEY)
+    return dict(json.loads(raw)) if raw else {}
+
+
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The metadata of an event file without reading its events ({} if absent/unreadable)."""
     try:
-        raw = (pq.read_schema(path).metadata or {}).get(_META_KEY)
+        return _file_metadata(path)
     except (OSError, ValueError):
         return {}
-    return dict(json.loads(raw)) if raw else {}
 
 
 def read_events(path: str | os.PathLike[str]) -> tuple[ak.Array, dict[str, Any]]:
@@ -82,8 +163,7 @@ def read_events(path: str | os.PathLike[str]) -> tuple[ak.Array, dict[str, Any]]
         raise InputError(f"{path}: event file not found")
     try:
         table = pq.read_table(path)
+        metadata = _file_metadata(path)
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise InputError(f"{path}: not a readable parquet event file ({exc})") from exc
-    raw = (table.schema.metadata or {}).get(_META_KEY)
-    metadata = json.loads(raw) if raw else {}
     return ak.from_arrow(table), metadata

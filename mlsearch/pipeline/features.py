@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import awkward as ak
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -18,7 +20,7 @@ from mlsearch.features import get_builder
 from mlsearch.features.spec import search_values
 from mlsearch.generate.sample import chunk_rng
 from mlsearch.io.atomic import atomic_path
-from mlsearch.io.events import read_events, read_metadata
+from mlsearch.io.events import n_parts, read_metadata
 from mlsearch.limits.windows import signal_window
 from mlsearch.models.folds import fold_of
 from mlsearch.models.mass_assignment import assign_background_masses, expand_all_masses
@@ -44,8 +46,9 @@ def read_feature_table(path: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
         raise InputError(f"{path}: feature table not found (run the features stage)") from None
     except (OSError, pa.ArrowInvalid) as exc:
         raise InputError(f"{path}: not a readable feature table ({exc})") from exc
-    meta = json.loads((table.schema.metadata or {}).get(b"mlsearch", b"{}"))
-    return table.to_pandas(), meta
+    # (the metadata is the file's key-value metadata: written last, with the sample counts)
+    raw = (pq.read_metadata(path).metadata or {}).get(b"mlsearch", b"{}")
+    return table.to_pandas(), json.loads(raw)
 
 
 def _check_finite(df: pd.DataFrame, features: list[str], path: Any) -> None:
@@ -61,12 +64,55 @@ def _check_finite(df: pd.DataFrame, features: list[str], path: Any) -> None:
 MIN_WINDOW_EVENTS = 10  # selected signal events that measure a window
 
 
-def _build(task: tuple[str, Path, FeaturesConfig]) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """One sample's feature rows and its file metadata (a top-level function: Dask workers
-    run it, reading the file themselves)."""
-    search, path, features = task
-    events, meta = read_events(path)
-    return get_builder(search).build(events, features), meta
+def _build(task: tuple[str, Path, int, FeaturesConfig]) -> pd.DataFrame:
+    """The feature rows of one part of a sample's file (a top-level function: Dask workers
+    run it, reading the part themselves)."""
+    search, path, part, features = task
+    import pyarrow.parquet as pq
+
+    events = ak.from_arrow(pq.ParquetFile(path).read_row_group(part))
+    return get_builder(search).build(events, features)
+
+
+def _built_parts(config: Config, paths_in: list[Path]) -> Iterator[tuple[int, int, pd.DataFrame]]:
+    """(sample index, part index, feature rows) of every part of every sample, in order,
+    built on the executor."""
+    pool = executor(config.compute.scheduler, config.compute.workers)
+    index = [(i, k) for i, p in enumerate(paths_in) for k in range(n_parts(p))]
+    tasks = [(config.search, paths_in[i], k, config.features) for i, k in index]
+    for (i, k), df in zip(index, pool.imap(_build, tasks), strict=True):
+        yield i, k, df
+
+
+class _TableWriter:
+    """Appends feature rows to the table file as they come (bounded memory); the schema of
+    the first non-empty part holds for all."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, df: pd.DataFrame) -> None:
+        if not len(df):
+            return
+        if self._writer is None:
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            self._writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        else:
+            table = pa.Table.from_pandas(df, schema=self._writer.schema, preserve_index=False)
+        self._writer.write_table(table)
+        self.rows += len(df)
+
+    def close(self, metadata: dict[str, Any]) -> None:
+        if self._writer is None:
+            raise InputError(f"{self.path}: no event passes the selection")
+        self._writer.add_key_value_metadata({"mlsearch": json.dumps(metadata)})
+        self._writer.close()
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
 
 
 def _background_masses(
@@ -75,20 +121,24 @@ def _background_masses(
     df: pd.DataFrame,
     name: str,
     signal_frames: dict[float, pd.DataFrame],
+    part: int = 0,
+    n_before: int = 0,
 ) -> pd.DataFrame:
-    """The background sample with its mass hypotheses (strategy of train.mass_assignment)."""
+    """Part ``part`` of a background sample (``n_before`` selected events before it) with
+    its mass hypotheses (strategy of train.mass_assignment; each part its own stream)."""
     grid = config.generate.signal.masses
     strategy = config.train.mass_assignment
     if strategy == "all":
-        if len(df) * len(grid) > ALL_MAX_ROWS:
+        n = n_before + len(df)
+        if n * len(grid) > ALL_MAX_ROWS:
             raise InputError(
-                f"{name}: the 'all' mass assignment would put {len(df)} x {len(grid)} = "
-                f"{len(df) * len(grid):,} background rows in the table (limit {ALL_MAX_ROWS:,}: "
+                f"{name}: the 'all' mass assignment would put {n} x {len(grid)} = "
+                f"{n * len(grid):,} background rows in the table (limit {ALL_MAX_ROWS:,}: "
                 "training and the evaluation run out of memory beyond it); use 'window' or "
                 "'random_grid', or fewer background events"
             )
         return expand_all_masses(df, grid)
-    rng = chunk_rng(config.seed, f"mass/{name}", 0)
+    rng = chunk_rng(config.seed, f"mass/{name}", part)
     inside = None
     if strategy == "window":
         inside = np.zeros((len(df), len(grid)), dtype=bool)
@@ -126,69 +176,79 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
         reporter.finish("features", "cached")
         return StageResult("features", key, (paths.features,), True)
     reporter.start("features", len(jobs))
-    frames = []
-    samples: dict[str, Any] = {}
     grid = config.generate.signal.masses
-    signal_frames: dict[float, pd.DataFrame] = {}  # signals come first in the job list
     copies = config.train.mass_assignment == "all"
     paths_in = [paths.reco / job.path.name for job in jobs]
-    for path, reco_key in zip(paths_in, reco_keys, strict=True):
-        if read_metadata(path).get("cache_key") != reco_key:
+    metas = [read_metadata(path) for path in paths_in]
+    for path, meta, reco_key in zip(paths_in, metas, reco_keys, strict=True):
+        if meta.get("cache_key") != reco_key:
             raise InputError(f"{path}: made with other settings; run the simulate stage first")
-    pool = executor(config.compute.scheduler, config.compute.workers)
-    built = pool.imap(_build, [(config.search, p, config.features) for p in paths_in])
-    for job, path, (df, meta) in zip(jobs, paths_in, built, strict=True):
-        _check_finite(df, builder.feature_names, path)
-        # a mass point the selection cannot see (e.g. a Z' too heavy for its muons to reach
-        # the CDC) is kept: training skips it and the limits report "no limit" with the reason
-        df["process"] = job.name
-        df["label"] = np.int8(job.is_signal)
-        if job.is_signal:
-            df["mass_hypothesis"] = float(job.mass or 0.0)
-            signal_frames[float(job.mass or 0.0)] = df
-        else:
-            df = _background_masses(config, builder.rule, df, job.name, signal_frames)
-        df["fold"] = fold_of(df["event"].to_numpy(), config.train.n_folds)
-        frames.append(df)
-        samples[job.name] = {
-            "process": job.process,
-            "is_signal": job.is_signal,
-            "mass": job.mass,
-            "coupling": job.coupling,
-            "n_generated": meta["n_events"],
-            "n_selected": int(len(df) / (len(grid) if not job.is_signal and copies else 1)),
-            "cross_section_fb": meta["cross_section_fb"],
-            "cross_section_err_fb": meta["cross_section_err_fb"],
-        }
-        reporter.advance("features", note=job.name)
-    if all(len(df) == 0 for df in signal_frames.values()):
-        raise InputError(
-            f"{paths.reco}: no signal event at any mass passes the {config.search} selection "
-            f"(masses {', '.join(f'{m:g}' for m in grid)} GeV); nothing to train on"
-        )
-    table = pd.concat(frames, ignore_index=True)
-    metadata = {
-        "cache_key": key,
-        "search": config.search,
-        "features": builder.feature_names,
-        "units": {f.name: f.unit for f in builder.features},
-        "search_variable": builder.search_variable,
-        "search_rule": builder.rule,
-        "search_unit": builder.search_unit,
-        "spectators": list(builder.spectators),
-        "mass_grid": grid,
-        "samples": samples,
-        "n_folds": config.train.n_folds,
-        "mass_assignment": config.train.mass_assignment,
-        # every background event is in the table this many times (weights divided by it)
-        "background_copies": len(grid) if copies else 1,
-    }
-    arrow = pa.Table.from_pandas(table, preserve_index=False)
-    arrow = arrow.replace_schema_metadata(
-        {**(arrow.schema.metadata or {}), b"mlsearch": json.dumps(metadata).encode()}
-    )
+    selected = [0] * len(jobs)
+    signal_frames: dict[float, pd.DataFrame] = {}  # signals come first in the job list
     with atomic_path(paths.features) as tmp:
-        pq.write_table(arrow, tmp, compression="zstd")
+        writer = _TableWriter(tmp)
+        try:
+            for i, part, df in _built_parts(config, paths_in):
+                job = jobs[i]
+                _check_finite(df, builder.feature_names, paths_in[i])
+                df["process"] = job.name
+                df["label"] = np.int8(job.is_signal)
+                if job.is_signal:
+                    mass = float(job.mass or 0.0)
+                    df["mass_hypothesis"] = mass
+                    previous = signal_frames.get(mass)
+                    signal_frames[mass] = df if previous is None else pd.concat([previous, df])
+                else:
+                    if not any(len(f) for f in signal_frames.values()):
+                        raise InputError(
+                            f"{paths.reco}: no signal event at any mass passes the "
+                            f"{config.search} selection (masses "
+                            f"{', '.join(f'{m:g}' for m in grid)} GeV); nothing to train on"
+                        )
+                    df = _background_masses(
+                        config, builder.rule, df, job.name, signal_frames, part, selected[i]
+                    )  # fmt: skip
+                # a mass point the selection cannot see (e.g. a Z' too heavy for its muons
+                # to reach the CDC) is kept: training skips it, the limits say why
+                df["fold"] = fold_of(df["event"].to_numpy(), config.train.n_folds)
+                writer.write(df)
+                selected[i] += len(df) // (len(grid) if not job.is_signal and copies else 1)
+                if part == n_parts(paths_in[i]) - 1:
+                    reporter.advance("features", note=job.name)
+            samples = {
+                job.name: {
+                    "process": job.process,
+                    "is_signal": job.is_signal,
+                    "mass": job.mass,
+                    "coupling": job.coupling,
+                    "n_generated": meta["n_events"],
+                    "n_selected": n,
+                    "cross_section_fb": meta["cross_section_fb"],
+                    "cross_section_err_fb": meta["cross_section_err_fb"],
+                }
+                for job, meta, n in zip(jobs, metas, selected, strict=True)
+            }
+            metadata = {
+                "cache_key": key,
+                "search": config.search,
+                "features": builder.feature_names,
+                "units": {f.name: f.unit for f in builder.features},
+                "search_variable": builder.search_variable,
+                "search_rule": builder.rule,
+                "search_unit": builder.search_unit,
+                "spectators": list(builder.spectators),
+                "mass_grid": grid,
+                "samples": samples,
+                "n_folds": config.train.n_folds,
+                "mass_assignment": config.train.mass_assignment,
+                # every background event is in the table this many times (weights divided)
+                "background_copies": len(grid) if copies else 1,
+            }
+            writer.close(metadata)
+        except BaseException:
+            writer.abort()
+            raise
+    n_rows = writer.rows
     with mlflow_run(config, "features", {"mlsearch.stage": "features"}):
         import mlflow
 
@@ -203,9 +263,9 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
             log_dataset(paths.reco / job.path.name, reco_key, f"{job.name}-reco", "input")
             info = samples[job.name]
             mlflow.log_metric(f"selection_eff_{job.name}", info["n_selected"] / info["n_generated"])
-        log_dataset(paths.features, key, "features", "output", len(table))
+        log_dataset(paths.features, key, "features", "output", n_rows)
         mlflow.log_dict(
             {k: v for k, v in metadata.items() if k != "samples"}, "features_schema.json"
         )
-    reporter.finish("features", f"{len(table)} rows")
-    return StageResult("features", key, (paths.features,), False, {"rows": len(table)})
+    reporter.finish("features", f"{n_rows} rows")
+    return StageResult("features", key, (paths.features,), False, {"rows": n_rows})

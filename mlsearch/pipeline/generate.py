@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import numpy as np
 from mlsearch.compute import executor
 from mlsearch.config import Config
 from mlsearch.generate import generate_process
-from mlsearch.io.events import read_metadata, truth_to_awkward, write_events
+from mlsearch.io.events import event_writer, read_metadata, truth_to_awkward, write_events
 from mlsearch.pipeline.cache import file_key, stage_key
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
@@ -205,19 +206,38 @@ def _generate_partition(part: _Partition) -> _Generated:
     )  # fmt: skip
 
 
-def _combine(parts: list[_Generated]) -> _Generated:
-    """The partitions of one sample as one: events in partition order, each partition's
-    weights (which sum to its own cross-section estimate) scaled by its share of the events,
-    the cross section the event-weighted mean of the partitions'."""
-    if len(parts) == 1:
-        return parts[0]
-    total = sum(p.n for p in parts)
-    events = ak.concatenate(
-        [ak.with_field(p.events, p.events["weight"] * (p.n / total), "weight") for p in parts]
-    )
-    xsec = sum(p.cross_section_fb * p.n for p in parts) / total
-    err = math.sqrt(sum((p.cross_section_err_fb * p.n / total) ** 2 for p in parts))
-    return _Generated(events, xsec, err, total, {**parts[0].metadata, "partitions": len(parts)})
+def _write_partitions(
+    job: SampleJob, sizes: list[int], parts: Iterator[_Generated], common: dict[str, Any]
+) -> dict[str, Any]:
+    """Write one sample's partitions as they come, in order (bounded memory): each
+    partition's weights (which sum to its own cross-section estimate) scaled by its share of
+    the events; returns the cross section, the event-weighted mean of the partitions'."""
+    total = sum(sizes)
+    xsec, var, err = 0.0, 0.0, 0.0
+    metadata: dict[str, Any] = {}
+    with event_writer(job.path) as writer:
+        for part in parts:
+            share = part.n / total
+            events = part.events if share == 1 else ak.with_field(
+                part.events, part.events["weight"] * share, "weight"
+            )  # fmt: skip
+            writer.write(events)
+            xsec += part.cross_section_fb * share
+            var += (part.cross_section_err_fb * share) ** 2
+            err = part.cross_section_err_fb  # (one partition: its own, untouched)
+            metadata = metadata or part.metadata
+        if writer.n_events != total:
+            raise RuntimeError(f"{job.name}: {writer.n_events} events generated, {total} asked")
+        summary = {
+            **common,
+            "n_events": total,
+            "cross_section_fb": xsec,
+            "cross_section_err_fb": math.sqrt(var) if len(sizes) > 1 else err,
+            **({"partitions": len(sizes)} if len(sizes) > 1 else {}),
+            **metadata,
+        }
+        writer.metadata = summary
+    return summary
 
 
 def _track(config: Config, jobs: list[SampleJob]) -> None:
@@ -252,31 +272,32 @@ def run_generate(config: Config, reporter: Reporter | None = None) -> StageResul
     pool = executor(config.compute.scheduler, config.compute.workers)
     results = pool.imap(_generate_partition, [part for _, part in tasks])
     for job in jobs:
-        if job.source is not None:
-            from mlsearch.io.generator_files import read_generator_file
-
-            sample = read_generator_file(job.source)
-            made = _Generated(
-                truth_to_awkward(sample), sample.cross_section_fb,
-                sample.cross_section_err_fb, len(sample), sample.metadata,
-            )  # fmt: skip
-        else:
-            # the partitions come in task order: this job's are the next ones
-            made = _combine([next(results) for j, _ in tasks if j is job])
-        metadata = {
+        common = {
             "cache_key": job.key,
             "sample": job.name,
             "process": job.process,
             "is_signal": job.is_signal,
-            "n_events": made.n,
-            "cross_section_fb": made.cross_section_fb,
-            "cross_section_err_fb": made.cross_section_err_fb,
             "seed": config.seed,
             # an imported signal file must be made at the config's mass and coupling
             **({"mass": job.mass, "coupling": job.coupling} if job.is_signal else {}),
-            **made.metadata,
         }
-        write_events(made.events, job.path, metadata)
+        if job.source is not None:
+            from mlsearch.io.generator_files import read_generator_file
+
+            sample = read_generator_file(job.source)
+            write_events(
+                truth_to_awkward(sample), job.path,
+                {
+                    **common, "n_events": len(sample),
+                    "cross_section_fb": sample.cross_section_fb,
+                    "cross_section_err_fb": sample.cross_section_err_fb, **sample.metadata,
+                },
+            )  # fmt: skip
+        else:
+            sizes = [part.n for j, part in tasks if j is job]
+            # the partitions come in task order: this job's are the next len(sizes)
+            parts = (next(results) for _ in sizes)
+            _write_partitions(job, sizes, parts, common)
         reporter.advance("generate", note=job.name)
     reporter.advance("generate", len(all_jobs) - len(jobs))
     if jobs:

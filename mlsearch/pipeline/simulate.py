@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import awkward as ak
 import numpy as np
@@ -11,7 +13,7 @@ from mlsearch.compute import Executor, executor
 from mlsearch.config import Config, SimulateConfig
 from mlsearch.detector import simulate_events
 from mlsearch.generate.sample import chunk_rng
-from mlsearch.io.events import read_events, write_events
+from mlsearch.io.events import event_writer, iter_event_parts, read_metadata, write_events
 from mlsearch.pipeline.cache import file_key, stage_key
 from mlsearch.pipeline.generate import SampleJob, sample_jobs
 from mlsearch.pipeline.paths import Paths
@@ -55,18 +57,41 @@ def _simulate_task(task: _SimTask) -> ak.Array:
     return parts[0] if len(parts) == 1 else ak.concatenate(parts)
 
 
+def _tasks(
+    parts: Iterator[ak.Array], config: SimulateConfig, seed: int, name: str
+) -> Iterator[_SimTask]:
+    """Tasks of TASK_CHUNKS x SIM_CHUNK events over the parts of a sample, read lazily; the
+    chunk index counts from the start of the sample."""
+    step = SIM_CHUNK * TASK_CHUNKS
+    offset = 0
+    for part in parts:
+        for start in range(0, max(len(part), 1), step):
+            chunk = (offset + start) // SIM_CHUNK
+            yield _SimTask(part[start : start + step], config, seed, name, chunk)
+        offset += len(part)
+
+
 def simulate_file_events(
     truth: ak.Array, config: SimulateConfig, seed: int, name: str, pool: Executor | None = None
 ) -> ak.Array:
-    """The reconstructed events of a sample's truth, in tasks of TASK_CHUNKS x SIM_CHUNK
-    events on ``pool`` (default: this process); identical whatever runs the tasks."""
-    step = SIM_CHUNK * TASK_CHUNKS
-    tasks = [
-        _SimTask(truth[start : start + step], config, seed, name, start // SIM_CHUNK)
-        for start in range(0, max(len(truth), 1), step)
-    ]
+    """The reconstructed events of a sample's truth (in memory), in tasks on ``pool``."""
+    tasks = _tasks(iter([truth]), config, seed, name)
     parts = list((pool or executor(None)).imap(_simulate_task, tasks))
     return parts[0] if len(parts) == 1 else ak.concatenate(parts)
+
+
+def _simulate_file(job: SampleJob, out: Path, key: str, config: Config, pool: Executor) -> None:
+    """Simulate a truth file into ``out`` part by part (bounded memory). Chunks are aligned
+    with the parts: partitions are multiples of SIM_CHUNK events, so the result equals the
+    simulation of the whole sample at once."""
+    meta = read_metadata(job.path)
+    if meta.get("cache_key") != job.key:
+        raise RuntimeError(f"{job.path}: stale truth file; run the generate stage")
+    tasks = _tasks(iter_event_parts(job.path), config.simulate, config.seed, job.name)
+    with event_writer(out) as writer:
+        for reco in pool.imap(_simulate_task, tasks):
+            writer.write(reco)
+        writer.metadata = {**meta, "cache_key": key, "generator_key": job.key}
 
 
 def _ntuple_sample(job: SampleJob) -> ak.Array:
@@ -109,11 +134,7 @@ def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResul
             write_events(reco, out, {**meta, "cache_key": key, "generator_key": job.key})
             made += 1
         elif file_key(out) != key:
-            truth, meta = read_events(job.path)
-            if meta.get("cache_key") != job.key:
-                raise RuntimeError(f"{job.path}: stale truth file; run the generate stage")
-            reco = simulate_file_events(truth, config.simulate, config.seed, job.name, pool)
-            write_events(reco, out, {**meta, "cache_key": key, "generator_key": job.key})
+            _simulate_file(job, out, key, config, pool)
             made += 1
         reporter.advance("simulate", note=job.name)
     if made:

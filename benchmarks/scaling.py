@@ -1,0 +1,85 @@
+"""Benchmarks of the partitioned stages: peak memory for 10^7 events, and 1 vs 2 workers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = ROOT / "configs/profiles/zprime_invisible_small.yaml"
+
+
+def _config(workdir: Path, n_events: int, partition: int) -> Path:
+    """The small Z' profile with one mu mu background of ``n_events``."""
+    raw = yaml.safe_load(PROFILE.read_text())
+    raw["workdir"] = str(workdir)
+    raw["generate"]["signal"]["masses"] = [1.0]
+    raw["generate"]["backgrounds"] = [{"process": "mumu", "n_events": n_events}]
+    raw["compute"] = {"partition_events": partition}
+    raw.pop("limits", None)  # (its uncertainties name backgrounds this config lacks)
+    path = workdir / "config.yaml"
+    workdir.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def _stage(stage: str, config: Path, *extra: str) -> tuple[float, float]:
+    """(wall seconds, peak RSS [GiB]) of ``mlsearch STAGE CONFIG`` in its own process (the
+    RSS of that process and the worker processes it waited for)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlsearch", stage, str(config), *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise RuntimeError(f"mlsearch {stage} failed: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+    return wall, usage.ru_maxrss / 2**20  # kB -> GiB
+
+
+def bench_memory(n_events: int = 10_000_000) -> list[tuple[str, str, str]]:
+    """generate -> simulate -> features for ``n_events`` mu mu events in partitions of 10^6:
+    peak RSS per stage (each stage streams its file part by part)."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        config = _config(Path(tmp), n_events, 1_000_000)
+        for stage in ("generate", "simulate", "features"):
+            wall, rss = _stage(stage, config)
+            rows.append(
+                (
+                    f"memory: {stage}, {n_events:.0e} mu mu events",
+                    f"peak RSS {rss:.2f} GiB",
+                    f"{wall:.0f} s ({n_events / wall / 1e3:.0f}k events/s, one process)",
+                )
+            )
+    return rows
+
+
+def bench_scaling(n_events: int = 2_000_000) -> list[tuple[str, str, str]]:
+    """generate + simulate of ``n_events`` mu mu events (partitions of 2x10^5): in one
+    process, and on a LocalCluster of 1 and 2 workers, in the same run."""
+    times = {}
+    for label, extra in (
+        ("one process", ()),
+        ("LocalCluster, 1 worker", ("--scheduler", "local", "--set", "compute.workers=1")),
+        ("LocalCluster, 2 workers", ("--scheduler", "local", "--set", "compute.workers=2")),
+    ):
+        with tempfile.TemporaryDirectory() as tmp:
+            config = _config(Path(tmp), n_events, 200_000)
+            times[label] = sum(_stage(s, config, *extra)[0] for s in ("generate", "simulate"))
+    base = times["LocalCluster, 1 worker"]
+    return [
+        (
+            f"scaling: generate + simulate, {n_events:.0e} mu mu events, {label}",
+            f"{t:.1f} s ({n_events / t / 1e3:.0f}k events/s)",
+            f"{base / t:.2f}x the 1-worker cluster",
+        )
+        for label, t in times.items()
+    ]

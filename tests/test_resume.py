@@ -65,3 +65,29 @@ def test_generate_killed_midway_resumes_to_identical_output(tmp_path: Path) -> N
     assert res.returncode == 0
     for path in sorted((clean / "data/zprime_invisible/events").glob("*.parquet")):
         pd.testing.assert_frame_equal(pd.read_parquet(path), pd.read_parquet(events / path.name))
+
+
+def test_a_corrupt_cached_file_is_rebuilt(tmp_path: Path) -> None:
+    """A cached event file or feature table that is damaged (here: its tail cut off, as a
+    full disk or a crash outside mlsearch leaves it) is not trusted: the stage rebuilds it,
+    identical to the original."""
+    work = ["--set", f"workdir={tmp_path}", "--set", "generate.signal.masses=[1]"]
+    for stage in ("generate", "simulate", "features"):
+        assert run_cli(stage, str(SMALL_PROFILE), *work).returncode == 0
+    data = tmp_path / "data/zprime_invisible"
+    originals = {}
+    for rel in ("events/mumu.parquet", "reco/tautau.parquet", "features.parquet"):
+        path = data / rel
+        originals[rel] = pd.read_parquet(path)
+        blob = path.read_bytes()
+        path.write_bytes(blob[: len(blob) // 2])  # truncated: footer and metadata gone
+    for stage, expect in (
+        ("generate", "1 made, 3 cached"),  # the truncated mu mu truth file
+        ("simulate", "1 made, 3 cached"),  # the truncated tau tau reco file
+        ("features", "features  done"),
+    ):
+        res = run_cli(stage, str(SMALL_PROFILE), *work)
+        assert res.returncode == 0, res.stderr[-2000:]
+        assert expect in res.stderr, (stage, res.stderr[-500:])
+    for rel, frame in originals.items():
+        pd.testing.assert_frame_equal(pd.read_parquet(data / rel), frame)

@@ -12,6 +12,7 @@ import numpy as np
 from mlsearch.compute import Executor, executor
 from mlsearch.config import Config, SimulateConfig
 from mlsearch.detector import simulate_events
+from mlsearch.errors import InputError
 from mlsearch.generate.sample import chunk_rng
 from mlsearch.io.events import event_writer, iter_event_parts, read_metadata, write_events
 from mlsearch.pipeline.cache import file_key, stage_key
@@ -84,9 +85,11 @@ def _simulate_file(job: SampleJob, out: Path, key: str, config: Config, pool: Ex
     """Simulate a truth file into ``out`` part by part (bounded memory). Chunks are aligned
     with the parts: partitions are multiples of SIM_CHUNK events, so the result equals the
     simulation of the whole sample at once."""
+    if not job.path.is_file():
+        raise InputError(f"{job.path}: event file not found (run the generate stage)")
     meta = read_metadata(job.path)
     if meta.get("cache_key") != job.key:
-        raise RuntimeError(f"{job.path}: stale truth file; run the generate stage")
+        raise InputError(f"{job.path}: stale or unreadable truth file; run the generate stage")
     tasks = _tasks(iter_event_parts(job.path), config.simulate, config.seed, job.name)
     with event_writer(out) as writer:
         for reco in pool.imap(_simulate_task, tasks):

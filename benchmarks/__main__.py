@@ -14,6 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.limits import bench_limits
+from benchmarks.scaling import bench_memory, bench_scaling
+from benchmarks.stages import bench_features, bench_training
+
 warnings.filterwarnings("ignore")
 
 
@@ -170,127 +174,6 @@ def bench_inference(n_rows: int) -> list[tuple[str, str, str]]:
     return rows
 
 
-def bench_limits(n_masses: int = 100, n_pyhf: int = 4) -> list[tuple[str, str, str]]:
-    """A scan of ``n_masses`` mass points (5-bin models with staterror and a 10 % normsys,
-    background and signal varying with the mass) with +-1, +-2 sigma bands: the direct
-    asymptotic solve on all of them, pyhf's 41-point scan on the first ``n_pyhf`` (same run)."""
-    from mlsearch.limits.asymptotic import BinnedModel, cls_limits
-    from mlsearch.limits.scan import upper_limit
-    from mlsearch.limits.workspace import build_workspace
-
-    rng = np.random.default_rng(3)
-    specs = []
-    for _ in range(n_masses):
-        scale = 10 ** rng.uniform(-1, 2)
-        s = np.array([2.0, 5.0, 10.0, 20.0, 30.0]) * rng.uniform(0.5, 2)
-        b = np.array([5000.0, 800.0, 100.0, 20.0, 4.0]) * scale
-        specs.append(build_workspace(s, b, 0.05 * b, 0.1, rng.poisson(b).astype(float)))
-    start = time.perf_counter()
-    ours = [cls_limits(BinnedModel.from_workspace(spec), 0.9, 2.0) for spec in specs]
-    t_ours = (time.perf_counter() - start) / n_masses
-    start = time.perf_counter()
-    theirs = [upper_limit(spec, 0.9, 2.0, 41) for spec in specs[:n_pyhf]]
-    t_pyhf = (time.perf_counter() - start) / n_pyhf
-    diff = max(
-        max(abs(o / t.observed - 1), *(abs(a / b - 1) for a, b in zip(e, t.expected, strict=True)))
-        for (o, e), t in zip(ours, theirs, strict=False)
-    )
-    # the exact check: pyhf's hypotest at our limits gives CLs = 1 - CL
-    import pyhf
-
-    worst = 0.0
-    for spec, (obs, exp) in zip(specs[:n_pyhf], ours, strict=False):
-        ws = pyhf.Workspace(spec)
-        model = ws.model(modifier_settings={"normsys": {"interpcode": "code4"}})
-        bounds = model.config.suggested_bounds()
-        bounds[model.config.poi_index] = (0.0, 10.0)
-        for i, mu in enumerate((obs, *exp)):
-            cls_obs, cls_exp = pyhf.infer.hypotest(
-                mu, ws.data(model), model, test_stat="qtilde", return_expected_set=True,
-                par_bounds=bounds,
-            )  # fmt: skip
-            value = float(cls_obs) if i == 0 else float(cls_exp[i - 1])
-            worst = max(worst, abs(value / 0.1 - 1))
-    return [
-        *_bench_named_limits(rng),
-        (
-            f"limits: {n_masses} mass points with bands",
-            f"{t_ours:.3f} s per mass point (pyhf 41-point scan {t_pyhf:.2f} s)",
-            f"{t_pyhf / t_ours:.0f}x faster",
-        ),
-        (
-            f"limits: agreement on {n_pyhf} points",
-            f"pyhf hypotest at our limits: CLs = 0.1 within {worst:.1e}",
-            f"vs pyhf's scan: max {diff:.1%} (its linear interpolation)",
-        ),
-    ]
-
-
-def _bench_named_limits(rng: np.random.Generator, n_masses: int = 20, n_pyhf: int = 2) -> list:
-    """The Z' config's model: three background processes and its eight named normalisation
-    uncertainties (L-BFGS-B profile over eight parameters), against pyhf's scan; and the
-    toys of a low-background window (< 5 events) against the direct solve."""
-    from mlsearch.limits.asymptotic import cls_limits
-    from mlsearch.limits.model import SIGNAL, BinnedModel, NormSys, model_workspace
-    from mlsearch.limits.scan import upper_limit
-    from mlsearch.limits.toys import toy_cls_limits
-
-    names = ("mumu", "tautau", "eemumu")
-    everything = (SIGNAL, *names)
-    systematics = (
-        NormSys("luminosity", 0.01, everything),
-        NormSys("trigger", 0.02, everything),
-        NormSys("tracking", 0.006, everything),
-        NormSys("muon_id", 0.03, everything),
-        NormSys("xsec_mumu", 0.01, ("mumu",)),
-        NormSys("xsec_tautau", 0.02, ("tautau",)),
-        NormSys("xsec_eemumu", 0.1, ("eemumu",)),
-        NormSys("background_modelling", 0.1, names),
-    )
-    shape = np.array(
-        [[0.7, 0.5, 0.3, 0.2, 0.1], [0.2, 0.3, 0.4, 0.4, 0.3], [0.1, 0.2, 0.3, 0.4, 0.6]]
-    )
-    models = []
-    for _ in range(n_masses):
-        b = shape * np.array([5000.0, 800.0, 100.0, 20.0, 4.0]) * 10 ** rng.uniform(-1, 2)
-        s = np.array([2.0, 5.0, 10.0, 20.0, 30.0]) * rng.uniform(0.5, 2)
-        observed = rng.poisson(b.sum(axis=0)).astype(float)
-        models.append(BinnedModel(s, b, 0.05 * b, observed, systematics, names))
-    start = time.perf_counter()
-    ours = [cls_limits(m, 0.9, 2.0) for m in models]
-    t_ours = (time.perf_counter() - start) / n_masses
-    start = time.perf_counter()
-    theirs = [upper_limit(model_workspace(m), 0.9, 2.0, 41) for m in models[:n_pyhf]]
-    t_pyhf = (time.perf_counter() - start) / n_pyhf
-    diff = max(abs(e[2] / t.expected[2] - 1) for (_, e), t in zip(ours, theirs, strict=False))
-    low = BinnedModel(
-        np.array([3.0, 6.0]),
-        np.array([[1.5, 0.5], [0.8, 0.2], [0.3, 0.1]]),
-        np.array([[0.3, 0.2], [0.3, 0.1], [0.2, 0.1]]),
-        np.array([2.0, 0.0]),
-        systematics,
-        names,
-    )
-    start = time.perf_counter()
-    _, asymptotic = cls_limits(low, 0.9, 2.0)
-    t_asym = time.perf_counter() - start
-    start = time.perf_counter()
-    _, toys = toy_cls_limits(low, 0.9, 50_000, seed=1, mu_start=asymptotic[2])
-    t_toys = time.perf_counter() - start
-    return [
-        (
-            "limits: 3 backgrounds, 8 named uncertainties",
-            f"{t_ours:.3f} s per mass point (pyhf 41-point scan {t_pyhf:.2f} s)",
-            f"{t_pyhf / t_ours:.0f}x faster; medians differ by {diff:.1%}",
-        ),
-        (
-            "limits: toys where b < 5 (50k per hypothesis)",
-            f"{t_toys:.2f} s per mass point (direct solve {t_asym:.3f} s)",
-            f"median: toys / asymptotic = {toys[2] / asymptotic[2]:.2f}",
-        ),
-    ]
-
-
 SEARCH_CONFIGS = ("zprime_invisible", "lfv_zprime", "alp", "dark_photon")
 
 
@@ -391,18 +274,22 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=400_000, help="events for generation")
     parser.add_argument(
         "--only",
-        default="generate,simulate,inference,limits",
+        default="generate,simulate,features,training,inference,limits",
         help="comma-separated sections to run (generate, simulate, inference, limits, "
         "sensitivity: the four default configs through evaluate, ~15 min the first time; "
         "assignment: the Z' config with each background mass assignment, after sensitivity; "
         "memory: peak RSS of generate/simulate/features for 10^7 events, ~5 min; scaling: "
-        "generate + simulate on 1 and 2 Dask workers)",
+        "generate + simulate on 1 and 2 Dask workers; features, training; all: every "
+        "section, ~40 min)",
     )
     parser.add_argument(
         "--workdir", default=".bench", help="sensitivity: where the searches' stages are cached"
     )
     parser.add_argument(
         "--memory-events", type=int, default=10_000_000, help="memory: events end to end"
+    )
+    parser.add_argument(
+        "--write", action="store_true", help="also write the table into docs/performance.md"
     )
     args = parser.parse_args()
     sections = {
@@ -414,8 +301,12 @@ def main() -> None:
         "assignment": lambda: bench_assignment(args.workdir),
         "memory": lambda: bench_memory(args.memory_events),
         "scaling": lambda: bench_scaling(),
+        "features": lambda: bench_features(),
+        "training": lambda: bench_training(),
     }
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    if chosen == ["all"]:
+        chosen = list(sections)
     unknown = sorted(set(chosen) - set(sections))
     if unknown:
         parser.error(
@@ -424,15 +315,17 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from benchmarks.scaling import bench_memory, bench_scaling
-
     table = Table(title="mlsearch benchmarks (this machine, this run)")
     for col in ("what", "throughput", "note"):
         table.add_column(col)
-    for name in chosen:
-        for row in sections[name]():
-            table.add_row(*row)
+    rows = [row for name in chosen for row in sections[name]()]
+    for row in rows:
+        table.add_row(*row)
     Console().print(table)
+    if args.write:
+        from benchmarks.table import write_table
+
+        write_table(rows, chosen)
 
 
 if __name__ == "__main__":

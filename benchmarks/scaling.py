@@ -44,17 +44,19 @@ def _stage(stage: str, config: Path, *extra: str) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 2**20  # kB -> GiB
 
 
-def bench_memory(n_events: int = 10_000_000) -> list[tuple[str, str, str]]:
-    """generate -> simulate -> features for ``n_events`` mu mu events in partitions of 10^6:
-    peak RSS per stage (each stage streams its file part by part)."""
+def bench_memory(
+    n_events: int = 10_000_000, partition: int = 500_000
+) -> list[tuple[str, str, str]]:
+    """generate -> simulate -> features for ``n_events`` mu mu events in partitions of
+    ``partition``: peak RSS per stage (each stage streams its file part by part)."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        config = _config(Path(tmp), n_events, 1_000_000)
+        config = _config(Path(tmp), n_events, partition)
         for stage in ("generate", "simulate", "features"):
             wall, rss = _stage(stage, config)
             rows.append(
                 (
-                    f"memory: {stage}, {n_events:.0e} mu mu events",
+                    f"memory: {stage}, {n_events:.0e} mu mu events, partitions of {partition:.0e}",
                     f"peak RSS {rss:.2f} GiB",
                     f"{wall:.0f} s ({n_events / wall / 1e3:.0f}k events/s, one process)",
                 )

@@ -29,6 +29,7 @@ __all__ = [
     "event_writer",
     "iter_event_parts",
     "n_parts",
+    "part_sizes",
     "read_events",
     "read_metadata",
     "truth_to_awkward",
@@ -139,6 +140,12 @@ def iter_event_parts(path: str | os.PathLike[str]) -> Iterator[ak.Array]:
 def n_parts(path: str | os.PathLike[str]) -> int:
     """Row groups (parts) of an event file."""
     return int(pq.ParquetFile(path).metadata.num_row_groups)
+
+
+def part_sizes(path: str | os.PathLike[str]) -> list[int]:
+    """Events per part (row group) of an event file."""
+    meta = pq.ParquetFile(path).metadata
+    return [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
 
 
 def _file_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:

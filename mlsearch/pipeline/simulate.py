@@ -14,7 +14,13 @@ from mlsearch.config import Config, SimulateConfig
 from mlsearch.detector import simulate_events
 from mlsearch.errors import InputError
 from mlsearch.generate.sample import chunk_rng
-from mlsearch.io.events import event_writer, iter_event_parts, read_metadata, write_events
+from mlsearch.io.events import (
+    event_writer,
+    iter_event_parts,
+    part_sizes,
+    read_metadata,
+    write_events,
+)
 from mlsearch.pipeline.cache import file_key, stage_key
 from mlsearch.pipeline.generate import SampleJob, sample_jobs
 from mlsearch.pipeline.paths import Paths
@@ -90,10 +96,16 @@ def _simulate_file(job: SampleJob, out: Path, key: str, config: Config, pool: Ex
     meta = read_metadata(job.path)
     if meta.get("cache_key") != job.key:
         raise InputError(f"{job.path}: stale or unreadable truth file; run the generate stage")
+    sizes = part_sizes(job.path)
     tasks = _tasks(iter_event_parts(job.path), config.simulate, config.seed, job.name)
+    results = pool.imap(_simulate_task, tasks)
+    step = SIM_CHUNK * TASK_CHUNKS
     with event_writer(out) as writer:
-        for reco in pool.imap(_simulate_task, tasks):
-            writer.write(reco)
+        # one row group per truth part (generation partition): the features stage, which
+        # works part by part, then sees the same parts whatever the simulation's task size
+        for size in sizes:
+            pieces = [next(results) for _ in range(max(-(-size // step), 1))]
+            writer.write(pieces[0] if len(pieces) == 1 else ak.concatenate(pieces))
         writer.metadata = {**meta, "cache_key": key, "generator_key": job.key}
 
 

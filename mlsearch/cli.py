@@ -102,15 +102,19 @@ def _run(stages: list[str], config_path: Path, overrides: list[str] | None) -> N
         )
 
 
-def _stage_command(name: str, doc: str) -> Callable[..., None]:
+def _stage_command(name: str, doc: str, partitioned: bool = False) -> Callable[..., None]:
+    """``mlsearch NAME CONFIG``; a partitioned stage also takes --scheduler."""
+
     def command(config: ConfigArg, set_: SetOpt = None) -> None:
         _run([name], config, set_)
 
-    def distributed(config: ConfigArg, set_: SetOpt = None, scheduler: SchedulerOpt = None) -> None:
+    def partitioned_command(
+        config: ConfigArg, set_: SetOpt = None, scheduler: SchedulerOpt = None
+    ) -> None:
         _run([name], config, _with_scheduler(set_, scheduler))
 
-    if name == "features":
-        command = distributed
+    if partitioned:
+        command = partitioned_command
 
     command.__doc__ = doc
     return app.command(name)(command)
@@ -152,8 +156,8 @@ def simulate(
     typer.echo(f"{output}: {len(reco)} events simulated")
 
 
+_stage_command("features", "Build the search's feature table from the reconstructed events.", True)
 for _name, _doc in (
-    ("features", "Build the search's feature table from the reconstructed events."),
     ("evaluate", "Per-mass AUC and score plots from the out-of-fold scores."),
     ("export", "Export the trained models to ONNX with a parity check; register them."),
 ):

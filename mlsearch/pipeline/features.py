@@ -74,14 +74,17 @@ def _build(task: tuple[str, Path, int, FeaturesConfig]) -> pd.DataFrame:
     return get_builder(search).build(events, features)
 
 
-def _built_parts(config: Config, paths_in: list[Path]) -> Iterator[tuple[int, int, pd.DataFrame]]:
-    """(sample index, part index, feature rows) of every part of every sample, in order,
-    built on the executor."""
+def _built_parts(
+    config: Config, paths_in: list[Path]
+) -> Iterator[tuple[int, int, bool, pd.DataFrame]]:
+    """(sample index, part index, whether it is the sample's last part, feature rows) of
+    every part of every sample, in order, built on the executor."""
     pool = executor(config.compute.scheduler, config.compute.workers)
-    index = [(i, k) for i, p in enumerate(paths_in) for k in range(n_parts(p))]
+    counts = [n_parts(p) for p in paths_in]
+    index = [(i, k) for i, n in enumerate(counts) for k in range(n)]
     tasks = [(config.search, paths_in[i], k, config.features) for i, k in index]
     for (i, k), df in zip(index, pool.imap(_build, tasks), strict=True):
-        yield i, k, df
+        yield i, k, k == counts[i] - 1, df
 
 
 class _TableWriter:
@@ -188,7 +191,7 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
     with atomic_path(paths.features) as tmp:
         writer = _TableWriter(tmp)
         try:
-            for i, part, df in _built_parts(config, paths_in):
+            for i, part, last, df in _built_parts(config, paths_in):
                 job = jobs[i]
                 _check_finite(df, builder.feature_names, paths_in[i])
                 df["process"] = job.name
@@ -213,7 +216,7 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
                 df["fold"] = fold_of(df["event"].to_numpy(), config.train.n_folds)
                 writer.write(df)
                 selected[i] += len(df) // (len(grid) if not job.is_signal and copies else 1)
-                if part == n_parts(paths_in[i]) - 1:
+                if last:
                     reporter.advance("features", note=job.name)
             samples = {
                 job.name: {

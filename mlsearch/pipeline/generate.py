@@ -264,8 +264,8 @@ def run_generate(config: Config, reporter: Reporter | None = None) -> StageResul
     """Generate every sample whose file is missing or was made with other settings: built-in
     samples as partitions of ``compute.partition_events`` on the configured executor."""
     reporter = reporter or NullReporter()
-    jobs = [j for j in sample_jobs(config) if j.ntuple is None and file_key(j.path) != j.key]
     all_jobs = sample_jobs(config)
+    jobs = [j for j in all_jobs if j.ntuple is None and file_key(j.path) != j.key]
     reporter.start("generate", len(all_jobs))
     builtin = [j for j in jobs if j.source is None]
     tasks = [(j, part) for j in builtin for part in _partitions(config, j)]

@@ -16,7 +16,6 @@ from mlsearch.errors import InputError
 from mlsearch.generate.sample import chunk_rng
 from mlsearch.io.events import (
     event_writer,
-    iter_event_parts,
     part_sizes,
     read_metadata,
     write_events,
@@ -87,26 +86,42 @@ def simulate_file_events(
     return parts[0] if len(parts) == 1 else ak.concatenate(parts)
 
 
-def _simulate_file(job: SampleJob, out: Path, key: str, config: Config, pool: Executor) -> None:
-    """Simulate a truth file into ``out`` part by part (bounded memory). Chunks are aligned
-    with the parts: partitions are multiples of SIM_CHUNK events, so the result equals the
-    simulation of the whole sample at once."""
+@dataclass(frozen=True)
+class _PartTask:
+    """One part (generation partition) of a truth file, read by whoever simulates it."""
+
+    path: Path
+    row_group: int
+    config: SimulateConfig
+    seed: int
+    name: str
+    first_chunk: int
+
+
+def _simulate_part(task: _PartTask) -> ak.Array:
+    """Read one part of a truth file and simulate it (a top-level function: a Dask worker
+    reads its own input, so only the result travels)."""
+    import pyarrow.parquet as pq
+
+    truth = ak.from_arrow(pq.ParquetFile(task.path).read_row_group(task.row_group))
+    return _simulate_task(_SimTask(truth, task.config, task.seed, task.name, task.first_chunk))
+
+
+def _part_tasks(job: SampleJob, config: Config) -> list[_PartTask]:
+    """The parts of a sample's truth file as tasks; the chunk index counts from the start of
+    the sample (partitions are multiples of SIM_CHUNK, so the result equals the simulation
+    of the whole sample at once)."""
     if not job.path.is_file():
         raise InputError(f"{job.path}: event file not found (run the generate stage)")
-    meta = read_metadata(job.path)
-    if meta.get("cache_key") != job.key:
+    if read_metadata(job.path).get("cache_key") != job.key:
         raise InputError(f"{job.path}: stale or unreadable truth file; run the generate stage")
-    sizes = part_sizes(job.path)
-    tasks = _tasks(iter_event_parts(job.path), config.simulate, config.seed, job.name)
-    results = pool.imap(_simulate_task, tasks)
-    step = SIM_CHUNK * TASK_CHUNKS
-    with event_writer(out) as writer:
-        # one row group per truth part (generation partition): the features stage, which
-        # works part by part, then sees the same parts whatever the simulation's task size
-        for size in sizes:
-            pieces = [next(results) for _ in range(max(-(-size // step), 1))]
-            writer.write(pieces[0] if len(pieces) == 1 else ak.concatenate(pieces))
-        writer.metadata = {**meta, "cache_key": key, "generator_key": job.key}
+    tasks, offset = [], 0
+    for index, size in enumerate(part_sizes(job.path)):
+        tasks.append(
+            _PartTask(job.path, index, config.simulate, config.seed, job.name, offset // SIM_CHUNK)
+        )
+        offset += size
+    return tasks
 
 
 def _ntuple_sample(job: SampleJob) -> ak.Array:
@@ -127,31 +142,39 @@ def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResul
     reco_dir = Paths.of(config).reco
     pool = executor(config.compute.scheduler, config.compute.workers)
     reporter.start("simulate", len(jobs))
-    outputs = []
-    made = 0
-    keys = []
-    for job in jobs:
-        out = reco_dir / job.path.name
-        key = stage_key("simulate", job.key, config.simulate)
-        keys.append(key)
-        outputs.append(out)
-        if job.ntuple is not None and file_key(out) != key:
-            reco = _ntuple_sample(job)
-            meta = {
-                "sample": job.name,
-                "process": job.process,
-                "is_signal": False,
-                "n_events": job.n_generated,
-                "cross_section_fb": job.cross_section_fb,
-                "cross_section_err_fb": 0.0,
-                "source_ntuple": str(job.ntuple),
-            }
-            write_events(reco, out, {**meta, "cache_key": key, "generator_key": job.key})
-            made += 1
-        elif file_key(out) != key:
-            _simulate_file(job, out, key, config, pool)
-            made += 1
+    outputs = [reco_dir / job.path.name for job in jobs]
+    keys = [stage_key("simulate", job.key, config.simulate) for job in jobs]
+    todo = [
+        (job, out, key)
+        for job, out, key in zip(jobs, outputs, keys, strict=True)
+        if file_key(out) != key
+    ]
+    for job, out, key in (t for t in todo if t[0].ntuple is not None):
+        meta = {
+            "sample": job.name,
+            "process": job.process,
+            "is_signal": False,
+            "n_events": job.n_generated,
+            "cross_section_fb": job.cross_section_fb,
+            "cross_section_err_fb": 0.0,
+            "source_ntuple": str(job.ntuple),
+        }
+        write_events(_ntuple_sample(job), out, {**meta, "cache_key": key, "generator_key": job.key})
         reporter.advance("simulate", note=job.name)
+    simulated = [t for t in todo if t[0].ntuple is None]
+    parts = [_part_tasks(job, config) for job, _, _ in simulated]
+    # every part of every sample on the pool at once; written sample by sample, part by part
+    # (one row group per truth part: the features stage sees the generation partitions)
+    results = pool.imap(_simulate_part, [task for tasks in parts for task in tasks])
+    for (job, out, key), tasks in zip(simulated, parts, strict=True):
+        with event_writer(out) as writer:
+            for _ in tasks:
+                writer.write(next(results))
+            meta = read_metadata(job.path)
+            writer.metadata = {**meta, "cache_key": key, "generator_key": job.key}
+        reporter.advance("simulate", note=job.name)
+    reporter.advance("simulate", len(jobs) - len(todo))
+    made = len(todo)
     if made:
         with mlflow_run(config, "simulate", {"mlsearch.stage": "simulate"}):
             import mlflow

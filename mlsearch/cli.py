@@ -18,6 +18,7 @@ import typer
 from mlsearch import __version__
 from mlsearch.cli_files import import_events, ntuple_app
 from mlsearch.cli_onnx import predict, validate_onnx
+from mlsearch.cli_support import SchedulerOpt, with_scheduler
 from mlsearch.cli_support import user_errors as _user_errors
 from mlsearch.errors import MlsearchError
 
@@ -39,20 +40,6 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="override a config value, e.g. --set models.pbdt.n_estimators=50"),
 ]
-SchedulerOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--scheduler",
-        help="where generate/simulate/features run: 'local' (a Dask LocalCluster) or a Dask "
-        "scheduler address, tcp://host:8786 (compute.scheduler)",
-    ),
-]
-
-
-def _with_scheduler(overrides: list[str] | None, scheduler: str | None) -> list[str]:
-    return [*(overrides or []), *([f"compute.scheduler={scheduler}"] if scheduler else [])]
-
-
 ConfigOpt = Annotated[
     Path | None,
     typer.Option("--config", help="config whose MLflow store to use (default: ./mlruns)"),
@@ -111,7 +98,7 @@ def _stage_command(name: str, doc: str, partitioned: bool = False) -> Callable[.
     def partitioned_command(
         config: ConfigArg, set_: SetOpt = None, scheduler: SchedulerOpt = None
     ) -> None:
-        _run([name], config, _with_scheduler(set_, scheduler))
+        _run([name], config, with_scheduler(set_, scheduler))
 
     if partitioned:
         command = partitioned_command
@@ -125,7 +112,7 @@ def run(config: ConfigArg, set_: SetOpt = None, scheduler: SchedulerOpt = None) 
     """Run every stage, skipping those whose inputs and config are unchanged."""
     from mlsearch.pipeline import STAGES
 
-    _run(list(STAGES), config, _with_scheduler(set_, scheduler))
+    _run(list(STAGES), config, with_scheduler(set_, scheduler))
 
 
 @app.command("simulate")
@@ -139,7 +126,7 @@ def simulate(
     """Run the Belle II fast simulation: on every generated sample of a config, or on one
     truth file (mlsearch simulate zprime.parquet -o zprime_reco.parquet)."""
     if target.endswith((".yaml", ".yml")):
-        _run(["simulate"], Path(target), _with_scheduler(set_, scheduler))
+        _run(["simulate"], Path(target), with_scheduler(set_, scheduler))
         return
     from mlsearch.config import SimulateConfig
     from mlsearch.io.events import read_events, write_events
@@ -196,7 +183,7 @@ def generate(
     """Generate truth events: every sample of a config, or one process into one file
     (mlsearch generate zprime -n 10000 --mass 2 --coupling 0.01 -o zprime.parquet)."""
     if target.endswith((".yaml", ".yml")) or Path(target).is_file():
-        _run(["generate"], Path(target), _with_scheduler(set_, scheduler))
+        _run(["generate"], Path(target), with_scheduler(set_, scheduler))
         return
     from mlsearch.generate import PROCESSES
 

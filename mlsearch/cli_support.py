@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Annotated
 
 import typer
 
 from mlsearch.errors import MlsearchError
 
-__all__ = ["user_errors"]
+__all__ = ["SchedulerOpt", "user_errors", "with_scheduler"]
+
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="where generate/simulate/features run: 'local' (a Dask LocalCluster) or a Dask "
+        "scheduler address, tcp://host:8786 (compute.scheduler)",
+    ),
+]
+
+
+def with_scheduler(overrides: list[str] | None, scheduler: str | None) -> list[str]:
+    """The --set overrides plus compute.scheduler from --scheduler."""
+    return [*(overrides or []), *([f"compute.scheduler={scheduler}"] if scheduler else [])]
 
 
 @contextmanager

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from mlsearch.config_base import _Strict
+from mlsearch.config_compute import ComputeConfig
 from mlsearch.config_limits import LimitsConfig
 from mlsearch.errors import ConfigError
 
@@ -239,31 +240,6 @@ class EvaluateConfig(_Strict):
     leave_one_out_models: list[Literal["pbdt", "pnn"]] = Field(
         default_factory=_pnn_only, description="models the leave-one-out test trains"
     )
-
-
-class ComputeConfig(_Strict):
-    """Where the generate, simulate and features stages run their partitions."""
-
-    scheduler: str | None = Field(
-        None,
-        description="None: this process; 'local': a dask.distributed LocalCluster; or a "
-        "scheduler address (tcp://host:8786), e.g. of a dask-jobqueue cluster",
-    )
-    workers: int = Field(2, ge=1, description="LocalCluster worker processes")
-    partition_events: int = Field(
-        1_000_000,
-        ge=20_000,
-        multiple_of=20_000,  # the simulation's chunk: partitions stay chunk-aligned
-        description="events per generation partition (partition k > 0 seeds from the "
-        "global seed, the sample and k; the output does not depend on the workers)",
-    )
-
-    @field_validator("scheduler")
-    @classmethod
-    def _known(cls, v: str | None) -> str | None:
-        if v is not None and v != "local" and "://" not in v:
-            raise ValueError("expected 'local' or a scheduler address such as tcp://host:8786")
-        return v
 
 
 class MlflowConfig(_Strict):

@@ -43,6 +43,16 @@ def _label(ax: Any, corner: str, title: str, what: str) -> None:
     )  # fmt: skip
 
 
+def _frame(ax: Any, mass: FloatArray, ylabel: str, corner: str, title: str, what: str) -> None:
+    """Log y, the mass range, axis titles, labels and the legend: what both plots share."""
+    ax.set_yscale("log")
+    ax.set_xlim(float(np.min(mass)), float(np.max(mass)))
+    ax.set_xlabel("mass [GeV]", fontsize=16)
+    ax.set_ylabel(ylabel, fontsize=16)
+    _label(ax, corner, title, what)
+    ax.legend(loc="lower right", fontsize=11, frameon=False)
+
+
 def brazil_plot(
     mass: FloatArray,
     expected: FloatArray,
@@ -75,12 +85,7 @@ def brazil_plot(
         colors = ["#1f4e9c", "#c0392b", "#7d3c98", "#117a65"]
         for i, (label, m, values) in enumerate(references):
             ax.plot(m, values, ls=styles[i % 4], color=colors[i % 4], lw=2, label=label)
-        ax.set_yscale("log")
-        ax.set_xlim(float(np.min(mass)), float(np.max(mass)))
-        ax.set_xlabel("mass [GeV]", fontsize=16)
-        ax.set_ylabel(ylabel, fontsize=16)
-        _label(ax, corner, title, f"{round(cl * 100)}% CL upper limits, CLs")
-        ax.legend(loc="lower right", fontsize=11, frameon=False)
+        _frame(ax, mass, ylabel, corner, title, f"{round(cl * 100)}% CL upper limits, CLs")
     return fig
 
 
@@ -97,10 +102,5 @@ def projection_plot(
         fig, ax = plt.subplots(figsize=(7, 5.5), layout="constrained")
         for lumi, values in sorted(medians.items()):
             ax.plot(mass, values, marker="o", ms=3, lw=1.5, label=f"{lumi:g} fb$^{{-1}}$")
-        ax.set_yscale("log")
-        ax.set_xlim(float(np.min(mass)), float(np.max(mass)))
-        ax.set_xlabel("mass [GeV]", fontsize=16)
-        ax.set_ylabel(ylabel, fontsize=16)
-        _label(ax, corner, title, f"expected median, {round(cl * 100)}% CL, CLs")
-        ax.legend(loc="lower right", fontsize=11, frameon=False)
+        _frame(ax, mass, ylabel, corner, title, f"expected median, {round(cl * 100)}% CL, CLs")
     return fig

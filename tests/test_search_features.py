@@ -221,14 +221,14 @@ def test_search_value_rules():
 
 
 def test_non_finite_features_are_a_named_error():
-    from mlsearch.pipeline.features import _check_finite
+    from mlsearch.pipeline.features import check_finite
 
     df = pd.DataFrame({"a": [1.0, np.nan, 2.0], "b": [np.inf, 1.0, -np.inf], "c": [1.0, 2, 3]})
     with pytest.raises(
         InputError, match=r"x.parquet: non-finite feature values: a \(1 rows\), b \(2 rows\)"
     ):
-        _check_finite(df, ["a", "b", "c"], "x.parquet")
-    _check_finite(df, ["c"], "x.parquet")  # finite columns pass
+        check_finite(df, ["a", "b", "c"], "x.parquet")
+    check_finite(df, ["c"], "x.parquet")  # finite columns pass
 
 
 def test_no_selected_signal_at_any_mass_stops_the_features_stage(small_run, tmp_path):

@@ -27,9 +27,8 @@ from mlsearch.io.atomic import atomic_path
 __all__ = [
     "EventWriter",
     "event_writer",
-    "iter_event_parts",
-    "n_parts",
     "part_sizes",
+    "read_event_part",
     "read_events",
     "read_metadata",
     "truth_to_awkward",
@@ -126,20 +125,14 @@ def event_writer(path: str | os.PathLike[str]) -> Iterator[EventWriter]:
         writer.close()
 
 
-def iter_event_parts(path: str | os.PathLike[str]) -> Iterator[ak.Array]:
-    """The events of a file part by part (row group by row group: bounded memory)."""
+def read_event_part(path: str | os.PathLike[str], index: int) -> ak.Array:
+    """Part ``index`` (a row group) of an event file: reading a file part by part keeps the
+    memory bounded (the simulate and features stages, on whichever worker runs the part)."""
     path = Path(path)
     try:
-        file = pq.ParquetFile(path)
+        return ak.from_arrow(pq.ParquetFile(path).read_row_group(index))
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise InputError(f"{path}: not a readable parquet event file ({exc})") from exc
-    for index in range(file.metadata.num_row_groups):
-        yield ak.from_arrow(file.read_row_group(index))
-
-
-def n_parts(path: str | os.PathLike[str]) -> int:
-    """Row groups (parts) of an event file."""
-    return int(pq.ParquetFile(path).metadata.num_row_groups)
 
 
 def part_sizes(path: str | os.PathLike[str]) -> list[int]:

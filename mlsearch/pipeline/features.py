@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import awkward as ak
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -20,7 +19,7 @@ from mlsearch.features import get_builder
 from mlsearch.features.spec import search_values
 from mlsearch.generate.sample import chunk_rng
 from mlsearch.io.atomic import atomic_path
-from mlsearch.io.events import n_parts, read_metadata
+from mlsearch.io.events import part_sizes, read_event_part, read_metadata
 from mlsearch.limits.windows import signal_window
 from mlsearch.models.folds import fold_of
 from mlsearch.models.mass_assignment import assign_background_masses, expand_all_masses
@@ -31,7 +30,7 @@ from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
 from mlsearch.tracking import flatten, log_dataset, mlflow_run
 
-__all__ = ["ALL_MAX_ROWS", "read_feature_table", "run_features"]
+__all__ = ["ALL_MAX_ROWS", "check_finite", "read_feature_table", "run_features"]
 
 #: the 'all' mass assignment copies each background event once per mass; beyond this many
 #: rows (10^6 events at two masses) the Z' default config (10^6 x 10) ran out of 24 GB
@@ -51,7 +50,7 @@ def read_feature_table(path: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
     return table.to_pandas(), json.loads(raw)
 
 
-def _check_finite(df: pd.DataFrame, features: list[str], path: Any) -> None:
+def check_finite(df: pd.DataFrame, features: list[str], path: Any) -> None:
     """A NaN or infinite feature is an error naming the file, the columns and the count: the
     classifiers have no rule for it, and a silent fill would bias the scores."""
     values = df[features].to_numpy(dtype=np.float64)
@@ -68,10 +67,7 @@ def _build(task: tuple[str, Path, int, FeaturesConfig]) -> pd.DataFrame:
     """The feature rows of one part of a sample's file (a top-level function: Dask workers
     run it, reading the part themselves)."""
     search, path, part, features = task
-    import pyarrow.parquet as pq
-
-    events = ak.from_arrow(pq.ParquetFile(path).read_row_group(part))
-    return get_builder(search).build(events, features)
+    return get_builder(search).build(read_event_part(path, part), features)
 
 
 def _built_parts(
@@ -80,7 +76,7 @@ def _built_parts(
     """(sample index, part index, whether it is the sample's last part, feature rows) of
     every part of every sample, in order, built on the executor."""
     pool = executor(config.compute.scheduler, config.compute.workers)
-    counts = [n_parts(p) for p in paths_in]
+    counts = [len(part_sizes(p)) for p in paths_in]
     index = [(i, k) for i, n in enumerate(counts) for k in range(n)]
     tasks = [(config.search, paths_in[i], k, config.features) for i, k in index]
     for (i, k), df in zip(index, pool.imap(_build, tasks), strict=True):
@@ -193,7 +189,7 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
         try:
             for i, part, last, df in _built_parts(config, paths_in):
                 job = jobs[i]
-                _check_finite(df, builder.feature_names, paths_in[i])
+                check_finite(df, builder.feature_names, paths_in[i])
                 df["process"] = job.name
                 df["label"] = np.int8(job.is_signal)
                 if job.is_signal:

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from mlsearch.config import Config
-from mlsearch.errors import InputError
 from mlsearch.features.spec import search_values
 from mlsearch.generate.sample import chunk_rng
 from mlsearch.limits.model import SIGNAL, BinnedModel, NormSys
@@ -22,6 +21,7 @@ from mlsearch.limits.signal_points import SignalPoint, interpolate_points, measu
 from mlsearch.limits.windows import signal_window
 from mlsearch.models.base import stack_inputs
 from mlsearch.models.folds import fold_of
+from mlsearch.pipeline.features import check_finite
 from mlsearch.searches import branching_fraction
 
 __all__ = ["MIN_SIGNAL_EVENTS", "MassModel", "Scorer", "data_events", "mass_model", "signal_points"]
@@ -103,9 +103,7 @@ def data_events(config: Config, path: Path, features: list[str]) -> pd.DataFrame
 
     builder = get_builder(config.search)
     df = builder.build(read_basf2_ntuple(path), config.features)
-    bad = [c for c in features if not np.isfinite(df[c].to_numpy(dtype=np.float64)).all()]
-    if bad:
-        raise InputError(f"{path}: non-finite values in {', '.join(bad)} of selected data events")
+    check_finite(df, features, path)
     df["fold"] = fold_of(df["event"].to_numpy(), config.train.n_folds)
     return df
 

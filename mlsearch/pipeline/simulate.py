@@ -17,6 +17,7 @@ from mlsearch.generate.sample import chunk_rng
 from mlsearch.io.events import (
     event_writer,
     part_sizes,
+    read_event_part,
     read_metadata,
     write_events,
 )
@@ -101,9 +102,7 @@ class _PartTask:
 def _simulate_part(task: _PartTask) -> ak.Array:
     """Read one part of a truth file and simulate it (a top-level function: a Dask worker
     reads its own input, so only the result travels)."""
-    import pyarrow.parquet as pq
-
-    truth = ak.from_arrow(pq.ParquetFile(task.path).read_row_group(task.row_group))
+    truth = read_event_part(task.path, task.row_group)
     return _simulate_task(_SimTask(truth, task.config, task.seed, task.name, task.first_chunk))
 
 

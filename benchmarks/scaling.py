@@ -30,30 +30,50 @@ def _config(workdir: Path, n_events: int, partition: int) -> Path:
 
 
 def _stage(stage: str, config: Path, *extra: str) -> tuple[float, float]:
-    """(wall seconds, peak RSS [GiB]) of ``mlsearch STAGE CONFIG`` in its own process (the
-    RSS of that process and the worker processes it waited for)."""
+    """(wall seconds, peak RSS [GiB]) of ``mlsearch STAGE CONFIG``."""
+    return _mlsearch(stage, str(config), *extra)
+
+
+def _mlsearch(*args: str) -> tuple[float, float]:
+    """(wall seconds, peak RSS [GiB]) of ``mlsearch ARGS`` in its own process (the RSS of
+    that process and the worker processes it waited for)."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mlsearch", stage, str(config), *extra],
+        [sys.executable, "-m", "mlsearch", *args],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if status != 0:
-        raise RuntimeError(f"mlsearch {stage} failed: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+        raise RuntimeError(f"mlsearch {args[0]} failed: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
     return wall, usage.ru_maxrss / 2**20  # kB -> GiB
+
+
+def _model(workdir: Path) -> Path:
+    """The pBDT of the same config with 2x10^5 mu mu events, exported to ONNX (not timed)."""
+    config = _config(workdir, 200_000, 200_000)
+    for stage in ("generate", "simulate", "features", "train", "export"):
+        _stage(stage, config)
+    return workdir / "models/zprime_invisible/pbdt.onnx"
 
 
 def bench_memory(
     n_events: int = 10_000_000, partition: int = 500_000
 ) -> list[tuple[str, str, str]]:
-    """generate -> simulate -> features for ``n_events`` mu mu events in partitions of
-    ``partition``: peak RSS per stage (each stage streams its file part by part)."""
+    """generate -> simulate -> features -> score (``mlsearch predict`` with the exported
+    pBDT) for ``n_events`` mu mu events in partitions of ``partition``: peak RSS per stage
+    (each stage streams its file part by part)."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         config = _config(Path(tmp), n_events, partition)
-        for stage in ("generate", "simulate", "features"):
-            wall, rss = _stage(stage, config)
+        model = _model(Path(tmp) / "model")
+        table = Path(tmp) / "data/zprime_invisible/features.parquet"
+        steps: dict[str, tuple[str, ...]] = {
+            s: (s, str(config)) for s in ("generate", "simulate", "features")
+        }
+        steps["score"] = ("predict", str(model), str(table), "--mass", "1", "-o", f"{tmp}/s.pq")
+        for stage, args in steps.items():
+            wall, rss = _mlsearch(*args)
             rows.append(
                 (
                     f"memory: {stage}, {n_events:.0e} mu mu events, partitions of {partition:.0e}",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from mlsearch.errors import InputError
+from mlsearch.io.atomic import atomic_path
 
 __all__ = ["PredictResult", "basf2_branch_name", "predict"]
 
@@ -74,31 +76,40 @@ class PredictResult:
     non_finite_rows: int
 
 
-def _read_columns(path: Path, tree: str | None) -> tuple[dict[str, Any], list[str]]:
-    """Lazy column access: (loader by name, available names)."""
-    if not path.is_file():
-        raise InputError(f"{path}: input file not found")
-    if path.suffix == ".root":
-        import uproot
+class _Reader:
+    """Column names of a parquet table or ROOT tree, and its rows chunk by chunk."""
 
-        try:
-            file = uproot.open(path)
-            names = [k.split(";")[0] for k in file.keys()]
-            ttree = file[tree or ("ntuple" if "ntuple" in names else names[0])]
-        except Exception as exc:  # uproot raises several types for bad files
-            raise InputError(f"{path}: not a readable ROOT ntuple ({exc})") from exc
-        available = list(ttree.keys())
-        return {"load": lambda cols: ttree.arrays(cols, library="np")}, available
-    import pyarrow.parquet as pq
+    def __init__(self, path: Path, tree: str | None) -> None:
+        if not path.is_file():
+            raise InputError(f"{path}: input file not found")
+        self.path = path
+        if path.suffix == ".root":
+            import uproot
 
-    try:
-        pfile = pq.ParquetFile(path)
-    except Exception as exc:  # pyarrow raises several types for bad files
-        raise InputError(f"{path}: not a readable parquet file ({exc})") from exc
-    available = pfile.schema_arrow.names
-    return {
-        "load": lambda cols: {c: pfile.read(columns=[c]).column(0).to_numpy() for c in cols}
-    }, available
+            try:
+                file = uproot.open(path)
+                names = [k.split(";")[0] for k in file.keys()]
+                self._tree = file[tree or ("ntuple" if "ntuple" in names else names[0])]
+            except Exception as exc:  # uproot raises several types for bad files
+                raise InputError(f"{path}: not a readable ROOT ntuple ({exc})") from exc
+            self.available: list[str] = list(self._tree.keys())
+        else:
+            import pyarrow.parquet as pq
+
+            try:
+                self._pfile = pq.ParquetFile(path)
+            except Exception as exc:  # pyarrow raises several types for bad files
+                raise InputError(f"{path}: not a readable parquet file ({exc})") from exc
+            self.available = self._pfile.schema_arrow.names
+
+    def chunks(self, columns: list[str]) -> Iterator[dict[str, np.ndarray]]:
+        """``columns`` as numpy arrays, CHUNK rows at a time (memory does not grow with the
+        file)."""
+        if self.path.suffix == ".root":
+            yield from self._tree.iterate(columns, step_size=CHUNK, library="np")
+            return
+        for batch in self._pfile.iter_batches(batch_size=CHUNK, columns=columns):
+            yield {c: batch.column(c).to_numpy(zero_copy_only=False) for c in columns}
 
 
 def _session(model_path: Path) -> tuple[Any, dict[str, str], str, bool]:
@@ -147,7 +158,8 @@ def predict(
                 f"{model_path}: mass {', '.join(f'{m:g}' for m in outside)} GeV outside the "
                 f"trained range {low:g}-{high:g} GeV (--extrapolate scores it anyway)"
             )
-    reader, available = _read_columns(input_path, tree)
+    reader = _Reader(input_path, tree)
+    available = reader.available
     resolved, missing = [], []
     for name in features:
         for candidate in (name, basf2_branch_name(name)):
@@ -166,34 +178,58 @@ def predict(
         raise InputError(
             f"{input_path}: the fold-aware model needs an 'event' or '__event__' column"
         )
-    data = reader["load"](resolved)
-    x = np.column_stack([np.asarray(data[c], dtype=np.float64) for c in resolved])
     ids = [c for c in ID_COLUMNS if c in available]
-    id_data = reader["load"](ids) if ids else {}
-    events = (
-        np.asarray(reader["load"]([event_col])[event_col], dtype=np.int64)
-        if fold_aware and event_col
-        else None
-    )
+    fold_col = event_col if fold_aware else None
+    wanted = list(dict.fromkeys([*resolved, *ids, *([fold_col] if fold_col else [])]))
+    rows = non_finite = 0
+    with atomic_path(output) as tmp:
+        writer = None
+        try:
+            for data in reader.chunks(wanted):
+                columns, bad = _score_chunk(
+                    session, out_name, data, resolved, ids, masses, fold_col
+                )
+                table = pa.table(columns)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table)
+                rows += table.num_rows
+                non_finite += bad
+            if writer is None:  # an empty input still gives a (empty) table
+                empty = {c: np.empty(0) for c in ids}
+                empty |= {f"score_m{m:g}": np.empty(0, np.float32) for m in masses}
+                pq.write_table(pa.table(empty), tmp)
+        finally:
+            if writer is not None:
+                writer.close()
+    return PredictResult(output, rows, tuple(masses), non_finite)
+
+
+def _score_chunk(
+    session: Any,
+    out_name: str,
+    data: dict[str, np.ndarray],
+    resolved: list[str],
+    ids: list[str],
+    masses: list[float],
+    event_col: str | None,
+) -> tuple[dict[str, np.ndarray], int]:
+    """The id columns and one score column per mass of one chunk (NaN where an input is
+    not finite), and the number of such rows."""
+    x = np.column_stack([np.asarray(data[c], dtype=np.float32) for c in resolved])
     finite = np.isfinite(x).all(axis=1)
-    columns: dict[str, Any] = {c: np.asarray(id_data[c]) for c in ids}
+    rows = np.flatnonzero(finite)
+    inp = np.empty((len(rows), x.shape[1] + 1), dtype=np.float32)
+    inp[:, :-1] = x[rows]
+    columns: dict[str, np.ndarray] = {c: np.asarray(data[c]) for c in ids}
     for m in masses:
         score = np.full(len(x), np.nan, dtype=np.float32)
-        rows = np.flatnonzero(finite)
-        for start in range(0, len(rows), CHUNK):
-            idx = rows[start : start + CHUNK]
-            inp = np.empty((len(idx), x.shape[1] + 1), dtype=np.float32)
-            inp[:, :-1] = x[idx]
-            inp[:, -1] = m
-            feeds = {"input": inp}
-            if events is not None:
-                feeds["event"] = events[idx]
-            out = session.run([out_name], feeds)[0]
-            score[idx] = out[:, -1]  # (N, 1) score or basf2's (N, 2): signal is last
+        inp[:, -1] = m
+        feeds = {"input": inp}
+        if event_col is not None:
+            feeds["event"] = np.asarray(data[event_col], dtype=np.int64)[rows]
+        if len(rows):
+            # (N, 1) score or basf2's (N, 2): signal is last
+            score[rows] = session.run([out_name], feeds)[0][:, -1]
         columns[f"score_m{m:g}"] = score
-    table = pa.table(columns)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".tmp-{output.name}")
-    pq.write_table(table, tmp)
-    tmp.replace(output)
-    return PredictResult(output, len(x), tuple(masses), int((~finite).sum()))
+    return columns, len(x) - len(rows)

@@ -140,6 +140,35 @@ def test_predict_needs_no_training_stack_and_matches_the_limits_scores(
     np.testing.assert_allclose(from_root["score_m2.5"].to_numpy()[ok], want[ok], atol=1e-6)
 
 
+def test_predict_streams_in_chunks_with_the_same_scores(
+    small_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """predict reads, scores and writes chunk by chunk (memory bounded for 10^7 rows): chunks
+    of 700 rows over a file of several row groups give the scores of one pass, in order."""
+    import pyarrow.parquet as pq
+
+    from mlsearch import predict as predict_module
+
+    table = pd.read_parquet(small_run / "data/zprime_invisible/features.parquet").iloc[:3000]
+    table = table.reset_index(drop=True)
+    table.loc[1234, "recoil_p_cms"] = np.inf
+    src = tmp_path / "features.parquet"
+    table.to_parquet(src, row_group_size=1000)
+    model = small_run / MODELS / "pbdt_foldaware.onnx"
+    whole = predict_module.predict(model, src, [1.0, 2.5], tmp_path / "whole.parquet")
+    monkeypatch.setattr(predict_module, "CHUNK", 700)
+    assert pq.ParquetFile(src).metadata.num_row_groups == 3
+    chunked = predict_module.predict(model, src, [1.0, 2.5], tmp_path / "chunked.parquet")
+    assert (chunked.rows, chunked.non_finite_rows) == (whole.rows, whole.non_finite_rows) == (
+        3000,
+        1,
+    )
+    out = pd.read_parquet(chunked.output)
+    assert pq.ParquetFile(chunked.output).metadata.num_row_groups == 5  # written as it went
+    np.testing.assert_array_equal(out["event"], table["event"])
+    pd.testing.assert_frame_equal(out, pd.read_parquet(whole.output))
+
+
 def test_predict_names_missing_columns(small_run: Path, tmp_path: Path) -> None:
     table = pd.read_parquet(small_run / "data/zprime_invisible/features.parquet").iloc[:10]
     src = tmp_path / "partial.parquet"

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, TypeVar
 
-from mlsearch.errors import InputError
+from mlsearch.errors import InputError, ResourceError
 
 __all__ = ["Executor", "executor"]
 
@@ -58,13 +58,28 @@ class _Dask:
                 window.append(self.client.submit(fn, item, pure=False))
             while window:
                 future = window.popleft()
-                result = future.result()
+                result = _result(future, fn)
                 del future  # released: the worker may drop it
                 for item in itertools.islice(source, 1):
                     window.append(self.client.submit(fn, item, pure=False))
                 yield result
 
         return results()
+
+
+def _result(future: Any, fn: Callable[..., Any]) -> Any:
+    """The task's result; a task that kept killing its workers (Dask retries it on another
+    one, ``distributed.scheduler.allowed-failures`` times) is a one-line error."""
+    from distributed import KilledWorker
+
+    try:
+        return future.result()
+    except KilledWorker as exc:
+        raise ResourceError(
+            f"a {getattr(fn, '__name__', 'stage')} task killed every Dask worker that ran it "
+            f"({exc}): most likely out of memory; lower compute.partition_events or give the "
+            "workers more memory, then rerun (finished outputs are kept)"
+        ) from None
 
 
 _CACHE: dict[tuple[str, int], _Dask] = {}

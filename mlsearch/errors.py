@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "InputError", "MlsearchError"]
+import errno
+
+__all__ = ["ConfigError", "InputError", "MlsearchError", "ResourceError", "is_disk_full"]
 
 
 class MlsearchError(Exception):
@@ -21,3 +23,18 @@ class InputError(MlsearchError):
     """Missing or malformed input file (events, features, model)."""
 
     exit_code = 1
+
+
+class ResourceError(MlsearchError):
+    """The machine ran out of something the run needs: disk space, or workers that a task
+    kept killing (memory). Rerunning after fixing it resumes from the finished outputs."""
+
+    exit_code = 1
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """An OSError that means "no space left" (or over quota); pyarrow raises it with the
+    message only, without errno."""
+    return isinstance(exc, OSError) and (
+        exc.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left on device" in str(exc)
+    )

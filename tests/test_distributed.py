@@ -3,11 +3,18 @@ output as one process, bit for bit."""
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import dask
 import pyarrow.parquet as pq
 import pytest
 
+from mlsearch import compute
+from mlsearch.errors import ResourceError
 from mlsearch.io.events import read_metadata
 
 from .conftest import SMALL_PROFILE, run_cli
@@ -49,3 +56,39 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
     )  # fmt: skip
     assert res.returncode != 0 and "Traceback" not in res.stderr
     assert "tcp://127.0.0.1:1: no Dask scheduler answers" in res.stderr
+
+
+@pytest.fixture(scope="module")
+def one_worker() -> Iterator[Any]:
+    from distributed import Client, LocalCluster
+
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 1}),
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+        ) as cluster,
+        Client(cluster) as client,
+    ):  # fmt: skip
+        yield compute._Dask(client, "test cluster")
+
+
+def test_a_killed_worker_is_replaced_and_the_task_rerun(one_worker: Any, tmp_path: Path) -> None:
+    marker = str(tmp_path / "killed-once")
+
+    # (defined here: the workers cannot import the tests package, a local function travels
+    # by value)
+    def _die_once(marker: str) -> int:
+        """Kills its worker process the first time (as the OOM killer does), 7 after."""
+        if not os.path.exists(marker):
+            Path(marker).touch()
+            os._exit(137)
+        return 7
+
+    assert list(one_worker.imap(_die_once, [marker, marker])) == [7, 7]
+    assert os.path.exists(marker)
+
+
+def test_a_task_that_kills_every_worker_is_a_clear_error(one_worker: Any) -> None:
+    with pytest.raises(ResourceError, match=r"killed every Dask worker.*partition_events"):
+        list(one_worker.imap(lambda _: os._exit(137), [0]))

@@ -91,3 +91,30 @@ def test_a_corrupt_cached_file_is_rebuilt(tmp_path: Path) -> None:
         assert expect in res.stderr, (stage, res.stderr[-500:])
     for rel, frame in originals.items():
         pd.testing.assert_frame_equal(pd.read_parquet(data / rel), frame)
+
+
+def test_a_full_disk_is_a_clear_error_and_the_rerun_resumes(tmp_path: Path) -> None:
+    """A workdir on a 2 MiB filesystem: generate stops with one line naming the file it
+    could not write (no traceback, no partial file); after the disk grows, the rerun keeps
+    the sample that was finished and makes the rest."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)]
+    if subprocess.run(mount, capture_output=True).returncode != 0:
+        pytest.skip("needs permission to mount a small tmpfs (root with CAP_SYS_ADMIN)")
+    try:
+        work = ["--set", f"workdir={disk}", "--set", "generate.signal.masses=[1]"]
+        res = run_cli("generate", str(SMALL_PROFILE), *work)
+        assert res.returncode == 1
+        events = disk / "data/zprime_invisible/events"
+        assert f"error: {events}/" in res.stderr and "no space left on the device" in res.stderr
+        assert "Traceback" not in res.stderr
+        assert not list(events.glob(".tmp-*"))
+        done = sorted(p.name for p in events.glob("*.parquet"))
+        assert len(done) == 1, done  # the signal sample fits, the mu mu background does not
+        subprocess.run(["mount", "-o", "remount,size=200m", str(disk)], check=True)
+        res = run_cli("generate", str(SMALL_PROFILE), *work)
+        assert res.returncode == 0, res.stderr[-2000:]
+        assert "3 made, 1 cached" in res.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from mlsearch.errors import ResourceError, is_disk_full
 
 __all__ = ["atomic_path", "write_json_atomic", "write_text_atomic"]
 
@@ -36,6 +39,16 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         yield tmp_path
         os.replace(tmp_path, target)
+    except OSError as exc:
+        if is_disk_full(exc):
+            tmp_path.unlink(missing_ok=True)
+            free = shutil.disk_usage(target.parent).free / 2**20
+            raise ResourceError(
+                f"{target}: no space left on the device ({free:.1f} MiB free in "
+                f"{target.parent}); free space or choose another workdir, then rerun (finished "
+                "outputs are kept, the partial file was removed)"
+            ) from None
+        raise
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

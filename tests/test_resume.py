@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -65,6 +66,60 @@ def test_generate_killed_midway_resumes_to_identical_output(tmp_path: Path) -> N
     assert res.returncode == 0
     for path in sorted((clean / "data/zprime_invisible/events").glob("*.parquet")):
         pd.testing.assert_frame_equal(pd.read_parquet(path), pd.read_parquet(events / path.name))
+
+
+def _kill_when(args: list[str], ready: Callable[[], bool]) -> None:
+    """Start ``mlsearch ARGS``, SIGKILL its process group once ``ready()`` holds."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlsearch", *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not ready() and proc.poll() is None:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the stage finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+@pytest.mark.parametrize("stage", ["simulate", "features"])
+def test_simulate_and_features_killed_midway_resume_to_identical_output(
+    stage: str, tmp_path: Path
+) -> None:
+    """SIGKILL while the stage writes (simulate: after its first sample, features: while the
+    table's temporary file grows): no partial file is promoted or read, and the rerun gives
+    the files of an uninterrupted run."""
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    data = Path("data/zprime_invisible")
+    before = ["generate"] if stage == "simulate" else ["generate", "simulate"]
+    for work in (killed, clean):
+        for name in before:
+            res = run_cli(name, str(SMALL_PROFILE), "--set", f"workdir={work}", *OVERRIDES)
+            assert res.returncode == 0, res.stderr[-2000:]
+    if stage == "simulate":
+        reco = killed / data / "reco"
+        ready = lambda: len(list(reco.glob("[!.]*.parquet"))) >= 1  # noqa: E731
+    else:
+        ready = lambda: any((killed / data).glob(".tmp-features-*"))  # noqa: E731
+    args = [stage, str(SMALL_PROFILE), "--set", f"workdir={killed}", *OVERRIDES]
+    _kill_when(args, ready)
+    if stage == "features":
+        assert not (killed / data / "features.parquet").exists()
+    kept = len(list((killed / data / "reco").glob("[!.]*.parquet")))
+    for work in (killed, clean):
+        res = run_cli(stage, str(SMALL_PROFILE), "--set", f"workdir={work}", *OVERRIDES)
+        assert res.returncode == 0, res.stderr[-2000:]
+        if stage == "simulate" and work == killed:
+            assert f"{9 - kept} made, {kept} cached" in res.stderr  # finished samples kept
+    assert not list((killed / data).rglob(".tmp-*"))
+    if stage == "simulate":
+        outputs = sorted((clean / data / "reco").glob("*.parquet"))
+        assert len(outputs) == 9  # 6 signal masses, 3 backgrounds
+    else:
+        outputs = [clean / data / "features.parquet"]
+    for path in outputs:
+        other = killed / path.relative_to(clean)
+        pd.testing.assert_frame_equal(pd.read_parquet(path), pd.read_parquet(other))
 
 
 def test_a_corrupt_cached_file_is_rebuilt(tmp_path: Path) -> None:

@@ -53,6 +53,10 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     quiet_loggers()
+    # and in the processes we start (Dask workers, DDP processes), which read it at start-up
+    os.environ.setdefault(
+        "PYTHONWARNINGS", "ignore::UserWarning,ignore::DeprecationWarning,ignore::FutureWarning"
+    )
     for category in (UserWarning, DeprecationWarning, FutureWarning):
         warnings.filterwarnings("ignore", category=category)
 
@@ -161,9 +165,12 @@ def train(
             "--optuna", help="Optuna trials per model first (train.optuna_trials), 0: none"
         ),
     ] = 0,
+    scheduler: SchedulerOpt = None,
 ) -> None:
-    """Train the mass-parametrised pBDT and pNN on k folds (MLflow runs)."""
-    _run(["train"], config, [*(set_ or []), *([f"train.optuna_trials={optuna}"] if optuna else [])])
+    """Train the mass-parametrised pBDT and pNN on k folds (MLflow runs); with --scheduler
+    the pBDT trains on the Dask cluster's workers (xgboost.dask)."""
+    optuna_set = [f"train.optuna_trials={optuna}"] if optuna else []
+    _run(["train"], config, with_scheduler([*(set_ or []), *optuna_set], scheduler))
 
 
 @app.command("generate")

@@ -16,8 +16,8 @@ SchedulerOpt = Annotated[
     str | None,
     typer.Option(
         "--scheduler",
-        help="where generate/simulate/features run: 'local' (a Dask LocalCluster) or a Dask "
-        "scheduler address, tcp://host:8786 (compute.scheduler)",
+        help="where generate/simulate/features (and the pBDT training) run: 'local' (a Dask "
+        "LocalCluster) or a Dask scheduler address, tcp://host:8786 (compute.scheduler)",
     ),
 ]
 

@@ -220,6 +220,12 @@ class PNNConfig(_Strict):
         0, ge=0, description="Punzi-loss fine-tuning epochs after the BCE training (0: off)"
     )
     punzi_learning_rate: float = Field(3e-4, gt=0)
+    processes: int = Field(
+        1,
+        ge=1,
+        description="training processes: > 1 runs Lightning's DDP (gloo on CPU), each "
+        "process taking its share of every batch",
+    )
 
 
 class ModelsConfig(_Strict):

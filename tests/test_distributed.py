@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import dask
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -92,3 +93,50 @@ def test_a_killed_worker_is_replaced_and_the_task_rerun(one_worker: Any, tmp_pat
 def test_a_task_that_kills_every_worker_is_a_clear_error(one_worker: Any) -> None:
     with pytest.raises(ResourceError, match=r"killed every Dask worker.*partition_events"):
         list(one_worker.imap(lambda _: os._exit(137), [0]))
+
+
+def _toy(n: int = 60_000) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(n, 6))
+    mass = rng.choice([1.0, 2.0, 4.0], n)
+    y = (x[:, 0] + 0.4 * mass * x[:, 1] + rng.normal(size=n) > 0.7).astype(int)
+    return x, mass, y, rng.uniform(0.5, 2.0, n)
+
+
+def test_pbdt_on_one_dask_worker_is_the_single_process_model(one_worker: Any) -> None:
+    from mlsearch.config import PBDTConfig
+    from mlsearch.models import make_model
+
+    x, mass, y, w = _toy()
+    local, dask_ = (make_model("pbdt", PBDTConfig(), 5, c) for c in (None, one_worker.client))
+    local.fit(x, mass, y, w)
+    dask_.fit(x, mass, y, w)
+    np.testing.assert_array_equal(local.score(x, mass), dask_.score(x, mass))
+    assert local.history == dask_.history
+
+
+def test_pbdt_on_two_dask_workers_trains_a_model_of_the_same_quality() -> None:
+    """Two workers merge their quantile sketches: the trees differ slightly, the
+    separation does not."""
+    from distributed import Client, LocalCluster
+    from sklearn.metrics import roc_auc_score
+
+    from mlsearch.config import PBDTConfig
+    from mlsearch.models import make_model
+
+    x, mass, y, w = _toy()
+    local = make_model("pbdt", PBDTConfig(), 5)
+    local.fit(x, mass, y, w)
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+        ) as cluster,
+        Client(cluster) as client,
+    ):  # fmt: skip
+        two = make_model("pbdt", PBDTConfig(), 5, client)
+        two.fit(x, mass, y, w)
+    test_x, test_m, test_y, _ = (a[:20_000] for a in _toy(80_000)[::1])
+    aucs = [roc_auc_score(test_y, m.score(test_x, test_m)) for m in (local, two)]
+    assert aucs[0] > 0.8 and abs(aucs[0] - aucs[1]) < 0.003, aucs
+    assert not np.array_equal(local.score(x, mass), two.score(x, mass))

@@ -159,9 +159,13 @@ def test_predict_streams_in_chunks_with_the_same_scores(
     monkeypatch.setattr(predict_module, "CHUNK", 700)
     assert pq.ParquetFile(src).metadata.num_row_groups == 3
     chunked = predict_module.predict(model, src, [1.0, 2.5], tmp_path / "chunked.parquet")
-    assert (chunked.rows, chunked.non_finite_rows) == (whole.rows, whole.non_finite_rows) == (
-        3000,
-        1,
+    assert (
+        (chunked.rows, chunked.non_finite_rows)
+        == (whole.rows, whole.non_finite_rows)
+        == (
+            3000,
+            1,
+        )
     )
     out = pd.read_parquet(chunked.output)
     assert pq.ParquetFile(chunked.output).metadata.num_row_groups == 5  # written as it went

@@ -11,12 +11,13 @@ __all__ = ["MODEL_TYPES", "ParametrisedClassifier", "make_model"]
 MODEL_TYPES = ("pbdt", "pnn")
 
 
-def make_model(kind: str, params: Any, seed: int) -> ParametrisedClassifier:
-    """A new, untrained classifier of ``kind`` ('pbdt' or 'pnn') with its config section."""
+def make_model(kind: str, params: Any, seed: int, client: Any = None) -> ParametrisedClassifier:
+    """A new, untrained classifier of ``kind`` ('pbdt' or 'pnn') with its config section;
+    ``client`` (a dask.distributed Client) trains the pBDT on the cluster's workers."""
     if kind == "pbdt":
         from mlsearch.models.pbdt import PBDT
 
-        return PBDT(params, seed)
+        return PBDT(params, seed, client)
     if kind == "pnn":
         from mlsearch.models.pnn import PNN
 

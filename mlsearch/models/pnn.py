@@ -6,6 +6,9 @@ the exported ONNX graph carries its own preprocessing.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -112,53 +115,38 @@ class _Batches(torch.utils.data.IterableDataset[tuple[torch.Tensor, ...]]):
             gen = torch.Generator().manual_seed(self.seed + self.epoch)
             order = torch.randperm(n, generator=gen)
             self.epoch += 1
+        # under DDP every process draws the same order and takes its share of each batch:
+        # the processes together see the batch of one process, and the same number of steps
+        dist = torch.distributed
+        rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
         for start in range(0, n, self.batch_size):
             idx = order[start : start + self.batch_size]
-            yield tuple(t[idx] for t in self.tensors)
+            if len(idx) >= world:
+                yield tuple(t[idx[rank::world]] for t in self.tensors)
 
 
-def _lightning_module(net: PNNNetwork, params: PNNConfig) -> Any:
-    import lightning as L
+def _ddp(processes: int) -> Any:
+    """Lightning's strategy for ``processes``: DDP over spawned processes that average
+    their gradients with gloo (CPU), or the single-device default."""
+    if processes == 1:
+        return "auto"
+    from lightning.pytorch.strategies import DDPStrategy
 
-    class Module(L.LightningModule):
-        def __init__(self) -> None:
-            super().__init__()
-            self.net = net
-            self.train_losses: list[float] = []
-            self.val_losses: list[float] = []
-            self._epoch_loss: list[float] = []
+    # spawn, not fork: a forked child of a process with threads (a Dask client, MLflow)
+    # can deadlock on a lock held by a thread that does not exist in the child (seen here).
+    # (forkserver gave losses that differ from the single process and was no faster)
+    return DDPStrategy(process_group_backend="gloo", start_method="spawn")
 
-        def _loss(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-            x, y, w = batch
-            logits = self.net(x).squeeze(-1)
-            per_event = nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none")
-            return (per_event * w).sum() / w.sum()
 
-        def training_step(self, batch: tuple[torch.Tensor, ...], _: int) -> torch.Tensor:
-            loss = self._loss(batch)
-            self._epoch_loss.append(float(loss.detach()))
-            return loss
-
-        def on_train_epoch_end(self) -> None:
-            self.train_losses.append(float(np.mean(self._epoch_loss)))
-            self._epoch_loss = []
-
-        def validation_step(self, batch: tuple[torch.Tensor, ...], _: int) -> torch.Tensor:
-            loss = self._loss(batch)
-            self.log("val_loss", loss, on_epoch=True, prog_bar=False, batch_size=len(batch[0]))
-            return loss
-
-        def on_validation_epoch_end(self) -> None:
-            val = self.trainer.callback_metrics.get("val_loss")
-            if val is not None and not self.trainer.sanity_checking:
-                self.val_losses.append(float(val))
-
-        def configure_optimizers(self) -> torch.optim.Optimizer:
-            return torch.optim.AdamW(
-                self.net.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay
-            )
-
-    return Module()
+@contextlib.contextmanager
+def _history_file(processes: int) -> Iterator[Path | None]:
+    """Where the first DDP process leaves the loss history (the spawned processes' Python
+    objects do not come back; the weights do, through Lightning)."""
+    if processes == 1:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="mlsearch-ddp-") as tmp:
+        yield Path(tmp) / "history.json"
 
 
 class PNN:
@@ -199,11 +187,14 @@ class PNN:
         tr, va = torch.from_numpy(~is_val), torch.from_numpy(is_val)
         train = _Batches((x[tr], y[tr], w[tr]), self.params.batch_size, self.seed)
         val = _Batches((x[va], y[va], w[va]), 8 * self.params.batch_size, None)
-        module = _lightning_module(net, self.params)
+        from mlsearch.models.pnn_lightning import PNNModule
+
+        processes = self.params.processes
         trainer = L.Trainer(
             max_epochs=self.params.epochs,
             accelerator="cpu",
-            devices=1,
+            devices=processes,
+            strategy=_ddp(processes),
             logger=False,
             enable_checkpointing=False,
             enable_progress_bar=False,
@@ -214,8 +205,14 @@ class PNN:
         )
         loader = torch.utils.data.DataLoader(train, batch_size=None)
         val_loader = torch.utils.data.DataLoader(val, batch_size=None)
-        trainer.fit(module, loader, val_loader)
-        self.history = {"train_loss": module.train_losses, "val_loss": module.val_losses}
+        with _history_file(processes) as history:
+            module = PNNModule(net, self.params.learning_rate, self.params.weight_decay, history)
+            trainer.fit(module, loader, val_loader)
+            self.history = (
+                json.loads(history.read_text())
+                if history is not None
+                else {"train_loss": module.train_losses, "val_loss": module.val_losses}
+            )
         if self.params.punzi_epochs and punzi is not None:
             self.history["punzi_loss"] = self._fine_tune(net, x, punzi)
         self.net = net.eval()

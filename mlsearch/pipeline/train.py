@@ -91,6 +91,14 @@ def _train_test_ks(
     return out, pd.concat(frames, ignore_index=True)
 
 
+def _cluster_client(config: Config) -> Any:
+    """The dask.distributed Client of ``compute.scheduler`` (the pBDT trains on its
+    workers with xgboost.dask), or None to train in this process."""
+    from mlsearch.compute import executor
+
+    return getattr(executor(config.compute.scheduler, config.compute.workers), "client", None)
+
+
 def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
     """Train every enabled model on k folds; log params, losses and per-mass AUC to MLflow."""
     reporter = reporter or NullReporter()
@@ -102,7 +110,10 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
         if config.models.pnn.punzi_epochs
         else None
     )
-    key = stage_key("train", features_key, config.train, config.models, punzi)
+    client = _cluster_client(config) if "pbdt" in kinds else None
+    # the pBDT of n > 1 workers differs slightly from the single-process one: its own key
+    cluster = [("xgboost.dask", len(client.nthreads()))] if client is not None else []
+    key = stage_key("train", features_key, config.train, config.models, punzi, *cluster)
     outputs = tuple(
         native_model_path(paths.train, k, i) for k in kinds for i in range(config.train.n_folds)
     )
@@ -157,7 +168,7 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
             train_test: list[pd.DataFrame] = []
             for i in range(n_folds):
                 rows = fold != i
-                model = make_model(kind, params, config.seed + i)
+                model = make_model(kind, params, config.seed + i, client)
                 target = (
                     punzi_target(
                         table.loc[rows], meta, config.luminosity_fb, config.limits.window_sigma

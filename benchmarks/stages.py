@@ -115,4 +115,57 @@ def bench_training(n_rows: int = 200_000, epochs: int = 5) -> list[tuple[str, st
             "early stopping)",
         )
     )
+    return rows + _distributed_training(x, mass, y, w, epochs)
+
+
+def _distributed_training(
+    x: np.ndarray, mass: np.ndarray, y: np.ndarray, w: np.ndarray, epochs: int
+) -> list[tuple[str, str, str]]:
+    """The pBDT on a LocalCluster of 1 (2 threads) and 2 workers (1 thread each) with
+    xgboost.dask, and the pNN with Lightning DDP over 2 processes, against the same fit in
+    this process (2 threads)."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    from mlsearch.config import PBDTConfig, PNNConfig
+    from mlsearch.models.pbdt import PBDT
+    from mlsearch.models.pnn import PNN
+
+    def fit(model: Any) -> float:
+        start = time.perf_counter()
+        model.fit(x, mass, y, w)
+        return time.perf_counter() - start
+
+    params = PBDTConfig(early_stopping_rounds=None)
+    times = {"this process": fit(PBDT(params, 1))}
+    for workers in (1, 2):
+        with (
+            LocalCluster(
+                n_workers=workers, threads_per_worker=2 // workers, host="127.0.0.1",
+                dashboard_address=None, silence_logs=logging.ERROR,
+            ) as cluster,
+            Client(cluster) as client,
+        ):  # fmt: skip
+            times[f"xgboost.dask, {workers} worker(s)"] = fit(PBDT(params, 1, client))
+    base = times["this process"]
+    rows = [
+        (
+            f"training: pBDT, {len(x):.0e} rows, {label}",
+            f"{t:.1f} s",
+            f"{base / t:.2f}x this process (cluster start not counted)",
+        )
+        for label, t in times.items()
+    ]
+    t1, t2 = (
+        fit(PNN(PNNConfig(hidden=[64, 64, 64], epochs=epochs, patience=100, processes=p), 1))
+        for p in (1, 2)
+    )
+    rows.append(
+        (
+            f"training: pNN, {len(x):.0e} rows, {epochs} epochs, DDP over 2 processes",
+            f"{t2:.1f} s vs {t1:.1f} s in one process",
+            f"{t1 / t2:.2f}x (gloo; the 2 processes' start-up included)",
+        )
+    )
     return rows

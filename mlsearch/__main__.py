@@ -2,4 +2,7 @@
 
 from mlsearch.cli import main
 
-main()
+# the guard: processes started with spawn (DDP training, a LocalCluster's workers) import
+# this module as __mp_main__ and must not run the command again
+if __name__ == "__main__":
+    main()

@@ -147,3 +147,29 @@ def test_pnn_ddp_over_two_processes_trains_the_single_process_network() -> None:
         np.testing.assert_allclose(two.history[name], one.history[name], rtol=2e-3)
     s1, s2 = one.score(x, mass), two.score(x, mass)
     assert np.abs(s1 - s2).max() < 0.02 and not np.array_equal(s1, s2)
+
+
+def test_train_on_a_local_cluster_and_ddp_from_the_command_line(
+    small_run: Path, tmp_path: Path
+) -> None:
+    """``python -m mlsearch train --scheduler local`` with ``models.pnn.processes=2``: the
+    pBDT on the cluster's workers, the pNN over 2 spawned DDP processes (which import the
+    entry module again and must not rerun the command); both separate as well as the
+    single-process models of the small run."""
+    import shutil
+
+    work = tmp_path / "w"
+    shutil.copytree(small_run, work)
+    res = run_cli(
+        "train", str(SMALL_PROFILE), "--set", f"workdir={work}", "--scheduler", "local",
+        "--set", "models.pnn.processes=2",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "Traceback" not in res.stderr and "Warning" not in res.stderr
+    manifest = "data/zprime_invisible/train/.train.manifest.json"
+    for kind in ("pbdt", "pnn"):
+        single = json.loads((small_run / manifest).read_text())["auc"][kind]
+        cluster = json.loads((work / manifest).read_text())["auc"][kind]
+        assert [r["mass"] for r in cluster] == [r["mass"] for r in single]
+        for a, b in zip(cluster, single, strict=True):
+            assert abs(a["auc"] - b["auc"]) < 0.01, (kind, a, b)

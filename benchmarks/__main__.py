@@ -273,6 +273,21 @@ def bench_assignment(workdir: str) -> list[tuple[str, str, str]]:
     return rows
 
 
+Rows = list[tuple[str, str, str]]
+
+
+def _section(name: str, run: Callable[[], Rows]) -> Rows:
+    """A section's rows; a section that fails is one row with its error (the others, maybe
+    an hour of measurements, are still printed and written)."""
+    try:
+        return run()
+    except Exception as exc:
+        import traceback
+
+        traceback.print_exc()
+        return [(f"{name}: FAILED", type(exc).__name__, str(exc)[:200])]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows for scoring")
@@ -323,7 +338,7 @@ def main() -> None:
     table = Table(title="mlsearch benchmarks (this machine, this run)")
     for col in ("what", "throughput", "note"):
         table.add_column(col)
-    rows = [row for name in chosen for row in sections[name]()]
+    rows = [row for name in chosen for row in _section(name, sections[name])]
     for row in rows:
         table.add_row(*row)
     Console().print(table)

@@ -6,6 +6,7 @@ it; imported only when a pNN is trained (lightning is a heavy import).
 
 from __future__ import annotations
 
+import atexit
 import json
 from pathlib import Path
 
@@ -20,6 +21,18 @@ __all__ = ["PNNModule"]
 
 # DDP's processes import this module first thing: Lightning's banners stay out of the output
 quiet_loggers()
+
+
+def _leave_process_group() -> None:
+    """Destroy the gloo process group before the interpreter exits: left to the C++ static
+    destructors, its threads made a DDP process abort at exit ("terminate called without an
+    active exception", 1 fit in 4 here) after the training had finished. Lightning does this
+    for NCCL only."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
+atexit.register(_leave_process_group)
 
 
 class PNNModule(L.LightningModule):

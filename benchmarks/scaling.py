@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -34,19 +33,32 @@ def _stage(stage: str, config: Path, *extra: str) -> tuple[float, float]:
     return _mlsearch(stage, str(config), *extra)
 
 
+# Starts the command from a small, freshly exec'ed process and reports the peak RSS it saw:
+# Linux keeps a process's peak RSS across fork + exec, so a command started straight from
+# this (by then several GiB) benchmark process would report this process's peak instead.
+_PEAK_RSS = (
+    "import os, subprocess, sys\n"
+    "proc = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL)\n"
+    "_, status, usage = os.wait4(proc.pid, 0)\n"
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
 def _mlsearch(*args: str) -> tuple[float, float]:
     """(wall seconds, peak RSS [GiB]) of ``mlsearch ARGS`` in its own process (the RSS of
     that process and the worker processes it waited for)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlsearch", *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if status != 0:
-        raise RuntimeError(f"mlsearch {args[0]} failed: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-    return wall, usage.ru_maxrss / 2**20  # kB -> GiB
+    with tempfile.TemporaryDirectory() as tmp:
+        peak = Path(tmp) / "maxrss"
+        start = time.perf_counter()
+        res = subprocess.run(
+            [sys.executable, "-c", _PEAK_RSS, str(peak), sys.executable, "-m", "mlsearch", *args],
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        wall = time.perf_counter() - start
+        if res.returncode != 0:
+            raise RuntimeError(f"mlsearch {args[0]} failed: {res.stderr[-2000:]}")
+        return wall, int(peak.read_text()) / 2**20  # kB -> GiB
 
 
 def _model(workdir: Path) -> Path:

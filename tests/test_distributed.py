@@ -3,6 +3,7 @@ output as one process, bit for bit."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Iterator
@@ -59,18 +60,24 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
     assert "tcp://127.0.0.1:1: no Dask scheduler answers" in res.stderr
 
 
-@pytest.fixture(scope="module")
-def one_worker() -> Iterator[Any]:
+@contextlib.contextmanager
+def _client(workers: int) -> Iterator[Any]:
+    """A Client of a fresh LocalCluster of ``workers`` single-thread processes."""
     from distributed import Client, LocalCluster
 
     with (
-        dask.config.set({"distributed.scheduler.allowed-failures": 1}),
         LocalCluster(
-            n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+            n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
             silence_logs=logging.CRITICAL,
         ) as cluster,
         Client(cluster) as client,
     ):  # fmt: skip
+        yield client
+
+
+@pytest.fixture(scope="module")
+def one_worker() -> Iterator[Any]:
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), _client(1) as client:
         yield compute._Dask(client, "test cluster")
 
 
@@ -95,8 +102,8 @@ def test_a_task_that_kills_every_worker_is_a_clear_error(one_worker: Any) -> Non
         list(one_worker.imap(lambda _: os._exit(137), [0]))
 
 
-def _toy(n: int = 60_000) -> tuple[np.ndarray, ...]:
-    rng = np.random.default_rng(3)
+def _toy(n: int = 60_000, seed: int = 3) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 6))
     mass = rng.choice([1.0, 2.0, 4.0], n)
     y = (x[:, 0] + 0.4 * mass * x[:, 1] + rng.normal(size=n) > 0.7).astype(int)
@@ -118,7 +125,6 @@ def test_pbdt_on_one_dask_worker_is_the_single_process_model(one_worker: Any) ->
 def test_pbdt_on_two_dask_workers_trains_a_model_of_the_same_quality() -> None:
     """Two workers merge their quantile sketches: the trees differ slightly, the
     separation does not."""
-    from distributed import Client, LocalCluster
     from sklearn.metrics import roc_auc_score
 
     from mlsearch.config import PBDTConfig
@@ -127,16 +133,10 @@ def test_pbdt_on_two_dask_workers_trains_a_model_of_the_same_quality() -> None:
     x, mass, y, w = _toy()
     local = make_model("pbdt", PBDTConfig(), 5)
     local.fit(x, mass, y, w)
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
-            silence_logs=logging.CRITICAL,
-        ) as cluster,
-        Client(cluster) as client,
-    ):  # fmt: skip
+    with _client(2) as client:
         two = make_model("pbdt", PBDTConfig(), 5, client)
         two.fit(x, mass, y, w)
-    test_x, test_m, test_y, _ = (a[:20_000] for a in _toy(80_000)[::1])
+    test_x, test_m, test_y, _ = _toy(20_000, seed=4)  # held out
     aucs = [roc_auc_score(test_y, m.score(test_x, test_m)) for m in (local, two)]
     assert aucs[0] > 0.8 and abs(aucs[0] - aucs[1]) < 0.003, aucs
     assert not np.array_equal(local.score(x, mass), two.score(x, mass))

@@ -4,7 +4,7 @@ Given a dask.distributed client (``compute.scheduler``), the same training runs 
 cluster's workers with xgboost.dask: each worker holds a block of rows and the histograms are
 summed across workers. One worker gives the single-process model bit for bit; more workers
 merge their quantile sketches, so the split candidates (and the trees) differ slightly, with
-the same quality (tests/test_models.py).
+the same quality (tests/test_distributed.py).
 
 With early stopping (default) a random 10 % of the training rows is held out and the booster
 is cut at the best iteration: equal AUC with fewer trees, so both xgboost and the exported

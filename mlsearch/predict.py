@@ -224,12 +224,12 @@ def _score_chunk(
     inp = np.empty((len(rows), x.shape[1] + 1), dtype=np.float32)
     inp[:, :-1] = x[rows]
     columns: dict[str, np.ndarray] = {c: np.asarray(data[c]) for c in ids}
+    feeds = {"input": inp}
+    if event_col is not None:
+        feeds["event"] = np.asarray(data[event_col], dtype=np.int64)[rows]
     for m in masses:
         score = np.full(len(x), np.nan, dtype=np.float32)
         inp[:, -1] = m
-        feeds = {"input": inp}
-        if event_col is not None:
-            feeds["event"] = np.asarray(data[event_col], dtype=np.int64)[rows]
         if len(rows):
             # (N, 1) score or basf2's (N, 2): signal is last
             score[rows] = session.run([out_name], feeds)[0][:, -1]

@@ -126,10 +126,9 @@ def _distributed_training(
     this process (2 threads). Both are fitted here once more in this process rather than
     reusing the caller's times: run alone, the caller's first fits also pay the xgboost and
     Lightning imports (pNN 3.4 s against 1.7 s warm)."""
-    import logging
+    from distributed import Client
 
-    from distributed import Client, LocalCluster
-
+    from mlsearch.compute import local_cluster
     from mlsearch.config import PBDTConfig, PNNConfig
     from mlsearch.models.pbdt import PBDT
     from mlsearch.models.pnn import PNN
@@ -142,13 +141,7 @@ def _distributed_training(
     params = PBDTConfig(early_stopping_rounds=None)
     times = {"this process": fit(PBDT(params, 1))}
     for workers in (1, 2):
-        with (
-            LocalCluster(
-                n_workers=workers, threads_per_worker=2 // workers, host="127.0.0.1",
-                dashboard_address=None, silence_logs=logging.ERROR,
-            ) as cluster,
-            Client(cluster) as client,
-        ):  # fmt: skip
+        with local_cluster(workers, 2 // workers) as cluster, Client(cluster) as client:
             times[f"xgboost.dask, {workers} worker(s)"] = fit(PBDT(params, 1, client))
     base = times["this process"]
     rows = [

@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 from mlsearch.errors import InputError, ResourceError
 
-__all__ = ["Executor", "executor"]
+__all__ = ["Executor", "executor", "local_cluster"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -85,16 +85,22 @@ def _result(future: Any, fn: Callable[..., Any]) -> Any:
 _CACHE: dict[tuple[str, int], _Dask] = {}
 
 
+def local_cluster(workers: int, threads_per_worker: int = 1) -> Any:
+    """A dask.distributed LocalCluster of ``workers`` processes (the kernels hold the GIL in
+    places), bound to 127.0.0.1, without a dashboard port, its logs at ERROR only."""
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=workers, threads_per_worker=threads_per_worker, processes=True,
+        host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+    )  # fmt: skip
+
+
 def _start(scheduler: str, workers: int) -> _Dask:
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if scheduler == "local":
-        # processes, one thread each (the kernels hold the GIL in places); bound to
-        # 127.0.0.1, no dashboard port
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None, silence_logs=logging.ERROR,
-        )  # fmt: skip
+        cluster = local_cluster(workers)
         client = Client(cluster)
         description = f"a local Dask cluster ({workers} workers)"
     else:

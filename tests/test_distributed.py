@@ -4,7 +4,6 @@ output as one process, bit for bit."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,15 +62,9 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
 @contextlib.contextmanager
 def _client(workers: int) -> Iterator[Any]:
     """A Client of a fresh LocalCluster of ``workers`` single-thread processes."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    with (
-        LocalCluster(
-            n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
-            silence_logs=logging.CRITICAL,
-        ) as cluster,
-        Client(cluster) as client,
-    ):  # fmt: skip
+    with compute.local_cluster(workers) as cluster, Client(cluster) as client:
         yield client
 
 

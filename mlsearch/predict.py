@@ -11,7 +11,6 @@ so no row is scored from a value the model was not trained on.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 
 from mlsearch.errors import InputError
 from mlsearch.io.atomic import atomic_path
+from mlsearch.io.basf2_names import basf2_branch_name
 
 __all__ = ["PredictResult", "basf2_branch_name", "predict"]
 
@@ -37,33 +37,6 @@ ID_COLUMNS = (
     "fold",
 )
 CHUNK = 262_144
-_ESCAPES = {
-    " ": "__sp",
-    ",": "__cm",
-    ":": "__cl",
-    "(": "__bo",
-    ")": "__bc",
-    ".": "__pt",
-    "+": "__pl",
-    "-": "__mi",
-    "=": "__eq",
-    "<": "__st",
-    ">": "__gt",
-    "[": "__so",
-    "]": "__sc",
-    "*": "__mu",
-    "/": "__sl",
-}
-
-
-def basf2_branch_name(variable: str) -> str:
-    """The ROOT branch VariablesToNtuple writes for a basf2 variable string.
-
-    >>> basf2_branch_name("daughter(0, p)")
-    'daughter__bo0__cm__spp__bc'
-    """
-    escaped = "".join(_ESCAPES.get(c, c) for c in variable)
-    return re.sub(r"[^A-Za-z0-9_]", "", escaped)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from mlsearch.detector import simulate_events  # noqa: E402
 from mlsearch.export.parity import onnx_session  # noqa: E402
 from mlsearch.features import get_builder  # noqa: E402
 from mlsearch.features.spec import search_values  # noqa: E402
+from mlsearch.folds import fold_of  # noqa: E402
 from mlsearch.generate import generate_process  # noqa: E402
 from mlsearch.io.events import truth_to_awkward  # noqa: E402
 from mlsearch.limits.asymptotic import cls_limits  # noqa: E402
@@ -35,13 +36,12 @@ from mlsearch.limits.signal_points import (  # noqa: E402
     interpolate_point,
     measure_point,
 )
-from mlsearch.limits.windows import signal_window  # noqa: E402
-from mlsearch.models.folds import fold_of  # noqa: E402
 from mlsearch.pipeline.export import onnx_model_path  # noqa: E402
 from mlsearch.pipeline.features import read_feature_table  # noqa: E402
 from mlsearch.pipeline.limits_inputs import Scorer, mass_model, signal_points  # noqa: E402
 from mlsearch.pipeline.paths import Paths  # noqa: E402
 from mlsearch.searches import branching_fraction  # noqa: E402
+from mlsearch.selection.windows import signal_window  # noqa: E402
 
 DOC = ROOT / "docs" / "validation.md"
 BEGIN = "<!-- BEGIN interpolation: written by scripts/validate_interpolation.py -->"

@@ -8,8 +8,8 @@ import pytest
 from mlsearch.evaluation.baselines import BASELINES, baseline_mask, baseline_masks
 from mlsearch.evaluation.report import mass_report, roc_curve_weighted
 from mlsearch.features import get_builder
-from mlsearch.limits.punzi import best_punzi_cut, punzi_cross_section
 from mlsearch.models.mass_assignment import assign_background_masses, expand_all_masses
+from mlsearch.selection.punzi import best_punzi_cut, punzi_cross_section
 
 
 def test_random_grid_follows_the_probabilities():

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from mlsearch.errors import InputError
-from mlsearch.generate.beams import Beams, cms_to_lab
 from mlsearch.io.events import read_events
 from mlsearch.io.generator_files import read_generator_file
+from mlsearch.physics.beams import Beams, cms_to_lab
 from mlsearch.physics.kinematics import beam_four_momenta, invariant_mass2
 
 from .conftest import run_cli

@@ -8,7 +8,8 @@ import pytest
 from scipy import integrate
 
 from mlsearch.generate import PROCESSES, generate_process
-from mlsearch.generate.sample import PDG_ALP
+from mlsearch.io.truth import PDG_ALP
+from mlsearch.physics.acceptance import TrackAcceptance
 from mlsearch.physics.constants import ALPHA_EM, GEV2_TO_FB, M_E
 from mlsearch.physics.kinematics import beam_four_momenta, boost, cms_boost_vector, invariant_mass2
 from mlsearch.physics.qed_me import dark_photon_dsigma_dcos
@@ -106,8 +107,8 @@ def test_gamma_gamma_two_photon_part_is_the_analytic_integral():
 
 def test_three_photon_sampler_agrees_with_flat_phase_space():
     from mlsearch.generate import gg
-    from mlsearch.generate.beams import sample_beams
     from mlsearch.generate.phase_space import rambo_massless
+    from mlsearch.physics.beams import sample_beams
     from mlsearch.physics.qed_me import me2_three_photons
 
     importance = gg.generate_gg(60_000, 6, energy_spread=False).metadata["sigma_3gamma_fb"]
@@ -199,7 +200,9 @@ def test_fsr_photon_spectrum_is_the_structure_function_and_collinear():
 
 def test_eemumu_in_acceptance_keeps_the_visible_part_only():
     full = generate_process("eemumu", 50_000, 4, energy_spread=False)
-    visible = generate_process("eemumu", 20_000, 4, energy_spread=False, in_acceptance=True)
+    visible = generate_process(
+        "eemumu", 20_000, 4, energy_spread=False, acceptance=TrackAcceptance(pt_min=0.1)
+    )
     mu = visible.p4[:, 2:4]
     pt = np.hypot(mu[..., 1], mu[..., 2])
     theta = np.degrees(np.arctan2(pt, mu[..., 3]))
@@ -211,4 +214,4 @@ def test_eemumu_in_acceptance_keeps_the_visible_part_only():
     expected = full.weight[passed].sum()
     assert visible.cross_section_fb == pytest.approx(expected, rel=0.05)
     with pytest.raises(ValueError, match="e e mu mu option"):
-        generate_process("mumu", 10, 1, in_acceptance=True)
+        generate_process("mumu", 10, 1, acceptance=TrackAcceptance(pt_min=0.1))

@@ -1,7 +1,7 @@
 import numpy as np
 
-from mlsearch.generate.beams import cms_to_lab, sample_beams
 from mlsearch.physics import constants as c
+from mlsearch.physics.beams import cms_to_lab, sample_beams
 from mlsearch.physics.kinematics import (
     beam_four_momenta,
     boost,

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from mlsearch.limits.scan import upper_limit
-from mlsearch.limits.windows import signal_window
 from mlsearch.limits.workspace import build_workspace
+from mlsearch.selection.windows import signal_window
 
 
 def test_large_background_counting_limit_matches_asymptotic_formula():
@@ -58,7 +58,7 @@ def test_window_is_two_sigma_of_the_signal_core():
 
 
 def test_punzi_figure_of_merit():
-    from mlsearch.limits.punzi import best_punzi_cut, one_event_floor, punzi_cross_section
+    from mlsearch.selection.punzi import best_punzi_cut, one_event_floor, punzi_cross_section
 
     # large B: sigma_min -> (a + b) sqrt(B) / (eff L)... to leading order a sqrt(B) + b sqrt(B)
     big = float(punzi_cross_section(1.0, 1e8, 1.0))
@@ -381,7 +381,7 @@ def test_signal_points_interpolate_between_generated_masses():
     """Window centre relative to m^2, width, efficiency and log cross section linear in the
     mass; the score distribution by horizontal morphing of its quantile function."""
     from mlsearch.limits.signal_points import interpolate_points, measure_point
-    from mlsearch.limits.windows import Window
+    from mlsearch.selection.windows import Window
 
     rng = np.random.default_rng(0)
     a = measure_point(
@@ -463,8 +463,8 @@ def test_a_window_without_background_mc_gets_the_one_event_floor():
     from mlsearch.limits.asymptotic import cls_limits
     from mlsearch.limits.signal_points import measure_point
     from mlsearch.limits.toys import toy_cls_limits
-    from mlsearch.limits.windows import Window
     from mlsearch.pipeline.limits_inputs import mass_model
+    from mlsearch.selection.windows import Window
 
     from .conftest import SMALL_PROFILE
 

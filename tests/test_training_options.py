@@ -17,7 +17,7 @@ from .conftest import SMALL_PROFILE, run_cli
 
 
 def test_soft_punzi_is_the_punzi_formula():
-    from mlsearch.limits.punzi import punzi_cross_section
+    from mlsearch.selection.punzi import punzi_cross_section
 
     for eff, bkg in ((0.3, 0.0), (0.5, 12.0), (0.05, 400.0)):
         got = float(soft_punzi(torch.tensor(eff), torch.tensor(bkg), 2.0))

@@ -1,13 +1,14 @@
-"""Detector acceptances in the lab frame (shared/belle2-facts.md, Belle II TDR)."""
+"""Detector acceptances in the lab frame: ECL regions (Belle II Technical Design Report,
+arXiv:1011.0352, ch. 8; numbers in docs/simulation.md). The CDC acceptance lives in
+mlsearch.physics.acceptance, where the generators' truth filters reach it too."""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["CDC_THETA", "ecl_region"]
+__all__ = ["ecl_region"]
 
-CDC_THETA = (np.radians(17.0), np.radians(150.0))  # tracking polar acceptance [rad]
 _FWD = (np.radians(12.4), np.radians(31.4))
 _BARREL = (np.radians(32.2), np.radians(128.7))
 _BWD = (np.radians(130.7), np.radians(155.1))

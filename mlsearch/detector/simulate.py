@@ -17,8 +17,7 @@ from mlsearch.detector.pid import electron_id, muon_id
 from mlsearch.detector.showers import Profile
 from mlsearch.detector.tracking import reconstruct_tracks
 from mlsearch.detector.trigger import trigger_bits
-from mlsearch.generate.tau_decays import M_K, M_PI
-from mlsearch.physics.constants import M_E, M_MU
+from mlsearch.physics.constants import M_E, M_K, M_MU, M_PI
 
 __all__ = ["simulate_events"]
 

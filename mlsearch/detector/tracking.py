@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from mlsearch.detector.geometry import CDC_THETA
+from mlsearch.physics.acceptance import CDC_THETA
 
 __all__ = ["PT_MIN", "pt_resolution", "reconstruct_tracks"]
 

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from mlsearch.features.spec import search_values
-from mlsearch.limits.punzi import best_punzi_cut, one_event_floor
-from mlsearch.limits.windows import signal_window
 from mlsearch.models import make_model
 from mlsearch.models.weights import training_weights
+from mlsearch.selection.punzi import best_punzi_cut, one_event_floor
+from mlsearch.selection.windows import signal_window
 
 __all__ = ["LeaveOneOut", "leave_one_mass_out"]
 

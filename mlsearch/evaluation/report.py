@@ -17,8 +17,8 @@ from numpy.typing import NDArray
 from sklearn.metrics import roc_auc_score
 
 from mlsearch.features.spec import search_values
-from mlsearch.limits.punzi import best_punzi_cut, one_event_floor, punzi_cross_section
-from mlsearch.limits.windows import signal_window
+from mlsearch.selection.punzi import best_punzi_cut, one_event_floor, punzi_cross_section
+from mlsearch.selection.windows import signal_window
 
 __all__ = ["MassReport", "mass_report", "roc_curve_weighted"]
 

@@ -1,11 +1,12 @@
 """Event generators. :func:`generate_process` is the one entry point; each process lives in
-its own module and returns a :class:`~mlsearch.generate.sample.TruthSample`."""
+its own module and returns a :class:`~mlsearch.io.truth.TruthSample`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlsearch.generate.sample import TruthSample
+from mlsearch.io.truth import TruthSample
+from mlsearch.physics.acceptance import TrackAcceptance
 
 __all__ = ["PROCESSES", "ProcessInfo", "generate_process"]
 
@@ -55,22 +56,22 @@ def generate_process(
     coupling: float | None = None,
     invisible_br: str = "lmu_ltau",
     energy_spread: bool = True,
-    in_acceptance: bool = False,
+    acceptance: TrackAcceptance | None = None,
 ) -> TruthSample:
     """Generate ``n_events`` of ``process`` (a key of PROCESSES); signals need a mass [GeV]
-    and take a coupling (default 1 in the model's natural unit). ``in_acceptance``: e e mu mu
-    only with both muons inside the CDC acceptance (other processes refuse it)."""
+    and take a coupling (default 1 in the model's natural unit). ``acceptance``: e e mu mu
+    only with both muons inside this tracking acceptance (other processes refuse it)."""
     if process not in PROCESSES:
         raise ValueError(f"unknown process {process!r}; known: {', '.join(PROCESSES)}")
     info = PROCESSES[process]
-    if in_acceptance and process != "eemumu":
-        raise ValueError(f"in_acceptance is an e e mu mu option, not one of {process}")
+    if acceptance is not None and process != "eemumu":
+        raise ValueError(f"an acceptance filter is an e e mu mu option, not one of {process}")
     if info.is_signal:
         if mass is None:
             raise ValueError(f"{process} needs a mass [GeV] (--mass)")
         g = 1.0 if coupling is None else coupling
         return _signal(process, n_events, seed, mass, g, invisible_br, energy_spread)
-    return _background(process, n_events, seed, energy_spread, in_acceptance)
+    return _background(process, n_events, seed, energy_spread, acceptance)
 
 
 def _signal(
@@ -97,7 +98,9 @@ def _signal(
     return generate_dark_photon(n, mass, g, seed, spread)
 
 
-def _background(process: str, n: int, seed: int, spread: bool, in_acceptance: bool) -> TruthSample:
+def _background(
+    process: str, n: int, seed: int, spread: bool, acceptance: TrackAcceptance | None
+) -> TruthSample:
     if process == "mumu":
         from mlsearch.generate.mumu import generate_mumu
 
@@ -109,7 +112,7 @@ def _background(process: str, n: int, seed: int, spread: bool, in_acceptance: bo
     if process == "eemumu":
         from mlsearch.generate.two_photon import generate_eemumu
 
-        return generate_eemumu(n, seed, spread, in_acceptance)
+        return generate_eemumu(n, seed, spread, acceptance)
     if process == "gg":
         from mlsearch.generate.gg import generate_gg
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.generate.beams import Beams
 from mlsearch.generate.phase_space import decay_two_body, two_body
-from mlsearch.generate.sample import PDG_ALP, TruthSample
 from mlsearch.generate.unweight import unweighted_events
+from mlsearch.io.truth import PDG_ALP, TruthSample
+from mlsearch.physics.beams import Beams
 from mlsearch.physics.qed_me import alp_dsigma_dcos, alp_width
 
 __all__ = ["decay_alps", "generate_alp", "mean_decay_length_cm"]

@@ -21,11 +21,11 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.generate.beams import Beams
 from mlsearch.generate.mumu import isr_beta, radiate
 from mlsearch.generate.phase_space import collinear_cos, collinear_cos_density, two_body
-from mlsearch.generate.sample import TruthSample
 from mlsearch.generate.unweight import weighted_events
+from mlsearch.io.truth import TruthSample
+from mlsearch.physics.beams import Beams
 from mlsearch.physics.constants import ALPHA_EM, M_E
 from mlsearch.physics.kinematics import boost, rotate_z_to
 from mlsearch.physics.qed_me import me2_radiative_bhabha

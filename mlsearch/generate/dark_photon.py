@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.generate.beams import Beams
 from mlsearch.generate.phase_space import collinear_cos, collinear_cos_density, two_body
-from mlsearch.generate.sample import PDG_DARK_PHOTON, TruthSample
 from mlsearch.generate.unweight import unweighted_events
+from mlsearch.io.truth import PDG_DARK_PHOTON, TruthSample
+from mlsearch.physics.beams import Beams
 from mlsearch.physics.constants import M_E
 from mlsearch.physics.qed_me import dark_photon_dsigma_dcos
 

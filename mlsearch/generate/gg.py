@@ -18,15 +18,15 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.generate.beams import Beams
 from mlsearch.generate.dark_photon import SQRT_S_MAX, electron_beta
 from mlsearch.generate.phase_space import (
     collinear_cos,
     collinear_cos_density,
     two_body,
 )
-from mlsearch.generate.sample import TruthSample
 from mlsearch.generate.unweight import weighted_events
+from mlsearch.io.truth import TruthSample
+from mlsearch.physics.beams import Beams
 from mlsearch.physics.kinematics import boost, invariant_mass2
 from mlsearch.physics.qed_me import dark_photon_dsigma_dcos, me2_three_photons
 

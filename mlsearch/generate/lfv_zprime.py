@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.generate.beams import Beams
-from mlsearch.generate.sample import PDG_ZPRIME, TruthSample
 from mlsearch.generate.unweight import unweighted_events
 from mlsearch.generate.zprime import CHUNK, _trial_events
+from mlsearch.io.truth import PDG_ZPRIME, TruthSample
+from mlsearch.physics.beams import Beams
 from mlsearch.physics.constants import M_E, M_MU
 
 __all__ = ["generate_lfv_zprime"]

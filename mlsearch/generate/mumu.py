@@ -20,11 +20,12 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.generate.beams import cms_to_lab, sample_beams
 from mlsearch.generate.fsr import radiate_final_state
-from mlsearch.generate.sample import TruthSample, chunk_rng
+from mlsearch.io.truth import TruthSample
+from mlsearch.physics.beams import cms_to_lab, sample_beams
 from mlsearch.physics.constants import ALPHA_EM, M_E, M_MU
 from mlsearch.physics.kinematics import boost
+from mlsearch.physics.seeds import chunk_rng
 from mlsearch.physics.vacuum_polarisation import vp_factor
 
 __all__ = ["born_mumu", "generate_mumu", "isr_beta", "isr_pair_events", "radiate"]

@@ -15,13 +15,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.physics.constants import M_E, M_MU, M_TAU
+from mlsearch.physics.constants import M_E, M_K, M_MU, M_PI, M_PI0, M_TAU
 from mlsearch.physics.kinematics import boost
 
 __all__ = ["MODES", "SLOTS", "decay_taus"]
 
 FloatArray = NDArray[np.float64]
-M_PI, M_PI0, M_K = 0.13957039, 0.1349768, 0.493677
 M_RHO, W_RHO = 0.77526, 0.1491
 SLOTS = 7  # particles per tau decay at most (3pi pi0: 3 tracks + 2 photons + nu)
 

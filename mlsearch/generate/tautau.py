@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from mlsearch.generate.mumu import isr_pair_events
-from mlsearch.generate.sample import TruthSample, chunk_rng
 from mlsearch.generate.tau_decays import SLOTS, decay_taus
+from mlsearch.io.truth import TruthSample
 from mlsearch.physics.constants import M_TAU
+from mlsearch.physics.seeds import chunk_rng
 
 __all__ = ["generate_tautau"]
 

@@ -21,10 +21,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlsearch.generate.alp import decay_alps
-from mlsearch.generate.beams import Beams, cms_to_lab
 from mlsearch.generate.phase_space import two_body
-from mlsearch.generate.sample import PDG_ALP, TruthSample
 from mlsearch.generate.unweight import weighted_events
+from mlsearch.io.truth import PDG_ALP, TruthSample
+from mlsearch.physics.acceptance import TrackAcceptance
+from mlsearch.physics.beams import Beams, cms_to_lab
 from mlsearch.physics.constants import ALPHA_EM, M_E, M_MU
 from mlsearch.physics.kinematics import boost, invariant_mass2, rotate_z_to
 from mlsearch.physics.qed_me import alp_width, breit_wheeler_dsigma_dcos
@@ -80,20 +81,8 @@ def _photon(
     return electron, q2, epa_flux(x, q2) * q2 * log_q
 
 
-def _muons_in_cdc(pair_cms: FloatArray, beams: Beams) -> NDArray[np.bool_]:
-    """Both muons inside the CDC polar acceptance with pT above the tracking threshold (lab)."""
-    from mlsearch.detector.geometry import CDC_THETA
-    from mlsearch.detector.tracking import PT_MIN
-
-    lab = cms_to_lab(pair_cms, beams)
-    pt = np.hypot(lab[..., 1], lab[..., 2])
-    theta = np.arctan2(pt, lab[..., 3])
-    inside = (theta > CDC_THETA[0]) & (theta < CDC_THETA[1]) & (pt > PT_MIN)
-    return np.asarray(inside.all(axis=1))
-
-
 def _eemumu_chunk(
-    beams: Beams, rng: np.random.Generator, in_acceptance: bool = False
+    beams: Beams, rng: np.random.Generator, acceptance: TrackAcceptance | None = None
 ) -> tuple[FloatArray, FloatArray]:
     sqrt_s = beams.sqrt_s
     n: int = sqrt_s.shape[0]
@@ -118,27 +107,31 @@ def _eemumu_chunk(
     axis = boost(q1, beta_sys)[:, 1:]
     pair = boost(rotate_z_to(pair, axis[:, None, :]), -beta_sys[:, None, :])
     dsig = breit_wheeler_dsigma_dcos(w_sq, M_MU, cos_t) * 2.0  # / uniform density 1/2
-    if in_acceptance:
-        ok &= _muons_in_cdc(pair, beams)
+    if acceptance is not None:  # both muons reconstructable (lab frame)
+        ok &= acceptance.contains(cms_to_lab(pair, beams)).all(axis=1)
     weight = np.where(ok & (beta_mu > 1e-6), w1 * w2 * log_x**2 * x1 * x2 * dsig, 0.0)
     p4 = np.concatenate([el1[:, None], el2[:, None], pair], axis=1)
     return p4, weight
 
 
 def generate_eemumu(
-    n_events: int, seed: int, energy_spread: bool = True, in_acceptance: bool = False
+    n_events: int,
+    seed: int,
+    energy_spread: bool = True,
+    acceptance: TrackAcceptance | None = None,
 ) -> TruthSample:
     """n weighted e+e- -> e+e- mu+mu- events (W_mumu > 0.5 GeV), lab frame.
 
-    ``in_acceptance`` keeps only events with both muons inside the CDC acceptance with
-    pT > 0.1 GeV (the others cannot pass a two-track selection): sigma is then the visible
-    part, ~1/25 of the total, and the MC statistics go where the analysis looks.
+    ``acceptance`` keeps only events with both muons inside it (the CDC acceptance and the
+    tracking pT threshold of the simulation: the others cannot pass a two-track selection):
+    sigma is then the visible part, ~1/25 of the total, and the MC statistics go where the
+    analysis looks.
     Slots: scattered e-, scattered e+, mu-, mu+."""
     ev = weighted_events(
         "eemumu",
         n_events,
         seed,
-        lambda b, r: _eemumu_chunk(b, r, in_acceptance),
+        lambda b, r: _eemumu_chunk(b, r, acceptance),
         CHUNK,
         energy_spread,
     )
@@ -153,7 +146,7 @@ def generate_eemumu(
         {
             "model": "EPA (Budnev) x Breit-Wheeler",
             "w_min_gev": W_MIN_MUMU,
-            "muons_in_cdc_acceptance": in_acceptance,
+            "muons_in_cdc_acceptance": acceptance is not None,
         },
     )
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.generate.beams import Beams, cms_to_lab, sample_beams
-from mlsearch.generate.sample import chunk_rng
+from mlsearch.physics.beams import Beams, cms_to_lab, sample_beams
 from mlsearch.physics.constants import GEV2_TO_FB
+from mlsearch.physics.seeds import chunk_rng
 
 __all__ = ["Unweighted", "unweighted_events"]
 

@@ -13,10 +13,10 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.generate.beams import Beams
 from mlsearch.generate.phase_space import random_rotation
-from mlsearch.generate.sample import PDG_ZPRIME, TruthSample
 from mlsearch.generate.unweight import unweighted_events
+from mlsearch.io.truth import PDG_ZPRIME, TruthSample
+from mlsearch.physics.beams import Beams
 from mlsearch.physics.constants import M_MU
 from mlsearch.physics.zprime_me import squared_me_zprime_cm
 from mlsearch.physics.zprime_model import invisible_branching_fraction

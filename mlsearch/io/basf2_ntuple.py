@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from mlsearch.errors import InputError
 from mlsearch.io.atomic import atomic_path
-from mlsearch.predict import basf2_branch_name as branch_name  # one implementation for both
+from mlsearch.io.basf2_names import basf2_branch_name as branch_name
 
 __all__ = ["branch_name", "read_basf2_ntuple", "write_basf2_ntuple"]
 

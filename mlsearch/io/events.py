@@ -21,8 +21,8 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from mlsearch.errors import InputError
-from mlsearch.generate.sample import TruthSample
 from mlsearch.io.atomic import atomic_path
+from mlsearch.io.truth import TruthSample
 
 __all__ = [
     "EventWriter",

@@ -1,10 +1,10 @@
 """Events from other generators: LHE (Les Houches, MadGraph) and HepMC3 (KKMC, BabaYaga, ...)
-files into a :class:`~mlsearch.generate.sample.TruthSample`, so they can replace any built-in
+files into a :class:`~mlsearch.io.truth.TruthSample`, so they can replace any built-in
 process.
 
 Frames: a file whose beams are head-on along z (the generator's CM frame, or an asymmetric
 head-on lab) is boosted to the beams' CM, rotated so the e- beam is along +z, and put into the
-SuperKEKB lab frame with the tilted boost (:func:`~mlsearch.generate.beams.cms_to_lab`, nominal
+SuperKEKB lab frame with the tilted boost (:func:`~mlsearch.physics.beams.cms_to_lab`, nominal
 beam energies). A file whose beams already have the crossing angle (px != 0) is taken as the
 Belle II lab frame and left alone. ``frame="cms"`` / ``"lab"`` overrides the detection.
 
@@ -25,8 +25,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlsearch.errors import InputError
-from mlsearch.generate.beams import Beams, cms_to_lab
-from mlsearch.generate.sample import TruthSample
+from mlsearch.io.truth import TruthSample
+from mlsearch.physics.beams import Beams, cms_to_lab
 from mlsearch.physics.kinematics import beam_four_momenta, boost
 
 __all__ = ["read_generator_file", "read_hepmc", "read_lhe"]

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.limits.windows import Window
+from mlsearch.selection.windows import Window
 
 __all__ = [
     "N_LEVELS",

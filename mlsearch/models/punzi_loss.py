@@ -19,8 +19,8 @@ import torch
 from numpy.typing import NDArray
 
 from mlsearch.features.spec import search_values
-from mlsearch.limits.punzi import A_SIGMA, B_SIGMA, one_event_floor
-from mlsearch.limits.windows import signal_window
+from mlsearch.selection.punzi import A_SIGMA, B_SIGMA, one_event_floor
+from mlsearch.selection.windows import signal_window
 
 __all__ = ["PunziTarget", "punzi_loss", "punzi_target"]
 

@@ -8,6 +8,9 @@ ALPHA_EM = 1.0 / 137.035999084  # fine-structure constant at q^2 = 0
 M_E = 0.51099895e-3  # electron mass [GeV]
 M_MU = 0.1056583755  # muon mass [GeV]
 M_TAU = 1.77686  # tau mass [GeV]
+M_PI = 0.13957039  # charged pion mass [GeV]
+M_PI0 = 0.1349768  # neutral pion mass [GeV]
+M_K = 0.493677  # charged kaon mass [GeV]
 GEV2_TO_FB = 0.3893793721e12  # (hbar c)^2: 1 GeV^-2 = 3.894e11 fb
 GEV2_TO_PB = GEV2_TO_FB * 1e-3
 

@@ -6,8 +6,6 @@ Manifests are written last and atomically, so a killed stage is simply rerun.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -16,67 +14,14 @@ from mlsearch import __version__
 from mlsearch.config import config_hash
 from mlsearch.io.atomic import write_json_atomic
 from mlsearch.io.events import read_metadata
+from mlsearch.pipeline.code_digest import code_digest
 
 __all__ = ["file_key", "manifest_key", "stage_key", "write_manifest"]
 
 
-#: the code each stage's output depends on (paths below mlsearch/): a change there
-#: invalidates that stage's cache even within one package version
-_STAGE_CODE = {
-    "generate": ("generate", "physics", "io", "pipeline/generate.py"),
-    "simulate": ("detector", "io", "pipeline/simulate.py"),
-    "features": (
-        "features",
-        "physics",
-        "models/folds.py",
-        "models/mass_assignment.py",
-        "pipeline/features.py",
-        "limits/windows.py",
-        "searches.py",
-    ),
-    "train": (
-        "models",
-        "evaluation/metrics.py",
-        "features/spec.py",
-        "limits/punzi.py",
-        "limits/windows.py",
-        "pipeline/train.py",
-    ),
-    "evaluate": (
-        "evaluation",
-        "features/spec.py",
-        "limits/punzi.py",
-        "limits/windows.py",
-        "pipeline/evaluate.py",
-    ),
-    "export": ("export", "models", "pipeline/export.py"),
-    "limits": (
-        "limits",
-        "export/parity.py",
-        "features/spec.py",
-        "pipeline/limits.py",
-        "searches.py",
-    ),
-}
-_PACKAGE = Path(__file__).resolve().parents[1]
-
-
-@functools.cache
-def code_digest(stage: str) -> str:
-    """Hash of the source files ``stage`` depends on ('' for unknown stages)."""
-    digest = hashlib.sha256()
-    for entry in _STAGE_CODE.get(stage, ()):
-        path = _PACKAGE / entry
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-        for f in files:
-            digest.update(str(f.relative_to(_PACKAGE)).encode())
-            digest.update(f.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def stage_key(stage: str, *parts: Any) -> str:
     """Content hash of a stage's config sections and upstream keys, the package version and
-    the stage's own source code."""
+    the source of every module the stage imports (``code_digest``)."""
     return config_hash(__version__, stage, code_digest(stage), *parts)
 
 

@@ -17,17 +17,17 @@ from mlsearch.config import Config, FeaturesConfig
 from mlsearch.errors import InputError
 from mlsearch.features import get_builder
 from mlsearch.features.spec import search_values
-from mlsearch.generate.sample import chunk_rng
+from mlsearch.folds import fold_of
 from mlsearch.io.atomic import atomic_path
 from mlsearch.io.events import part_sizes, read_event_part, read_metadata
-from mlsearch.limits.windows import signal_window
-from mlsearch.models.folds import fold_of
 from mlsearch.models.mass_assignment import assign_background_masses, expand_all_masses
+from mlsearch.physics.seeds import chunk_rng
 from mlsearch.pipeline.cache import file_key, stage_key
 from mlsearch.pipeline.generate import sample_jobs
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
+from mlsearch.selection.windows import signal_window
 from mlsearch.tracking import flatten, log_dataset, mlflow_run
 
 __all__ = ["ALL_MAX_ROWS", "check_finite", "read_feature_table", "run_features"]

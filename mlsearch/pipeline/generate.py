@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from mlsearch.compute import executor
 from mlsearch.config import Config
 from mlsearch.generate import generate_process
 from mlsearch.io.events import event_writer, read_metadata, truth_to_awkward, write_events
+from mlsearch.physics.acceptance import TrackAcceptance
 from mlsearch.pipeline.cache import file_key, stage_key
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
@@ -38,7 +39,7 @@ class SampleJob:
     key: str
     is_signal: bool
     source: Path | None = None  # an LHE/HepMC3 file read instead of generating
-    in_acceptance: bool = False
+    acceptance: TrackAcceptance | None = None  # e e mu mu: muons in the tracking acceptance
     ntuple: Path | None = None  # a basf2 ntuple read as the reconstructed sample
     cross_section_fb: float | None = None  # of the ntuple's sample
     n_generated: int | None = None
@@ -79,6 +80,9 @@ def sample_jobs(config: Config) -> list[SampleJob]:
             )
         )
     for bkg in gen.backgrounds:
+        acceptance = (
+            TrackAcceptance(pt_min=config.simulate.track_pt_min) if bkg.in_acceptance else None
+        )
         key = stage_key(
             "generate",
             bkg.process,
@@ -87,6 +91,7 @@ def sample_jobs(config: Config) -> list[SampleJob]:
             config.seed,
             _source_digest(bkg.file),
             bkg.in_acceptance,
+            astuple(acceptance) if acceptance else None,
             _source_digest(bkg.ntuple),
             bkg.cross_section_fb,
             bkg.n_generated,
@@ -103,7 +108,7 @@ def sample_jobs(config: Config) -> list[SampleJob]:
                 key,
                 False,
                 bkg.file,
-                bkg.in_acceptance,
+                acceptance,
                 bkg.ntuple,
                 bkg.cross_section_fb,
                 bkg.n_generated,
@@ -146,7 +151,7 @@ class _Partition:
     coupling: float | None
     invisible_br: str
     energy_spread: bool
-    in_acceptance: bool
+    acceptance: TrackAcceptance | None
 
 
 @dataclass(frozen=True)
@@ -184,7 +189,7 @@ def _partitions(config: Config, job: SampleJob) -> list[_Partition]:
                 job.coupling,
                 gen.signal.invisible_br,
                 gen.energy_spread,
-                job.in_acceptance,
+                job.acceptance,
             )
         )
     return out
@@ -195,7 +200,7 @@ def _generate_partition(part: _Partition) -> _Generated:
     sample = generate_process(
         part.process, part.n, part.seed, mass=part.mass, coupling=part.coupling,
         invisible_br=part.invisible_br, energy_spread=part.energy_spread,
-        in_acceptance=part.in_acceptance,
+        acceptance=part.acceptance,
     )  # fmt: skip
     events = truth_to_awkward(sample)
     if part.offset:

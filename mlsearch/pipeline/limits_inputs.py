@@ -14,15 +14,15 @@ import pandas as pd
 
 from mlsearch.config import Config
 from mlsearch.features.spec import search_values
-from mlsearch.generate.sample import chunk_rng
+from mlsearch.folds import fold_of
 from mlsearch.limits.model import SIGNAL, BinnedModel, NormSys
-from mlsearch.limits.punzi import best_punzi_cut, one_event_floor
 from mlsearch.limits.signal_points import SignalPoint, interpolate_points, measure_point
-from mlsearch.limits.windows import signal_window
 from mlsearch.models.base import stack_inputs
-from mlsearch.models.folds import fold_of
+from mlsearch.physics.seeds import chunk_rng
 from mlsearch.pipeline.features import check_finite
 from mlsearch.searches import branching_fraction
+from mlsearch.selection.punzi import best_punzi_cut, one_event_floor
+from mlsearch.selection.windows import signal_window
 
 __all__ = ["MIN_SIGNAL_EVENTS", "MassModel", "Scorer", "data_events", "mass_model", "signal_points"]
 

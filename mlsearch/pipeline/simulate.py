@@ -13,7 +13,6 @@ from mlsearch.compute import Executor, executor
 from mlsearch.config import Config, SimulateConfig
 from mlsearch.detector import simulate_events
 from mlsearch.errors import InputError
-from mlsearch.generate.sample import chunk_rng
 from mlsearch.io.events import (
     event_writer,
     part_sizes,
@@ -21,6 +20,7 @@ from mlsearch.io.events import (
     read_metadata,
     write_events,
 )
+from mlsearch.physics.seeds import chunk_rng
 from mlsearch.pipeline.cache import file_key, stage_key
 from mlsearch.pipeline.generate import SampleJob, sample_jobs
 from mlsearch.pipeline.paths import Paths

@@ -1,8 +1,8 @@
-"""The truth-event container every generator returns."""
+"""The truth-event container every generator and generator-file reader returns (the truth
+event schema, with the PDG codes of the dark-sector particles)."""
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from mlsearch.physics.constants import GEV2_TO_FB
 
-__all__ = ["TruthSample", "chunk_rng"]
+__all__ = ["PDG_ALP", "PDG_DARK_PHOTON", "PDG_ZPRIME", "TruthSample"]
 
 PDG_ZPRIME = 32  # generic Z' code (PDG numbering scheme); invisible in the detector
 PDG_DARK_PHOTON = 4900022  # A' (the PYTHIA hidden-valley code); invisible here
@@ -61,13 +61,3 @@ class TruthSample:
 
     def __len__(self) -> int:
         return int(self.weight.shape[0])
-
-
-def chunk_rng(seed: int, process: str, chunk: int) -> np.random.Generator:
-    """Independent, reproducible stream for one chunk of one process.
-
-    Deriving each chunk's stream from (seed, process, chunk) keeps the output identical however
-    the chunks are scheduled.
-    """
-    tag = int.from_bytes(hashlib.sha256(process.encode()).digest()[:8], "little")
-    return np.random.default_rng(np.random.SeedSequence([seed, tag, chunk]))

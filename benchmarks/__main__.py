@@ -111,7 +111,7 @@ def bench_inference(n_rows: int) -> list[tuple[str, str, str]]:
     from mlsearch.config import PBDTConfig, PNNConfig
     from mlsearch.export.parity import onnx_session
     from mlsearch.models import make_model
-    from mlsearch.models.base import stack_inputs
+    from mlsearch.scoring import stack_inputs
 
     rng = np.random.default_rng(0)
     n_feat = 15
@@ -123,7 +123,7 @@ def bench_inference(n_rows: int) -> list[tuple[str, str, str]]:
     inputs = stack_inputs(x, mass)
     rows = []
     for kind, params in (
-        # fixed 200 trees (no early stopping): the reference model of shared/measured-facts.md
+        # fixed 200 trees (no early stopping): the reference model of docs/performance.md
         ("pbdt", PBDTConfig(n_estimators=200, max_depth=6, n_jobs=2, early_stopping_rounds=None)),
         ("pnn", PNNConfig(hidden=[128, 128, 128], epochs=1)),
     ):

@@ -64,9 +64,9 @@ def bench_training(n_rows: int = 200_000, epochs: int = 5) -> list[tuple[str, st
     import xgboost as xgb
 
     from mlsearch.config import PBDTConfig, PNNConfig
-    from mlsearch.models.base import stack_inputs
     from mlsearch.models.pbdt import PBDT
     from mlsearch.models.pnn import PNN, PNNNetwork
+    from mlsearch.scoring import stack_inputs
 
     x, mass, y, w = _data(n_rows)
     params = PBDTConfig(early_stopping_rounds=None)

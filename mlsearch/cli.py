@@ -205,10 +205,7 @@ def generate(
         from mlsearch.generate import generate_process
         from mlsearch.io.events import truth_to_awkward, write_events
 
-        try:
-            sample = generate_process(target, n_events, seed, mass=mass, coupling=coupling)
-        except ValueError as exc:
-            raise MlsearchError(str(exc)) from None
+        sample = generate_process(target, n_events, seed, mass=mass, coupling=coupling)
         write_events(
             truth_to_awkward(sample),
             output,
@@ -254,10 +251,7 @@ def xsec(
     with _user_errors():
         if process not in PROCESSES:
             raise MlsearchError(f"unknown process '{process}' (known: {', '.join(PROCESSES)})")
-        try:
-            res = cross_section(process, mass, coupling, theta_min, theta_max, e_min, events)
-        except ValueError as exc:
-            raise MlsearchError(str(exc)) from None
+        res = cross_section(process, mass, coupling, theta_min, theta_max, e_min, events)
     if as_json:
         typer.echo(json.dumps(res.as_dict()))
     else:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mlsearch.errors import MlsearchError, is_disk_full
+from mlsearch.errors import MlsearchError, ResourceError, is_disk_full
 
 __all__ = ["SchedulerOpt", "user_errors", "with_scheduler"]
 
@@ -39,7 +39,7 @@ def user_errors() -> Iterator[None]:
         # writers outside atomic_path (MLflow's database, libraries' caches) fill a disk too
         if is_disk_full(exc) or "database or disk is full" in str(exc):
             typer.echo(f"error: no space left on the device ({exc}); free space, rerun", err=True)
-            raise typer.Exit(1) from None
+            raise typer.Exit(ResourceError.exit_code) from None
         raise
     except KeyboardInterrupt:
         typer.echo("interrupted: rerun the same command to resume", err=True)

@@ -18,6 +18,7 @@ from mlsearch.config_base import _Strict
 from mlsearch.config_compute import ComputeConfig
 from mlsearch.config_limits import LimitsConfig
 from mlsearch.errors import ConfigError
+from mlsearch.physics.mass_ranges import signal_mass_problem
 
 __all__ = ["Config", "config_hash", "load_config"]
 
@@ -47,6 +48,14 @@ class SignalSpec(_Strict):
         if any(m <= 0 for m in v):
             raise ValueError("masses must be positive [GeV]")
         return sorted(v)
+
+    @model_validator(mode="after")
+    def _masses_in_range(self) -> SignalSpec:
+        # a mass the generator cannot make fails here, not minutes later inside generate
+        problems = [p for m in self.masses if (p := signal_mass_problem(self.process, m))]
+        if problems:
+            raise ValueError(f"masses: {'; '.join(problems)}")
+        return self
 
 
 class BackgroundSpec(_Strict):
@@ -89,7 +98,7 @@ class GenerateConfig(_Strict):
 
 
 class SimulateConfig(_Strict):
-    """Fast-simulation switches (numbers: shared/belle2-facts.md)."""
+    """Fast-simulation switches (numbers and their sources: docs/simulation.md)."""
 
     track_efficiency: float = Field(0.99, ge=0, le=1)
     track_pt_min: float = Field(0.1, ge=0, description="tracks reach the CDC above [GeV]")

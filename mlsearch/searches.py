@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mlsearch.errors import ConfigError
+
 __all__ = ["SEARCHES", "SearchInfo", "search_info"]
 
 
@@ -70,7 +72,7 @@ def search_info(name: str) -> SearchInfo:
     try:
         return SEARCHES[name]
     except KeyError:
-        raise ValueError(f"unknown search {name!r}; known: {', '.join(SEARCHES)}") from None
+        raise ConfigError(f"unknown search {name!r}; known: {', '.join(SEARCHES)}") from None
 
 
 def branching_fraction(process: str, invisible_br: str) -> Callable[[float], float]:

@@ -6,7 +6,8 @@ Single particles shot into the detector (no beam background): shower shapes of p
 merged pi0 photon pairs, electrons and charged pions; photon energy and angular resolution
 versus energy; track momentum resolution; the recoil-mass-squared resolution of the Z' signal
 versus mass; the single-photon trigger efficiency versus E*; the fraction of photons lost
-versus polar angle. Each number is compared with shared/belle2-facts.md in the table.
+versus polar angle. Each number is compared with its published value (docs/simulation.md,
+"Sources").
 """
 
 from __future__ import annotations

@@ -26,22 +26,23 @@ from mlsearch.config import load_config  # noqa: E402
 from mlsearch.detector import simulate_events  # noqa: E402
 from mlsearch.export.parity import onnx_session  # noqa: E402
 from mlsearch.features import get_builder  # noqa: E402
-from mlsearch.features.spec import search_values  # noqa: E402
-from mlsearch.folds import fold_of  # noqa: E402
 from mlsearch.generate import generate_process  # noqa: E402
 from mlsearch.io.events import truth_to_awkward  # noqa: E402
+from mlsearch.io.feature_table import read_feature_table  # noqa: E402
 from mlsearch.limits.asymptotic import cls_limits  # noqa: E402
+from mlsearch.limits.binned import binned_mass_model  # noqa: E402
+from mlsearch.limits.conversion import signal_limit  # noqa: E402
+from mlsearch.limits.points import OnnxFoldScorer, signal_points, window_backgrounds  # noqa: E402
 from mlsearch.limits.signal_points import (  # noqa: E402
     cross_section_curve,
     interpolate_point,
     measure_point,
 )
 from mlsearch.pipeline.export import onnx_model_path  # noqa: E402
-from mlsearch.pipeline.features import read_feature_table  # noqa: E402
-from mlsearch.pipeline.limits_inputs import Scorer, mass_model, signal_points  # noqa: E402
 from mlsearch.pipeline.paths import Paths  # noqa: E402
+from mlsearch.scoring import fold_of  # noqa: E402
 from mlsearch.searches import branching_fraction  # noqa: E402
-from mlsearch.selection.windows import signal_window  # noqa: E402
+from mlsearch.selection.windows import select_window  # noqa: E402
 
 DOC = ROOT / "docs" / "validation.md"
 BEGIN = "<!-- BEGIN interpolation: written by scripts/validate_interpolation.py -->"
@@ -60,13 +61,15 @@ def _off_grid_point(config, meta, scorer, mass: float):  # type: ignore[no-untyp
     reco = simulate_events(truth_to_awkward(sample), config.simulate, np.random.default_rng(7))
     df = get_builder(config.search).build(reco, config.features)
     df["fold"] = fold_of(df["event"].to_numpy(), config.train.n_folds)
-    rule = meta.get("search_rule") or {"column": meta["search_variable"]}
-    window = signal_window(search_values(df, rule, mass), config.limits.window_sigma)
-    df = df[window.contains(search_values(df, rule, mass))]
-    events = df["weight"].to_numpy() * config.luminosity_fb
+    rule = meta.search_rule
+    lumi = config.luminosity_fb
+    sel = select_window(
+        df, df.iloc[:0], rule, mass, config.limits.window_sigma, lumi, sample.cross_section_fb
+    )
+    df = df[sel.signal_in]
     return measure_point(
-        mass, window, scorer(df, mass), events, sample.cross_section_fb, sig_cfg.coupling,
-        config.luminosity_fb,
+        mass, sel.window, scorer(df, mass), sel.signal_events, sample.cross_section_fb,
+        sig_cfg.coupling, lumi,
     )  # fmt: skip
 
 
@@ -95,17 +98,21 @@ def main() -> None:
         onnx_session(str(onnx_model_path(config, kind, i)), threads=2)
         for i in range(config.train.n_folds)
     ]
-    scorer = Scorer(sessions, meta["features"])
-    points, _ = signal_points(config, table, meta, scorer)
+    scorer = OnnxFoldScorer(sessions, meta.features)
+    lim, lumi = config.limits, config.luminosity_fb
     signal = config.generate.signal
     branching = branching_fraction(signal.process, signal.invisible_br)
-    power = 2 if meta.get("search_unit", "GeV^2") == "GeV^2" else 1
+    points, _ = signal_points(table, meta, scorer, lim.window_sigma, lumi, 0, branching)
+    power = 2 if meta.search_unit == "GeV^2" else 1
 
     def median_coupling(point) -> float:  # type: ignore[no-untyped-def]
-        built = mass_model(config, table, meta, point, scorer, None)
-        _, expected = cls_limits(built.model, config.limits.cl, mu_max=2.0)
-        events = expected[2] * built.scale * point.n_ref
-        return float(point.coupling_ref * (events / point.n_ref) ** 0.5)
+        backgrounds = window_backgrounds(table, meta, point, scorer, lumi)
+        rng = np.random.default_rng(config.seed)  # pseudo-data: not used by expected limits
+        built = binned_mass_model(point, backgrounds, lim, lumi, None, rng)
+        _, expected = cls_limits(built.model, lim.cl, mu_max=2.0)
+        return signal_limit(
+            expected[2], built.scale, point.n_ref, point.efficiency, lumi, point.coupling_ref
+        ).coupling
 
     header = (
         f"| mass | compared with ({kind}) | window centre | width | efficiency | "

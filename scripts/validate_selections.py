@@ -7,7 +7,7 @@ For each search and two masses: the reconstructed selection efficiency of the fe
 independent truth-level acceptance computed here from the generator four-vectors alone (no
 detector code): the same polar-angle and energy cuts on the true particles. Their ratio is
 what the detector adds (trigger, identification, resolution, beam background) and is
-compared with the efficiencies the simulation is configured with (shared/belle2-facts.md).
+compared with the efficiencies the simulation is configured with (docs/simulation.md, "Sources").
 """
 
 from __future__ import annotations

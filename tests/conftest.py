@@ -6,8 +6,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from mlsearch.io.feature_table import FeatureTableMeta, SampleInfo
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL_PROFILE = REPO / "configs" / "profiles" / "zprime_invisible_small.yaml"
@@ -56,3 +59,34 @@ def require_services() -> bool:
     """CI sets MLSEARCH_REQUIRE_SERVICES=1: a missing PostgreSQL or Chromium then fails the
     test instead of skipping it."""
     return os.environ.get("MLSEARCH_REQUIRE_SERVICES") == "1"
+
+
+def feature_meta(
+    samples: dict[str, dict[str, Any]], search_variable: str = "recoil_mass2", **fields: Any
+) -> FeatureTableMeta:
+    """Feature-table metadata for a hand-made table: ``samples`` with only what the test
+    needs (the rest of each SampleInfo and of the table's record get neutral defaults)."""
+    defaults = {"process": "", "n_generated": 1, "n_selected": 1, "cross_section_fb": 1.0}
+    infos = {
+        name: SampleInfo(**{**defaults, "process": name, **info}) for name, info in samples.items()
+    }
+    masses = sorted({i.mass for i in infos.values() if i.is_signal and i.mass is not None})
+    record: dict[str, Any] = {
+        "search": "zprime_invisible", "features": [], "units": {},
+        "search_variable": search_variable, "search_rule": {"column": search_variable},
+        "search_unit": "GeV^2" if search_variable.endswith("2") else "GeV",
+        "mass_grid": masses, "samples": infos, "n_folds": 2, "mass_assignment": "random_grid",
+    }  # fmt: skip
+    return FeatureTableMeta(**{**record, **fields})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`pytest -m "not slow"` must not run the pipeline: a test that uses the full small-profile
+    run (small_run) without the slow mark is a collection error, not a silent slow test."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "small_run" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("slow")
+    ]
+    if unmarked:
+        raise pytest.UsageError("tests using small_run must be marked slow: " + ", ".join(unmarked))

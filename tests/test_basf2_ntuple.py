@@ -92,7 +92,7 @@ def test_ntuple_cli_round_trip(reco, tmp_path: Path):
     res = run_cli("ntuple", "import", str(root), "-o", str(back))
     assert res.returncode == 0, res.stderr
     res = run_cli("ntuple", "import", str(root), "-o", str(back), "--track-tree", "muons")
-    assert res.returncode == 1 and "no tree 'muons'" in res.stderr and "Traceback" not in res.stderr
+    assert res.returncode == 2 and "no tree 'muons'" in res.stderr and "Traceback" not in res.stderr
 
 
 def test_a_config_background_from_a_basf2_ntuple_enters_at_the_reco_stage(reco, tmp_path):

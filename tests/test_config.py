@@ -87,7 +87,7 @@ def test_cli_config_errors_exit_2_without_traceback(tmp_path):
 
 def test_cli_missing_input_file_names_it(tmp_path):
     res = _cli("simulate", str(SMALL_PROFILE), "--set", f"workdir={tmp_path}")
-    assert res.returncode == 1
+    assert res.returncode == 2
     assert "zprime_m1.parquet: event file not found" in res.stderr
     assert "Traceback" not in res.stderr
 

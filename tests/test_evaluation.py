@@ -5,11 +5,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mlsearch.errors import ConfigError, InputError
 from mlsearch.evaluation.baselines import BASELINES, baseline_mask, baseline_masks
 from mlsearch.evaluation.report import mass_report, roc_curve_weighted
 from mlsearch.features import get_builder
 from mlsearch.models.mass_assignment import assign_background_masses, expand_all_masses
 from mlsearch.selection.punzi import best_punzi_cut, punzi_cross_section
+
+from .conftest import feature_meta
 
 
 def test_random_grid_follows_the_probabilities():
@@ -31,7 +34,7 @@ def test_window_strategy_picks_a_containing_window_or_falls_back():
     assert set(np.unique(m[20_000:])) == {1.0, 2.0, 3.0}  # no window: a grid draw
     with pytest.raises(ValueError, match="in_window"):
         assign_background_masses(3, [1.0, 2.0], "window", rng)
-    with pytest.raises(ValueError, match="unknown"):
+    with pytest.raises(ConfigError, match="unknown"):
         assign_background_masses(3, [1.0, 2.0], "nearest", rng)
 
 
@@ -69,11 +72,7 @@ def _table(n=4000, seed=3):
     bkg["recoil_mass2"] = rng.uniform(0, 20, 4 * n)
     bkg["label"], bkg["mass_hypothesis"], bkg["weight"] = 0, 2.0, 1.0
     table = pd.concat([sig, bkg], ignore_index=True)
-    meta = {
-        "search_variable": "recoil_mass2",
-        "search_rule": {"column": "recoil_mass2"},
-        "samples": {"zprime_m2": {"is_signal": True, "mass": 2.0, "cross_section_fb": 100.0}},
-    }
+    meta = feature_meta({"zprime_m2": {"is_signal": True, "mass": 2.0, "cross_section_fb": 100.0}})
     return table, meta
 
 
@@ -113,7 +112,7 @@ def test_mass_report_of_a_perfect_classifier_and_the_baseline():
 def test_too_few_signal_events_at_a_mass_is_an_error():
     table, meta = _table(n=5)
     sig = table["label"].to_numpy() == 1
-    with pytest.raises(ValueError, match="too few"):
+    with pytest.raises(InputError, match=r"too few signal events \(5\).*at least 10"):
         mass_report(
             table, meta, "m", 2.0, np.ones(sig.sum()), np.zeros((~sig).sum()),
             [({}, np.ones(len(table), bool))], 1.0, 2.0,
@@ -138,7 +137,7 @@ def test_baselines_cut_what_they_say_and_the_report_takes_the_best_setting():
         names = get_builder(search).feature_names
         ones = pd.DataFrame({f: [1.0] for f in names})
         assert all(len(mask) == 1 for _, mask in baseline_masks(search, ones))
-    with pytest.raises(ValueError, match="no baseline"):
+    with pytest.raises(ConfigError, match="no baseline"):
         baseline_mask("higgs", zp)
     # the report picks the setting with the best Punzi sensitivity at the mass
     table, meta = _table()

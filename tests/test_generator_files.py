@@ -135,7 +135,7 @@ def test_import_cli_writes_a_truth_file(tmp_path):
     assert float(events.particles.E[0][0]) == pytest.approx(float(_expected_lab(MUONS)[0, 0, 0]))
     assert mass[0] > 0
     res = run_cli("import", str(tmp_path / "missing.lhe"), "-o", str(out))
-    assert res.returncode == 1 and "missing.lhe: LHE file not found" in res.stderr
+    assert res.returncode == 2 and "missing.lhe: LHE file not found" in res.stderr
     assert "Traceback" not in res.stderr
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
+from mlsearch.errors import ConfigError
 from mlsearch.generate import PROCESSES, generate_process
 from mlsearch.io.truth import PDG_ALP
 from mlsearch.physics.acceptance import TrackAcceptance
@@ -153,14 +154,14 @@ def test_lfv_zprime_is_the_zprime_rate_per_charge_state_at_high_mass():
     pairs = {tuple(r) for r in lfv.pdg[:, :2]}
     assert pairs == {(13, -11), (11, -13)}
     assert (lfv.pdg[:, :2] == (13, -11)).all(axis=1).mean() == pytest.approx(0.5, abs=1e-3)
-    with pytest.raises(ValueError, match="mu -> e Z' decay"):
+    with pytest.raises(ConfigError, match="mu -> e Z' decay"):
         generate_process("lfv_zprime", 10, 1, mass=0.05)
 
 
 def test_signal_without_mass_and_unknown_process_are_errors():
-    with pytest.raises(ValueError, match="needs a mass"):
+    with pytest.raises(ConfigError, match="needs a mass"):
         generate_process("alp", 10, 1)
-    with pytest.raises(ValueError, match="unknown process 'bhabha'"):
+    with pytest.raises(ConfigError, match="unknown process 'bhabha'"):
         generate_process("bhabha", 10, 1)
 
 
@@ -213,5 +214,5 @@ def test_eemumu_in_acceptance_keeps_the_visible_part_only():
     passed = ((th_f > 17) & (th_f < 150) & (pt_f > 0.1)).all(axis=1)
     expected = full.weight[passed].sum()
     assert visible.cross_section_fb == pytest.approx(expected, rel=0.05)
-    with pytest.raises(ValueError, match="e e mu mu option"):
+    with pytest.raises(ConfigError, match="e e mu mu option"):
         generate_process("mumu", 10, 1, acceptance=TrackAcceptance(pt_min=0.1))

@@ -3,6 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mlsearch.errors import InputError
 from mlsearch.limits.scan import upper_limit
 from mlsearch.limits.workspace import build_workspace
 from mlsearch.selection.windows import signal_window
@@ -53,7 +54,7 @@ def test_window_is_two_sigma_of_the_signal_core():
     w = signal_window(values, 2.0)
     assert w.low < 9.0 < w.high
     assert 0.18 < w.sigma < 0.3
-    with pytest.raises(ValueError, match="too few"):
+    with pytest.raises(InputError, match="too few"):
         signal_window(np.ones(3), 2.0)
 
 
@@ -381,15 +382,15 @@ def test_signal_points_interpolate_between_generated_masses():
     """Window centre relative to m^2, width, efficiency and log cross section linear in the
     mass; the score distribution by horizontal morphing of its quantile function."""
     from mlsearch.limits.signal_points import interpolate_points, measure_point
-    from mlsearch.selection.windows import Window
+    from mlsearch.selection.windows import MassWindow
 
     rng = np.random.default_rng(0)
     a = measure_point(
-        2.0, Window(4.1, 0.2, 3.7, 4.5), rng.beta(8, 2, 5000), np.full(5000, 0.01), 10.0, 0.01,
+        2.0, MassWindow(4.1, 0.2, 3.7, 4.5), rng.beta(8, 2, 5000), np.full(5000, 0.01), 10.0, 0.01,
         50.0,
     )  # fmt: skip
     b = measure_point(
-        4.0, Window(16.1, 0.4, 15.3, 16.9), rng.beta(8, 2, 5000) ** 2, np.full(5000, 0.008),
+        4.0, MassWindow(16.1, 0.4, 15.3, 16.9), rng.beta(8, 2, 5000) ** 2, np.full(5000, 0.008),
         1.0, 0.01, 50.0,
     )  # fmt: skip
     points = interpolate_points([b, a], 3, power=2)
@@ -414,9 +415,9 @@ def test_a_mass_without_selected_signal_gives_no_limit_with_the_reason():
     import pandas as pd
 
     from mlsearch.config import load_config
-    from mlsearch.pipeline.limits_inputs import signal_points
+    from mlsearch.limits.points import signal_points
 
-    from .conftest import SMALL_PROFILE
+    from .conftest import SMALL_PROFILE, feature_meta
 
     config = load_config(SMALL_PROFILE)
     rng = np.random.default_rng(0)
@@ -440,12 +441,15 @@ def test_a_mass_without_selected_signal_gives_no_limit_with_the_reason():
         }
         for m in (1.0, 3.0, 6.0)
     }
-    meta = {"search_variable": "recoil_mass2", "samples": samples}
+    meta = feature_meta(samples)
 
     def scorer(rows: pd.DataFrame, mass: float) -> np.ndarray:
         return np.full(len(rows), 0.9)
 
-    points, no_limit = signal_points(config, table, meta, scorer)  # type: ignore[arg-type]
+    lim = config.limits
+    points, no_limit = signal_points(
+        table, meta, scorer, lim.window_sigma, config.luminosity_fb, 0, lambda m: 1.0
+    )
     assert [p.mass for p in points] == [1.0]
     assert points[0].window.low < 1.0 < points[0].window.high
     reasons = {r["mass"]: r["status"] for r in no_limit}
@@ -455,18 +459,20 @@ def test_a_mass_without_selected_signal_gives_no_limit_with_the_reason():
 
 def test_a_window_without_background_mc_gets_the_one_event_floor():
     """No background MC event in the window: the background is one MC event's weight with
-    100 % uncertainty (not zero), the row is flagged low_background, and toys and the
-    asymptotic solve give finite limits."""
+    100 % uncertainty (not zero) in every bin, so with three bins the window holds 15 events
+    and is not flagged low_background (threshold 5), and toys and the asymptotic solve give
+    finite limits."""
     import pandas as pd
 
     from mlsearch.config import load_config
     from mlsearch.limits.asymptotic import cls_limits
+    from mlsearch.limits.binned import binned_mass_model
+    from mlsearch.limits.points import window_backgrounds
     from mlsearch.limits.signal_points import measure_point
     from mlsearch.limits.toys import toy_cls_limits
-    from mlsearch.pipeline.limits_inputs import mass_model
-    from mlsearch.selection.windows import Window
+    from mlsearch.selection.windows import MassWindow
 
-    from .conftest import SMALL_PROFILE
+    from .conftest import SMALL_PROFILE, feature_meta
 
     config = load_config(SMALL_PROFILE, ["luminosity_fb=10"])
     table = pd.DataFrame(
@@ -478,20 +484,18 @@ def test_a_window_without_background_mc_gets_the_one_event_floor():
             "fold": 0,
         }
     )
-    meta = {
-        "search_variable": "recoil_mass2",
-        "samples": {"mumu": {"is_signal": False, "process": "mumu"}},
-    }
+    meta = feature_meta({"mumu": {"is_signal": False, "process": "mumu"}})
     rng = np.random.default_rng(1)
     point = measure_point(
-        1.0, Window(1.0, 0.2, 0.6, 1.4), rng.uniform(0.5, 1.0, 1000), np.full(1000, 0.01),
+        1.0, MassWindow(1.0, 0.2, 0.6, 1.4), rng.uniform(0.5, 1.0, 1000), np.full(1000, 0.01),
         5.0, 0.01, 10.0,
     )  # fmt: skip
 
     def scorer(rows: pd.DataFrame, mass: float) -> np.ndarray:
         return np.full(len(rows), 0.2)
 
-    built = mass_model(config, table, meta, point, scorer, None)  # type: ignore[arg-type]
+    backgrounds = window_backgrounds(table, meta, point, scorer, 10.0)
+    built = binned_mass_model(point, backgrounds, config.limits, 10.0, None, rng)
     assert built.model.background_names == ("mumu",)
     np.testing.assert_allclose(built.model.background, 0.5 * 10)  # one event x luminosity
     np.testing.assert_allclose(built.model.background_stat, 0.5 * 10)

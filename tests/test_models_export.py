@@ -9,7 +9,7 @@ from mlsearch.config import PBDTConfig, PNNConfig
 from mlsearch.export.graph import average_models, read_metadata, set_metadata
 from mlsearch.export.parity import max_abs_difference, onnx_session, parity_masses
 from mlsearch.models import make_model
-from mlsearch.models.base import stack_inputs
+from mlsearch.scoring import stack_inputs
 
 GRID = [1.0, 2.0, 3.0, 4.0]
 

@@ -14,13 +14,14 @@ import pytest
 
 from mlsearch.export.contract import check_contract, validate_onnx_file
 from mlsearch.export.parity import onnx_session
-from mlsearch.models.base import stack_inputs
+from mlsearch.scoring import stack_inputs
 
 from .conftest import run_cli
 
 MODELS = "models/zprime_invisible"
 
 
+@pytest.mark.slow  # the shared small-profile run (tests/conftest.py: small_run)
 @pytest.mark.parametrize("kind", ["pbdt", "pnn"])
 def test_every_exported_file_meets_the_contract(small_run: Path, kind: str) -> None:
     folder = small_run / MODELS
@@ -34,6 +35,7 @@ def test_every_exported_file_meets_the_contract(small_run: Path, kind: str) -> N
     assert float(meta["mlsearch.parity_max_abs_diff"]) < 1e-5
 
 
+@pytest.mark.slow  # the shared small-profile run (tests/conftest.py: small_run)
 def test_variants_agree_with_the_fold_models(small_run: Path) -> None:
     folder = small_run / MODELS
     table = pd.read_parquet(small_run / "data/zprime_invisible/features.parquet").iloc[:500]
@@ -60,6 +62,7 @@ def test_variants_agree_with_the_fold_models(small_run: Path) -> None:
     np.testing.assert_allclose(prob.sum(axis=1), 1.0, atol=1e-6)
 
 
+@pytest.mark.slow  # the shared small-profile run (tests/conftest.py: small_run)
 def test_validate_onnx_reports_what_is_wrong(small_run: Path, tmp_path: Path) -> None:
     model = onnx.load(str(small_run / MODELS / "pbdt.onnx"))
     del model.metadata_props[:]
@@ -97,6 +100,7 @@ def _predict(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # the shared small-profile run (tests/conftest.py: small_run)
 def test_predict_needs_no_training_stack_and_matches_the_limits_scores(
     small_run: Path, tmp_path: Path
 ) -> None:
@@ -140,6 +144,7 @@ def test_predict_needs_no_training_stack_and_matches_the_limits_scores(
     np.testing.assert_allclose(from_root["score_m2.5"].to_numpy()[ok], want[ok], atol=1e-6)
 
 
+@pytest.mark.slow  # the shared small-profile run (tests/conftest.py: small_run)
 def test_predict_streams_in_chunks_with_the_same_scores(
     small_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -173,6 +178,7 @@ def test_predict_streams_in_chunks_with_the_same_scores(
     pd.testing.assert_frame_equal(out, pd.read_parquet(whole.output))
 
 
+@pytest.mark.slow  # the shared small-profile run (tests/conftest.py: small_run)
 def test_predict_names_missing_columns(small_run: Path, tmp_path: Path) -> None:
     table = pd.read_parquet(small_run / "data/zprime_invisible/features.parquet").iloc[:10]
     src = tmp_path / "partial.parquet"
@@ -185,11 +191,12 @@ def test_predict_names_missing_columns(small_run: Path, tmp_path: Path) -> None:
         "-o",
         str(tmp_path / "x.parquet"),
     )
-    assert res.returncode == 1
+    assert res.returncode == 2
     assert "missing feature columns: dimuon_mass, acoplanarity" in res.stderr
     assert "Traceback" not in res.stderr
 
 
+@pytest.mark.slow  # the shared small-profile run (tests/conftest.py: small_run)
 def test_predict_refuses_masses_outside_the_trained_range(small_run: Path, tmp_path: Path) -> None:
     table = pd.read_parquet(small_run / "data/zprime_invisible/features.parquet").iloc[:10]
     src = tmp_path / "f.parquet"
@@ -197,7 +204,7 @@ def test_predict_refuses_masses_outside_the_trained_range(small_run: Path, tmp_p
     model = str(small_run / MODELS / "pbdt.onnx")  # trained on 1, 3, 6 GeV
     out = tmp_path / "s.parquet"
     res = _predict(model, str(src), "--mass", "3", "--mass", "9.5", "-o", str(out))
-    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "mass 9.5 GeV outside the trained range 1-6 GeV (--extrapolate" in res.stderr
     assert not out.exists()
     res = _predict(model, str(src), "--mass", "9.5", "--extrapolate", "-o", str(out))
@@ -206,12 +213,11 @@ def test_predict_refuses_masses_outside_the_trained_range(small_run: Path, tmp_p
 
 
 def test_export_fails_when_onnx_and_native_disagree(tmp_path: Path) -> None:
-    from mlsearch.config import PBDTConfig, load_config
+    from mlsearch.config import PBDTConfig
+    from mlsearch.errors import MlsearchError
+    from mlsearch.export.bundle import OnnxBundle, bundle_parity, write_bundle
     from mlsearch.export.parity import ParityError
     from mlsearch.models import make_model
-    from mlsearch.pipeline.export import _export_kind
-
-    from .conftest import SMALL_PROFILE
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2000, 3))
@@ -223,30 +229,28 @@ def test_export_fails_when_onnx_and_native_disagree(tmp_path: Path) -> None:
         m.fit(x, mass, y, np.ones(len(y)))
         natives.append(m)
 
-    class Drifted:
-        """A native model whose scores moved by 1e-4 after export."""
+    def drifted(f, m):
+        """Fold 0's native scores moved by 1e-4 after export."""
+        return natives[0].score(f, m) + 1e-4
 
-        def __init__(self, model):
-            self.model = model
-
-        def score(self, f, m):
-            return self.model.score(f, m) + 1e-4
-
-        def to_onnx(self, n):
-            return self.model.to_onnx(n)
-
-    sample = pd.DataFrame({"a": x[:50, 0], "b": x[:50, 1], "c": x[:50, 2], "event": np.arange(50)})
-    meta = {
-        "features": ["a", "b", "c"],
-        "mass_grid": [1.0, 2.0],
-        "units": {"a": "", "b": "", "c": ""},
-        "mass_assignment": "random_grid",
-    }
-    config = load_config(SMALL_PROFILE, [f"workdir={tmp_path}"])
-    diffs = _export_kind(config, "pbdt", natives, sample, [1.0, 1.5, 2.0], meta, "")
+    masses = [1.0, 1.5, 2.0]
+    event = np.arange(50)
+    bundle = OnnxBundle.of([n.to_onnx(3) for n in natives])
+    metadata = {
+        "mlsearch.features": ["a", "b", "c"], "mlsearch.units": ["", "", ""],
+        "mlsearch.mass_column": "mass_hypothesis", "mlsearch.mass_grid": [1.0, 2.0],
+        "mlsearch.mass_range": [1.0, 2.0], "mlsearch.mass_assignment": "random_grid",
+        "mlsearch.n_folds": 2, "mlsearch.config_hash": "",
+        "mlsearch.mlflow_run_id": "", "mlsearch.git_commit": "", "mlsearch.version": "test",
+    }  # fmt: skip
+    diffs = bundle_parity(bundle, [n.score for n in natives], x[:50], event, masses)
     assert max(diffs.values()) < 1e-5
-    assert (tmp_path / "models/zprime_invisible/pbdt_basf2.onnx").is_file()
-    with pytest.raises(ParityError, match=r"ONNX differs from native by 1\.0"):
-        _export_kind(
-            config, "pbdt", [Drifted(natives[0]), natives[1]], sample, [1.0, 1.5, 2.0], meta, ""
-        )
+    write_bundle(bundle, "pbdt", tmp_path, diffs, masses, metadata)
+    assert (tmp_path / "pbdt_basf2.onnx").is_file() and (tmp_path / "pbdt_fold1.onnx").is_file()
+    bad = bundle_parity(bundle, [drifted, natives[1].score], x[:50], event, masses)
+    # fold 0, the average, the fold-aware graph (on fold 0's events) and basf2 all see it
+    assert {k for k, v in bad.items() if v > 1e-5} == {"fold0", "average", "fold_aware", "basf2"}
+    with pytest.raises(ParityError, match=r"ONNX differs from native by 1\.0") as err:
+        write_bundle(bundle, "pbdt", tmp_path / "other", bad, masses, metadata)
+    assert isinstance(err.value, MlsearchError)  # one line on the command line, exit code 2
+    assert not (tmp_path / "other").exists()

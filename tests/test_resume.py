@@ -160,7 +160,7 @@ def test_a_full_disk_is_a_clear_error_and_the_rerun_resumes(tmp_path: Path) -> N
     try:
         work = ["--set", f"workdir={disk}", "--set", "generate.signal.masses=[1]"]
         res = run_cli("generate", str(SMALL_PROFILE), *work)
-        assert res.returncode == 1
+        assert res.returncode == 2
         events = disk / "data/zprime_invisible/events"
         assert f"error: {events}/" in res.stderr and "no space left on the device" in res.stderr
         assert "Traceback" not in res.stderr

@@ -8,9 +8,10 @@ import pytest
 
 from mlsearch.config import FeaturesConfig
 from mlsearch.errors import InputError
-from mlsearch.features import get_builder, search_values
+from mlsearch.features import get_builder
 from mlsearch.physics.constants import M_E, M_MU
 from mlsearch.physics.kinematics import beam_four_momenta, boost, cms_boost_vector
+from mlsearch.selection.windows import search_values
 
 EM, EP = beam_four_momenta()
 BETA = cms_boost_vector(EM + EP)
@@ -216,12 +217,12 @@ def test_search_value_rules():
     table = pd.DataFrame({"a": [1.0, 5.0], "b": [3.0, 2.0], "x": [7.0, 8.0]})
     assert search_values(table, {"column": "x"}, 1.0).tolist() == [7.0, 8.0]
     assert search_values(table, {"closest_to_mass": ["a", "b"]}, 2.5).tolist() == [3.0, 2.0]
-    with pytest.raises(ValueError, match="unknown"):
+    with pytest.raises(InputError, match="unknown search-variable rule"):
         search_values(table, {"median_of": ["a"]}, 1.0)
 
 
 def test_non_finite_features_are_a_named_error():
-    from mlsearch.pipeline.features import check_finite
+    from mlsearch.io.feature_table import check_finite
 
     df = pd.DataFrame({"a": [1.0, np.nan, 2.0], "b": [np.inf, 1.0, -np.inf], "c": [1.0, 2, 3]})
     with pytest.raises(
@@ -231,6 +232,7 @@ def test_non_finite_features_are_a_named_error():
     check_finite(df, ["c"], "x.parquet")  # finite columns pass
 
 
+@pytest.mark.slow  # the shared small-profile run (tests/conftest.py: small_run)
 def test_no_selected_signal_at_any_mass_stops_the_features_stage(small_run, tmp_path):
     """One mass the selection cannot see is kept (its limit row says why:
     test_limits.py::test_a_mass_without_selected_signal_gives_no_limit_with_the_reason); no
@@ -249,6 +251,6 @@ def test_no_selected_signal_at_any_mass_stops_the_features_stage(small_run, tmp_
         "--set",
         "features.muon_id_min=1.0",
     )
-    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "no signal event at any mass passes the zprime_invisible selection" in res.stderr
     assert "masses 1, 3, 6 GeV" in res.stderr

@@ -30,6 +30,7 @@ def _client(workdir: Path):
     return uri, mlflow.MlflowClient(uri)
 
 
+@pytest.mark.slow  # the shared small-profile run (tests/conftest.py: small_run)
 def test_every_producing_stage_has_a_finished_run_with_lineage(small_run: Path) -> None:
     _, client = _client(small_run)
     exp = client.get_experiment_by_name("zprime_invisible")
@@ -50,6 +51,7 @@ def test_every_producing_stage_has_a_finished_run_with_lineage(small_run: Path) 
     assert gen.data.metrics["xsec_fb_zprime_m1"] > 0
 
 
+@pytest.mark.slow  # the shared small-profile run (tests/conftest.py: small_run)
 def test_models_are_registered_with_aliases_and_links(small_run: Path) -> None:
     uri, client = _client(small_run)
     versions = {v.name: v for v in list_models(uri)}
@@ -73,6 +75,7 @@ def test_models_are_registered_with_aliases_and_links(small_run: Path) -> None:
         resolve_model_uri(uri, "runs:/abc/model")
 
 
+@pytest.mark.slow  # the shared small-profile run (tests/conftest.py: small_run)
 def test_limits_from_a_registry_uri_and_promote(small_run: Path, tmp_path: Path) -> None:
     work = tmp_path / "copy"
     shutil.copytree(small_run, work)
@@ -132,7 +135,7 @@ def test_unreachable_server_fails_before_training(tmp_path: Path) -> None:
         "--set",
         "mlflow.tracking_uri=http://127.0.0.1:9",
     )
-    assert res.returncode == 1
+    assert res.returncode == 2
     assert "MLflow tracking store http://127.0.0.1:9 is not usable" in res.stderr
     assert "Traceback" not in res.stderr
     assert time.monotonic() - t < 60

@@ -9,11 +9,13 @@ import pytest
 import torch
 
 from mlsearch.config import PBDTConfig, PNNConfig
+from mlsearch.errors import ConfigError
+from mlsearch.io.feature_table import FeatureTableMeta
 from mlsearch.models import make_model
 from mlsearch.models.punzi_loss import punzi_loss, punzi_target, soft_punzi
 from mlsearch.models.tuning import suggest
 
-from .conftest import SMALL_PROFILE, run_cli
+from .conftest import SMALL_PROFILE, feature_meta, run_cli
 
 
 def test_soft_punzi_is_the_punzi_formula():
@@ -24,7 +26,7 @@ def test_soft_punzi_is_the_punzi_formula():
         assert got == pytest.approx(float(punzi_cross_section(eff, bkg, 2.0)), rel=1e-6)
 
 
-def _toy_table(n: int, seed: int) -> tuple[pd.DataFrame, dict]:
+def _toy_table(n: int, seed: int) -> tuple[pd.DataFrame, FeatureTableMeta]:
     """Signal peaks in x0 at the mass (the search variable is x0 too); background flat."""
     rng = np.random.default_rng(seed)
     grid = [1.0, 2.0, 3.0]
@@ -43,13 +45,7 @@ def _toy_table(n: int, seed: int) -> tuple[pd.DataFrame, dict]:
         }
         for m in grid
     }
-    meta = {
-        "search_variable": "x0",
-        "search_rule": {"column": "x0"},
-        "mass_grid": grid,
-        "samples": samples,
-    }
-    return table, meta
+    return table, feature_meta(samples, "x0", features=["x0", "x1"])
 
 
 def test_punzi_fine_tuning_lowers_the_punzi_loss():
@@ -74,7 +70,7 @@ def test_punzi_fine_tuning_lowers_the_punzi_loss():
         assert float(punzi_loss(tuned.net, stacked, target)) < float(
             punzi_loss(plain.net, stacked, target)
         )
-    with pytest.raises(ValueError, match="pNN option"):
+    with pytest.raises(ConfigError, match="pNN option"):
         make_model("pbdt", PBDTConfig(n_estimators=5), seed=1).fit(*args, punzi=target)
 
 
@@ -89,10 +85,11 @@ def test_search_spaces_are_valid_model_sections():
     pnn = PNNConfig().model_copy(update=suggest("pnn", net))
     assert pnn.hidden == [64, 64, 64]
     trial = net
-    with pytest.raises(ValueError, match="no search space"):
+    with pytest.raises(ConfigError, match="no search space"):
         suggest("svm", trial)
 
 
+@pytest.mark.slow  # the shared small-profile run (tests/conftest.py: small_run)
 def test_optuna_option_of_mlsearch_train(small_run: Path, tmp_path: Path) -> None:
     """--optuna N runs N seeded trials per model, trains the folds with the best, and records
     them; the same config gives the same trials."""
@@ -117,7 +114,6 @@ def test_leave_one_mass_out_trains_without_and_only_at_the_mass():
 
     table, meta = _toy_table(3000, 2)
     table["fold"] = np.arange(len(table)) % 2
-    meta["features"] = ["x0", "x1"]
     params = PNNConfig(hidden=[16, 16], epochs=6, batch_size=1024, learning_rate=3e-3)
     res = leave_one_mass_out(table, meta, "pnn", params, 2.0, 1, 100.0, 2.0)
     assert res.mass == 2.0 and np.isfinite([res.interpolated_fb, res.dedicated_fb]).all()
@@ -149,6 +145,7 @@ def test_pnn_ddp_over_two_processes_trains_the_single_process_network() -> None:
     assert np.abs(s1 - s2).max() < 0.02 and not np.array_equal(s1, s2)
 
 
+@pytest.mark.slow  # the shared small-profile run (tests/conftest.py: small_run)
 def test_train_on_a_local_cluster_and_ddp_from_the_command_line(
     small_run: Path, tmp_path: Path
 ) -> None:

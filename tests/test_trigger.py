@@ -117,6 +117,6 @@ def test_simulate_cli_on_one_truth_file(tmp_path):
     fired = float(ak.mean(reco.trg_sp1 | reco.trg_sp2 | reco.trg_sp3))
     assert 0.02 < barrel and abs(fired - barrel) < 0.03
     res = run_cli("simulate", str(out), "-o", str(tmp_path / "x.parquet"))
-    assert res.returncode == 1 and "not a truth file" in res.stderr
+    assert res.returncode == 2 and "not a truth file" in res.stderr
     res = run_cli("simulate", str(truth))
-    assert res.returncode == 1 and "needs -o" in res.stderr
+    assert res.returncode == 2 and "needs -o" in res.stderr

@@ -28,7 +28,7 @@ def test_xsec_json_and_coupling_scaling():
     small = cross_section("zprime", mass=2.0, coupling=0.01, n_events=20_000)
     assert small.sigma_pb == pytest.approx(out["sigma_pb"] * 1e-4, rel=1e-9)
     res = run_cli("xsec", "bhabha")
-    assert res.returncode == 1 and "unknown process 'bhabha'" in res.stderr
+    assert res.returncode == 2 and "unknown process 'bhabha'" in res.stderr
 
 
 def test_generate_process_mode_writes_truth_with_cross_section(tmp_path: Path):
@@ -51,6 +51,6 @@ def test_generate_process_mode_writes_truth_with_cross_section(tmp_path: Path):
     events, meta = read_events(out)
     assert len(events) == 500 and meta["cross_section_fb"] > 0 and meta["mass"] == 3.0
     res = run_cli("generate", "zprime", "-n", "10", "--mass", "11", "-o", str(out))
-    assert res.returncode == 1 and "Z' mass 11 GeV outside the kinematic range" in res.stderr
+    assert res.returncode == 2 and "Z' mass 11 GeV outside the kinematic range" in res.stderr
     res = run_cli("generate", "mumu", "-o", str(out))
-    assert res.returncode == 1 and "needs -n N" in res.stderr
+    assert res.returncode == 2 and "needs -n N" in res.stderr

@@ -1,4 +1,5 @@
-"""The ECL crystal map: 8736 CsI(Tl) crystals in theta rings (shared/belle2-facts.md).
+"""The ECL crystal map: 8736 CsI(Tl) crystals in theta rings (Belle II TDR, arXiv:1011.0352;
+numbers in docs/simulation.md).
 
 Forward endcap 1152 crystals in 13 rings (12.4-31.4 deg), barrel 6624 = 46 rings x 144
 (32.2-128.7 deg), backward endcap 960 in 10 rings (130.7-155.1 deg); ring counts as in the

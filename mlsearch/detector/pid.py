@@ -1,6 +1,7 @@
 """Particle identification: muonID (KLM) and electronID (ECL E/p, shower shape, dE/dx)
 likelihood-ratio values in [0, 1] for the true species and the fakes, as functions of
-momentum and polar angle (shared/belle2-facts.md).
+momentum and polar angle (Belle: NIM A 491 (2002) 69, NIM A 485 (2002) 490;
+docs/simulation.md).
 
 A track "passes" (value above 0.5) with the efficiency or fake rate of its species; passing
 values cluster near 1, failing ones spread below 0.5, as the basf2 likelihood ratios do.

@@ -1,4 +1,5 @@
-"""L1 trigger bits from the simulated ECL clusters and CDC tracks (shared/belle2-facts.md).
+"""L1 trigger bits from the simulated ECL clusters and CDC tracks (the lines of the
+Belle II Physics Book, arXiv:1808.10567; docs/simulation.md).
 
 Single-photon lines (cluster energies in the CM frame, polar angles in the lab):
 ``trg_sp1`` at least one cluster with E* > 2 GeV in 22-139 deg (the ECL in full 3D trigger

@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from mlsearch.errors import ConfigError
+
 __all__ = ["BASELINES", "Baseline", "baseline_mask", "baseline_masks"]
 
 BoolArray = NDArray[np.bool_]
@@ -115,7 +117,7 @@ BASELINES: dict[str, Baseline] = {
 
 def _baseline(search: str) -> Baseline:
     if search not in BASELINES:
-        raise ValueError(f"no baseline selection for search {search!r}")
+        raise ConfigError(f"no baseline selection for search {search!r}")
     return BASELINES[search]
 
 

@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlsearch.features.spec import search_values
+from mlsearch.errors import InputError
+from mlsearch.io.feature_table import FeatureTableMeta
 from mlsearch.models import make_model
 from mlsearch.models.weights import training_weights
 from mlsearch.selection.punzi import best_punzi_cut, one_event_floor
-from mlsearch.selection.windows import signal_window
+from mlsearch.selection.windows import select_window
 
 __all__ = ["LeaveOneOut", "leave_one_mass_out"]
 
@@ -42,32 +43,29 @@ class LeaveOneOut:
 def _punzi_on_fold0(
     model: Any,
     table: pd.DataFrame,
-    meta: dict[str, Any],
+    meta: FeatureTableMeta,
     mass: float,
     luminosity_fb: float,
     window_sigma: float,
 ) -> float:
-    features = meta["features"]
-    rule = meta.get("search_rule") or {"column": meta["search_variable"]}
+    features, rule = meta.features, meta.search_rule
     test = table[table["fold"] == 0]
     sig = test[(test["label"] == 1) & (test["mass_hypothesis"] == mass)]
     bkg = test[test["label"] == 0]
-    window = signal_window(search_values(sig, rule, mass), window_sigma)
-    sig = sig[window.contains(search_values(sig, rule, mass))]
-    bkg = bkg[window.contains(search_values(bkg, rule, mass))]
+    found = meta.signal_sample(mass)
+    if found is None:
+        raise InputError(f"leave-one-mass-out: no signal sample at {mass:g} GeV in the table")
+    sample = found[1]
+    share = len(sig) / max(sample.n_selected, 1)  # fold 0's part of the selected signal
+    sel = select_window(
+        sig, bkg, rule, mass, window_sigma, luminosity_fb, sample.cross_section_fb, share
+    )
+    sig, bkg = sig[sel.signal_in], bkg[sel.background_in]
     s_score = model.score(sig[features].to_numpy(), np.full(len(sig), mass))
     b_score = model.score(bkg[features].to_numpy(), np.full(len(bkg), mass))
-    sample = next(
-        v for v in meta["samples"].values() if v["is_signal"] and float(v["mass"]) == mass
-    )
-    n_fold = int(
-        ((table["label"] == 1) & (table["mass_hypothesis"] == mass) & (table["fold"] == 0)).sum()
-    )
-    share = n_fold / max(sample["n_selected"], 1)
-    s_events = sig["weight"].to_numpy() * luminosity_fb
-    eff = s_events.sum() / (float(sample["cross_section_fb"]) * luminosity_fb * share)
+    s_events, eff = sel.signal_events, sel.efficiency
     b_all = table.loc[table["label"] == 0, "weight"].to_numpy() * luminosity_fb
-    floor = one_event_floor(b_all, meta.get("background_copies", 1))
+    floor = one_event_floor(b_all, meta.background_copies)
     sigma, *_ = best_punzi_cut(
         s_score.astype(np.float64),
         s_events,
@@ -82,7 +80,7 @@ def _punzi_on_fold0(
 
 def leave_one_mass_out(
     table: pd.DataFrame,
-    meta: dict[str, Any],
+    meta: FeatureTableMeta,
     kind: str,
     params: Any,
     mass: float,
@@ -91,7 +89,7 @@ def leave_one_mass_out(
     window_sigma: float,
 ) -> LeaveOneOut:
     """Train both classifiers (``kind`` with ``params``) and compare them at ``mass``."""
-    features = meta["features"]
+    features = meta.features
     train = table[table["fold"] != 0]
     hyp = train["mass_hypothesis"].to_numpy()
     without = train[hyp != mass]

@@ -16,9 +16,10 @@ import pandas as pd
 from numpy.typing import NDArray
 from sklearn.metrics import roc_auc_score
 
-from mlsearch.features.spec import search_values
+from mlsearch.errors import InputError
+from mlsearch.io.feature_table import FeatureTableMeta
 from mlsearch.selection.punzi import best_punzi_cut, one_event_floor, punzi_cross_section
-from mlsearch.selection.windows import signal_window
+from mlsearch.selection.windows import search_values, select_window
 
 __all__ = ["MassReport", "mass_report", "roc_curve_weighted"]
 
@@ -52,9 +53,43 @@ def roc_curve_weighted(
     return eff_b, eff_s, score[last]
 
 
+def _window_auc(
+    s_score: FloatArray, s_events: FloatArray, b_score: FloatArray, b_events: FloatArray
+) -> float:
+    """Weighted ROC AUC inside the window, signal and background each normalised to 1."""
+    if not len(b_score) or b_events.sum() <= 0:
+        return float("nan")
+    return float(
+        roc_auc_score(
+            np.r_[np.ones(len(s_score)), np.zeros(len(b_score))],
+            np.r_[s_score, b_score],
+            sample_weight=np.r_[s_events / s_events.sum(), b_events / b_events.sum()],
+        )
+    )
+
+
+def _best_baseline(
+    selections: list[tuple[dict[str, float], NDArray[np.bool_], NDArray[np.bool_]]],
+    s_events: FloatArray, b_events: FloatArray, eff_window: float, floor: float,
+    luminosity_fb: float,
+) -> tuple[float, float, float, dict[str, float]]:  # fmt: skip
+    """The baseline setting with the best Punzi sensitivity: (sigma_min [fb], signal and
+    background events it keeps, its cuts); ``selections``: (cuts, passes over the in-window
+    signal, passes over the in-window background)."""
+    best: tuple[float, float, float, dict[str, float]] = (float("inf"), 0.0, 0.0, {})
+    for cuts, s_pass, b_pass in selections:
+        n_sig = float(s_events[s_pass].sum())
+        n_bkg = max(float(b_events[b_pass].sum()), floor)
+        eff = eff_window * n_sig / max(float(s_events.sum()), 1e-300)
+        sigma = float(punzi_cross_section(eff, n_bkg, luminosity_fb))
+        if sigma < best[0]:
+            best = (sigma, n_sig, n_bkg, cuts)
+    return best
+
+
 def mass_report(
     table: pd.DataFrame,
-    meta: dict[str, Any],
+    meta: FeatureTableMeta,
     model: str,
     mass: float,
     signal_score: FloatArray,
@@ -67,52 +102,37 @@ def mass_report(
     their own mass; ``background_score``: over the background rows at ``mass``;
     ``baselines``: (thresholds, selection over all rows of ``table``) of the cut-based
     baseline's grid; the best at this mass is reported."""
-    rule = meta.get("search_rule") or {"column": meta["search_variable"]}
+    rule = meta.search_rule
     is_sig = table["label"].to_numpy() == 1
     sig_tab, bkg_tab = table[is_sig], table[~is_sig]
     at_mass = sig_tab["mass_hypothesis"].to_numpy() == mass
-    sample = next(
-        v for v in meta["samples"].values() if v["is_signal"] and float(v["mass"]) == mass
-    )
+    found = meta.signal_sample(mass)
+    if found is None:
+        raise InputError(f"no signal sample at {mass:g} GeV in the feature table")
+    sample = found[1]
     sig = sig_tab[at_mass]
-    if len(sig) < 10:
-        raise ValueError(f"m = {mass:g} GeV: {len(sig)} selected signal events, too few")
-    window = signal_window(search_values(sig, rule, mass), window_sigma)
-    s_in = window.contains(search_values(sig, rule, mass))
+    sel = select_window(
+        sig, bkg_tab, rule, mass, window_sigma, luminosity_fb, sample.cross_section_fb
+    )
+    window, s_in, b_in = sel.window, sel.signal_in, sel.background_in
     b_var = search_values(bkg_tab, rule, mass)
-    b_in = window.contains(b_var)
     s_score = signal_score[at_mass][s_in].astype(np.float64)
     b_score = background_score[b_in].astype(np.float64)
-    s_events = sig["weight"].to_numpy()[s_in] * luminosity_fb
+    s_events = sel.signal_events
     b_w_all = bkg_tab["weight"].to_numpy() * luminosity_fb
     b_events = b_w_all[b_in]
-    sigma_ref = float(sample["cross_section_fb"])
-    eff_window = float(s_events.sum()) / (sigma_ref * luminosity_fb)
-    floor = one_event_floor(b_w_all, meta.get("background_copies", 1))
+    eff_window = sel.efficiency
+    floor = one_event_floor(b_w_all, meta.background_copies)
     punzi, cut, n_s, n_b = best_punzi_cut(
         s_score, s_events, b_score, b_events, eff_window, luminosity_fb, floor
     )
     eff_b, eff_s, _ = roc_curve_weighted(s_score, s_events, b_score, b_events)
     at_fixed = float(np.interp(FIXED_BACKGROUND_EFFICIENCY, eff_b, eff_s)) if len(eff_b) else 0.0
-    auc = (
-        float(
-            roc_auc_score(
-                np.r_[np.ones(len(s_score)), np.zeros(len(b_score))],
-                np.r_[s_score, b_score],
-                sample_weight=np.r_[s_events / s_events.sum(), b_events / b_events.sum()],
-            )
-        )
-        if len(b_score) and b_events.sum() > 0
-        else float("nan")
-    )
-    base_punzi, base_sig, base_bkg, base_cuts = float("inf"), 0.0, 0.0, {}
-    for cuts, selected in baselines:
-        n_sig = float(s_events[selected[is_sig][at_mass][s_in]].sum())
-        n_bkg = max(float(b_events[selected[~is_sig][b_in]].sum()), floor)
-        eff = eff_window * n_sig / max(float(s_events.sum()), 1e-300)
-        sigma = float(punzi_cross_section(eff, n_bkg, luminosity_fb))
-        if sigma < base_punzi:
-            base_punzi, base_sig, base_bkg, base_cuts = sigma, n_sig, n_bkg, cuts
+    auc = _window_auc(s_score, s_events, b_score, b_events)
+    base_punzi, base_sig, base_bkg, base_cuts = _best_baseline(
+        [(cuts, sel[is_sig][at_mass][s_in], sel[~is_sig][b_in]) for cuts, sel in baselines],
+        s_events, b_events, eff_window, floor, luminosity_fb,
+    )  # fmt: skip
     passes = background_score >= cut
     eff_in = b_events[passes[b_in]].sum() / max(b_events.sum(), 1e-300)
     eff_all = b_w_all[passes].sum() / max(b_w_all.sum(), 1e-300)

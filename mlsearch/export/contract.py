@@ -1,4 +1,4 @@
-"""The ONNX contract (shared/design.md) and basf2's extra constraints, as a list of problems.
+"""The ONNX contract (docs/onnx.md) and basf2's extra constraints, as a list of problems.
 
 Imports only onnx, numpy and onnxruntime: usable where mlsearch's training stack is absent.
 """

@@ -9,13 +9,15 @@ import numpy as np
 import onnx
 from numpy.typing import NDArray
 
-from mlsearch.models.base import stack_inputs
+from mlsearch.errors import ModelError
+from mlsearch.scoring import stack_inputs
 
 __all__ = ["ParityError", "max_abs_difference", "onnx_session", "parity_masses"]
 
 
-class ParityError(RuntimeError):
-    """ONNX and native scores differ by more than the tolerance."""
+class ParityError(ModelError):
+    """ONNX and native scores differ by more than the tolerance, or an exported model breaks
+    the contract."""
 
 
 def onnx_session(model: onnx.ModelProto | str, threads: int = 1) -> object:

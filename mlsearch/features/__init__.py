@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import importlib
 
-from mlsearch.features.spec import FeatureBuilder, FeatureSpec, search_values
+from mlsearch.errors import ConfigError
+from mlsearch.features.spec import FeatureBuilder, FeatureSpec
 
-__all__ = ["FeatureBuilder", "FeatureSpec", "get_builder", "search_values"]
+__all__ = ["FeatureBuilder", "FeatureSpec", "get_builder"]
 
 _MODULES = {
     "zprime_invisible": "mlsearch.features.zprime_invisible",
@@ -19,6 +20,6 @@ _MODULES = {
 def get_builder(search: str) -> FeatureBuilder:
     """The feature builder of a search (configs/<search>.yaml's ``search`` key)."""
     if search not in _MODULES:
-        raise ValueError(f"no feature builder for search {search!r}; known: {', '.join(_MODULES)}")
+        raise ConfigError(f"no feature builder for search {search!r}; known: {', '.join(_MODULES)}")
     builder: FeatureBuilder = importlib.import_module(_MODULES[search]).BUILDER
     return builder

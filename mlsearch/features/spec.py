@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import awkward as ak
-import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
 from mlsearch.config import FeaturesConfig
 
-__all__ = ["BOOKKEEPING_COLUMNS", "FeatureBuilder", "FeatureSpec", "search_values"]
+__all__ = ["BOOKKEEPING_COLUMNS", "FeatureBuilder", "FeatureSpec"]
 
 #: columns every feature table carries besides the features and spectators
 BOOKKEEPING_COLUMNS = ("mass_hypothesis", "label", "weight", "fold", "event", "process")
@@ -53,19 +51,3 @@ class FeatureBuilder:
     @property
     def rule(self) -> dict[str, Any]:
         return self.search_rule or {"column": self.search_variable}
-
-
-def search_values(table: pd.DataFrame, rule: dict[str, Any], mass: float) -> NDArray[np.float64]:
-    """The search variable of each row at the mass hypothesis ``mass`` [GeV], by the rule a
-    feature table records in its metadata: {"column": name} reads a column;
-    {"closest_to_mass": [names]} takes, per row, the value of those columns (masses, GeV)
-    nearest to the hypothesis (e.g. the diphoton pair of three photons that best fits it)."""
-    if "column" in rule:
-        return table[rule["column"]].to_numpy(dtype=np.float64)
-    if "closest_to_mass" in rule:
-        values = table[list(rule["closest_to_mass"])].to_numpy(dtype=np.float64)
-        if not len(values):
-            return np.zeros(0)
-        pick = np.argmin(np.abs(values - mass), axis=1)
-        return values[np.arange(len(values)), pick]
-    raise ValueError(f"unknown search-variable rule {rule!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlsearch.errors import ConfigError
 from mlsearch.io.truth import TruthSample
 from mlsearch.physics.acceptance import TrackAcceptance
 
@@ -62,13 +63,13 @@ def generate_process(
     and take a coupling (default 1 in the model's natural unit). ``acceptance``: e e mu mu
     only with both muons inside this tracking acceptance (other processes refuse it)."""
     if process not in PROCESSES:
-        raise ValueError(f"unknown process {process!r}; known: {', '.join(PROCESSES)}")
+        raise ConfigError(f"unknown process {process!r}; known: {', '.join(PROCESSES)}")
     info = PROCESSES[process]
     if acceptance is not None and process != "eemumu":
-        raise ValueError(f"an acceptance filter is an e e mu mu option, not one of {process}")
+        raise ConfigError(f"an acceptance filter is an e e mu mu option, not one of {process}")
     if info.is_signal:
         if mass is None:
-            raise ValueError(f"{process} needs a mass [GeV] (--mass)")
+            raise ConfigError(f"{process} needs a mass [GeV] (--mass)")
         g = 1.0 if coupling is None else coupling
         return _signal(process, n_events, seed, mass, g, invisible_br, energy_spread)
     return _background(process, n_events, seed, energy_spread, acceptance)

@@ -13,10 +13,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from mlsearch.errors import ConfigError
 from mlsearch.generate.phase_space import decay_two_body, two_body
 from mlsearch.generate.unweight import unweighted_events
 from mlsearch.io.truth import PDG_ALP, TruthSample
 from mlsearch.physics.beams import Beams
+from mlsearch.physics.mass_ranges import signal_mass_problem
 from mlsearch.physics.qed_me import alp_dsigma_dcos, alp_width
 
 __all__ = ["decay_alps", "generate_alp", "mean_decay_length_cm"]
@@ -58,8 +60,9 @@ def generate_alp(
     """n unweighted e+e- -> gamma a, a -> gamma gamma events (lab frame) for ALP mass [GeV]
     and g_a_gamma_gamma [GeV^-1]. Slots: recoil photon, a, decay photon 1, decay photon 2
     (the decay photons carry the decay vertex). B(a -> gamma gamma) = 1."""
-    if not 0 < mass < 10.57:
-        raise ValueError(f"ALP mass {mass:g} GeV outside the kinematic range (0, 10.57)")
+    problem = signal_mass_problem("alp", mass)
+    if problem:
+        raise ConfigError(problem)
     events = unweighted_events(
         f"alp_m{mass:g}",
         n_events,

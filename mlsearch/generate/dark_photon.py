@@ -11,11 +11,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from mlsearch.errors import ConfigError
 from mlsearch.generate.phase_space import collinear_cos, collinear_cos_density, two_body
 from mlsearch.generate.unweight import unweighted_events
 from mlsearch.io.truth import PDG_DARK_PHOTON, TruthSample
 from mlsearch.physics.beams import Beams
 from mlsearch.physics.constants import M_E
+from mlsearch.physics.mass_ranges import signal_mass_problem
 from mlsearch.physics.qed_me import dark_photon_dsigma_dcos
 
 __all__ = ["generate_dark_photon"]
@@ -46,8 +48,9 @@ def generate_dark_photon(
 ) -> TruthSample:
     """n unweighted e+e- -> gamma A' events in the lab frame for A' mass [GeV] and mixing
     epsilon; particle slots: photon, A'. Event weight sigma/n [fb]."""
-    if not 0 <= mass < SQRT_S_MAX - 0.01:
-        raise ValueError(f"A' mass {mass:g} GeV outside the kinematic range [0, 10.57)")
+    problem = signal_mass_problem("dark_photon", mass)
+    if problem:
+        raise ConfigError(problem)
     events = unweighted_events(
         f"dark_photon_m{mass:g}",
         n_events,

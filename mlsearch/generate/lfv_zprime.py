@@ -15,11 +15,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from mlsearch.errors import ConfigError
 from mlsearch.generate.unweight import unweighted_events
 from mlsearch.generate.zprime import CHUNK, _trial_events
 from mlsearch.io.truth import PDG_ZPRIME, TruthSample
 from mlsearch.physics.beams import Beams
 from mlsearch.physics.constants import M_E, M_MU
+from mlsearch.physics.mass_ranges import signal_mass_problem
 
 __all__ = ["generate_lfv_zprime"]
 
@@ -46,13 +48,9 @@ def generate_lfv_zprime(
 ) -> TruthSample:
     """n unweighted e+e- -> e mu Z' events (both charge states, lab frame) for Z' mass [GeV]
     and g_emu. Slots: negative lepton, positive lepton, Z'. Event weight sigma/n [fb]."""
-    if not M_MU - M_E < mass < 10.58 - M_MU - M_E:
-        # below m_mu - m_e the mu+* -> e+ Z' propagator goes on shell: that is muon decay
-        # mu -> e Z', a different search with its own (far stronger) limits
-        raise ValueError(
-            f"LFV Z' mass {mass:g} GeV outside the range (0.106, 10.47): below m_mu - m_e "
-            "the process is mu -> e Z' decay"
-        )
+    problem = signal_mass_problem("lfv_zprime", mass)
+    if problem:
+        raise ConfigError(problem)
     n_a = n_events // 2
     tag = f"lfv_zprime_m{mass:g}"
     a = unweighted_events(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from mlsearch.errors import ConfigError
 from mlsearch.generate.alp import decay_alps
 from mlsearch.generate.phase_space import two_body
 from mlsearch.generate.unweight import weighted_events
@@ -28,6 +29,7 @@ from mlsearch.physics.acceptance import TrackAcceptance
 from mlsearch.physics.beams import Beams, cms_to_lab
 from mlsearch.physics.constants import ALPHA_EM, M_E, M_MU
 from mlsearch.physics.kinematics import boost, invariant_mass2, rotate_z_to
+from mlsearch.physics.mass_ranges import signal_mass_problem
 from mlsearch.physics.qed_me import alp_width, breit_wheeler_dsigma_dcos
 
 __all__ = ["epa_flux", "generate_alp_fusion", "generate_eemumu"]
@@ -205,8 +207,9 @@ def generate_alp_fusion(
     """n weighted e+e- -> e+e- a, a -> gamma gamma events (photon fusion), lab frame.
 
     Slots: scattered e-, scattered e+, a, decay photon 1, decay photon 2; sigma ~ g^2."""
-    if not 0 < mass < 10.0:
-        raise ValueError(f"ALP mass {mass:g} GeV outside the photon-fusion range (0, 10)")
+    problem = signal_mass_problem("alp_fusion", mass)
+    if problem:
+        raise ConfigError(problem)
     ev = weighted_events(
         f"alp_fusion_m{mass:g}",
         n_events,

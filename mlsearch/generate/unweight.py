@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from mlsearch.errors import ConfigError
 from mlsearch.physics.beams import Beams, cms_to_lab, sample_beams
 from mlsearch.physics.constants import GEV2_TO_FB
 from mlsearch.physics.seeds import chunk_rng
@@ -53,7 +54,7 @@ def unweighted_events(
         if index == 0:
             w_max = 1.1 * float(w.max())
             if w_max <= 0:
-                raise ValueError(f"{process}: no phase space (all trial weights are zero)")
+                raise ConfigError(f"{process}: no phase space (all trial weights are zero)")
         w_sum += float(w.sum())
         w2_sum += float((w**2).sum())
         n_trials += chunk
@@ -104,7 +105,7 @@ def weighted_events(
         w = np.where(np.isfinite(w) & (w > 0), w, 0.0)
         keep = w > 0
         if index == 0 and not keep.any():
-            raise ValueError(f"{process}: no phase space (all trial weights are zero)")
+            raise ConfigError(f"{process}: no phase space (all trial weights are zero)")
         w_sum += float(w.sum())
         w2_sum += float((w**2).sum())
         n_trials += chunk

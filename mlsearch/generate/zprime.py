@@ -13,11 +13,13 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from mlsearch.errors import ConfigError
 from mlsearch.generate.phase_space import random_rotation
 from mlsearch.generate.unweight import unweighted_events
 from mlsearch.io.truth import PDG_ZPRIME, TruthSample
 from mlsearch.physics.beams import Beams
 from mlsearch.physics.constants import M_MU
+from mlsearch.physics.mass_ranges import signal_mass_problem
 from mlsearch.physics.zprime_me import squared_me_zprime_cm
 from mlsearch.physics.zprime_model import invisible_branching_fraction
 
@@ -89,8 +91,9 @@ def generate_zprime(
 
     The event weight is sigma(e+e- -> mu mu Z') * B(Z' -> invisible) / n [fb].
     """
-    if not 0 < mass < 10.58 - 2 * M_MU:
-        raise ValueError(f"Z' mass {mass:g} GeV outside the kinematic range (0, 10.37)")
+    problem = signal_mass_problem("zprime", mass)
+    if problem:
+        raise ConfigError(problem)
     process = f"zprime_m{mass:g}"
     events = unweighted_events(
         process, n_events, seed, lambda b, r: _trial_events(b, mass, r), CHUNK, energy_spread

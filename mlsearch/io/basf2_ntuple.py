@@ -123,35 +123,37 @@ def read_basf2_ntuple(
         raise InputError(
             f"{path}: not a readable ROOT file ({type(exc).__name__}: {exc})"
         ) from None
-    with file:
-        t_tree = _tree(file, path, track_tree)
-        c_tree = _tree(file, path, cluster_tree)
-        t_names = {v: aliases.get(v, branch_name(v)) for v in TRACK_REQUIRED + TRACK_OPTIONAL}
-        c_fields = [k for k in c_tree.keys() if not k.startswith("__")]
-        c_names = {v: aliases.get(v, branch_name(v)) for v in CLUSTER_REQUIRED}
-        c_names.update({k: k for k in c_fields if k not in c_names.values()})
-        try:
-            tracks = _branches(t_tree, path, track_tree, t_names, TRACK_REQUIRED)
-            clusters = _branches(c_tree, path, cluster_tree, c_names, CLUSTER_REQUIRED)
-            events = (
-                _branches(_tree(file, path, event_tree), path, event_tree, {}, ())
-                if event_tree in file
-                else None
-            )
-            ev_extra = (
-                file[event_tree].arrays(
-                    [k for k in file[event_tree].keys() if k == "weight" or k.startswith("trg_")],
-                    library="np",
-                )
-                if events is not None
-                else {}
-            )
-        except InputError:
-            raise
-        except Exception as exc:
-            raise InputError(
-                f"{path}: cannot read the ntuple ({type(exc).__name__}: {exc})"
-            ) from None
+    trees = (track_tree, cluster_tree, event_tree)
+    try:
+        with file:
+            return _read(file, path, aliases, *trees)
+    except InputError:
+        raise
+    except Exception as exc:  # a truncated file fails only when its baskets are read
+        raise InputError(
+            f"{path}: cannot read the ntuple, truncated or damaged? ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())})"
+        ) from None
+
+
+def _read(
+    file: Any, path: Path, aliases: dict[str, str], track_tree: str, cluster_tree: str,
+    event_tree: str,
+) -> ak.Array:  # fmt: skip
+    t_tree = _tree(file, path, track_tree)
+    c_tree = _tree(file, path, cluster_tree)
+    t_names = {v: aliases.get(v, branch_name(v)) for v in TRACK_REQUIRED + TRACK_OPTIONAL}
+    c_fields = [k for k in c_tree.keys() if not k.startswith("__")]
+    c_names = {v: aliases.get(v, branch_name(v)) for v in CLUSTER_REQUIRED}
+    c_names.update({k: k for k in c_fields if k not in c_names.values()})
+    tracks = _branches(t_tree, path, track_tree, t_names, TRACK_REQUIRED)
+    clusters = _branches(c_tree, path, cluster_tree, c_names, CLUSTER_REQUIRED)
+    events = None
+    ev_extra: dict[str, NDArray[Any]] = {}
+    if event_tree in file:
+        events = _branches(_tree(file, path, event_tree), path, event_tree, {}, ())
+        keep = [k for k in file[event_tree].keys() if k == "weight" or k.startswith("trg_")]
+        ev_extra = file[event_tree].arrays(keep, library="np")
     return _assemble(tracks, clusters, events, ev_extra)
 
 

@@ -96,7 +96,7 @@ class EventWriter:
 
     def close(self) -> None:
         if self._writer is None:
-            raise ValueError(f"{self.path}: no events written")
+            raise InputError(f"{self.path}: no events written")
         # file-level key-value metadata can be added last (the cross section of a sample
         # is known only when its last part is written)
         self._writer.add_key_value_metadata(

@@ -135,6 +135,7 @@ def read_hepmc(path: str | os.PathLike[str], frame: Frame = "auto") -> TruthSamp
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: HepMC file not found")
+    _check_hepmc_complete(path)
     events: list[_Event] = []
     sigma_pb = 0.0
     beams: tuple[FloatArray, FloatArray] | None = None
@@ -169,6 +170,23 @@ def read_hepmc(path: str | os.PathLike[str], frame: Frame = "auto") -> TruthSamp
         em, ep = beam_four_momenta()
         beams = (em, ep)
     return _sample(path, "hepmc", events, sigma_pb, beams, frame)
+
+
+def _check_hepmc_complete(path: Path) -> None:
+    """A plain-text HepMC file ends with its END_EVENT_LISTING line; without it the file was
+    cut (a copy or a generator that died), and the reader would drop the last event quietly
+    (pyhepmc only prints to stderr)."""
+    with path.open("rb") as fh:
+        head = fh.read(64)
+        if not head.startswith(b"HepMC::"):  # compressed or another flavour: not checked
+            return
+        fh.seek(max(0, path.stat().st_size - 256))
+        tail = fh.read().rstrip().rsplit(b"\n", 1)[-1]
+    if not tail.endswith(b"END_EVENT_LISTING"):
+        raise InputError(
+            f"{path}: truncated HepMC file (no END_EVENT_LISTING line at the end; last line "
+            f"{tail[:40].decode(errors='replace')!r})"
+        )
 
 
 def _hepmc_beams(event: object, to_gev: float) -> tuple[FloatArray, FloatArray]:

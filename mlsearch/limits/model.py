@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from mlsearch.errors import ConfigError, InputError
+
 __all__ = ["SIGNAL", "BinnedModel", "NormSys", "model_workspace"]
 
 FloatArray = NDArray[np.float64]
@@ -53,7 +55,7 @@ class NormSys:
 
     def __post_init__(self) -> None:
         if not 0 < self.size < 1:
-            raise ValueError(f"normalisation uncertainty {self.name}: {self.size} not in (0, 1)")
+            raise ConfigError(f"normalisation uncertainty {self.name}: {self.size} not in (0, 1)")
 
     @cached_property
     def _code4(self) -> FloatArray:
@@ -152,7 +154,7 @@ class BinnedModel:
                 counts.append(data)
                 stats.append(stat)
         if signal is None:
-            raise ValueError("workspace without a 'signal' sample")
+            raise InputError("workspace without a 'signal' sample")
         return cls(
             signal,
             np.array(counts),

@@ -14,6 +14,7 @@ from mlsearch.config import Config
 from mlsearch.errors import InputError
 from mlsearch.io.atomic import atomic_path
 from mlsearch.limits.asymptotic import BinnedModel, cls_limits
+from mlsearch.limits.conversion import signal_limit
 from mlsearch.limits.plot import brazil_plot, projection_plot
 from mlsearch.searches import search_info
 
@@ -43,10 +44,13 @@ def projections(
             _, expected = cls_limits(model, config.limits.cl, mu_max=2.0)
             record: dict[str, Any] = {"mass": row["mass"], "luminosity_fb": target}
             for name, mu in zip(BANDS, expected, strict=True):
-                events = mu * scale * row["n_signal_ref"] * k
-                record[f"expected_events_{name}"] = events
-                record[f"expected_xsec_fb_{name}"] = events / (row["signal_efficiency"] * target)
-                record[f"expected_coupling_{name}"] = row["coupling_ref"] * math.sqrt(mu * scale)
+                lim = signal_limit(
+                    mu, scale, row["n_signal_ref"], row["signal_efficiency"], target,
+                    row["coupling_ref"], luminosity_factor=k,
+                )  # fmt: skip
+                record[f"expected_events_{name}"] = lim.events
+                record[f"expected_xsec_fb_{name}"] = lim.xsec_fb
+                record[f"expected_coupling_{name}"] = lim.coupling
             out.append(record)
     return pd.DataFrame(out)
 

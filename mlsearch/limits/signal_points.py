@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.selection.windows import Window
+from mlsearch.selection.windows import MassWindow
 
 __all__ = [
     "N_LEVELS",
@@ -49,7 +49,7 @@ class SignalPoint:
     (n_ref / (sigma L)); ``interpolated`` when no sample was generated at this mass."""
 
     mass: float
-    window: Window
+    window: MassWindow
     score_quantiles: FloatArray
     n_ref: float
     cross_section_ref_fb: float
@@ -72,7 +72,7 @@ def _weighted_quantiles(values: FloatArray, weights: FloatArray) -> FloatArray:
 
 def measure_point(
     mass: float,
-    window: Window,
+    window: MassWindow,
     scores: FloatArray,
     events: FloatArray,
     cross_section_ref_fb: float,
@@ -107,7 +107,7 @@ def interpolate_point(
     center = mass**power + offset
     sigma = lerp(a.window.sigma, b.window.sigma)
     n_sigma = (a.window.center - a.window.low) / a.window.sigma  # the config's window_sigma
-    window = Window(center, sigma, center - n_sigma * sigma, center + n_sigma * sigma)
+    window = MassWindow(center, sigma, center - n_sigma * sigma, center + n_sigma * sigma)
     xsec = cross_section_fb or math.exp(
         lerp(math.log(a.cross_section_ref_fb), math.log(b.cross_section_ref_fb))
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlsearch.errors import ConfigError
 from mlsearch.models.base import ParametrisedClassifier
 
 __all__ = ["MODEL_TYPES", "ParametrisedClassifier", "make_model"]
@@ -22,4 +23,4 @@ def make_model(kind: str, params: Any, seed: int, client: Any = None) -> Paramet
         from mlsearch.models.pnn import PNN
 
         return PNN(params, seed)
-    raise ValueError(f"unknown model type {kind!r}; known: {', '.join(MODEL_TYPES)}")
+    raise ConfigError(f"unknown model type {kind!r}; known: {', '.join(MODEL_TYPES)}")

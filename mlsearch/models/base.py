@@ -1,7 +1,7 @@
 """The interface both classifiers implement.
 
 Inputs are ``features`` (n, n_features) and ``mass`` (n,) [GeV]; internally the mass is the last
-input column, which is also the ONNX contract (shared/design.md).
+input column (mlsearch.scoring.stack_inputs), which is also the ONNX contract (docs/onnx.md).
 """
 
 from __future__ import annotations
@@ -16,16 +16,9 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:
     from mlsearch.models.punzi_loss import PunziTarget
 
-__all__ = ["ParametrisedClassifier", "stack_inputs"]
+__all__ = ["ParametrisedClassifier"]
 
 FloatArray = NDArray[np.float64]
-
-
-def stack_inputs(features: NDArray[np.floating], mass: NDArray[np.floating]) -> NDArray[np.float32]:
-    """(n, n_features) and (n,) -> float32 (n, n_features + 1) with the mass last."""
-    return np.ascontiguousarray(
-        np.column_stack([features, np.asarray(mass).reshape(-1)]), dtype=np.float32
-    )
 
 
 class ParametrisedClassifier(Protocol):

@@ -15,11 +15,22 @@ Three named strategies, chosen with ``train.mass_assignment``:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-__all__ = ["STRATEGIES", "assign_background_masses", "expand_all_masses"]
+from mlsearch.errors import ConfigError
+from mlsearch.selection.windows import MIN_SIGNAL_EVENTS, search_values, signal_window
+
+__all__ = [
+    "STRATEGIES",
+    "assign_background_masses",
+    "background_mass_hypotheses",
+    "expand_all_masses",
+    "windows_containing",
+]
 
 STRATEGIES = ("random_grid", "window", "all")
 
@@ -57,7 +68,7 @@ def assign_background_masses(
         key = np.where(in_window, rng.uniform(size=in_window.shape), -1.0)
         best = np.argmax(key, axis=1)
         return np.where(in_window.any(axis=1), masses[best], draw)
-    raise ValueError(f"unknown mass-assignment strategy {strategy!r}; known: {STRATEGIES}")
+    raise ConfigError(f"unknown mass-assignment strategy {strategy!r}; known: {STRATEGIES}")
 
 
 def expand_all_masses(df: pd.DataFrame, grid: list[float]) -> pd.DataFrame:
@@ -69,3 +80,47 @@ def expand_all_masses(df: pd.DataFrame, grid: list[float]) -> pd.DataFrame:
         part["weight"] = part["weight"] / len(grid)
         copies.append(part)
     return pd.concat(copies, ignore_index=True)
+
+
+def windows_containing(
+    df: pd.DataFrame,
+    grid: list[float],
+    signal_frames: dict[float, pd.DataFrame],
+    rule: dict[str, Any],
+    n_sigma: float,
+) -> NDArray[np.bool_]:
+    """(len(df), len(grid)): whether each row's search variable lies in each mass's signal
+    window (measured on ``signal_frames[mass]``; a mass with too few selected signal events
+    has no window and contains nothing)."""
+    inside = np.zeros((len(df), len(grid)), dtype=bool)
+    for j, m in enumerate(grid):
+        sig = signal_frames[float(m)]
+        if len(sig) < MIN_SIGNAL_EVENTS:
+            continue
+        window = signal_window(search_values(sig, rule, m), n_sigma)
+        inside[:, j] = window.contains(search_values(df, rule, m))
+    return inside
+
+
+def background_mass_hypotheses(
+    df: pd.DataFrame,
+    grid: list[float],
+    strategy: str,
+    rng: np.random.Generator,
+    probabilities: list[float] | None,
+    signal_frames: dict[float, pd.DataFrame],
+    rule: dict[str, Any],
+    n_sigma: float,
+) -> pd.DataFrame:
+    """Background rows with their ``mass_hypothesis`` column by ``strategy``: one copy per
+    mass for ``all`` (weights divided), else one draw per row (``window``: among the masses
+    whose window holds it, windows from ``signal_frames``)."""
+    if strategy == "all":
+        return expand_all_masses(df, grid)
+    inside = (
+        windows_containing(df, grid, signal_frames, rule, n_sigma) if strategy == "window" else None
+    )
+    df["mass_hypothesis"] = assign_background_masses(
+        len(df), grid, strategy, rng, probabilities, inside
+    )
+    return df

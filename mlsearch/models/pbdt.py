@@ -22,8 +22,9 @@ import onnx
 from numpy.typing import NDArray
 
 from mlsearch.config import PBDTConfig
-from mlsearch.models.base import stack_inputs
+from mlsearch.errors import ConfigError
 from mlsearch.models.punzi_loss import PunziTarget
+from mlsearch.scoring import stack_inputs
 
 __all__ = ["PBDT"]
 
@@ -70,7 +71,7 @@ class PBDT:
         import xgboost as xgb
 
         if punzi is not None:
-            raise ValueError("Punzi-loss fine-tuning is a pNN option; the pBDT has no gradient")
+            raise ConfigError("Punzi-loss fine-tuning is a pNN option; the pBDT has no gradient")
 
         p = self.params
         x = stack_inputs(features, mass)

@@ -21,8 +21,9 @@ from torch import nn
 
 from mlsearch._quiet import quiet_loggers
 from mlsearch.config import PNNConfig
-from mlsearch.models.base import stack_inputs
+from mlsearch.errors import ConfigError
 from mlsearch.models.punzi_loss import PunziTarget, punzi_loss
+from mlsearch.scoring import stack_inputs
 
 __all__ = ["PNN", "PNNNetwork"]
 
@@ -54,7 +55,7 @@ class PNNNetwork(nn.Module):
     def __init__(self, n_inputs: int, hidden: list[int], conditioning: str = "concat") -> None:
         super().__init__()
         if conditioning not in ("concat", "film"):
-            raise ValueError(f"unknown conditioning {conditioning!r}: concat or film")
+            raise ConfigError(f"unknown conditioning {conditioning!r}: concat or film")
         self.conditioning = conditioning
         self.standardise = Standardise(n_inputs)
         width = n_inputs if conditioning == "concat" else n_inputs - 1

@@ -18,9 +18,10 @@ import pandas as pd
 import torch
 from numpy.typing import NDArray
 
-from mlsearch.features.spec import search_values
+from mlsearch.errors import InputError
+from mlsearch.io.feature_table import FeatureTableMeta
 from mlsearch.selection.punzi import A_SIGMA, B_SIGMA, one_event_floor
-from mlsearch.selection.windows import signal_window
+from mlsearch.selection.windows import MIN_SIGNAL_EVENTS, select_window
 
 __all__ = ["PunziTarget", "punzi_loss", "punzi_target"]
 
@@ -42,31 +43,31 @@ class PunziTarget:
 
 
 def punzi_target(
-    table: pd.DataFrame, meta: dict, luminosity_fb: float, window_sigma: float
+    table: pd.DataFrame, meta: FeatureTableMeta, luminosity_fb: float, window_sigma: float
 ) -> PunziTarget:
     """The target for training on ``table`` (the rows given to fit, in that order)."""
-    rule = meta.get("search_rule") or {"column": meta["search_variable"]}
+    rule = meta.search_rule
     label = table["label"].to_numpy()
     hyp = table["mass_hypothesis"].to_numpy()
     events = table["weight"].to_numpy(dtype=np.float64) * luminosity_fb
     masses, sig_rows, bkg_rows, effs = [], [], [], []
-    by_mass = {float(v["mass"]): v for v in meta["samples"].values() if v["is_signal"]}
-    for m in meta["mass_grid"]:
+    by_mass = {v.mass: v for v in meta.samples.values() if v.is_signal}
+    for m in meta.mass_grid:
         sig_idx = np.flatnonzero((label == 1) & (hyp == m))
-        if len(sig_idx) < 10:
+        if len(sig_idx) < MIN_SIGNAL_EVENTS:
             continue
-        window = signal_window(search_values(table.iloc[sig_idx], rule, m), window_sigma)
-        s_in = sig_idx[window.contains(search_values(table.iloc[sig_idx], rule, m))]
         b_idx = np.flatnonzero(label == 0)
-        b_in = b_idx[window.contains(search_values(table.iloc[b_idx], rule, m))]
         # the fold holds a fraction of the generated signal: normalise by the rows it has
-        share = len(sig_idx) / max(by_mass[float(m)]["n_selected"], 1)
-        sigma_l = float(by_mass[float(m)]["cross_section_fb"]) * luminosity_fb * share
+        share = len(sig_idx) / max(by_mass[float(m)].n_selected, 1)
+        sel = select_window(
+            table.iloc[sig_idx], table.iloc[b_idx], rule, m, window_sigma, luminosity_fb,
+            by_mass[float(m)].cross_section_fb, share,
+        )  # fmt: skip
         masses.append(float(m))
-        sig_rows.append(s_in)
-        bkg_rows.append(b_in)
-        effs.append(float(events[s_in].sum() / sigma_l) if sigma_l > 0 else 0.0)
-    floor = one_event_floor(events[label == 0], meta.get("background_copies", 1))
+        sig_rows.append(sig_idx[sel.signal_in])
+        bkg_rows.append(b_idx[sel.background_in])
+        effs.append(sel.efficiency)
+    floor = one_event_floor(events[label == 0], meta.background_copies)
     return PunziTarget(
         tuple(masses), tuple(sig_rows), tuple(bkg_rows), events, tuple(effs), luminosity_fb, floor
     )
@@ -103,5 +104,5 @@ def punzi_loss(net: torch.nn.Module, x: torch.Tensor, target: PunziTarget) -> to
         bkg = (torch.sigmoid(net(xb)).squeeze(-1) * w[b_rows]).sum() + target.background_floor
         terms.append(torch.log(soft_punzi(eff, bkg, target.luminosity_fb)))
     if not terms:
-        raise ValueError("the Punzi loss has no mass with signal in the training set")
+        raise InputError("the Punzi loss has no mass with signal in the training set")
     return torch.stack(terms).mean()

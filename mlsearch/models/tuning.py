@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from mlsearch.errors import ConfigError
 from mlsearch.models import make_model
 
 __all__ = ["suggest", "tune"]
@@ -36,7 +37,7 @@ def suggest(kind: str, trial: Any) -> dict[str, Any]:
             "learning_rate": trial.suggest_float("learning_rate", 5e-4, 5e-3, log=True),
             "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-3, log=True),
         }
-    raise ValueError(f"no search space for model {kind!r}")
+    raise ConfigError(f"no search space for model {kind!r}")
 
 
 def _objective_auc(

@@ -1,7 +1,7 @@
 """Physical constants (PDG 2024) and SuperKEKB beam parameters.
 
 Energies and masses in GeV, angles in rad, cross sections converted with GEV2_TO_FB.
-Beam numbers: shared/belle2-facts.md (Belle II TDR, arXiv:1011.0352).
+Beam numbers: Belle II TDR, arXiv:1011.0352 (docs/simulation.md, "Sources").
 """
 
 ALPHA_EM = 1.0 / 137.035999084  # fine-structure constant at q^2 = 0

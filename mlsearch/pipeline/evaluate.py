@@ -8,7 +8,6 @@ versus test score distributions), report.html and the PNG plots it shows.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +17,12 @@ import pandas as pd
 from mlsearch.config import Config
 from mlsearch.errors import InputError
 from mlsearch.io.atomic import atomic_path, write_text_atomic
+from mlsearch.io.feature_table import FeatureTableMeta, read_feature_table
 from mlsearch.pipeline.cache import manifest_key, read_manifest, stage_key, write_manifest
-from mlsearch.pipeline.features import read_feature_table
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
+from mlsearch.selection.windows import MIN_SIGNAL_EVENTS
 from mlsearch.tracking import mlflow_run
 
 __all__ = ["run_evaluate"]
@@ -40,7 +40,7 @@ def _save(fig: Any, path: Path, dpi: int = 100) -> Path:
 def _model_reports(
     config: Config,
     table: pd.DataFrame,
-    meta: dict[str, Any],
+    meta: FeatureTableMeta,
     kind: str,
     baseline: list[tuple[dict[str, float], np.ndarray]],
 ) -> tuple[list[dict[str, Any]], dict[float, Any], dict[float, Any]]:
@@ -51,8 +51,8 @@ def _model_reports(
     own = pd.read_parquet(paths.train / f"{kind}_oof_signal.parquet")["score"].to_numpy()
     rows, rocs, sculpts = [], {}, {}
     selected = table.loc[table["label"] == 1, "mass_hypothesis"].value_counts()
-    for m in meta["mass_grid"]:
-        if selected.get(float(m), 0) < 10:  # nothing to evaluate (the limits say why)
+    for m in meta.mass_grid:
+        if selected.get(float(m), 0) < MIN_SIGNAL_EVENTS:  # no window (the limits say why)
             continue
         rep = mass_report(
             table,
@@ -72,7 +72,7 @@ def _model_reports(
 
 
 def _leave_one_out(
-    config: Config, table: pd.DataFrame, meta: dict[str, Any], reporter: Reporter
+    config: Config, table: pd.DataFrame, meta: FeatureTableMeta, reporter: Reporter
 ) -> pd.DataFrame:
     """The leave-one-mass-out comparison at the configured masses, per configured model."""
     from mlsearch.evaluation.lomo import leave_one_mass_out
@@ -106,17 +106,103 @@ def _leave_one_out(
     )
 
 
-def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResult:
-    """Write the evaluation report and attach it to the training runs."""
-    from mlsearch.evaluation.baselines import baseline_masks
+def _model_figures(
+    config: Config, table: pd.DataFrame, meta: FeatureTableMeta, kind: str,
+    rocs: dict[float, Any], sculpts: dict[float, Any], ks: pd.DataFrame, out: Path,
+) -> list[Path]:  # fmt: skip
+    """One model's plots: ROC and sculpting per mass, train versus test scores, and the
+    out-of-fold score distributions at each mass."""
     from mlsearch.evaluation.plots import (
-        auc_vs_mass,
-        punzi_vs_mass,
         roc_curves,
         score_distributions,
         sculpting,
         train_test_scores,
     )
+
+    paths = Paths.of(config)
+    sig = table["label"].to_numpy() == 1
+    w = table["weight"].to_numpy()
+    bkg = pd.read_parquet(paths.train / f"{kind}_oof_background.parquet")
+    own = pd.read_parquet(paths.train / f"{kind}_oof_signal.parquet")["score"].to_numpy()
+    sig_mass = table["mass_hypothesis"].to_numpy()[sig]
+    mine = [
+        _save(roc_curves(rocs, f"{config.search}, {kind}: ROC in the window"),
+              out / f"roc_{kind}.png"),
+        _save(sculpting(sculpts, meta.search_variable, f"{kind}: background sculpting"),
+              out / f"sculpting_{kind}.png", dpi=80),
+    ]  # fmt: skip
+    tt = paths.train / f"{kind}_train_test_scores.parquet"
+    if tt.exists():
+        fig = train_test_scores(
+            pd.read_parquet(tt), ks[ks["model"] == kind] if len(ks) else ks,
+            f"{kind}: trained-on versus unseen events",
+        )  # fmt: skip
+        mine.append(_save(fig, out / f"train_test_{kind}.png", dpi=80))
+    for m in meta.mass_grid:
+        sel = sig_mass == m
+        fig = score_distributions(
+            own[sel], w[sig][sel], bkg[f"score_m{m:g}"].to_numpy(), w[~sig],
+            f"{kind}, m = {m:g} GeV (out-of-fold)",
+        )  # fmt: skip
+        mine.append(_save(fig, out / f"scores_{kind}_m{m:g}.png", dpi=80))
+    return mine
+
+
+def _log_to_runs(
+    config: Config, runs: dict[str, str], report: pd.DataFrame, common: list[Path],
+    figures: dict[str, list[Path]], out: Path,
+) -> None:  # fmt: skip
+    """The report, its tables and plots, and the per-mass Punzi sensitivity and gain as
+    artifacts and metrics of each model's training run."""
+    names = ("report.csv", "report.html", "auc_per_mass.csv", "ks_per_fold.csv",
+             "leave_one_out.csv")  # fmt: skip
+    for kind, run_id in runs.items():
+        with mlflow_run(config, "", run_id=run_id):
+            import mlflow
+
+            for name in names:
+                mlflow.log_artifact(str(out / name), "evaluation")
+            for path in [*common, *figures[kind]]:
+                mlflow.log_artifact(str(path), "evaluation")
+            rows = report[report["model"] == kind].to_dict("records")
+            mlflow.log_metrics(
+                {
+                    **{f"punzi_xsec_fb_m{r['mass']:g}": float(r["punzi_xsec_fb"]) for r in rows},
+                    **{
+                        f"gain_vs_baseline_m{r['mass']:g}": float(r["gain_vs_baseline"])
+                        for r in rows
+                    },
+                }
+            )
+
+
+def _punzi_plot(config: Config, report: pd.DataFrame, out: Path) -> Path:
+    from mlsearch.evaluation.plots import punzi_vs_mass
+
+    curves = {
+        str(k): (g["mass"].to_numpy(), g["punzi_xsec_fb"].to_numpy())
+        for k, g in report.groupby("model")
+    }
+    first = report[report["model"] == report["model"].iloc[0]]
+    curves["baseline"] = (first["mass"].to_numpy(), first["baseline_punzi_xsec_fb"].to_numpy())
+    title = f"{config.search}, {config.luminosity_fb:g} fb$^{{-1}}$"
+    return _save(punzi_vs_mass(curves, title), out / "punzi_vs_mass.png")
+
+
+def _summary_tables(train: dict[str, Any], out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """AUC per model and mass, KS per model and fold (written to ``out``)."""
+    auc = pd.DataFrame([{"model": k, **r} for k, recs in train["auc"].items() for r in recs])
+    write_text_atomic(out / "auc_per_mass.csv", auc.to_csv(index=False, float_format="%.6f"))
+    ks = pd.DataFrame([{"model": k, **r} for k, recs in train.get("ks", {}).items() for r in recs])
+    write_text_atomic(out / "ks_per_fold.csv", ks.to_csv(index=False, float_format="%.6g"))
+    return auc, ks
+
+
+def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResult:
+    """Write the evaluation report and attach it to the training runs."""
+    from mlsearch.evaluation.baselines import baseline_masks
+    from mlsearch.evaluation.html import write_report_html
+    from mlsearch.evaluation.plots import auc_vs_mass
 
     reporter = reporter or NullReporter()
     paths = Paths.of(config)
@@ -125,177 +211,46 @@ def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResul
     if not train_key:
         raise InputError(f"{paths.train}: no trained models (run the train stage)")
     key = stage_key(
-        "evaluate",
-        train_key,
-        config.luminosity_fb,
-        config.limits.window_sigma,
-        config.evaluate,
-        config.models,
-        config.seed,
-    )
+        "evaluate", train_key, config.luminosity_fb, config.limits.window_sigma,
+        config.evaluate, config.models, config.seed,
+    )  # fmt: skip
     if manifest_key(out, "evaluate") == key:
         reporter.finish("evaluate", "cached")
         return StageResult("evaluate", key, (out / "report.csv",), True)
     train = read_manifest(paths.train, "train")
     table, meta = read_feature_table(paths.features)
-    sig = table["label"].to_numpy() == 1
     n_lomo = len(config.evaluate.leave_one_out_models) * len(config.leave_one_out_masses)
     reporter.start("evaluate", len(train["runs"]) + 1 + n_lomo)
-    auc = pd.DataFrame([{"model": k, **r} for k, recs in train["auc"].items() for r in recs])
-    write_text_atomic(out / "auc_per_mass.csv", auc.to_csv(index=False, float_format="%.6f"))
-    ks = pd.DataFrame([{"model": k, **r} for k, recs in train.get("ks", {}).items() for r in recs])
-    write_text_atomic(out / "ks_per_fold.csv", ks.to_csv(index=False, float_format="%.6g"))
+    auc, ks = _summary_tables(train, out)
     baseline = baseline_masks(config.search, table)
+    curves = {str(k): (g["mass"].to_numpy(), g["auc"].to_numpy()) for k, g in auc.groupby("model")}
+    common = [
+        _save(auc_vs_mass(curves, f"{config.search}: per-mass AUC (all events)"),
+              out / "auc_vs_mass.png")
+    ]  # fmt: skip
+    reporter.advance("evaluate")
     figures: dict[str, list[Path]] = {}
     report_rows: list[dict[str, Any]] = []
-    common = [
-        _save(
-            auc_vs_mass(
-                {
-                    str(k): (g["mass"].to_numpy(), g["auc"].to_numpy())
-                    for k, g in auc.groupby("model")
-                },
-                f"{config.search}: per-mass AUC (all events)",
-            ),
-            out / "auc_vs_mass.png",
-        )
-    ]
-    reporter.advance("evaluate")
-    w = table["weight"].to_numpy()
     for kind in train["runs"]:
         rows, rocs, sculpts = _model_reports(config, table, meta, kind, baseline)
         report_rows += rows
-        bkg = pd.read_parquet(paths.train / f"{kind}_oof_background.parquet")
-        own = pd.read_parquet(paths.train / f"{kind}_oof_signal.parquet")["score"].to_numpy()
-        sig_mass = table["mass_hypothesis"].to_numpy()[sig]
-        mine = [
-            _save(
-                roc_curves(rocs, f"{config.search}, {kind}: ROC in the window"),
-                out / f"roc_{kind}.png",
-            ),
-            _save(
-                sculpting(sculpts, meta["search_variable"], f"{kind}: background sculpting"),
-                out / f"sculpting_{kind}.png",
-                dpi=80,
-            ),
-        ]
-        tt = paths.train / f"{kind}_train_test_scores.parquet"
-        if tt.exists():
-            mine.append(
-                _save(
-                    train_test_scores(
-                        pd.read_parquet(tt),
-                        ks[ks["model"] == kind] if len(ks) else ks,
-                        f"{kind}: trained-on versus unseen events",
-                    ),
-                    out / f"train_test_{kind}.png",
-                    dpi=80,
-                )
-            )
-        for m in meta["mass_grid"]:
-            sel = sig_mass == m
-            fig = score_distributions(
-                own[sel],
-                w[sig][sel],
-                bkg[f"score_m{m:g}"].to_numpy(),
-                w[~sig],
-                f"{kind}, m = {m:g} GeV (out-of-fold)",
-            )
-            mine.append(_save(fig, out / f"scores_{kind}_m{m:g}.png", dpi=80))
-        figures[kind] = mine
+        figures[kind] = _model_figures(config, table, meta, kind, rocs, sculpts, ks, out)
         reporter.advance("evaluate", note=kind)
     report = pd.DataFrame(report_rows)
     write_text_atomic(out / "report.csv", report.to_csv(index=False, float_format="%.6g"))
-    curves = {
-        str(k): (g["mass"].to_numpy(), g["punzi_xsec_fb"].to_numpy())
-        for k, g in report.groupby("model")
-    }
-    first = report[report["model"] == report["model"].iloc[0]]
-    curves["baseline"] = (first["mass"].to_numpy(), first["baseline_punzi_xsec_fb"].to_numpy())
-    common.append(
-        _save(
-            punzi_vs_mass(curves, f"{config.search}, {config.luminosity_fb:g} fb$^{{-1}}$"),
-            out / "punzi_vs_mass.png",
-        )
-    )
+    common.append(_punzi_plot(config, report, out))
     lomo = _leave_one_out(config, table, meta, reporter)
     write_text_atomic(out / "leave_one_out.csv", lomo.to_csv(index=False, float_format="%.6g"))
-    _write_html(out / "report.html", config, report, ks, lomo, common, figures)
-    for kind, run_id in train["runs"].items():
-        with mlflow_run(config, "", run_id=run_id):
-            import mlflow
-
-            for name in (
-                "report.csv",
-                "report.html",
-                "auc_per_mass.csv",
-                "ks_per_fold.csv",
-                "leave_one_out.csv",
-            ):
-                mlflow.log_artifact(str(out / name), "evaluation")
-            for path in [*common, *figures[kind]]:
-                mlflow.log_artifact(str(path), "evaluation")
-            mine = report[report["model"] == kind]
-            mlflow.log_metrics(
-                {
-                    **{
-                        f"punzi_xsec_fb_m{r.mass:g}": float(r.punzi_xsec_fb)
-                        for r in mine.itertuples()
-                    },
-                    **{
-                        f"gain_vs_baseline_m{r.mass:g}": float(r.gain_vs_baseline)
-                        for r in mine.itertuples()
-                    },
-                }
-            )
+    write_report_html(
+        out / "report.html", config.search, config.luminosity_fb, config.limits.window_sigma,
+        report, ks, lomo, common, figures,
+    )  # fmt: skip
+    _log_to_runs(config, train["runs"], report, common, figures, out)
     write_manifest(out, "evaluate", key)
     beats = {str(k): int((g["gain_vs_baseline"] > 1).sum()) for k, g in report.groupby("model")}
-    n = len(meta["mass_grid"])
+    n = len(meta.mass_grid)
     reporter.finish(
         "evaluate",
         ", ".join(f"{k} beats the baseline at {v}/{n} masses" for k, v in beats.items()),
     )
     return StageResult("evaluate", key, (out / "report.csv", out / "report.html"), False)
-
-
-def _write_html(
-    path: Path,
-    config: Config,
-    report: pd.DataFrame,
-    ks: pd.DataFrame,
-    lomo: pd.DataFrame,
-    common: list[Path],
-    figures: dict[str, list[Path]],
-) -> None:
-    """One self-contained page (images referenced next to it) an analyst opens in a browser."""
-    cols = [
-        "model", "mass", "auc_window", "signal_eff_at_bkg_1pct", "punzi_xsec_fb",
-        "baseline_punzi_xsec_fb", "gain_vs_baseline", "baseline_cuts", "punzi_cut",
-        "signal_events", "background_events", "sculpt_ratio",
-    ]  # fmt: skip
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>mlsearch evaluation: {html.escape(config.search)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}img{max-width:48%}"
-        "</style></head><body>",
-        f"<h1>{html.escape(config.search)}: per-mass evaluation</h1>",
-        f"<p>Luminosity {config.luminosity_fb:g} fb<sup>-1</sup>; out-of-fold scores; signal "
-        f"window &plusmn;{config.limits.window_sigma:g} sigma of the signal's search variable. "
-        "Punzi: the smallest cross section excluded at 90 % CL / discovered at 3 sigma "
-        "(lower is better); gain = baseline / classifier.</p>",
-        "<h2>Per mass</h2>",
-        report[cols].to_html(index=False, float_format=lambda v: f"{v:.4g}"),
-        "<h2>Train versus test score distributions (KS per fold)</h2>",
-        ks.to_html(index=False, float_format=lambda v: f"{v:.3g}") if len(ks) else "<p>-</p>",
-        "<h2>Leave one mass out</h2>",
-        "<p>The model trained without the mass (interpolating) against one trained only at "
-        "it, Punzi sensitivity on fold 0; gap = interpolated / dedicated - 1.</p>",
-        lomo.to_html(index=False, float_format=lambda v: f"{v:.4g}") if len(lomo) else "<p>-</p>",
-        *(f"<img src='{p.name}'>" for p in common),
-    ]
-    for kind, paths in figures.items():
-        parts.append(f"<h2>{html.escape(kind)}</h2>")
-        parts += [f"<img src='{p.name}'>" for p in paths]
-    parts.append("</body></html>")
-    write_text_atomic(path, "\n".join(parts))

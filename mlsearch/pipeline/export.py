@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
 
 from mlsearch import __version__
 from mlsearch.config import Config, config_hash
-from mlsearch.export.contract import check_contract
-from mlsearch.export.graph import average_models, set_metadata
-from mlsearch.export.parity import ParityError, max_abs_difference, onnx_session, parity_masses
-from mlsearch.export.variants import basf2_model, fold_aware_model
-from mlsearch.io.atomic import atomic_path, write_json_atomic
+from mlsearch.export.bundle import (
+    PARITY_TOLERANCE,
+    OnnxBundle,
+    bundle_parity,
+    onnx_file_name,
+    write_bundle,
+)
+from mlsearch.export.parity import parity_masses
+from mlsearch.io.atomic import write_json_atomic
+from mlsearch.io.feature_table import FeatureTableMeta, read_feature_table
 from mlsearch.models import make_model
-from mlsearch.models.base import stack_inputs
 from mlsearch.pipeline.cache import manifest_key, read_manifest, stage_key, write_manifest
-from mlsearch.pipeline.features import read_feature_table
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
@@ -35,26 +36,12 @@ from mlsearch.tracking import (
 
 __all__ = ["PARITY_TOLERANCE", "onnx_model_path", "run_export"]
 
-PARITY_TOLERANCE = 1e-5
 PARITY_ROWS = 2000
 
 
 def onnx_model_path(config: Config, kind: str, fold: int | None = None, variant: str = "") -> Path:
-    """models/<search>/<kind>.onnx (fold average), <kind>_fold<i>.onnx, <kind>_basf2.onnx or
-    <kind>_foldaware.onnx."""
-    name = kind if fold is None else f"{kind}_fold{fold}"
-    if variant:
-        name = f"{kind}_{variant}"
-    return Paths.of(config).models / f"{name}.onnx"
-
-
-def _fold_mean(models: list[Any]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """Native counterpart of the fold-averaged ONNX graph."""
-
-    def score(features: np.ndarray, mass: np.ndarray) -> np.ndarray:
-        return np.mean([m.score(features, mass) for m in models], axis=0)
-
-    return score
+    """models/<search>/ + export.bundle.onnx_file_name."""
+    return Paths.of(config).models / onnx_file_name(kind, fold, variant)
 
 
 def _register(
@@ -62,7 +49,7 @@ def _register(
     train: dict[str, Any],
     parity: dict[str, dict[str, float]],
     masses: list[float],
-    meta: dict[str, Any],
+    meta: FeatureTableMeta,
 ) -> dict[str, dict[str, Any]]:
     """Attach the ONNX files and the parity report to each training run and register the
     fold-averaged model as a new version (ONNX flavour), linked to what made it."""
@@ -88,121 +75,47 @@ def _register(
                 "mlsearch.parity_max_abs_diff": f"{max(diffs.values()):.3e}",
                 "mlsearch.parity_report": f"runs:/{run_id}/onnx/parity.json",
                 "mlsearch.parity_masses": json.dumps(masses),
-                "mlsearch.mass_grid": json.dumps(meta["mass_grid"]),
-                "mlsearch.mass_assignment": meta["mass_assignment"],
-                "mlsearch.features": json.dumps(meta["features"]),
+                "mlsearch.mass_grid": json.dumps(meta.mass_grid),
+                "mlsearch.mass_assignment": meta.mass_assignment,
+                "mlsearch.features": json.dumps(meta.features),
                 "mlsearch.n_folds": str(config.train.n_folds),
                 "mlsearch.dataset_digest": str(train.get("features_key", "")),
                 "mlsearch.fold_models": f"runs:/{run_id}/onnx",
             }
-            n_inputs = len(meta["features"]) + 1
+            n_inputs = len(meta.features) + 1
             version = register_onnx(uri, name, onnx_model_path(config, kind), n_inputs, tags)
         out[kind] = {"name": name, "version": version, "run_id": run_id}
     return out
 
 
 def _export_kind(
-    config: Config,
-    kind: str,
-    natives: list[Any],
-    sample: Any,
-    masses: list[float],
-    meta: dict[str, Any],
-    run_id: str,
-) -> dict[str, float]:
-    """Write the fold, fold-average, fold-aware and basf2 ONNX files of one model type after
-    checking each against the native model; returns max |ONNX - native| per file."""
-    features: list[str] = meta["features"]
-    grid: list[float] = meta["mass_grid"]
+    config: Config, kind: str, natives: list[Any], sample: Any, masses: list[float],
+    meta: FeatureTableMeta, run_id: str,
+) -> dict[str, float]:  # fmt: skip
+    """Write the ONNX files of one model type after checking each against the native model
+    (export.bundle); returns max |ONNX - native| per file."""
+    features: list[str] = meta.features
+    grid: list[float] = meta.mass_grid
+    bundle = OnnxBundle.of([m.to_onnx(len(features)) for m in natives])
     x = sample[features].to_numpy()
     event = sample["event"].to_numpy().astype(np.int64)
-    k = len(natives)
-    folds = [m.to_onnx(len(features)) for m in natives]
-
-    def copies() -> list[onnx.ModelProto]:
-        return [onnx.ModelProto.FromString(p.SerializeToString()) for p in folds]
-
-    ensemble = average_models(copies())
-    aware = fold_aware_model(copies())
-    basf2 = basf2_model(ensemble)
-    diffs = {}
-    for i, (proto, model) in enumerate(zip(folds, natives, strict=True)):
-        diffs[f"fold{i}"] = max(
-            max_abs_difference(model.score, onnx_session(proto), x, masses).values()
-        )
-    diffs["average"] = max(
-        max_abs_difference(_fold_mean(natives), onnx_session(ensemble), x, masses).values()
-    )
-    aware_session, basf2_session = onnx_session(aware), onnx_session(basf2)
-    for m in masses:
-        mass = np.full(len(x), m)
-        own = np.choose(event % k, [n.score(x, mass) for n in natives])
-        got = aware_session.run(["score"], {"input": stack_inputs(x, mass), "event": event})[0]  # type: ignore[attr-defined]
-        diffs["fold_aware"] = max(
-            diffs.get("fold_aware", 0.0), float(np.max(np.abs(got.reshape(-1) - own)))
-        )
-        prob = basf2_session.run(["probabilities"], {"input": stack_inputs(x, mass)})[0]  # type: ignore[attr-defined]
-        mean = _fold_mean(natives)(x, mass)
-        diffs["basf2"] = max(diffs.get("basf2", 0.0), float(np.max(np.abs(prob[:, 1] - mean))))
-    worst = max(diffs.values())
-    if worst > PARITY_TOLERANCE:
-        raise ParityError(
-            f"{kind}: ONNX differs from native by {worst:.2e} "
-            f"(> {PARITY_TOLERANCE:g}) at masses {masses}"
-        )
-    base = {
+    diffs = bundle_parity(bundle, [m.score for m in natives], x, event, masses)
+    metadata = {
         "mlsearch.search": config.search,
         "mlsearch.model": kind,
         "mlsearch.features": features,
-        "mlsearch.units": [meta["units"][f] for f in features],
+        "mlsearch.units": [meta.units[f] for f in features],
         "mlsearch.mass_column": "mass_hypothesis (last input column, GeV)",
         "mlsearch.mass_grid": grid,
         "mlsearch.mass_range": [min(grid), max(grid)],
-        "mlsearch.mass_assignment": meta["mass_assignment"],
-        "mlsearch.n_folds": k,
+        "mlsearch.mass_assignment": meta.mass_assignment,
+        "mlsearch.n_folds": len(natives),
         "mlsearch.config_hash": config_hash(config),
         "mlsearch.mlflow_run_id": run_id,
         "mlsearch.git_commit": git_commit(),
         "mlsearch.version": __version__,
-        "mlsearch.parity_max_abs_diff": worst,
-        "mlsearch.parity_masses": masses,
     }
-    rule = f"event % {k} == fold"
-    files: list[tuple[onnx.ModelProto, Path, dict[str, Any]]] = [
-        (
-            proto,
-            onnx_model_path(config, kind, i),
-            {"mlsearch.fold": i, "mlsearch.fold_rule": f"scores events with event % {k} == {i}"},
-        )
-        for i, proto in enumerate(folds)
-    ]
-    files += [
-        (ensemble, onnx_model_path(config, kind), {"mlsearch.fold": "average"}),
-        (
-            basf2,
-            onnx_model_path(config, kind, variant="basf2"),
-            {"mlsearch.fold": "average", "mlsearch.output": "probabilities (N, 2): [bkg, signal]"},
-        ),
-        (
-            aware,
-            onnx_model_path(config, kind, variant="foldaware"),
-            {
-                "mlsearch.fold": "aware",
-                "mlsearch.fold_rule": rule,
-                "mlsearch.inputs": "input (N, n_features + 1) float32, event (N,) int64",
-            },
-        ),
-    ]
-    for proto, _, extra in files:
-        opset = {o.domain or "ai.onnx": o.version for o in proto.opset_import}
-        set_metadata(proto, {**base, **extra, "mlsearch.opset": opset})
-    for proto, basf2_mode in ((ensemble, False), (basf2, True)):
-        problems = check_contract(proto, basf2=basf2_mode)
-        if problems:
-            raise ParityError(f"{kind}: exported model breaks the contract: {'; '.join(problems)}")
-    for proto, path, _ in files:
-        with atomic_path(path) as tmp:
-            onnx.save(proto, tmp)
+    write_bundle(bundle, kind, Paths.of(config).models, diffs, masses, metadata)
     return diffs
 
 
@@ -235,7 +148,7 @@ def run_export(config: Config, reporter: Reporter | None = None) -> StageResult:
     table, meta = read_feature_table(paths.features)
     rng = np.random.default_rng(config.seed)
     sample = table.iloc[rng.choice(len(table), min(PARITY_ROWS, len(table)), replace=False)]
-    masses = parity_masses(meta["mass_grid"])
+    masses = parity_masses(meta.mass_grid)
     reporter.start("export", len(kinds) * (n_folds + 1))
     parity: dict[str, dict[str, float]] = {}
     for kind in kinds:

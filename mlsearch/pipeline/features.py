@@ -16,51 +16,24 @@ from mlsearch.compute import executor
 from mlsearch.config import Config, FeaturesConfig
 from mlsearch.errors import InputError
 from mlsearch.features import get_builder
-from mlsearch.features.spec import search_values
-from mlsearch.folds import fold_of
 from mlsearch.io.atomic import atomic_path
 from mlsearch.io.events import part_sizes, read_event_part, read_metadata
-from mlsearch.models.mass_assignment import assign_background_masses, expand_all_masses
+from mlsearch.io.feature_table import FeatureTableMeta, SampleInfo, check_finite
+from mlsearch.models.mass_assignment import background_mass_hypotheses
 from mlsearch.physics.seeds import chunk_rng
 from mlsearch.pipeline.cache import file_key, stage_key
-from mlsearch.pipeline.generate import sample_jobs
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
-from mlsearch.selection.windows import signal_window
+from mlsearch.pipeline.samples import SampleJob, sample_jobs
+from mlsearch.scoring import fold_of
 from mlsearch.tracking import flatten, log_dataset, mlflow_run
 
-__all__ = ["ALL_MAX_ROWS", "check_finite", "read_feature_table", "run_features"]
+__all__ = ["ALL_MAX_ROWS", "run_features"]
 
 #: the 'all' mass assignment copies each background event once per mass; beyond this many
 #: rows (10^6 events at two masses) the Z' default config (10^6 x 10) ran out of 24 GB
 ALL_MAX_ROWS = 2_000_000
-
-
-def read_feature_table(path: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The feature table and its metadata (features, samples with cross sections, ...)."""
-    try:
-        table = pq.read_table(path)
-    except FileNotFoundError:
-        raise InputError(f"{path}: feature table not found (run the features stage)") from None
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise InputError(f"{path}: not a readable feature table ({exc})") from exc
-    # (the metadata is the file's key-value metadata: written last, with the sample counts)
-    raw = (pq.read_metadata(path).metadata or {}).get(b"mlsearch", b"{}")
-    return table.to_pandas(), json.loads(raw)
-
-
-def check_finite(df: pd.DataFrame, features: list[str], path: Any) -> None:
-    """A NaN or infinite feature is an error naming the file, the columns and the count: the
-    classifiers have no rule for it, and a silent fill would bias the scores."""
-    values = df[features].to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        cols = [f"{f} ({int(n)} rows)" for f, n in zip(features, bad.sum(axis=0), strict=True) if n]
-        raise InputError(f"{path}: non-finite feature values: {', '.join(cols)}")
-
-
-MIN_WINDOW_EVENTS = 10  # selected signal events that measure a window
 
 
 def _build(task: tuple[str, Path, int, FeaturesConfig]) -> pd.DataFrame:
@@ -127,30 +100,123 @@ def _background_masses(
     its mass hypotheses (strategy of train.mass_assignment; each part its own stream)."""
     grid = config.generate.signal.masses
     strategy = config.train.mass_assignment
-    if strategy == "all":
+    if strategy == "all" and (n_before + len(df)) * len(grid) > ALL_MAX_ROWS:
         n = n_before + len(df)
-        if n * len(grid) > ALL_MAX_ROWS:
-            raise InputError(
-                f"{name}: the 'all' mass assignment would put {n} x {len(grid)} = "
-                f"{n * len(grid):,} background rows in the table (limit {ALL_MAX_ROWS:,}: "
-                "training and the evaluation run out of memory beyond it); use 'window' or "
-                "'random_grid', or fewer background events"
-            )
-        return expand_all_masses(df, grid)
+        raise InputError(
+            f"{name}: the 'all' mass assignment would put {n} x {len(grid)} = "
+            f"{n * len(grid):,} background rows in the table (limit {ALL_MAX_ROWS:,}: "
+            "training and the evaluation run out of memory beyond it); use 'window' or "
+            "'random_grid', or fewer background events"
+        )
     rng = chunk_rng(config.seed, f"mass/{name}", part)
-    inside = None
-    if strategy == "window":
-        inside = np.zeros((len(df), len(grid)), dtype=bool)
-        for j, m in enumerate(grid):
-            sig = signal_frames[float(m)]
-            if len(sig) < MIN_WINDOW_EVENTS:  # no window to measure: no background assigned
-                continue
-            window = signal_window(search_values(sig, rule, m), config.limits.window_sigma)
-            inside[:, j] = window.contains(search_values(df, rule, m))
-    df["mass_hypothesis"] = assign_background_masses(
-        len(df), grid, strategy, rng, config.train.mass_probabilities, inside
+    return background_mass_hypotheses(
+        df, grid, strategy, rng, config.train.mass_probabilities, signal_frames, rule,
+        config.limits.window_sigma,
+    )  # fmt: skip
+
+
+def _features_key(config: Config, reco_keys: list[str]) -> str:
+    train = config.train
+    return stage_key(
+        "features", reco_keys, config.features, train.n_folds, train.mass_assignment,
+        train.mass_probabilities,
+        config.limits.window_sigma if train.mass_assignment == "window" else None,
+        config.generate.signal.masses,
+    )  # fmt: skip
+
+
+class _Labeller:
+    """Adds process, label, mass hypothesis and fold to each part's rows, in job order
+    (signals first: the background's window assignment needs their frames)."""
+
+    def __init__(self, config: Config, jobs: list[SampleJob], rule: dict[str, Any]) -> None:
+        self.config, self.jobs, self.rule = config, jobs, rule
+        self.selected = [0] * len(jobs)
+        self.signal_frames: dict[float, pd.DataFrame] = {}
+
+    def __call__(self, i: int, part: int, df: pd.DataFrame) -> pd.DataFrame:
+        config, job = self.config, self.jobs[i]
+        grid = config.generate.signal.masses
+        df["process"] = job.name
+        df["label"] = np.int8(job.is_signal)
+        if job.is_signal:
+            mass = float(job.mass or 0.0)
+            df["mass_hypothesis"] = mass
+            previous = self.signal_frames.get(mass)
+            self.signal_frames[mass] = df if previous is None else pd.concat([previous, df])
+        else:
+            if not any(len(f) for f in self.signal_frames.values()):
+                raise InputError(
+                    f"{Paths.of(config).reco}: no signal event at any mass passes the "
+                    f"{config.search} selection (masses {', '.join(f'{m:g}' for m in grid)} "
+                    "GeV); nothing to train on"
+                )
+            df = _background_masses(
+                config, self.rule, df, job.name, self.signal_frames, part, self.selected[i]
+            )
+        # a mass point the selection cannot see (e.g. a Z' too heavy for its muons to reach
+        # the CDC) is kept: training skips it, the limits say why
+        df["fold"] = fold_of(df["event"].to_numpy(), config.train.n_folds)
+        copies = not job.is_signal and config.train.mass_assignment == "all"
+        self.selected[i] += len(df) // (len(grid) if copies else 1)
+        return df
+
+
+def _table_metadata(
+    config: Config, key: str, jobs: list[SampleJob], metas: list[dict[str, Any]],
+    selected: list[int],
+) -> FeatureTableMeta:  # fmt: skip
+    """What the table's readers need besides its columns (stored in its parquet metadata)."""
+    builder = get_builder(config.search)
+    grid = config.generate.signal.masses
+    samples = {
+        job.name: SampleInfo(
+            process=job.process, is_signal=job.is_signal, mass=job.mass,
+            coupling=job.coupling, n_generated=meta["n_events"], n_selected=n,
+            cross_section_fb=meta["cross_section_fb"],
+            cross_section_err_fb=meta["cross_section_err_fb"],
+        )
+        for job, meta, n in zip(jobs, metas, selected, strict=True)
+    }  # fmt: skip
+    return FeatureTableMeta(
+        cache_key=key,
+        search=config.search,
+        features=builder.feature_names,
+        units={f.name: f.unit for f in builder.features},
+        search_variable=builder.search_variable,
+        search_rule=builder.rule,
+        search_unit=builder.search_unit,
+        spectators=list(builder.spectators),
+        mass_grid=grid,
+        samples=samples,
+        n_folds=config.train.n_folds,
+        mass_assignment=config.train.mass_assignment,
+        background_copies=len(grid) if config.train.mass_assignment == "all" else 1,
     )
-    return df
+
+
+def _track_features(
+    config: Config, key: str, jobs: list[SampleJob], reco_keys: list[str],
+    metadata: FeatureTableMeta, n_rows: int,
+) -> None:  # fmt: skip
+    """The features run: settings, selection efficiency per sample, datasets and schema."""
+    paths = Paths.of(config)
+    with mlflow_run(config, "features", {"mlsearch.stage": "features"}):
+        import mlflow
+
+        mlflow.log_params(flatten(config.features.model_dump(mode="json"), "features."))
+        mlflow.log_params(
+            {"features": ",".join(metadata.features),
+             "mass_assignment": config.train.mass_assignment}
+        )  # fmt: skip
+        for job, reco_key in zip(jobs, reco_keys, strict=True):
+            log_dataset(paths.reco / job.path.name, reco_key, f"{job.name}-reco", "input")
+            info = metadata.samples[job.name]
+            mlflow.log_metric(f"selection_eff_{job.name}", info.n_selected / info.n_generated)
+        log_dataset(paths.features, key, "features", "output", n_rows)
+        mlflow.log_dict(
+            metadata.model_dump(mode="json", exclude={"samples"}), "features_schema.json"
+        )
 
 
 def run_features(config: Config, reporter: Reporter | None = None) -> StageResult:
@@ -161,110 +227,30 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
     builder = get_builder(config.search)
     jobs = sample_jobs(config)
     reco_keys = [stage_key("simulate", j.key, config.simulate) for j in jobs]
-    key = stage_key(
-        "features",
-        reco_keys,
-        config.features,
-        config.train.n_folds,
-        config.train.mass_assignment,
-        config.train.mass_probabilities,
-        config.limits.window_sigma if config.train.mass_assignment == "window" else None,
-        config.generate.signal.masses,
-    )
+    key = _features_key(config, reco_keys)
     if file_key(paths.features) == key:
         reporter.finish("features", "cached")
         return StageResult("features", key, (paths.features,), True)
     reporter.start("features", len(jobs))
-    grid = config.generate.signal.masses
-    copies = config.train.mass_assignment == "all"
     paths_in = [paths.reco / job.path.name for job in jobs]
     metas = [read_metadata(path) for path in paths_in]
     for path, meta, reco_key in zip(paths_in, metas, reco_keys, strict=True):
         if meta.get("cache_key") != reco_key:
             raise InputError(f"{path}: made with other settings; run the simulate stage first")
-    selected = [0] * len(jobs)
-    signal_frames: dict[float, pd.DataFrame] = {}  # signals come first in the job list
+    label = _Labeller(config, jobs, builder.rule)
     with atomic_path(paths.features) as tmp:
         writer = _TableWriter(tmp)
         try:
             for i, part, last, df in _built_parts(config, paths_in):
-                job = jobs[i]
                 check_finite(df, builder.feature_names, paths_in[i])
-                df["process"] = job.name
-                df["label"] = np.int8(job.is_signal)
-                if job.is_signal:
-                    mass = float(job.mass or 0.0)
-                    df["mass_hypothesis"] = mass
-                    previous = signal_frames.get(mass)
-                    signal_frames[mass] = df if previous is None else pd.concat([previous, df])
-                else:
-                    if not any(len(f) for f in signal_frames.values()):
-                        raise InputError(
-                            f"{paths.reco}: no signal event at any mass passes the "
-                            f"{config.search} selection (masses "
-                            f"{', '.join(f'{m:g}' for m in grid)} GeV); nothing to train on"
-                        )
-                    df = _background_masses(
-                        config, builder.rule, df, job.name, signal_frames, part, selected[i]
-                    )  # fmt: skip
-                # a mass point the selection cannot see (e.g. a Z' too heavy for its muons
-                # to reach the CDC) is kept: training skips it, the limits say why
-                df["fold"] = fold_of(df["event"].to_numpy(), config.train.n_folds)
-                writer.write(df)
-                selected[i] += len(df) // (len(grid) if not job.is_signal and copies else 1)
+                writer.write(label(i, part, df))
                 if last:
-                    reporter.advance("features", note=job.name)
-            samples = {
-                job.name: {
-                    "process": job.process,
-                    "is_signal": job.is_signal,
-                    "mass": job.mass,
-                    "coupling": job.coupling,
-                    "n_generated": meta["n_events"],
-                    "n_selected": n,
-                    "cross_section_fb": meta["cross_section_fb"],
-                    "cross_section_err_fb": meta["cross_section_err_fb"],
-                }
-                for job, meta, n in zip(jobs, metas, selected, strict=True)
-            }
-            metadata = {
-                "cache_key": key,
-                "search": config.search,
-                "features": builder.feature_names,
-                "units": {f.name: f.unit for f in builder.features},
-                "search_variable": builder.search_variable,
-                "search_rule": builder.rule,
-                "search_unit": builder.search_unit,
-                "spectators": list(builder.spectators),
-                "mass_grid": grid,
-                "samples": samples,
-                "n_folds": config.train.n_folds,
-                "mass_assignment": config.train.mass_assignment,
-                # every background event is in the table this many times (weights divided)
-                "background_copies": len(grid) if copies else 1,
-            }
-            writer.close(metadata)
+                    reporter.advance("features", note=jobs[i].name)
+            metadata = _table_metadata(config, key, jobs, metas, label.selected)
+            writer.close(metadata.model_dump(mode="json"))
         except BaseException:
             writer.abort()
             raise
-    n_rows = writer.rows
-    with mlflow_run(config, "features", {"mlsearch.stage": "features"}):
-        import mlflow
-
-        mlflow.log_params(flatten(config.features.model_dump(mode="json"), "features."))
-        mlflow.log_params(
-            {
-                "features": ",".join(builder.feature_names),
-                "mass_assignment": config.train.mass_assignment,
-            }
-        )
-        for job, reco_key in zip(jobs, reco_keys, strict=True):
-            log_dataset(paths.reco / job.path.name, reco_key, f"{job.name}-reco", "input")
-            info = samples[job.name]
-            mlflow.log_metric(f"selection_eff_{job.name}", info["n_selected"] / info["n_generated"])
-        log_dataset(paths.features, key, "features", "output", n_rows)
-        mlflow.log_dict(
-            {k: v for k, v in metadata.items() if k != "samples"}, "features_schema.json"
-        )
-    reporter.finish("features", f"{n_rows} rows")
-    return StageResult("features", key, (paths.features,), False, {"rows": n_rows})
+    _track_features(config, key, jobs, reco_keys, metadata, writer.rows)
+    reporter.finish("features", f"{writer.rows} rows")
+    return StageResult("features", key, (paths.features,), False, {"rows": writer.rows})

@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterator
-from dataclasses import astuple, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import awkward as ak
@@ -18,125 +17,12 @@ from mlsearch.generate import generate_process
 from mlsearch.io.events import event_writer, read_metadata, truth_to_awkward, write_events
 from mlsearch.physics.acceptance import TrackAcceptance
 from mlsearch.pipeline.cache import file_key, stage_key
-from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
+from mlsearch.pipeline.samples import SampleJob, sample_jobs
 from mlsearch.tracking import flatten, log_dataset, mlflow_run
 
-__all__ = ["SampleJob", "run_generate", "sample_jobs"]
-
-
-@dataclass(frozen=True)
-class SampleJob:
-    """One sample to generate: its file, its cache key and the generator arguments."""
-
-    name: str
-    process: str
-    n_events: int
-    mass: float | None
-    coupling: float | None
-    path: Path
-    key: str
-    is_signal: bool
-    source: Path | None = None  # an LHE/HepMC3 file read instead of generating
-    acceptance: TrackAcceptance | None = None  # e e mu mu: muons in the tracking acceptance
-    ntuple: Path | None = None  # a basf2 ntuple read as the reconstructed sample
-    cross_section_fb: float | None = None  # of the ntuple's sample
-    n_generated: int | None = None
-
-
-def sample_jobs(config: Config) -> list[SampleJob]:
-    """The samples the config asks for, each keyed by its own settings (so a new mass on the
-    grid generates only that mass)."""
-    gen = config.generate
-    out = []
-    events = Paths.of(config).events
-    sig = gen.signal
-    for mass in sig.masses:
-        name = f"{sig.process}_m{mass:g}"
-        source = sig.files.get(mass)
-        key = stage_key(
-            "generate",
-            name,
-            sig.n_events,
-            sig.coupling,
-            sig.invisible_br,
-            gen.energy_spread,
-            config.seed,
-            _source_digest(source),
-            *_split(config, sig.n_events),
-        )
-        out.append(
-            SampleJob(
-                name,
-                sig.process,
-                sig.n_events,
-                mass,
-                sig.coupling,
-                events / f"{name}.parquet",
-                key,
-                True,
-                source,
-            )
-        )
-    for bkg in gen.backgrounds:
-        acceptance = (
-            TrackAcceptance(pt_min=config.simulate.track_pt_min) if bkg.in_acceptance else None
-        )
-        key = stage_key(
-            "generate",
-            bkg.process,
-            bkg.n_events,
-            gen.energy_spread,
-            config.seed,
-            _source_digest(bkg.file),
-            bkg.in_acceptance,
-            astuple(acceptance) if acceptance else None,
-            _source_digest(bkg.ntuple),
-            bkg.cross_section_fb,
-            bkg.n_generated,
-            *_split(config, bkg.n_events),
-        )
-        out.append(
-            SampleJob(
-                bkg.process,
-                bkg.process,
-                bkg.n_events,
-                None,
-                None,
-                events / f"{bkg.process}.parquet",
-                key,
-                False,
-                bkg.file,
-                acceptance,
-                bkg.ntuple,
-                bkg.cross_section_fb,
-                bkg.n_generated,
-            )
-        )
-    return out
-
-
-def _source_digest(path: Path | None) -> str | None:
-    """Content hash of an external generator file (None for built-in generation)."""
-    if path is None:
-        return None
-    from mlsearch.errors import InputError
-
-    if not path.is_file():
-        raise InputError(f"{path}: generator file not found (from the config)")
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _split(config: Config, n_events: int) -> list[int]:
-    """The partition size, as a cache-key component, only where it splits the sample (so
-    samples within one partition keep their keys and events)."""
-    size = config.compute.partition_events
-    return [size] if n_events > size else []
+__all__ = ["run_generate"]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,18 +17,24 @@ import pandas as pd
 
 from mlsearch.config import Config
 from mlsearch.errors import InputError
+from mlsearch.export.bundle import onnx_file_name
 from mlsearch.export.parity import onnx_session
 from mlsearch.io.atomic import write_json_atomic, write_text_atomic
-from mlsearch.limits.asymptotic import cls_limits
-from mlsearch.limits.model import BinnedModel, model_workspace
+from mlsearch.io.feature_table import FeatureTableMeta, check_finite, read_feature_table
+from mlsearch.limits.binned import MassModel, binned_mass_model
+from mlsearch.limits.calculate import LimitJob, limit_bands
+from mlsearch.limits.conversion import signal_limit
+from mlsearch.limits.model import model_workspace
 from mlsearch.limits.outputs import (
     BANDS,
     projections,
     write_limit_plots,
     write_projection_plot,
 )
-from mlsearch.limits.scan import LimitBands, upper_limit
-from mlsearch.limits.toys import toy_cls_limits
+from mlsearch.limits.points import OnnxFoldScorer, Scorer, signal_points, window_backgrounds
+from mlsearch.limits.scan import LimitBands
+from mlsearch.limits.signal_points import SignalPoint
+from mlsearch.physics.seeds import chunk_rng
 from mlsearch.pipeline.cache import (
     file_key,
     manifest_key,
@@ -37,12 +42,11 @@ from mlsearch.pipeline.cache import (
     stage_key,
     write_manifest,
 )
-from mlsearch.pipeline.export import onnx_model_path
-from mlsearch.pipeline.features import read_feature_table
-from mlsearch.pipeline.limits_inputs import Scorer, data_events, mass_model, signal_points
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
+from mlsearch.scoring import fold_of
+from mlsearch.searches import branching_fraction
 from mlsearch.tracking import flatten, mlflow_run, resolve_model_uri, tracking_uri
 from mlsearch.tracking.registry import download_run_artifacts
 
@@ -50,47 +54,18 @@ __all__ = ["run_limits"]
 
 
 def _add_limits(row: dict[str, Any], bands: LimitBands, scale: float, lumi: float) -> None:
-    """mu (in units of ``scale`` x the reference signal) -> signal events, sigma x B [fb] and
-    the coupling: every signal here has sigma ~ coupling^2 at fixed mass (g', g_emu,
-    g_a_gamma_gamma, epsilon), and the branching fractions do not depend on it (for the ALP
-    the selection efficiency is the one at the reference coupling: prompt decays)."""
-    n_ref, eff, g_ref = row["n_signal_ref"], row["signal_efficiency"], row["coupling_ref"]
-
-    def convert(mu: float) -> tuple[float, float, float]:
-        events = mu * scale * n_ref
-        return events, events / (eff * lumi), g_ref * math.sqrt(events / n_ref)
-
-    for quantity, idx in (("events", 0), ("xsec_fb", 1), ("coupling", 2)):
-        for name, mu in zip(BANDS, bands.expected, strict=True):
-            row[f"expected_{quantity}_{name}"] = convert(mu)[idx]
-        row[f"observed_{quantity}"] = convert(bands.observed)[idx]
+    """The expected bands and the observed limit of one row in events, sigma x B and
+    coupling (limits.conversion), in the table's column order."""
+    args = (scale, row["n_signal_ref"], row["signal_efficiency"], lumi, row["coupling_ref"])
+    expected = [signal_limit(mu, *args) for mu in bands.expected]
+    observed = signal_limit(bands.observed, *args)
+    for quantity in ("events", "xsec_fb", "coupling"):
+        for name, lim in zip(BANDS, expected, strict=True):
+            row[f"expected_{quantity}_{name}"] = getattr(lim, quantity)
+        row[f"observed_{quantity}"] = getattr(observed, quantity)
 
 
-@dataclass(frozen=True)
-class _Job:
-    """One mass point's limit computation (picklable, for worker processes)."""
-
-    spec: dict[str, Any]
-    cl: float
-    points: int
-    calculator: str  # "direct", "pyhf-scan" or "toys"
-    toys: int
-    seed: int
-
-
-def _scan(job: _Job) -> LimitBands:
-    """One mass point's limits (a top-level function, so that worker processes can run it):
-    the direct asymptotic solve (default), pyhf's hypothesis-test scan, or toys."""
-    if job.calculator == "pyhf-scan":
-        return upper_limit(job.spec, job.cl, mu_max=2.0, points=job.points)
-    model = BinnedModel.from_workspace(job.spec)
-    observed, expected = cls_limits(model, job.cl, mu_max=2.0)
-    if job.calculator == "toys":
-        observed, expected = toy_cls_limits(model, job.cl, job.toys, job.seed, expected[2])
-    return LimitBands(observed, expected)
-
-
-def _scan_all(jobs: list[_Job], reporter: Reporter, notes: list[str]) -> list[LimitBands]:
+def _scan_all(jobs: list[LimitJob], reporter: Reporter, notes: list[str]) -> list[LimitBands]:
     """The CLs scans of all masses, on up to two worker processes (the scans are independent
     and dominate the stage); results in input order, so the output does not depend on it."""
     workers = min(2, os.cpu_count() or 1, len(jobs))
@@ -98,7 +73,7 @@ def _scan_all(jobs: list[_Job], reporter: Reporter, notes: list[str]) -> list[Li
     if workers < 2 or len(jobs) < 3 or all(job.calculator == "direct" for job in jobs):
         out = []
         for job, note in zip(jobs, notes, strict=True):
-            out.append(_scan(job))
+            out.append(limit_bands(job))
             reporter.advance("limits", note=note)
         return out
     import multiprocessing
@@ -108,7 +83,7 @@ def _scan_all(jobs: list[_Job], reporter: Reporter, notes: list[str]) -> list[Li
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         out = []
-        for bands, note in zip(pool.map(_scan, jobs), notes, strict=True):
+        for bands, note in zip(pool.map(limit_bands, jobs), notes, strict=True):
             out.append(bands)
             reporter.advance("limits", note=note)
         return out
@@ -143,7 +118,7 @@ def _model_source(config: Config) -> _ModelSource:
         }
         return _ModelSource(kind, fold_paths, link)
     kind = config.limits.model
-    fold_paths = [onnx_model_path(config, kind, i) for i in range(config.train.n_folds)]
+    fold_paths = [paths.models / onnx_file_name(kind, i) for i in range(config.train.n_folds)]
     registered = read_manifest(paths.models, "export").get("registered", {}).get(kind, {})
     link = {"mlsearch.model_source": str(paths.models)}
     if registered:
@@ -155,13 +130,9 @@ def _model_source(config: Config) -> _ModelSource:
     return _ModelSource(kind, fold_paths, link)
 
 
-def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
-    """Expected (+-1, +-2 sigma) and pseudo-observed CLs limits per signal mass, in signal
-    events, cross section x B(invisible) [fb] and coupling; writes results/<search>/ and logs
-    a ``limits`` run linked to the model version it used."""
-    reporter = reporter or NullReporter()
-    paths = Paths.of(config)
-    source = _model_source(config)
+def _check_inputs(config: Config, source: _ModelSource) -> list[Path]:
+    """User errors before any work: the model files, a fine grid without the pNN, the data
+    and reference-curve files. Returns the extra input files (their content is keyed)."""
     if config.limits.mass_points_between and source.kind != "pnn":
         raise InputError(
             f"limits.mass_points_between = {config.limits.mass_points_between} needs the pNN "
@@ -172,81 +143,142 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
     if missing:
         raise InputError(f"ONNX model not found: {', '.join(missing)} (run the export stage)")
     cfg = config.limits
-    extra_files = [cfg.data, *(c.file for c in cfg.reference_curves)]
-    for path in extra_files:
-        if path is not None and not Path(path).is_file():
+    extra = [Path(p) for p in (cfg.data, *(c.file for c in cfg.reference_curves)) if p]
+    for path in extra:
+        if not path.is_file():
             raise InputError(f"{path}: file not found (limits.data or limits.reference_curves)")
-    key = stage_key(
-        "limits",
-        file_key(paths.features),
-        manifest_key(paths.models, "export"),
-        source.link,
-        cfg,
-        [file_key(Path(p)) for p in extra_files if p is not None],
-        config.luminosity_fb,
-        config.seed,
+    return extra
+
+
+def data_events(config: Config, path: Path, features: list[str]) -> pd.DataFrame:
+    """The selected events of a data ntuple, with their features and a fold by event number."""
+    from mlsearch.features import get_builder
+    from mlsearch.io.basf2_ntuple import read_basf2_ntuple
+
+    df = get_builder(config.search).build(read_basf2_ntuple(path), config.features)
+    check_finite(df, features, path)
+    df["fold"] = fold_of(df["event"].to_numpy(), config.train.n_folds)
+    return df
+
+
+def _observed_scores(
+    data: pd.DataFrame | None, meta: FeatureTableMeta, point: SignalPoint, scorer: Scorer
+) -> Any:
+    """The data's scores in the point's window at its mass (None without data)."""
+    if data is None:
+        return None
+    from mlsearch.selection.windows import search_values
+
+    d = data[point.window.contains(search_values(data, meta.search_rule, point.mass))]
+    return scorer(d, point.mass)
+
+
+def _pseudo_data_stream(config: Config, meta: FeatureTableMeta, mass: float) -> Any:
+    """The seeded stream of a mass's pseudo-data (a generated mass keeps the stream named
+    after its sample)."""
+    found = meta.signal_sample(mass)
+    return chunk_rng(config.seed, f"pseudo-data/{found[0] if found else mass}", 0)
+
+
+def _mass_models(
+    config: Config, table: pd.DataFrame, meta: FeatureTableMeta, points: list[SignalPoint],
+    scorer: Scorer, data: pd.DataFrame | None,
+) -> list[MassModel]:  # fmt: skip
+    lumi, cfg = config.luminosity_fb, config.limits
+    out = []
+    for point in points:
+        backgrounds = window_backgrounds(table, meta, point, scorer, lumi)
+        observed = _observed_scores(data, meta, point, scorer)
+        rng = _pseudo_data_stream(config, meta, point.mass)
+        out.append(binned_mass_model(point, backgrounds, cfg, lumi, observed, rng))
+    return out
+
+
+def _jobs(config: Config, built: list[MassModel], out: Path) -> list[LimitJob]:
+    """One CLs job per mass (its workspace written to ``out``/workspaces), the calculator
+    recorded in the row."""
+    cfg = config.limits
+    jobs = []
+    for mass_model in built:
+        row = mass_model.row
+        spec = model_workspace(mass_model.model)
+        write_json_atomic(out / "workspaces" / f"m{row['mass']:.6g}.json", spec)
+        toys = row["low_background"] and cfg.low_background == "toys"
+        row["calculator"] = (
+            f"toys (hybrid CLs, {cfg.toys})" if toys else f"asymptotic ({cfg.calculator})"
+        )
+        calculator = "toys" if toys else str(cfg.calculator)
+        jobs.append(LimitJob(spec, cfg.cl, cfg.scan_points, calculator, cfg.toys, config.seed))
+    return jobs
+
+
+def _write_csv(path: Path, df: pd.DataFrame) -> None:
+    buf = io.StringIO()
+    df.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, float_format="%.6g")
+    write_text_atomic(path, buf.getvalue())
+
+
+def _method(config: Config) -> dict[str, Any]:
+    """How the limits were computed, in words, for limits.json."""
+    cfg = config.limits
+    method = "asymptotic CLs, qtilde" + (
+        " (pyhf scan)" if cfg.calculator == "pyhf-scan" else " (direct solve)"
     )
+    if cfg.low_background == "toys":
+        method += f"; hybrid-CLs toys below {cfg.low_background_events:g} background events"
+    observed = (
+        f"data: {cfg.data}"
+        if cfg.data
+        else "Poisson pseudo-data from the background expectation (seeded)"
+    )
+    return {"luminosity_fb": config.luminosity_fb, "cl": cfg.cl, "method": method,
+            "observed": observed}  # fmt: skip
+
+
+def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
+    """Expected (+-1, +-2 sigma) and pseudo-observed CLs limits per signal mass, in signal
+    events, cross section x B(invisible) [fb] and coupling; writes results/<search>/ and logs
+    a ``limits`` run linked to the model version it used."""
+    reporter = reporter or NullReporter()
+    paths, cfg, lumi = Paths.of(config), config.limits, config.luminosity_fb
+    source = _model_source(config)
+    extra = _check_inputs(config, source)
+    key = stage_key(
+        "limits", file_key(paths.features), manifest_key(paths.models, "export"), source.link,
+        cfg, [file_key(p) for p in extra], lumi, config.seed,
+    )  # fmt: skip
     out_csv = paths.results / "limits.csv"
     if manifest_key(paths.results, "limits") == key and out_csv.exists():
         reporter.finish("limits", "cached")
         return StageResult("limits", key, (out_csv,), True)
     table, meta = read_feature_table(paths.features)
-    scorer = Scorer([onnx_session(str(p), threads=2) for p in source.fold_paths], meta["features"])
-    data = data_events(config, cfg.data, meta["features"]) if cfg.data else None
-    points, no_limit = signal_points(config, table, meta, scorer)
+    sessions = [onnx_session(str(p), threads=2) for p in source.fold_paths]
+    scorer = OnnxFoldScorer(sessions, meta.features)
+    data = data_events(config, cfg.data, meta.features) if cfg.data else None
+    signal = config.generate.signal
+    branching = branching_fraction(signal.process, signal.invisible_br)
+    points, no_limit = signal_points(
+        table, meta, scorer, cfg.window_sigma, lumi, cfg.mass_points_between, branching
+    )
     reporter.start("limits", len(points))
-    rows, jobs, scales, notes = [], [], [], []
-    for point in points:
-        built = mass_model(config, table, meta, point, scorer, data)
-        spec = model_workspace(built.model)
-        write_json_atomic(paths.results / "workspaces" / f"m{point.mass:.6g}.json", spec)
-        toys = built.row["low_background"] and cfg.low_background == "toys"
-        calculator = "toys" if toys else str(cfg.calculator)
-        built.row["calculator"] = (
-            f"toys (hybrid CLs, {cfg.toys})" if toys else f"asymptotic ({cfg.calculator})"
-        )
-        rows.append(built.row)
-        scales.append(built.scale)
-        jobs.append(_Job(spec, cfg.cl, cfg.scan_points, calculator, cfg.toys, config.seed))
-        notes.append(f"m = {point.mass:g} GeV")
+    built = _mass_models(config, table, meta, points, scorer, data)
+    jobs = _jobs(config, built, paths.results)
+    notes = [f"m = {p.mass:g} GeV" for p in points]
+    rows, scales = [m.row for m in built], [m.scale for m in built]
     for row, bands, scale in zip(rows, _scan_all(jobs, reporter, notes), scales, strict=True):
-        _add_limits(row, bands, scale, config.luminosity_fb)
+        _add_limits(row, bands, scale, lumi)
     df = pd.DataFrame(rows + no_limit).sort_values("mass", kind="stable")
-    buf = io.StringIO()
-    df.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, float_format="%.6g")
-    write_text_atomic(out_csv, buf.getvalue())
+    _write_csv(out_csv, df)
     write_json_atomic(
         paths.results / "limits.json",
-        {
-            "search": config.search,
-            "model": source.kind,
-            "onnx": [str(p) for p in source.fold_paths],
-            **source.link,
-            "luminosity_fb": config.luminosity_fb,
-            "cl": cfg.cl,
-            "method": "asymptotic CLs, qtilde"
-            + (" (pyhf scan)" if cfg.calculator == "pyhf-scan" else " (direct solve)")
-            + (
-                f"; hybrid-CLs toys below {cfg.low_background_events:g} background events"
-                if cfg.low_background == "toys"
-                else ""
-            ),
-            "observed": f"data: {cfg.data}"
-            if cfg.data
-            else "Poisson pseudo-data from the background expectation (seeded)",
-            "rows": df.to_dict("records"),
-        },
-    )
+        {"search": config.search, "model": source.kind,
+         "onnx": [str(p) for p in source.fold_paths], **source.link, **_method(config),
+         "rows": df.to_dict("records")},
+    )  # fmt: skip
     valid = df[df["status"] == "ok"]
     if not len(valid):
         raise InputError(f"no mass point gives a limit: {no_limit[0]['status']}")
-    write_limit_plots(config, valid, paths.results, source.kind)
-    if cfg.projections_fb:
-        projected = projections(config, rows, [job.spec for job in jobs], scales)
-        buf = io.StringIO()
-        projected.to_csv(buf, index=False, float_format="%.6g")
-        write_text_atomic(paths.results / "projections.csv", buf.getvalue())
-        write_projection_plot(config, valid, projected, paths.results)
+    _write_plots(config, valid, rows, jobs, scales, source.kind, paths.results)
     run_id = _track(config, valid, source, paths.results)
     write_manifest(paths.results, "limits", key, model=source.kind, mlflow_run_id=run_id)
     without = f", {len(no_limit)} without a limit" if no_limit else ""
@@ -254,6 +286,20 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
     return StageResult(
         "limits", key, (out_csv, paths.results / "limits.json"), False, {"rows": rows}
     )
+
+
+def _write_plots(
+    config: Config, valid: pd.DataFrame, rows: list[dict[str, Any]], jobs: list[LimitJob],
+    scales: list[float], kind: str, out: Path,
+) -> None:  # fmt: skip
+    """The limit plots and, if asked for, the luminosity projections (table and plot)."""
+    write_limit_plots(config, valid, out, kind)
+    if config.limits.projections_fb:
+        projected = projections(config, rows, [job.spec for job in jobs], scales)
+        buf = io.StringIO()
+        projected.to_csv(buf, index=False, float_format="%.6g")
+        write_text_atomic(out / "projections.csv", buf.getvalue())
+        write_projection_plot(config, valid, projected, out)
 
 
 def _track(config: Config, df: pd.DataFrame, source: _ModelSource, out: Path) -> str:

@@ -22,10 +22,10 @@ from mlsearch.io.events import (
 )
 from mlsearch.physics.seeds import chunk_rng
 from mlsearch.pipeline.cache import file_key, stage_key
-from mlsearch.pipeline.generate import SampleJob, sample_jobs
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
+from mlsearch.pipeline.samples import SampleJob, sample_jobs
 from mlsearch.tracking import flatten, log_dataset, mlflow_run
 
 __all__ = ["SIM_CHUNK", "run_simulate", "simulate_file_events"]

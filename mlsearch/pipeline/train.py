@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,15 +11,17 @@ import pandas as pd
 
 from mlsearch.config import Config
 from mlsearch.evaluation.metrics import per_mass_auc
+from mlsearch.evaluation.overtraining import train_test_ks
 from mlsearch.io.atomic import atomic_path
+from mlsearch.io.feature_table import FeatureTableMeta, read_feature_table
 from mlsearch.models import make_model
 from mlsearch.models.punzi_loss import punzi_target
 from mlsearch.models.weights import training_weights
 from mlsearch.pipeline.cache import file_key, manifest_key, stage_key, write_manifest
-from mlsearch.pipeline.features import read_feature_table
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
+from mlsearch.scoring import score_by_fold
 from mlsearch.tracking import flatten, log_dataset, mlflow_run
 
 __all__ = ["enabled_models", "native_model_path", "run_train"]
@@ -42,53 +45,16 @@ def _oof_scores(
     x = table[features].to_numpy()
     fold = table["fold"].to_numpy()
     sig = table["label"].to_numpy() == 1
+    scorers = [model.score for model in models]
     own = np.zeros(len(table), dtype=np.float32)
-    per_mass = {m: np.zeros(int((~sig).sum()), dtype=np.float32) for m in grid}
-    for i, model in enumerate(models):
-        rows = fold == i
-        s = rows & sig
-        own[s] = model.score(x[s], table["mass_hypothesis"].to_numpy()[s])
-        b = rows & ~sig
-        for m in grid:
-            per_mass[m][b[~sig]] = model.score(x[b], np.full(int(b.sum()), m))
+    own[sig] = score_by_fold(
+        scorers, x[sig], table["mass_hypothesis"].to_numpy()[sig], fold[sig], np.float32
+    )
+    n_bkg = int((~sig).sum())
+    per_mass = {
+        m: score_by_fold(scorers, x[~sig], np.full(n_bkg, m), fold[~sig], np.float32) for m in grid
+    }
     return own, per_mass
-
-
-def _train_test_ks(
-    model: Any, table: pd.DataFrame, features: list[str], fold: np.ndarray, i: int
-) -> tuple[dict[str, float], pd.DataFrame]:
-    """Kolmogorov-Smirnov distance (and p-value) between the scores of the events fold ``i``'s
-    model trained on and those it did not see, for signal and background separately, at each
-    event's own mass hypothesis (up to 20k events per sample, chosen by event number, so the
-    test does not depend on the run). Large distances with tiny p-values mean overtraining.
-    Also returns the scores (fold, sample, set, score) for the evaluation's plots."""
-    from scipy.stats import ks_2samp
-
-    out: dict[str, float] = {"fold": float(i)}
-    frames = []
-    label = table["label"].to_numpy()
-    for name, cls in (("signal", 1), ("background", 0)):
-        scores = []
-        for part, rows in (
-            ("train", (fold != i) & (label == cls)),
-            ("test", (fold == i) & (label == cls)),
-        ):
-            idx = np.flatnonzero(rows)
-            if len(idx) > 20_000:
-                idx = idx[np.argsort(table["event"].to_numpy()[idx] * 2654435761 % 2**32)][:20_000]
-            sub = table.iloc[idx]
-            score = (
-                model.score(sub[features].to_numpy(), sub["mass_hypothesis"].to_numpy())
-                if len(idx)
-                else np.zeros(0, dtype=np.float32)
-            )
-            scores.append(score)
-            frames.append(pd.DataFrame({"fold": i, "sample": name, "set": part, "score": score}))
-        if len(scores[0]) and len(scores[1]):
-            res = ks_2samp(scores[0], scores[1])
-            out[f"ks_{name}"] = float(res.statistic)
-            out[f"ks_{name}_pvalue"] = float(res.pvalue)
-    return out, pd.concat(frames, ignore_index=True)
 
 
 def _cluster_client(config: Config) -> Any:
@@ -97,6 +63,136 @@ def _cluster_client(config: Config) -> Any:
     from mlsearch.compute import executor
 
     return getattr(executor(config.compute.scheduler, config.compute.workers), "client", None)
+
+
+@dataclass
+class _Training:
+    """What every model type's training shares: the table, its metadata and the weights."""
+
+    config: Config
+    table: pd.DataFrame
+    meta: FeatureTableMeta
+    weights: np.ndarray
+    client: Any
+    reporter: Reporter
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.meta.features)
+
+
+def _tune(job: _Training, kind: str, params: Any) -> tuple[Any, dict[str, Any]]:
+    """Optuna's best parameters for ``kind`` (logged to the open run) and what it found."""
+    import mlflow
+
+    from mlsearch.models.tuning import tune
+
+    trials = job.config.train.optuna_trials
+    job.reporter.advance("train", note=f"{kind}: {trials} trials")
+    params, values, best = tune(
+        kind, params, job.table, job.features, job.weights, trials, job.config.seed
+    )
+    for step, v in enumerate(values):
+        mlflow.log_metric("optuna_trial_auc", v, step=step)
+    mlflow.log_metric("optuna_best_auc", max(values))
+    mlflow.log_params({f"optuna.best.{k}": v for k, v in best.items()})
+    return params, {"best": best, "trial_auc": values}
+
+
+def _fit_fold(job: _Training, kind: str, params: Any, i: int) -> Any:
+    """Fold ``i``'s model, trained on the other folds and saved (native format)."""
+    config, table, features = job.config, job.table, job.features
+    rows = table["fold"].to_numpy() != i
+    model = make_model(kind, params, config.seed + i, job.client)
+    target = (
+        punzi_target(table.loc[rows], job.meta, config.luminosity_fb, config.limits.window_sigma)
+        if kind == "pnn" and config.models.pnn.punzi_epochs
+        else None
+    )
+    model.fit(
+        table.loc[rows, features].to_numpy(),
+        table.loc[rows, "mass_hypothesis"].to_numpy(),
+        table.loc[rows, "label"].to_numpy(),
+        job.weights[rows],
+        punzi=target,
+    )
+    with atomic_path(native_model_path(Paths.of(config).train, kind, i)) as tmp:
+        model.save(tmp)
+    return model
+
+
+def _log_features(job: _Training, features_key: str) -> None:
+    import mlflow
+
+    features, meta = job.features, job.meta
+    mlflow.log_params({"features": ",".join(features), "n_features": len(features)})
+    log_dataset(Paths.of(job.config).features, features_key, "features", "training", len(job.table))
+    mlflow.log_dict(
+        {
+            "features": [{"name": f, "unit": meta.units[f]} for f in features],
+            "mass_column": "mass_hypothesis [GeV], last input",
+            "mass_grid": meta.mass_grid,
+            "search_variable": meta.search_variable,
+        },
+        "features.json",
+    )
+
+
+def _write_scores(
+    train_dir: Path, kind: str, own: np.ndarray, per_mass: dict[float, np.ndarray],
+    train_test: list[pd.DataFrame],
+) -> None:  # fmt: skip
+    """The out-of-fold scores (signal at its mass, background at every mass) and the
+    train/test scores of the overtraining check, for the evaluate stage."""
+    scores = pd.DataFrame({f"score_m{m:g}": s for m, s in per_mass.items()})
+    with atomic_path(train_dir / f"{kind}_oof_background.parquet") as tmp:
+        scores.to_parquet(tmp)
+    with atomic_path(train_dir / f"{kind}_train_test_scores.parquet") as tmp:
+        pd.concat(train_test, ignore_index=True).to_parquet(tmp)
+    with atomic_path(train_dir / f"{kind}_oof_signal.parquet") as tmp:
+        pd.DataFrame({"score": own}).to_parquet(tmp)
+
+
+def _train_kind(job: _Training, kind: str, features_key: str) -> dict[str, Any]:
+    """k-fold training of one model type in its MLflow run; returns the run id, the per-mass
+    AUC, the overtraining KS rows and Optuna's result."""
+    config, table = job.config, job.table
+    params = getattr(config.models, kind)
+    out: dict[str, Any] = {"ks": [], "tuned": None}
+    tags = {"mlsearch.stage": "train", "mlsearch.model": kind}
+    with mlflow_run(config, f"train-{kind}", tags) as run:
+        import mlflow
+
+        mlflow.log_params(flatten(config.model_dump(mode="json")))
+        if config.train.optuna_trials:
+            params, out["tuned"] = _tune(job, kind, params)
+        _log_features(job, features_key)
+        models, train_test = [], []
+        fold = table["fold"].to_numpy()
+        for i in range(config.train.n_folds):
+            model = _fit_fold(job, kind, params, i)
+            ks_row, ks_scores = train_test_ks(model, table, job.features, fold, i)
+            out["ks"].append(ks_row)
+            train_test.append(ks_scores)
+            mlflow.log_metrics({f"fold{i}_{k}": v for k, v in ks_row.items() if k != "fold"})
+            for name, values in model.history.items():
+                for step, v in enumerate(values):
+                    mlflow.log_metric(f"fold{i}_{name}", v, step=step)
+            models.append(model)
+            job.reporter.advance("train", note=f"{kind} fold {i}")
+        grid = job.meta.mass_grid
+        own, per_mass = _oof_scores(models, table, job.features, grid)
+        sig = table["label"].to_numpy() == 1
+        w = table["weight"].to_numpy()
+        auc = per_mass_auc(table["mass_hypothesis"].to_numpy()[sig], own[sig], w[sig],
+                           per_mass, w[~sig])  # fmt: skip
+        pairs = list(zip(auc["mass"], auc["auc"], strict=True))
+        mlflow.log_metrics({f"auc_m{m:g}": float(a) for m, a in pairs})
+        mlflow.log_metric("auc_mean", float(auc["auc"].mean()))
+        _write_scores(Paths.of(config).train, kind, own[sig], per_mass, train_test)
+        out["run_id"] = run.info.run_id
+        out["auc"] = [{"mass": float(m), "auc": float(a)} for m, a in pairs]
+    return out
 
 
 def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
@@ -114,125 +210,24 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
     # the pBDT of n > 1 workers differs slightly from the single-process one: its own key
     cluster = [("xgboost.dask", len(client.nthreads()))] if client is not None else []
     key = stage_key("train", features_key, config.train, config.models, punzi, *cluster)
-    outputs = tuple(
-        native_model_path(paths.train, k, i) for k in kinds for i in range(config.train.n_folds)
-    )
+    n_folds = config.train.n_folds
+    outputs = tuple(native_model_path(paths.train, k, i) for k in kinds for i in range(n_folds))
     if manifest_key(paths.train, "train") == key and all(p.exists() for p in outputs):
         reporter.finish("train", "cached")
         return StageResult("train", key, outputs, True)
     table, meta = read_feature_table(paths.features)
-    features: list[str] = meta["features"]
-    grid: list[float] = meta["mass_grid"]
-    n_folds = config.train.n_folds
-    weights = training_weights(table)
-    fold = table["fold"].to_numpy()
-    sig = table["label"].to_numpy() == 1
     reporter.start("train", len(kinds) * (n_folds + (1 if config.train.optuna_trials else 0)))
-    runs: dict[str, str] = {}
-    aucs: dict[str, list[dict[str, float]]] = {}
-    ks: dict[str, list[dict[str, float]]] = {}
     paths.train.mkdir(parents=True, exist_ok=True)
-    tuned: dict[str, dict[str, Any]] = {}
-    for kind in kinds:
-        params = getattr(config.models, kind)
-        with mlflow_run(
-            config, f"train-{kind}", {"mlsearch.stage": "train", "mlsearch.model": kind}
-        ) as run:
-            import mlflow
-
-            mlflow.log_params(flatten(config.model_dump(mode="json")))
-            if config.train.optuna_trials:
-                from mlsearch.models.tuning import tune
-
-                reporter.advance("train", note=f"{kind}: {config.train.optuna_trials} trials")
-                params, values, best = tune(
-                    kind, params, table, features, weights, config.train.optuna_trials, config.seed
-                )
-                for step, v in enumerate(values):
-                    mlflow.log_metric("optuna_trial_auc", v, step=step)
-                mlflow.log_metric("optuna_best_auc", max(values))
-                mlflow.log_params({f"optuna.best.{k}": v for k, v in best.items()})
-                tuned[kind] = {"best": best, "trial_auc": values}
-            mlflow.log_params({"features": ",".join(features), "n_features": len(features)})
-            log_dataset(paths.features, features_key, "features", "training", len(table))
-            mlflow.log_dict(
-                {
-                    "features": [{"name": f, "unit": meta["units"][f]} for f in features],
-                    "mass_column": "mass_hypothesis [GeV], last input",
-                    "mass_grid": grid,
-                    "search_variable": meta["search_variable"],
-                },
-                "features.json",
-            )
-            models = []
-            train_test: list[pd.DataFrame] = []
-            for i in range(n_folds):
-                rows = fold != i
-                model = make_model(kind, params, config.seed + i, client)
-                target = (
-                    punzi_target(
-                        table.loc[rows], meta, config.luminosity_fb, config.limits.window_sigma
-                    )
-                    if kind == "pnn" and config.models.pnn.punzi_epochs
-                    else None
-                )
-                model.fit(
-                    table.loc[rows, features].to_numpy(),
-                    table.loc[rows, "mass_hypothesis"].to_numpy(),
-                    table.loc[rows, "label"].to_numpy(),
-                    weights[rows],
-                    punzi=target,
-                )
-                with atomic_path(native_model_path(paths.train, kind, i)) as tmp:
-                    model.save(tmp)
-                ks_row, ks_scores = _train_test_ks(model, table, features, fold, i)
-                ks.setdefault(kind, []).append(ks_row)
-                train_test.append(ks_scores)
-                mlflow.log_metrics(
-                    {f"fold{i}_{k}": v for k, v in ks[kind][-1].items() if k != "fold"}
-                )
-                for name, values in model.history.items():
-                    for step, v in enumerate(values):
-                        mlflow.log_metric(f"fold{i}_{name}", v, step=step)
-                models.append(model)
-                reporter.advance("train", note=f"{kind} fold {i}")
-            own, per_mass = _oof_scores(models, table, features, grid)
-            auc = per_mass_auc(
-                table["mass_hypothesis"].to_numpy()[sig],
-                own[sig],
-                table["weight"].to_numpy()[sig],
-                per_mass,
-                table["weight"].to_numpy()[~sig],
-            )
-            mlflow.log_metrics(
-                {f"auc_m{m:g}": float(a) for m, a in zip(auc["mass"], auc["auc"], strict=True)}
-            )
-            mlflow.log_metric("auc_mean", float(auc["auc"].mean()))
-            scores = pd.DataFrame({f"score_m{m:g}": s for m, s in per_mass.items()})
-            with atomic_path(paths.train / f"{kind}_oof_background.parquet") as tmp:
-                scores.to_parquet(tmp)
-            with atomic_path(paths.train / f"{kind}_train_test_scores.parquet") as tmp:
-                pd.concat(train_test, ignore_index=True).to_parquet(tmp)
-            with atomic_path(paths.train / f"{kind}_oof_signal.parquet") as tmp:
-                pd.DataFrame({"score": own[sig]}).to_parquet(tmp)
-            runs[kind] = run.info.run_id
-            aucs[kind] = [
-                {"mass": float(m), "auc": float(a)}
-                for m, a in zip(auc["mass"], auc["auc"], strict=True)
-            ]
+    job = _Training(config, table, meta, training_weights(table), client, reporter)
+    done = {kind: _train_kind(job, kind, features_key) for kind in kinds}
+    runs = {k: v["run_id"] for k, v in done.items()}
+    aucs = {k: v["auc"] for k, v in done.items()}
     write_manifest(
-        paths.train,
-        "train",
-        key,
-        runs=runs,
-        features_key=features_key,
-        auc=aucs,
-        ks=ks,
-        tuned=tuned,
-        features=features,
-        mass_grid=grid,
-        n_folds=n_folds,
-    )
+        paths.train, "train", key, runs=runs, features_key=features_key, auc=aucs,
+        ks={k: v["ks"] for k, v in done.items()},
+        tuned={k: v["tuned"] for k, v in done.items() if v["tuned"]},
+        features=meta.features, mass_grid=meta.mass_grid, n_folds=n_folds,
+    )  # fmt: skip
     reporter.finish(
         "train",
         ", ".join(f"{k} mean AUC {np.mean([r['auc'] for r in v]):.3f}" for k, v in aucs.items()),

@@ -1,0 +1,203 @@
+"""The binned model of one mass hypothesis, from classifier scores: score bins, background
+per process with its MC-statistical uncertainty, the empty-bin floor, the named normalisation
+uncertainties and the observed counts (data or seeded Poisson pseudo-data).
+
+Works on arrays (scores, events, process names); scoring the events is the caller's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from mlsearch.config_limits import LimitsConfig, Uncertainty
+from mlsearch.limits.model import SIGNAL, BinnedModel, NormSys
+from mlsearch.limits.signal_points import SignalPoint
+from mlsearch.selection.punzi import best_punzi_cut, one_event_floor
+
+__all__ = [
+    "Backgrounds",
+    "MassModel",
+    "bin_scores",
+    "binned_mass_model",
+    "named_uncertainties",
+    "score_bin_edges",
+]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Backgrounds:
+    """The background MC of one mass hypothesis: every background row of the table
+    (``all_events`` [events at the luminosity], ``all_weights`` [fb], ``all_process``) and
+    the rows inside the window with their scores at the hypothesis (``scores``, ``events``,
+    ``process``). ``copies``: rows per MC event (the 'all' mass assignment)."""
+
+    scores: FloatArray
+    events: FloatArray
+    process: NDArray[Any]
+    all_events: FloatArray
+    all_weights: FloatArray
+    all_process: NDArray[Any]
+    processes: tuple[str, ...]
+    copies: int = 1
+
+
+@dataclass(frozen=True)
+class MassModel:
+    """The binned model of one hypothesis and what the table reports about it; mu = 1 is
+    ``scale`` x the reference signal (n_ref events in the window before any score cut)."""
+
+    model: BinnedModel
+    scale: float
+    row: dict[str, Any]
+
+
+def bin_scores(
+    score: FloatArray, weight: FloatArray, edges: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Sum of weights and the sqrt of the sum of squared weights per bin; scores outside
+    [edges[0], edges[-1]) are dropped (the region below a Punzi cut).
+
+    >>> counts, stat = bin_scores(np.array([0.1, 0.2, 0.7, 2.0]), np.array([1.0, 2.0, 3.0, 4.0]),
+    ...                           np.array([0.0, 0.5, 1.0]))
+    >>> counts.tolist(), stat.round(4).tolist()
+    ([3.0, 3.0], [2.2361, 3.0])
+    """
+    n = len(edges) - 1
+    idx = np.searchsorted(edges, score, side="right") - 1
+    keep = (idx >= 0) & (idx < n)
+    idx, weight = idx[keep], weight[keep]
+    counts: FloatArray = np.bincount(idx, weights=weight, minlength=n)  # type: ignore[assignment]
+    return counts, np.sqrt(np.bincount(idx, weights=weight**2, minlength=n))
+
+
+def score_bin_edges(
+    signal_scores: FloatArray, binning: str, n_bins: int, punzi_cut: float
+) -> FloatArray:
+    """``punzi_cut``: one bin above the Punzi-optimal cut; ``signal_quantiles``: ``n_bins``
+    bins of equal expected signal (every bin carries signal information).
+
+    >>> score_bin_edges(np.linspace(0, 1, 101), "signal_quantiles", 4, 0.3).round(3).tolist()
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    """
+    if binning == "punzi_cut":
+        return np.array([punzi_cut, 1.0 + 1e-9])
+    levels = np.linspace(0, 1, n_bins + 1)[1:-1]
+    inner = np.quantile(signal_scores, levels) if n_bins > 1 else np.zeros(0)
+    return np.unique(np.concatenate([[0.0], inner, [1.0 + 1e-9]]))
+
+
+def named_uncertainties(
+    uncertainties: dict[str, Uncertainty], processes: list[str]
+) -> tuple[NormSys, ...]:
+    """One normsys per configured uncertainty on the samples present in the model
+    ("backgrounds" stands for every background process)."""
+    out = []
+    for name, unc in uncertainties.items():
+        samples: list[str] = []
+        for s in unc.samples:
+            samples += processes if s == "backgrounds" else [s]
+        present = tuple(s for s in dict.fromkeys(samples) if s == SIGNAL or s in processes)
+        if present:
+            out.append(NormSys(name, unc.size, present))
+    return tuple(out)
+
+
+def _per_process(
+    bkg: Backgrounds, edges: FloatArray, floor: float
+) -> tuple[list[str], FloatArray, FloatArray]:
+    """(process names, counts (process, bin), MC stat (process, bin)); an empty bin gets
+    ``floor`` (count and uncertainty) on the process with the most background."""
+    by_process: dict[str, list[FloatArray]] = {}
+    for name in sorted(bkg.processes):
+        sel = bkg.process == name
+        counts, stat = bin_scores(bkg.scores[sel], bkg.events[sel], edges)
+        if counts.sum() > 0:
+            by_process[name] = [counts, stat]
+    if not by_process:  # no background MC in the window: the floor on the heaviest process
+        mean_weight = pd.Series(bkg.all_weights).groupby(bkg.all_process).mean()
+        by_process[str(mean_weight.idxmax())] = [np.zeros(len(edges) - 1)] * 2
+    total = sum(c for c, _ in by_process.values())
+    empty = total <= 0
+    dominant = max(by_process, key=lambda n: by_process[n][0].sum())
+    by_process[dominant] = [np.where(empty, floor, x) for x in by_process[dominant]]
+    names = list(by_process)
+    counts = np.array([by_process[n][0] for n in names])
+    # relative MC uncertainties below 1e-3 put huge constraint terms into the likelihood and
+    # stall the minimiser; 1e-3 is negligible next to the normalisation uncertainties
+    stat = np.array([by_process[n][1] for n in names])
+    stats = np.where(counts > 0, np.maximum(stat, 1e-3 * counts), 0.0)
+    return names, counts, stats
+
+
+def _signal_scale(
+    s_counts: FloatArray, b_total: FloatArray, stats: FloatArray, systematics: tuple[NormSys, ...]
+) -> float:
+    """mu = 1 near the limit keeps the fits well conditioned: the best single-bin estimate
+    (Poisson, MC statistics and the background normalisations) bounds the combined limit."""
+    s_total = float(s_counts.sum())
+    s_frac = s_counts / s_total
+    rel_norm = math.sqrt(sum(s.size**2 for s in systematics if set(s.samples) - {SIGNAL}))
+    spread = np.sqrt(b_total + (stats**2).sum(axis=0) + (rel_norm * b_total) ** 2)
+    with np.errstate(divide="ignore"):
+        return float(np.min((1.64 * spread + 2.3) / np.where(s_frac > 0, s_frac, 0))) / s_total
+
+
+def binned_mass_model(
+    point: SignalPoint,
+    backgrounds: Backgrounds,
+    settings: LimitsConfig,
+    luminosity_fb: float,
+    observed_scores: FloatArray | None,
+    pseudo_data_rng: np.random.Generator,
+) -> MassModel:
+    """The model of ``point``: the signal's score distribution and the in-window backgrounds
+    binned alike (``settings.score_binning``), one background sample per process, the named
+    uncertainties, and the observed counts: the data's scores binned (``observed_scores``) or
+    Poisson pseudo-data drawn from the background expectation with ``pseudo_data_rng``."""
+    s_score, s_events = point.pseudo_events()
+    b_score, b_events = backgrounds.scores, backgrounds.events
+    # an empty background bin is not a background-free bin: floor it at the mean weight of one
+    # background MC event in the window (or anywhere), with 100 % uncertainty (with the "all"
+    # mass assignment one MC event weighs background_copies rows)
+    w_floor = b_events if (b_events > 0).any() else backgrounds.all_events
+    floor = one_event_floor(w_floor, backgrounds.copies)
+    punzi, cut, *_ = best_punzi_cut(
+        s_score, s_events, b_score, b_events, point.efficiency, luminosity_fb, floor
+    )
+    edges = score_bin_edges(s_score, settings.score_binning, settings.n_score_bins, cut)
+    s_counts, _ = bin_scores(s_score, s_events, edges)
+    names, counts, stats = _per_process(backgrounds, edges, floor)
+    b_total = counts.sum(axis=0)
+    if observed_scores is not None:
+        observed, _ = bin_scores(observed_scores, np.ones(len(observed_scores)), edges)
+    else:
+        observed = pseudo_data_rng.poisson(b_total).astype(float)
+    systematics = named_uncertainties(settings.uncertainties, names)
+    rough = _signal_scale(s_counts, b_total, stats, systematics)
+    model = BinnedModel(s_counts * rough, counts, stats, observed, systematics, tuple(names))
+    row = {
+        "mass": point.mass,
+        "interpolated": point.interpolated,
+        "window_low": point.window.low,
+        "window_high": point.window.high,
+        "window_sigma": point.window.sigma,
+        "signal_efficiency": point.efficiency,
+        "n_signal_ref": point.n_ref,
+        "n_signal_selected": float(s_counts.sum()),
+        "n_background": float(b_total.sum()),
+        "n_observed": float(observed.sum()),
+        "coupling_ref": point.coupling_ref,
+        "punzi_xsec_fb": punzi,
+        "cross_section_ref_fb": point.cross_section_ref_fb,
+        "low_background": bool(b_total.sum() < settings.low_background_events),
+        "status": "ok",
+    }
+    return MassModel(model, rough, row)

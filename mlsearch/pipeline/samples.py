@@ -1,0 +1,105 @@
+"""The samples a config asks for (signal per mass, one per background), each with its file
+and cache key. Kept apart from the generate stage: the later stages need the list and the
+keys, not the generators."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import astuple, dataclass
+from pathlib import Path
+
+from mlsearch.config import Config
+from mlsearch.errors import InputError
+from mlsearch.physics.acceptance import TrackAcceptance
+from mlsearch.pipeline.cache import stage_key
+from mlsearch.pipeline.paths import Paths
+
+__all__ = ["SampleJob", "sample_jobs"]
+
+
+@dataclass(frozen=True)
+class SampleJob:
+    """One sample to generate: its file, its cache key and the generator arguments."""
+
+    name: str
+    process: str
+    n_events: int
+    mass: float | None
+    coupling: float | None
+    path: Path
+    key: str
+    is_signal: bool
+    source: Path | None = None  # an LHE/HepMC3 file read instead of generating
+    acceptance: TrackAcceptance | None = None  # e e mu mu: muons in the tracking acceptance
+    ntuple: Path | None = None  # a basf2 ntuple read as the reconstructed sample
+    cross_section_fb: float | None = None  # of the ntuple's sample
+    n_generated: int | None = None
+
+
+def _signal_jobs(config: Config) -> list[SampleJob]:
+    """One signal sample per mass of the grid, keyed by its own settings."""
+    gen, sig = config.generate, config.generate.signal
+    events = Paths.of(config).events
+    out = []
+    for mass in sig.masses:
+        name = f"{sig.process}_m{mass:g}"
+        source = sig.files.get(mass)
+        key = stage_key(
+            "generate", name, sig.n_events, sig.coupling, sig.invisible_br, gen.energy_spread,
+            config.seed, _source_digest(source), *_split(config, sig.n_events),
+        )  # fmt: skip
+        out.append(
+            SampleJob(name, sig.process, sig.n_events, mass, sig.coupling,
+                      events / f"{name}.parquet", key, True, source)
+        )  # fmt: skip
+    return out
+
+
+def _background_jobs(config: Config) -> list[SampleJob]:
+    """One sample per background process, keyed by its own settings (the e e mu mu filter
+    by the tracking acceptance it applies)."""
+    gen = config.generate
+    events = Paths.of(config).events
+    out = []
+    for bkg in gen.backgrounds:
+        acceptance = (
+            TrackAcceptance(pt_min=config.simulate.track_pt_min) if bkg.in_acceptance else None
+        )
+        key = stage_key(
+            "generate", bkg.process, bkg.n_events, gen.energy_spread, config.seed,
+            _source_digest(bkg.file), bkg.in_acceptance,
+            astuple(acceptance) if acceptance else None, _source_digest(bkg.ntuple),
+            bkg.cross_section_fb, bkg.n_generated, *_split(config, bkg.n_events),
+        )  # fmt: skip
+        out.append(
+            SampleJob(bkg.process, bkg.process, bkg.n_events, None, None,
+                      events / f"{bkg.process}.parquet", key, False, bkg.file, acceptance,
+                      bkg.ntuple, bkg.cross_section_fb, bkg.n_generated)
+        )  # fmt: skip
+    return out
+
+
+def sample_jobs(config: Config) -> list[SampleJob]:
+    """The samples the config asks for, signals first, each keyed by its own settings (so a
+    new mass on the grid generates only that mass)."""
+    return _signal_jobs(config) + _background_jobs(config)
+
+
+def _source_digest(path: Path | None) -> str | None:
+    """Content hash of an external generator file (None for built-in generation)."""
+    if path is None:
+        return None
+    if not path.is_file():
+        raise InputError(f"{path}: generator file not found (from the config)")
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _split(config: Config, n_events: int) -> list[int]:
+    """The partition size, as a cache-key component, only where it splits the sample (so
+    samples within one partition keep their keys and events)."""
+    size = config.compute.partition_events
+    return [size] if n_events > size else []

@@ -84,10 +84,17 @@ class LimitsConfig(_Strict):
         default_factory=list,
         description="other integrated luminosities [fb^-1] to project the expected limits to",
     )
-    projection_uncertainties: Literal["scaled", "fixed"] = Field(
-        "scaled",
-        description="projections: relative MC-statistical and normalisation uncertainties "
-        "scale like sqrt(L / L') (more MC and better calibration with more data), or stay",
+    projection_mc: Literal["same_sample", "scaled_with_data"] = Field(
+        "same_sample",
+        description="projections: the background MC is the sample at hand (its relative "
+        "statistical uncertainty stays: the limit saturates once it dominates), or MC made "
+        "in proportion to the data (relative uncertainty x sqrt(L / L'))",
+    )
+    projection_normalisation: Literal["fixed", "scaled"] = Field(
+        "fixed",
+        description="projections: the named normalisation uncertainties keep their size, or "
+        "shrink like sqrt(L / L') for more data (calibrations limited by control-sample "
+        "statistics)",
     )
 
     @field_validator("projections_fb")

@@ -68,11 +68,18 @@ def _table(n=4000, seed=3):
     sig = pd.DataFrame({f: rng.uniform(0, 1, n) for f in builder.feature_names})
     sig["recoil_mass2"] = rng.normal(4.0, 0.2, n)
     sig["label"], sig["mass_hypothesis"], sig["weight"] = 1, 2.0, 0.01
+    sig["process"] = "zprime_m2"
     bkg = pd.DataFrame({f: rng.uniform(0, 1, 4 * n) for f in builder.feature_names})
     bkg["recoil_mass2"] = rng.uniform(0, 20, 4 * n)
     bkg["label"], bkg["mass_hypothesis"], bkg["weight"] = 0, 2.0, 1.0
+    bkg["process"] = "mumu"
     table = pd.concat([sig, bkg], ignore_index=True)
-    meta = feature_meta({"zprime_m2": {"is_signal": True, "mass": 2.0, "cross_section_fb": 100.0}})
+    meta = feature_meta(
+        {
+            "zprime_m2": {"is_signal": True, "mass": 2.0, "cross_section_fb": 100.0},
+            "mumu": {"is_signal": False, "process": "mumu"},
+        }
+    )
     return table, meta
 
 
@@ -97,6 +104,8 @@ def test_mass_report_of_a_perfect_classifier_and_the_baseline():
         punzi_cross_section(row["signal_in_window"] / 100.0, row["background_in_window"], 1.0)
     )
     assert row["baseline_punzi_xsec_fb"] == pytest.approx(base, rel=1e-9)
+    # background MC of weight 1 fb per event: it stands for 1 fb^-1 wherever it is
+    assert row["background_mc_lumi_fb"] == pytest.approx(1.0) == row["mc_lumi_fb_mumu"]
     assert row["gain_vs_baseline"] > 5
     # a random classifier gains nothing: its cut keeps background in proportion
     rng = np.random.default_rng(4)

@@ -228,20 +228,45 @@ def test_luminosity_projections_scale_like_the_background_dominated_expectation(
     syst = build_workspace(
         np.array([50.0]), np.array([1.0e5]), np.array([5.0e3]), 0.0, np.array([1.0e5])
     )
-    fixed = load_config(
-        SMALL_PROFILE,
-        [
-            "luminosity_fb=10",
-            "limits.projections_fb=[10, 1000]",
-            "limits.projection_uncertainties=fixed",
-        ],
-    )
+    fixed = load_config(SMALL_PROFILE, ["luminosity_fb=10", "limits.projections_fb=[10, 1000]"])
     saturated = _projections(fixed, [row], [syst], [1.0]).set_index("luminosity_fb")
     gain = (
         saturated.loc[1000.0, "expected_coupling_median"]
         / saturated.loc[10.0, "expected_coupling_median"]
     )
     assert gain > 0.9  # a 5 % MC uncertainty on 10^5 events dominates already at 10 fb^-1
+
+
+@pytest.mark.parametrize(
+    ("mc", "norm"),
+    [("same_sample", "fixed"), ("scaled_with_data", "fixed"), ("same_sample", "scaled")],
+)
+def test_projections_scale_the_background_not_its_mc_uncertainty(mc: str, norm: str) -> None:
+    """One bin of b = 10^4 events with a 2 % MC-statistical and a 3 % normalisation
+    uncertainty, projected to 100x the luminosity. Known answer for large b: the median
+    limit is 1.645 sqrt(k b + (r_mc k b)^2 + (r_norm k b)^2) events (90 % CL, CLs), where
+    the same MC sample keeps r_mc = 2 % (its weights scale with k), MC made with the data has
+    r_mc = 2 % / sqrt(k), and a normalisation uncertainty keeps its size unless scaled."""
+    from mlsearch.config import load_config
+    from mlsearch.limits.model import BinnedModel, NormSys, model_workspace
+    from mlsearch.limits.outputs import projections
+
+    from .conftest import SMALL_PROFILE
+
+    b, r_mc, r_norm, k = 1.0e4, 0.02, 0.03, 100.0
+    model = BinnedModel(np.array([1.0]), np.array([[b]]), np.array([[r_mc * b]]),
+                        np.array([b]), (NormSys("xs", r_norm, ("bkg",)),), ("bkg",))  # fmt: skip
+    config = load_config(
+        SMALL_PROFILE,
+        ["luminosity_fb=10", "limits.projections_fb=[1000]", f"limits.projection_mc={mc}",
+         f"limits.projection_normalisation={norm}"],
+    )  # fmt: skip
+    row = {"mass": 2.0, "n_signal_ref": 1.0, "signal_efficiency": 0.5, "coupling_ref": 0.01}
+    got = projections(config, [row], [model_workspace(model)], [1.0])
+    mc_rel = r_mc if mc == "same_sample" else r_mc / np.sqrt(k)
+    norm_rel = r_norm if norm == "fixed" else r_norm / np.sqrt(k)
+    want = 1.645 * np.sqrt(k * b + (mc_rel * k * b) ** 2 + (norm_rel * k * b) ** 2)
+    assert got["expected_events_median"].iloc[0] == pytest.approx(want, rel=0.02)
 
 
 def test_counting_experiment_known_answers_and_where_asymptotics_hold():

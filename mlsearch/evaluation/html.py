@@ -27,7 +27,7 @@ def write_report_html(
     cols = [
         "model", "mass", "auc_window", "signal_eff_at_bkg_1pct", "punzi_xsec_fb",
         "baseline_punzi_xsec_fb", "gain_vs_baseline", "baseline_cuts", "punzi_cut",
-        "signal_events", "background_events", "sculpt_ratio",
+        "signal_events", "background_events", "sculpt_ratio", "background_mc_lumi_fb",
     ]  # fmt: skip
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
@@ -39,7 +39,10 @@ def write_report_html(
         f"<p>Luminosity {luminosity_fb:g} fb<sup>-1</sup>; out-of-fold scores; signal "
         f"window &plusmn;{window_sigma:g} sigma of the signal's search variable. "
         "Punzi: the smallest cross section excluded at 90 % CL / discovered at 3 sigma "
-        "(lower is better); gain = baseline / classifier.</p>",
+        "(lower is better); gain = baseline / classifier. background_mc_lumi_fb: the "
+        "luminosity the background MC stands for in the window (sum w / sum w^2 per process, "
+        "the smallest of those with at least 1 % of the background) [fb<sup>-1</sup>]; "
+        f"below {luminosity_fb:g} the MC, not the data, sets the precision.</p>",
         "<h2>Per mass</h2>",
         report[cols].to_html(index=False, float_format=lambda v: f"{v:.4g}"),
         "<h2>Train versus test score distributions (KS per fold)</h2>",

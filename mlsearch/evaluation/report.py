@@ -18,6 +18,7 @@ from sklearn.metrics import roc_auc_score
 
 from mlsearch.errors import InputError
 from mlsearch.io.feature_table import FeatureTableMeta
+from mlsearch.selection.mc_statistics import WindowMcLuminosity, window_mc_luminosity
 from mlsearch.selection.punzi import best_punzi_cut, one_event_floor, punzi_cross_section
 from mlsearch.selection.windows import search_values, select_window
 
@@ -87,6 +88,22 @@ def _best_baseline(
     return best
 
 
+def _window_mc(
+    bkg_tab: pd.DataFrame, in_window: NDArray[np.bool_], meta: FeatureTableMeta
+) -> WindowMcLuminosity:
+    """The background MC's effective luminosity per process in the window, one row per MC
+    event (the 'all' assignment's copies counted once, with their full weight)."""
+    process = bkg_tab["process"].map(meta.background_process).fillna(bkg_tab["process"])
+    weight = bkg_tab["weight"].to_numpy()
+    one = np.ones(len(bkg_tab), dtype=bool)
+    if meta.background_copies > 1:
+        one = bkg_tab["mass_hypothesis"].to_numpy() == meta.mass_grid[0]
+        weight = weight * meta.background_copies
+    proc = process.to_numpy()
+    return window_mc_luminosity(weight[one & in_window], proc[one & in_window], weight[one],
+                                proc[one])  # fmt: skip
+
+
 def mass_report(
     table: pd.DataFrame,
     meta: FeatureTableMeta,
@@ -127,6 +144,7 @@ def mass_report(
         s_score, s_events, b_score, b_events, eff_window, luminosity_fb, floor
     )
     eff_b, eff_s, _ = roc_curve_weighted(s_score, s_events, b_score, b_events)
+    mc = _window_mc(bkg_tab, b_in, meta)
     at_fixed = float(np.interp(FIXED_BACKGROUND_EFFICIENCY, eff_b, eff_s)) if len(eff_b) else 0.0
     auc = _window_auc(s_score, s_events, b_score, b_events)
     base_punzi, base_sig, base_bkg, base_cuts = _best_baseline(
@@ -157,5 +175,8 @@ def mass_report(
         # background kept by the cut inside the window over kept everywhere: > 1 means the
         # classifier prefers background that looks like the hypothesis (a sculpted peak)
         "sculpt_ratio": float(eff_in / eff_all) if eff_all > 0 else float("nan"),
+        # [fb^-1]: below the luminosity, the background MC limits this mass
+        "background_mc_lumi_fb": mc.limiting,
+        **{f"mc_lumi_fb_{p}": v for p, v in sorted(mc.per_process.items())},
     }
     return MassReport(row, (eff_b, eff_s), (b_var, b_w_all, passes, (window.low, window.high)))

@@ -24,6 +24,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "FeatureTableMeta",
     "SampleInfo",
+    "background_rows",
     "check_finite",
     "read_feature_table",
 ]
@@ -122,3 +123,15 @@ def check_finite(df: pd.DataFrame, features: list[str], path: Any) -> None:
     if bad.any():
         cols = [f"{f} ({int(n)} rows)" for f, n in zip(features, bad.sum(axis=0), strict=True) if n]
         raise InputError(f"{path}: non-finite feature values: {', '.join(cols)}")
+
+
+def background_rows(table: pd.DataFrame, meta: FeatureTableMeta) -> pd.DataFrame:
+    """The background rows, one per MC event with its full weight: the 'all' mass assignment
+    holds every event once per mass hypothesis (weights divided); counted as rows, its MC
+    statistics would look sqrt(copies) better than they are."""
+    bkg = table[table["label"] == 0]
+    if meta.background_copies <= 1:
+        return bkg
+    one = bkg[bkg["mass_hypothesis"] == meta.mass_grid[0]].copy()
+    one["weight"] = one["weight"] * meta.background_copies
+    return one

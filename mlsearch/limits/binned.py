@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from mlsearch.config_limits import LimitsConfig, Uncertainty
 from mlsearch.limits.model import SIGNAL, BinnedModel, NormSys
 from mlsearch.limits.signal_points import SignalPoint
+from mlsearch.selection.mc_statistics import WindowMcLuminosity, window_mc_luminosity
 from mlsearch.selection.punzi import best_punzi_cut, one_event_floor
 
 __all__ = [
@@ -34,19 +35,27 @@ FloatArray = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Backgrounds:
-    """The background MC of one mass hypothesis: every background row of the table
-    (``all_events`` [events at the luminosity], ``all_weights`` [fb], ``all_process``) and
-    the rows inside the window with their scores at the hypothesis (``scores``, ``events``,
-    ``process``). ``copies``: rows per MC event (the 'all' mass assignment)."""
+    """The background MC of one mass hypothesis, one row per MC event: every background
+    event of the table (``all_weights`` [fb], ``all_process``) and those inside the window
+    with their scores at the hypothesis (``scores``, ``weights`` [fb], ``process``);
+    ``processes``: every background process of the table."""
 
     scores: FloatArray
-    events: FloatArray
+    weights: FloatArray
     process: NDArray[Any]
-    all_events: FloatArray
     all_weights: FloatArray
     all_process: NDArray[Any]
     processes: tuple[str, ...]
-    copies: int = 1
+    luminosity_fb: float
+
+    @property
+    def events(self) -> FloatArray:
+        """In-window events at the luminosity."""
+        return self.weights * self.luminosity_fb
+
+    @property
+    def all_events(self) -> FloatArray:
+        return self.all_weights * self.luminosity_fb
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,7 @@ class MassModel:
     model: BinnedModel
     scale: float
     row: dict[str, Any]
+    mc_luminosity: WindowMcLuminosity
 
 
 def bin_scores(
@@ -165,10 +175,9 @@ def binned_mass_model(
     s_score, s_events = point.pseudo_events()
     b_score, b_events = backgrounds.scores, backgrounds.events
     # an empty background bin is not a background-free bin: floor it at the mean weight of one
-    # background MC event in the window (or anywhere), with 100 % uncertainty (with the "all"
-    # mass assignment one MC event weighs background_copies rows)
+    # background MC event in the window (or anywhere), with 100 % uncertainty
     w_floor = b_events if (b_events > 0).any() else backgrounds.all_events
-    floor = one_event_floor(w_floor, backgrounds.copies)
+    floor = one_event_floor(w_floor)
     punzi, cut, *_ = best_punzi_cut(
         s_score, s_events, b_score, b_events, point.efficiency, luminosity_fb, floor
     )
@@ -183,6 +192,9 @@ def binned_mass_model(
     systematics = named_uncertainties(settings.uncertainties, names)
     rough = _signal_scale(s_counts, b_total, stats, systematics)
     model = BinnedModel(s_counts * rough, counts, stats, observed, systematics, tuple(names))
+    mc = window_mc_luminosity(
+        backgrounds.weights, backgrounds.process, backgrounds.all_weights, backgrounds.all_process
+    )
     row = {
         "mass": point.mass,
         "interpolated": point.interpolated,
@@ -193,11 +205,16 @@ def binned_mass_model(
         "n_signal_ref": point.n_ref,
         "n_signal_selected": float(s_counts.sum()),
         "n_background": float(b_total.sum()),
+        # the MC's luminosity in the window (selection.mc_statistics); below the data's, the
+        # limit measures the MC sample
+        "background_mc_lumi_fb": mc.limiting,
+        "mc_limited": bool(mc.limiting < luminosity_fb),
         "n_observed": float(observed.sum()),
         "coupling_ref": point.coupling_ref,
         "punzi_xsec_fb": punzi,
         "cross_section_ref_fb": point.cross_section_ref_fb,
         "low_background": bool(b_total.sum() < settings.low_background_events),
         "status": "ok",
+        **{f"mc_lumi_fb_{p}": mc.per_process.get(p, float("nan")) for p in backgrounds.processes},
     }
-    return MassModel(model, rough, row)
+    return MassModel(model, rough, row, mc)

@@ -204,15 +204,17 @@ class BinnedModel:
             f_bkg = np.where(on_bkg[j], f_bkg * value, f_bkg)
         return f_signal, f_bkg, log_slope
 
-    def scaled(self, k: float, shrink: float) -> BinnedModel:
-        """Signal and backgrounds times ``k``, data at the background expectation, the relative
-        uncertainties (MC statistics, normalisations) times ``shrink`` (luminosity projections)."""
+    def scaled(self, k: float, mc_shrink: float = 1.0, norm_shrink: float = 1.0) -> BinnedModel:
+        """The model for k times the luminosity (projections): signal and backgrounds times
+        ``k``, data at the background expectation; the relative MC-statistical uncertainties
+        times ``mc_shrink`` (1: the same MC sample, whose weights scale with k) and the
+        normalisation uncertainties times ``norm_shrink``."""
         return BinnedModel(
             self.signal * k,
             self.backgrounds * k,
-            self.background_stats * k * shrink,
+            self.background_stats * k * mc_shrink,
             self.background * k,
-            tuple(NormSys(s.name, s.size * shrink, s.samples) for s in self.systematics),
+            tuple(NormSys(s.name, s.size * norm_shrink, s.samples) for s in self.systematics),
             self.background_names,
         )
 

@@ -28,19 +28,25 @@ def projections(
 ) -> pd.DataFrame:
     """Expected limits at the other luminosities of ``limits.projections_fb``: signal and
     background scaled by k = L'/L, the data set to the background expectation, the direct
-    solve at each mass. For k > 1 the relative uncertainties (MC statistics, normalisation)
-    shrink like 1/sqrt(k) (``projection_uncertainties: scaled``) or stay (``fixed``: the limit
-    saturates once they dominate)."""
+    solve at each mass. The background MC is the same sample (``projection_mc:
+    same_sample``, default): its weights, and so its absolute uncertainty, scale with k and
+    its relative uncertainty stays, so the limit saturates where it dominates; with
+    ``scaled_with_data`` the relative uncertainty shrinks like 1/sqrt(k). The normalisation
+    uncertainties stay (``projection_normalisation: fixed``, default) or shrink like
+    1/sqrt(k) (``scaled``). Projecting to less data (k < 1) keeps every relative
+    uncertainty."""
     out = []
-    lumi = config.luminosity_fb
+    lumi, cfg = config.luminosity_fb, config.limits
     for row, spec, scale in zip(rows, specs, scales, strict=True):
         base = BinnedModel.from_workspace(spec)
-        for target in config.limits.projections_fb:
+        for target in cfg.projections_fb:
             k = target / lumi
-            # (projecting to less data keeps the uncertainties as they are)
-            scaled = config.limits.projection_uncertainties == "scaled" and k > 1
-            shrink = 1 / math.sqrt(k) if scaled else 1.0
-            model = base.scaled(k, shrink)
+            shrink = 1 / math.sqrt(k) if k > 1 else 1.0
+            model = base.scaled(
+                k,
+                mc_shrink=shrink if cfg.projection_mc == "scaled_with_data" else 1.0,
+                norm_shrink=shrink if cfg.projection_normalisation == "scaled" else 1.0,
+            )
             _, expected = cls_limits(model, config.limits.cl, mu_max=2.0)
             record: dict[str, Any] = {"mass": row["mass"], "luminosity_fb": target}
             for name, mu in zip(BANDS, expected, strict=True):
@@ -97,7 +103,7 @@ def write_limit_plots(config: Config, df: pd.DataFrame, out: Path, kind: str) ->
         fig = brazil_plot(
             mass, expected, df[f"observed_{quantity}"].to_numpy(), label, title,
             config.limits.cl, references if quantity == "coupling" else (), observed_label,
-            corner,
+            corner, df["mc_limited"].to_numpy(dtype=bool) if "mc_limited" in df else None,
         )  # fmt: skip
         _save_png_pdf(fig, out / name)
         plt.close(fig)

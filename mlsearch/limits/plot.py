@@ -63,11 +63,14 @@ def brazil_plot(
     references: Sequence[tuple[str, FloatArray, FloatArray]] = (),
     observed_label: str = "observed (pseudo-data)",
     corner: str = "",
+    mc_limited: NDArray[np.bool_] | None = None,
 ) -> Any:
     """Expected median with +-1/+-2 sigma bands and the observed limit, log y.
 
     ``expected`` has shape (n_mass, 5): -2, -1, median, +1, +2 sigma. ``references``:
-    (label, mass, value) curves drawn on top (published limits, theory targets)."""
+    (label, mass, value) curves drawn on top (published limits, theory targets).
+    ``mc_limited``: masses whose background MC stands for less luminosity than the data,
+    marked on the median."""
     with _style() as plt:
         fig, ax = plt.subplots(figsize=(7, 5.5), layout="constrained")
         ax.fill_between(
@@ -79,6 +82,11 @@ def brazil_plot(
             label=r"expected $\pm 1\sigma$",
         )  # fmt: skip
         ax.plot(mass, expected[:, 2], "k--", lw=1.5, label="expected median")
+        if mc_limited is not None and mc_limited.any():
+            ax.plot(
+                mass[mc_limited], expected[mc_limited, 2], ls="none", marker="s", ms=7,
+                mfc="none", mec="#c0392b", mew=1.5, label="background MC < data luminosity",
+            )  # fmt: skip
         if observed is not None:
             ax.plot(mass, observed, "k-", marker="o", ms=3, lw=1.5, label=observed_label)
         styles = ["-.", ":", (0, (5, 2, 1, 2)), (0, (8, 3))]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from mlsearch.io.feature_table import FeatureTableMeta
+from mlsearch.io.feature_table import FeatureTableMeta, background_rows
 from mlsearch.limits.binned import Backgrounds
 from mlsearch.limits.signal_points import SignalPoint, interpolate_points, measure_point
 from mlsearch.scoring import score_by_fold, stack_inputs
@@ -102,16 +102,15 @@ def window_backgrounds(
     """The background MC of the table, and its rows in ``point``'s window scored at its
     mass, by physics process (the samples of one process are one background)."""
     rule = meta.search_rule
-    bkg_all = table[table["label"] == 0]
+    bkg_all = background_rows(table, meta)
     bkg = bkg_all[point.window.contains(search_values(bkg_all, rule, point.mass))]
     sample_process = meta.background_process
     return Backgrounds(
         scores=scorer(bkg, point.mass),
-        events=bkg["weight"].to_numpy() * luminosity_fb,
+        weights=bkg["weight"].to_numpy(),
         process=bkg["process"].map(sample_process).fillna(bkg["process"]).to_numpy(),
-        all_events=bkg_all["weight"].to_numpy() * luminosity_fb,
         all_weights=bkg_all["weight"].to_numpy(),
         all_process=bkg_all["process"].map(sample_process).to_numpy(),
         processes=tuple(sorted(set(sample_process.values()))),
-        copies=meta.background_copies,
+        luminosity_fb=luminosity_fb,
     )

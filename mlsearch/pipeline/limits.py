@@ -317,15 +317,18 @@ def _track(config: Config, df: pd.DataFrame, source: _ModelSource, out: Path) ->
             )
         )
         metrics = {}
-        names = (
+        names = [
             "expected_coupling_median",
             "expected_xsec_fb_median",
             "punzi_xsec_fb",
             "signal_efficiency",
-        )
+            "background_mc_lumi_fb",
+            *(c for c in df.columns if c.startswith("mc_lumi_fb_")),  # per process
+        ]
         for record in df.to_dict("records"):
             for name in names:
-                metrics[f"{name}_m{record['mass']:g}"] = float(record[name])
+                if pd.notna(record[name]):
+                    metrics[f"{name}_m{record['mass']:g}"] = float(record[name])
         mlflow.log_metrics(metrics)
         for name in (
             "limits.csv",

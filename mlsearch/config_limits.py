@@ -66,12 +66,20 @@ class LimitsConfig(_Strict):
     )
     low_background_events: float = Field(5.0, ge=0)
     toys: int = Field(50_000, ge=1000, description="toys per hypothesis (and for b only)")
-    mass_points_between: int = Field(
+    mass_points_between: int | Literal["auto"] = Field(
         0,
-        ge=0,
         description="limits also at this many masses between neighbouring generated masses "
-        "(window, resolution, efficiency and signal score distribution interpolated)",
+        "(window, resolution, efficiency and signal score distribution interpolated); "
+        "'auto': as many as make consecutive windows touch (a curve without holes)",
     )
+
+    @field_validator("mass_points_between")
+    @classmethod
+    def _non_negative(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and v < 0:
+            raise ValueError("mass_points_between: a number >= 0 or 'auto'")
+        return v
+
     data: Path | None = Field(
         None,
         description="a data ntuple (basf2 tracks/clusters/event trees, ROOT or parquet) for "

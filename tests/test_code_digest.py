@@ -9,11 +9,15 @@ from pathlib import Path
 import pytest
 
 from mlsearch.pipeline import cache
-from mlsearch.pipeline.code_digest import code_digest, import_closure
+from mlsearch.pipeline.code_digest import STAGE_NAMES, import_closure, stage_digests
 
 PACKAGE = Path(cache.__file__).resolve().parents[1]
-STAGES = ("generate", "simulate", "features", "train", "evaluate", "export", "limits")
-digest = code_digest.__wrapped__  # uncached: the tests edit files
+STAGES = STAGE_NAMES
+
+
+def digest(stage: str, root: Path) -> str:
+    """Read from the files now (code_digest keeps the first reading of the process)."""
+    return stage_digests(root, (stage,))[stage]
 
 
 def _rel(paths: list[Path], root: Path) -> set[str]:
@@ -75,3 +79,18 @@ def test_editing_any_imported_module_changes_the_stage_key(
     key = cache.stage_key(stage, "inputs")
     monkeypatch.setattr(cache, "code_digest", lambda s: "edited")
     assert cache.stage_key(stage, "inputs") != key
+
+
+def test_the_digest_is_that_of_the_code_the_process_loaded(tmp_path: Path) -> None:
+    """A file edited while a run is going does not give the old code's outputs the new
+    code's key: code_digest keeps the process's first reading (the pipeline takes it at
+    import), while the next process reads the edit."""
+    from mlsearch.pipeline.code_digest import code_digest
+
+    root = tmp_path / "mlsearch"
+    shutil.copytree(PACKAGE, root, ignore=shutil.ignore_patterns("__pycache__"))
+    first = code_digest("limits", root)
+    binned = root / "limits" / "binned.py"
+    binned.write_text(binned.read_text() + "\n# edited during the run\n")
+    assert code_digest("limits", root) == first
+    assert stage_digests(root)["limits"] != first

@@ -434,6 +434,31 @@ def test_signal_points_interpolate_between_generated_masses():
     assert points[0] is a  # generated points are kept as measured
 
 
+def test_auto_interpolation_leaves_no_holes_between_windows():
+    """'auto' puts the fewest points into each gap that make consecutive windows touch: the
+    window (+-2 sigma around m^2 + 0.1, sigma from 0.2 to 0.4 GeV^2) covers 2 m dm ~ 4 sigma,
+    so near 4 GeV about one point per 0.2 GeV."""
+    from mlsearch.limits.signal_points import interpolate_points, measure_point, window_gaps
+    from mlsearch.selection.windows import MassWindow
+
+    rng = np.random.default_rng(0)
+    a = measure_point(
+        2.0, MassWindow(4.1, 0.2, 3.7, 4.5), rng.beta(8, 2, 500), np.full(500, 0.01), 10.0, 0.01,
+        50.0,
+    )  # fmt: skip
+    b = measure_point(
+        4.0, MassWindow(16.1, 0.4, 15.3, 16.9), rng.beta(8, 2, 500), np.full(500, 0.01), 1.0,
+        0.01, 50.0,
+    )  # fmt: skip
+    assert window_gaps([a, b])[0] == pytest.approx(15.3 - 4.5)
+    points = interpolate_points([a, b], "auto", power=2)
+    assert window_gaps(points) == [0.0] * len(points)
+    k = len(points) - 2
+    assert 8 <= k <= 20
+    fewer = interpolate_points([a, b], k - 1, power=2)
+    assert max(window_gaps(fewer)) > 0  # the fewest that close every hole
+
+
 def test_a_mass_without_selected_signal_gives_no_limit_with_the_reason():
     """Zero (or too little) selected signal at a mass: a "no limit" row that says why, while
     the other masses get their signal points."""

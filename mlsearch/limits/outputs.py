@@ -104,6 +104,7 @@ def write_limit_plots(config: Config, df: pd.DataFrame, out: Path, kind: str) ->
             mass, expected, df[f"observed_{quantity}"].to_numpy(), label, title,
             config.limits.cl, references if quantity == "coupling" else (), observed_label,
             corner, df["mc_limited"].to_numpy(dtype=bool) if "mc_limited" in df else None,
+            (df["window_gap_to_next"] > 0).to_numpy() if "window_gap_to_next" in df else None,
         )  # fmt: skip
         _save_png_pdf(fig, out / name)
         plt.close(fig)
@@ -127,6 +128,7 @@ def write_projection_plot(
     fig = projection_plot(
         df["mass"].to_numpy(), medians, label, f"{info.title}: luminosity projections",
         config.limits.cl,
+        gap_after=(df["window_gap_to_next"] > 0).to_numpy() if "window_gap_to_next" in df else None,
     )  # fmt: skip
     _save_png_pdf(fig, out / "projections_coupling.png")
     plt.close(fig)

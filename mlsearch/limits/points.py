@@ -61,12 +61,13 @@ def signal_points(
     scorer: Scorer,
     window_sigma: float,
     luminosity_fb: float,
-    between: int,
+    between: int | str,
     branching: Callable[[float], float],
 ) -> tuple[list[SignalPoint], list[dict[str, Any]]]:
     """The signal points of the generated masses with enough selected signal (plus
     ``between`` interpolated ones in each gap; ``branching``: the signal's branching fraction
-    versus mass), and a "no limit" row with the reason for every generated mass without."""
+    versus mass; 'auto': as many as make the windows touch), and a "no limit" row with the
+    reason for every generated mass without."""
     rule = meta.search_rule
     points, no_limit = [], []
     signals = {k: v for k, v in meta.samples.items() if v.is_signal}

@@ -35,6 +35,7 @@ __all__ = [
     "interpolate_point",
     "interpolate_points",
     "measure_point",
+    "window_gaps",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -142,15 +143,31 @@ def cross_section_curve(
     return lambda m: float(np.exp(np.interp(m, masses, log_prod))) * branching(m)
 
 
+#: 'auto' never puts more than this many points into one gap (a window of zero width)
+MAX_POINTS_PER_GAP = 200
+
+
+def _touching(a: SignalPoint, b: SignalPoint, power: int) -> int:
+    """The fewest evenly spaced points between ``a`` and ``b`` whose interpolated windows,
+    with those of ``a`` and ``b``, leave no gap in the search variable."""
+    for k in range(MAX_POINTS_PER_GAP + 1):
+        masses = [a.mass + (b.mass - a.mass) * j / (k + 1) for j in range(1, k + 1)]
+        windows = [a.window, *(interpolate_point(a, b, m, power).window for m in masses), b.window]
+        if all(w2.low <= w1.high for w1, w2 in itertools.pairwise(windows)):
+            return k
+    return MAX_POINTS_PER_GAP
+
+
 def interpolate_points(
     points: list[SignalPoint],
-    between: int,
+    between: int | str,
     power: int,
     branching: Callable[[float], float] = lambda m: 1.0,
 ) -> list[SignalPoint]:
     """The generated points (sorted by mass) with ``between`` evenly spaced interpolated
-    points in each gap; ``power``: 1 for a search variable in GeV, 2 in GeV^2;
-    ``branching``: the signal's branching fraction into the searched final state vs mass."""
+    points in each gap ('auto': in each gap as many as make the windows touch); ``power``:
+    1 for a search variable in GeV, 2 in GeV^2; ``branching``: the signal's branching
+    fraction into the searched final state vs mass."""
     points = sorted(points, key=lambda p: p.mass)
     if between == 0 or len(points) < 2:
         return points
@@ -158,8 +175,23 @@ def interpolate_points(
     out: list[SignalPoint] = []
     for a, b in itertools.pairwise(points):
         out.append(a)
-        for k in range(1, between + 1):
-            mass = a.mass + (b.mass - a.mass) * k / (between + 1)
+        k = _touching(a, b, power) if between == "auto" else int(between)
+        for j in range(1, k + 1):
+            mass = a.mass + (b.mass - a.mass) * j / (k + 1)
             out.append(interpolate_point(a, b, mass, power, xsec(mass)))
     out.extend(points[-1:])
     return out
+
+
+def window_gaps(points: list[SignalPoint]) -> list[float]:
+    """Per point (sorted by mass), the gap between its window and the next one's in the
+    search variable (0 where they touch or overlap; 0 for the last point).
+
+    >>> p = [SignalPoint(m, MassWindow(m, 0.1, m - 0.2, m + 0.2), np.zeros(1), 1, 1, 1, 1)
+    ...      for m in (1.0, 1.3, 2.0)]
+    >>> [round(g, 3) for g in window_gaps(p)]
+    [0.0, 0.3, 0.0]
+    """
+    points = sorted(points, key=lambda p: p.mass)
+    gaps = [max(0.0, b.window.low - a.window.high) for a, b in itertools.pairwise(points)]
+    return [*gaps, 0.0] if points else []

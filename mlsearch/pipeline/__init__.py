@@ -1,7 +1,7 @@
 """The pipeline: one function per stage, and :func:`run_all` chaining them.
 
 generate -> simulate -> features -> train -> evaluate -> export -> limits. Each stage reads
-only what the one before it wrote, skips itself when its cache key is unchanged, and writes
+files that earlier stages wrote, skips itself when its cache key is unchanged, and writes
 atomically (see docs/architecture.md).
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mlsearch.config import Config
+from mlsearch.pipeline.code_digest import code_digest
 from mlsearch.pipeline.evaluate import run_evaluate
 from mlsearch.pipeline.export import run_export
 from mlsearch.pipeline.features import run_features
@@ -31,6 +32,12 @@ STAGES: dict[str, Callable[[Config, Reporter | None], StageResult]] = {
     "export": run_export,
     "limits": run_limits,
 }
+
+# The code digests are taken now, when this process has loaded the stages, not when a stage
+# computes its key minutes later: a file edited during a run would otherwise give the old
+# code's outputs the new code's key (seen: a limits stage that ran the old code after an edit
+# was then "cached" for the new one).
+code_digest("generate")
 
 
 def run_all(config: Config, reporter: Reporter | None = None) -> list[StageResult]:

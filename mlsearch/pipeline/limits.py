@@ -33,7 +33,7 @@ from mlsearch.limits.outputs import (
 )
 from mlsearch.limits.points import OnnxFoldScorer, Scorer, signal_points, window_backgrounds
 from mlsearch.limits.scan import LimitBands
-from mlsearch.limits.signal_points import SignalPoint
+from mlsearch.limits.signal_points import SignalPoint, window_gaps
 from mlsearch.physics.seeds import chunk_rng
 from mlsearch.pipeline.cache import (
     file_key,
@@ -262,6 +262,9 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
     )
     reporter.start("limits", len(points))
     built = _mass_models(config, table, meta, points, scorer, data)
+    for mass_model, gap in zip(built, window_gaps(points), strict=True):
+        # a gap: masses between these windows are not searched (the plot breaks there)
+        mass_model.row["window_gap_to_next"] = gap
     jobs = _jobs(config, built, paths.results)
     notes = [f"m = {p.mass:g} GeV" for p in points]
     rows, scales = [m.row for m in built], [m.scale for m in built]
@@ -282,7 +285,9 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
     run_id = _track(config, valid, source, paths.results)
     write_manifest(paths.results, "limits", key, model=source.kind, mlflow_run_id=run_id)
     without = f", {len(no_limit)} without a limit" if no_limit else ""
-    reporter.finish("limits", f"{len(rows)} masses{without}")
+    holes = sum(r["window_gap_to_next"] > 0 for r in rows)
+    gaps = f", {holes} gaps between windows" if holes else ""
+    reporter.finish("limits", f"{len(rows)} masses{without}{gaps}")
     return StageResult(
         "limits", key, (out_csv, paths.results / "limits.json"), False, {"rows": rows}
     )

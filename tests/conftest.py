@@ -90,3 +90,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ]
     if unmarked:
         raise pytest.UsageError("tests using small_run must be marked slow: " + ", ".join(unmarked))
+
+
+def one_gev_point(rng: Any) -> Any:
+    """A signal point at 1 GeV for a table made by hand: window 0.6-1.4 (sigma 0.2), 1000
+    scores uniform in 0.5-1, 10 events in the window, sigma_ref = 5 fb, g_ref = 0.01, at
+    10 fb^-1."""
+    import numpy as np
+
+    from mlsearch.limits.signal_points import measure_point
+    from mlsearch.selection.windows import MassWindow
+
+    window = MassWindow(1.0, 0.2, 0.6, 1.4)
+    return measure_point(
+        1.0, window, rng.uniform(0.5, 1.0, 1000), np.full(1000, 0.01), 5.0, 0.01, 10.0
+    )

@@ -518,11 +518,9 @@ def test_a_window_without_background_mc_gets_the_one_event_floor():
     from mlsearch.limits.asymptotic import cls_limits
     from mlsearch.limits.binned import binned_mass_model
     from mlsearch.limits.points import window_backgrounds
-    from mlsearch.limits.signal_points import measure_point
     from mlsearch.limits.toys import toy_cls_limits
-    from mlsearch.selection.windows import MassWindow
 
-    from .conftest import SMALL_PROFILE, feature_meta
+    from .conftest import SMALL_PROFILE, feature_meta, one_gev_point
 
     config = load_config(SMALL_PROFILE, ["luminosity_fb=10"])
     table = pd.DataFrame(
@@ -536,10 +534,7 @@ def test_a_window_without_background_mc_gets_the_one_event_floor():
     )
     meta = feature_meta({"mumu": {"is_signal": False, "process": "mumu"}})
     rng = np.random.default_rng(1)
-    point = measure_point(
-        1.0, MassWindow(1.0, 0.2, 0.6, 1.4), rng.uniform(0.5, 1.0, 1000), np.full(1000, 0.01),
-        5.0, 0.01, 10.0,
-    )  # fmt: skip
+    point = one_gev_point(rng)
 
     def scorer(rows: pd.DataFrame, mass: float) -> np.ndarray:
         return np.full(len(rows), 0.2)

@@ -10,11 +10,9 @@ import pytest
 from mlsearch.config import load_config
 from mlsearch.limits.binned import binned_mass_model
 from mlsearch.limits.points import window_backgrounds
-from mlsearch.limits.signal_points import measure_point
 from mlsearch.selection.mc_statistics import effective_luminosity, window_mc_luminosity
-from mlsearch.selection.windows import MassWindow
 
-from .conftest import SMALL_PROFILE, feature_meta
+from .conftest import SMALL_PROFILE, feature_meta, one_gev_point
 
 
 def test_unweighted_mc_stands_for_its_generated_luminosity() -> None:
@@ -52,10 +50,7 @@ def _table(copies: int) -> tuple[pd.DataFrame, object]:
 def test_all_assignment_copies_count_once_with_their_full_weight() -> None:
     config = load_config(SMALL_PROFILE, ["luminosity_fb=10", "limits.n_score_bins=1"])
     rng = np.random.default_rng(1)
-    point = measure_point(
-        1.0, MassWindow(1.0, 0.2, 0.6, 1.4), rng.uniform(0.5, 1.0, 1000), np.full(1000, 0.01),
-        5.0, 0.01, 10.0,
-    )  # fmt: skip
+    point = one_gev_point(rng)
 
     def scorer(rows: pd.DataFrame, mass: float) -> np.ndarray:
         return np.full(len(rows), 0.7)

@@ -549,3 +549,41 @@ def test_a_window_without_background_mc_gets_the_one_event_floor():
     toys = toy_cls_limits(built.model, 0.9, 20_000, seed=1, mu_start=expected[2])
     assert np.isfinite([observed, *expected, toys[0], *toys[1]]).all()
     assert all(v > 0 for v in expected)
+
+
+def test_punzi_cut_is_chosen_on_other_mc_than_it_counts():
+    """`score_binning: punzi_cut`: the cut is chosen on the even background events and the
+    background above it counted on the odd ones (weights x2), so the MC's downward
+    fluctuations that the choice finds do not also set the limit."""
+    import pandas as pd
+
+    from mlsearch.config import load_config
+    from mlsearch.limits.binned import binned_mass_model
+    from mlsearch.limits.points import window_backgrounds
+    from mlsearch.selection.punzi import best_punzi_cut, one_event_floor
+
+    from .conftest import SMALL_PROFILE, feature_meta, one_gev_point
+
+    rng = np.random.default_rng(3)
+    n = 4000
+    table = pd.DataFrame({"process": "mumu", "label": 0, "recoil_mass2": rng.uniform(0.7, 1.3, n),
+                          "weight": 0.05, "fold": 0, "event": np.arange(n),
+                          "score": rng.beta(1, 3, n)})  # fmt: skip
+    meta = feature_meta({"mumu": {"is_signal": False, "process": "mumu"}})
+    config = load_config(SMALL_PROFILE, ["luminosity_fb=10", "limits.score_binning=punzi_cut"])
+    point = one_gev_point(rng)
+
+    def scorer(rows: pd.DataFrame, mass: float) -> np.ndarray:
+        return rows["score"].to_numpy()
+
+    bkg = window_backgrounds(table, meta, point, scorer, 10.0)
+    built = binned_mass_model(point, bkg, config.limits, 10.0, None, rng)
+    even = table["event"].to_numpy() % 2 == 0
+    events = table["weight"].to_numpy() * 10.0
+    s_score, s_events = point.pseudo_events()
+    _, cut, *_ = best_punzi_cut(
+        s_score, s_events, table["score"].to_numpy()[even], 2 * events[even], point.efficiency,
+        10.0, one_event_floor(2 * events[even]),
+    )  # fmt: skip
+    odd_above = ~even & (table["score"].to_numpy() >= cut)
+    np.testing.assert_allclose(built.model.background, [2 * events[odd_above].sum()])

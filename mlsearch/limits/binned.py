@@ -8,7 +8,7 @@ Works on arrays (scores, events, process names); scoring the events is the calle
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,17 @@ class Backgrounds:
     all_process: NDArray[Any]
     processes: tuple[str, ...]
     luminosity_fb: float
+    event: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def subset(self, rows: NDArray[np.bool_]) -> Backgrounds:
+        """The in-window events ``rows`` standing for all of them (weights scaled by the
+        inverse fraction of events kept: 2 for one of two halves)."""
+        scale = len(rows) / max(int(rows.sum()), 1)
+        return replace(
+            self, scores=self.scores[rows], weights=self.weights[rows] * scale,
+            process=self.process[rows], event=self.event[rows],
+            all_weights=self.all_weights * scale,
+        )  # fmt: skip
 
     @property
     def events(self) -> FloatArray:
@@ -160,6 +171,13 @@ def _signal_scale(
         return float(np.min((1.64 * spread + 2.3) / np.where(s_frac > 0, s_frac, 0))) / s_total
 
 
+def _floor(backgrounds: Backgrounds) -> float:
+    """An empty background bin is not a background-free bin: it is floored at the mean weight
+    of one background MC event in the window (or anywhere), with 100 % uncertainty."""
+    events = backgrounds.events
+    return one_event_floor(events if (events > 0).any() else backgrounds.all_events)
+
+
 def binned_mass_model(
     point: SignalPoint,
     backgrounds: Backgrounds,
@@ -173,17 +191,22 @@ def binned_mass_model(
     uncertainties, and the observed counts: the data's scores binned (``observed_scores``) or
     Poisson pseudo-data drawn from the background expectation with ``pseudo_data_rng``."""
     s_score, s_events = point.pseudo_events()
-    b_score, b_events = backgrounds.scores, backgrounds.events
-    # an empty background bin is not a background-free bin: floor it at the mean weight of one
-    # background MC event in the window (or anywhere), with 100 % uncertainty
-    w_floor = b_events if (b_events > 0).any() else backgrounds.all_events
-    floor = one_event_floor(w_floor)
     punzi, cut, *_ = best_punzi_cut(
-        s_score, s_events, b_score, b_events, point.efficiency, luminosity_fb, floor
-    )
+        s_score, s_events, backgrounds.scores, backgrounds.events, point.efficiency,
+        luminosity_fb, _floor(backgrounds),
+    )  # fmt: skip
+    if settings.score_binning == "punzi_cut":
+        # a cut tuned on the MC that then counts the background above it finds the MC's
+        # downward fluctuations: choose it on the even events, count the odd ones
+        even = backgrounds.event % 2 == 0
+        _, cut, *_ = best_punzi_cut(
+            s_score, s_events, backgrounds.scores[even], 2 * backgrounds.events[even],
+            point.efficiency, luminosity_fb, _floor(backgrounds.subset(even)),
+        )  # fmt: skip
+        backgrounds = backgrounds.subset(~even)
     edges = score_bin_edges(s_score, settings.score_binning, settings.n_score_bins, cut)
     s_counts, _ = bin_scores(s_score, s_events, edges)
-    names, counts, stats = _per_process(backgrounds, edges, floor)
+    names, counts, stats = _per_process(backgrounds, edges, _floor(backgrounds))
     b_total = counts.sum(axis=0)
     if observed_scores is not None:
         observed, _ = bin_scores(observed_scores, np.ones(len(observed_scores)), edges)

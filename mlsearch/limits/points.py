@@ -114,4 +114,5 @@ def window_backgrounds(
         all_process=bkg_all["process"].map(sample_process).to_numpy(),
         processes=tuple(sorted(set(sample_process.values()))),
         luminosity_fb=luminosity_fb,
+        event=(bkg["event"] if "event" in bkg else pd.Series(np.arange(len(bkg)))).to_numpy(),
     )

@@ -530,6 +530,7 @@ def test_a_window_without_background_mc_gets_the_one_event_floor():
             "recoil_mass2": [30.0, 31.0, 32.0, 33.0],
             "weight": [0.5, 0.5, 0.5, 0.5],
             "fold": 0,
+            "event": [0, 1, 2, 3],
         }
     )
     meta = feature_meta({"mumu": {"is_signal": False, "process": "mumu"}})

@@ -37,7 +37,8 @@ def _table(copies: int) -> tuple[pd.DataFrame, object]:
     grid = [float(m) for m in range(1, copies + 1)]
     rows = [
         pd.DataFrame({"process": "mumu", "label": 0, "recoil_mass2": np.linspace(0.8, 1.2, 10),
-                      "weight": 0.5 / copies, "fold": 0, "mass_hypothesis": m})
+                      "weight": 0.5 / copies, "fold": 0, "mass_hypothesis": m,
+                      "event": np.arange(10)})
         for m in grid
     ]  # fmt: skip
     meta = feature_meta(

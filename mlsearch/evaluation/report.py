@@ -17,10 +17,10 @@ from numpy.typing import NDArray
 from sklearn.metrics import roc_auc_score
 
 from mlsearch.errors import InputError
-from mlsearch.io.feature_table import FeatureTableMeta
+from mlsearch.io.feature_table import FeatureTableMeta, background_rows
 from mlsearch.selection.mc_statistics import WindowMcLuminosity, window_mc_luminosity
 from mlsearch.selection.punzi import best_punzi_cut, one_event_floor, punzi_cross_section
-from mlsearch.selection.windows import search_values, select_window
+from mlsearch.selection.windows import MassWindow, search_values, select_window
 
 __all__ = ["MassReport", "mass_report", "roc_curve_weighted"]
 
@@ -89,19 +89,15 @@ def _best_baseline(
 
 
 def _window_mc(
-    bkg_tab: pd.DataFrame, in_window: NDArray[np.bool_], meta: FeatureTableMeta
+    table: pd.DataFrame, meta: FeatureTableMeta, window: MassWindow, mass: float
 ) -> WindowMcLuminosity:
     """The background MC's effective luminosity per process in the window, one row per MC
-    event (the 'all' assignment's copies counted once, with their full weight)."""
-    process = bkg_tab["process"].map(meta.background_process).fillna(bkg_tab["process"])
-    weight = bkg_tab["weight"].to_numpy()
-    one = np.ones(len(bkg_tab), dtype=bool)
-    if meta.background_copies > 1:
-        one = bkg_tab["mass_hypothesis"].to_numpy() == meta.mass_grid[0]
-        weight = weight * meta.background_copies
-    proc = process.to_numpy()
-    return window_mc_luminosity(weight[one & in_window], proc[one & in_window], weight[one],
-                                proc[one])  # fmt: skip
+    event (io.feature_table.background_rows)."""
+    rows = background_rows(table, meta)
+    process = meta.physics_process(rows["process"])
+    weight = rows["weight"].to_numpy()
+    inside = window.contains(search_values(rows, meta.search_rule, mass))
+    return window_mc_luminosity(weight[inside], process[inside], weight, process)
 
 
 def mass_report(
@@ -144,7 +140,7 @@ def mass_report(
         s_score, s_events, b_score, b_events, eff_window, luminosity_fb, floor
     )
     eff_b, eff_s, _ = roc_curve_weighted(s_score, s_events, b_score, b_events)
-    mc = _window_mc(bkg_tab, b_in, meta)
+    mc = _window_mc(table, meta, window, mass)
     at_fixed = float(np.interp(FIXED_BACKGROUND_EFFICIENCY, eff_b, eff_s)) if len(eff_b) else 0.0
     auc = _window_auc(s_score, s_events, b_score, b_events)
     base_punzi, base_sig, base_bkg, base_cuts = _best_baseline(

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from mlsearch.errors import InputError
@@ -80,6 +81,11 @@ class FeatureTableMeta(_Frozen):
         """Background sample name -> physics process (the samples of one process are one
         background of the limits)."""
         return {k: v.process for k, v in self.samples.items() if not v.is_signal}
+
+    def physics_process(self, sample: pd.Series) -> NDArray[np.object_]:
+        """The physics process of each background row (by its ``process`` column, the
+        sample name; a name the table does not list stays as it is)."""
+        return sample.map(self.background_process).fillna(sample).to_numpy()
 
 
 def read_feature_table(path: Path) -> tuple[pd.DataFrame, FeatureTableMeta]:

@@ -21,7 +21,13 @@ from mlsearch.limits.signal_points import SignalPoint, interpolate_points, measu
 from mlsearch.scoring import score_by_fold, stack_inputs
 from mlsearch.selection.windows import MIN_SIGNAL_EVENTS, search_values, select_window
 
-__all__ = ["OnnxFoldScorer", "Scorer", "signal_points", "window_backgrounds"]
+__all__ = [
+    "BackgroundSample",
+    "OnnxFoldScorer",
+    "Scorer",
+    "signal_points",
+    "window_backgrounds",
+]
 
 Scorer = Callable[[pd.DataFrame, float], NDArray[np.float64]]
 
@@ -93,6 +99,34 @@ def signal_points(
     return interpolate_points(points, between, power, branching), no_limit
 
 
+class BackgroundSample:
+    """The table's background MC, one row per MC event, prepared once for all the mass
+    points: :meth:`in_window` then selects and scores the rows of one window."""
+
+    def __init__(self, table: pd.DataFrame, meta: FeatureTableMeta, luminosity_fb: float):
+        self.rows = background_rows(table, meta)
+        self.rule = meta.search_rule
+        self.process = meta.physics_process(self.rows["process"])
+        self.weights = self.rows["weight"].to_numpy()
+        self.event = self.rows["event"].to_numpy()
+        self.processes = tuple(sorted(set(meta.background_process.values())))
+        self.luminosity_fb = luminosity_fb
+
+    def in_window(self, point: SignalPoint, scorer: Scorer) -> Backgrounds:
+        """The rows in ``point``'s window scored at its mass, with the whole sample."""
+        inside = point.window.contains(search_values(self.rows, self.rule, point.mass))
+        return Backgrounds(
+            scores=scorer(self.rows[inside], point.mass),
+            weights=self.weights[inside],
+            process=self.process[inside],
+            all_weights=self.weights,
+            all_process=self.process,
+            processes=self.processes,
+            luminosity_fb=self.luminosity_fb,
+            event=self.event[inside],
+        )
+
+
 def window_backgrounds(
     table: pd.DataFrame,
     meta: FeatureTableMeta,
@@ -101,18 +135,6 @@ def window_backgrounds(
     luminosity_fb: float,
 ) -> Backgrounds:
     """The background MC of the table, and its rows in ``point``'s window scored at its
-    mass, by physics process (the samples of one process are one background)."""
-    rule = meta.search_rule
-    bkg_all = background_rows(table, meta)
-    bkg = bkg_all[point.window.contains(search_values(bkg_all, rule, point.mass))]
-    sample_process = meta.background_process
-    return Backgrounds(
-        scores=scorer(bkg, point.mass),
-        weights=bkg["weight"].to_numpy(),
-        process=bkg["process"].map(sample_process).fillna(bkg["process"]).to_numpy(),
-        all_weights=bkg_all["weight"].to_numpy(),
-        all_process=bkg_all["process"].map(sample_process).to_numpy(),
-        processes=tuple(sorted(set(sample_process.values()))),
-        luminosity_fb=luminosity_fb,
-        event=(bkg["event"] if "event" in bkg else pd.Series(np.arange(len(bkg)))).to_numpy(),
-    )
+    mass, by physics process (the samples of one process are one background). For many
+    points, build a :class:`BackgroundSample` once."""
+    return BackgroundSample(table, meta, luminosity_fb).in_window(point, scorer)

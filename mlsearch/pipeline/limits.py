@@ -31,7 +31,7 @@ from mlsearch.limits.outputs import (
     write_limit_plots,
     write_projection_plot,
 )
-from mlsearch.limits.points import OnnxFoldScorer, Scorer, signal_points, window_backgrounds
+from mlsearch.limits.points import BackgroundSample, OnnxFoldScorer, Scorer, signal_points
 from mlsearch.limits.scan import LimitBands
 from mlsearch.limits.signal_points import SignalPoint, window_gaps
 from mlsearch.physics.seeds import chunk_rng
@@ -47,6 +47,7 @@ from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
 from mlsearch.scoring import fold_of
 from mlsearch.searches import branching_fraction
+from mlsearch.selection.windows import search_values
 from mlsearch.tracking import flatten, mlflow_run, resolve_model_uri, tracking_uri
 from mlsearch.tracking.registry import download_run_artifacts
 
@@ -167,8 +168,6 @@ def _observed_scores(
     """The data's scores in the point's window at its mass (None without data)."""
     if data is None:
         return None
-    from mlsearch.selection.windows import search_values
-
     d = data[point.window.contains(search_values(data, meta.search_rule, point.mass))]
     return scorer(d, point.mass)
 
@@ -185,9 +184,10 @@ def _mass_models(
     scorer: Scorer, data: pd.DataFrame | None,
 ) -> list[MassModel]:  # fmt: skip
     lumi, cfg = config.luminosity_fb, config.limits
+    sample = BackgroundSample(table, meta, lumi)  # (selected and mapped once, not per mass)
     out = []
     for point in points:
-        backgrounds = window_backgrounds(table, meta, point, scorer, lumi)
+        backgrounds = sample.in_window(point, scorer)
         observed = _observed_scores(data, meta, point, scorer)
         rng = _pseudo_data_stream(config, meta, point.mass)
         out.append(binned_mass_model(point, backgrounds, cfg, lumi, observed, rng))

@@ -89,11 +89,11 @@ def _best_baseline(
 
 
 def _window_mc(
-    table: pd.DataFrame, meta: FeatureTableMeta, window: MassWindow, mass: float
+    background: pd.DataFrame, meta: FeatureTableMeta, window: MassWindow, mass: float
 ) -> WindowMcLuminosity:
     """The background MC's effective luminosity per process in the window, one row per MC
-    event (io.feature_table.background_rows)."""
-    rows = background_rows(table, meta)
+    event (io.feature_table.background_rows of the background rows)."""
+    rows = background_rows(background, meta)
     process = meta.physics_process(rows["process"])
     weight = rows["weight"].to_numpy()
     inside = window.contains(search_values(rows, meta.search_rule, mass))
@@ -140,7 +140,7 @@ def mass_report(
         s_score, s_events, b_score, b_events, eff_window, luminosity_fb, floor
     )
     eff_b, eff_s, _ = roc_curve_weighted(s_score, s_events, b_score, b_events)
-    mc = _window_mc(table, meta, window, mass)
+    mc = _window_mc(bkg_tab, meta, window, mass)
     at_fixed = float(np.interp(FIXED_BACKGROUND_EFFICIENCY, eff_b, eff_s)) if len(eff_b) else 0.0
     auc = _window_auc(s_score, s_events, b_score, b_events)
     base_punzi, base_sig, base_bkg, base_cuts = _best_baseline(

@@ -100,8 +100,8 @@ def _background_masses(
     its mass hypotheses (strategy of train.mass_assignment; each part its own stream)."""
     grid = config.generate.signal.masses
     strategy = config.train.mass_assignment
-    if strategy == "all" and (n_before + len(df)) * len(grid) > ALL_MAX_ROWS:
-        n = n_before + len(df)
+    n = n_before + len(df)
+    if strategy == "all" and n * len(grid) > ALL_MAX_ROWS:
         raise InputError(
             f"{name}: the 'all' mass assignment would put {n} x {len(grid)} = "
             f"{n * len(grid):,} background rows in the table (limit {ALL_MAX_ROWS:,}: "

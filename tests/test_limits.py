@@ -509,9 +509,8 @@ def test_a_mass_without_selected_signal_gives_no_limit_with_the_reason():
 
 def test_a_window_without_background_mc_gets_the_one_event_floor():
     """No background MC event in the window: the background is one MC event's weight with
-    100 % uncertainty (not zero) in every bin, so with three bins the window holds 15 events
-    and is not flagged low_background (threshold 5), and toys and the asymptotic solve give
-    finite limits."""
+    100 % uncertainty (not zero), shared among the bins like the signal (so the number of
+    bins does not multiply it), and toys and the asymptotic solve give finite limits."""
     import pandas as pd
 
     from mlsearch.config import load_config
@@ -543,9 +542,14 @@ def test_a_window_without_background_mc_gets_the_one_event_floor():
     backgrounds = window_backgrounds(table, meta, point, scorer, 10.0)
     built = binned_mass_model(point, backgrounds, config.limits, 10.0, None, rng)
     assert built.model.background_names == ("mumu",)
-    np.testing.assert_allclose(built.model.background, 0.5 * 10)  # one event x luminosity
-    np.testing.assert_allclose(built.model.background_stat, 0.5 * 10)
-    assert built.row["low_background"] is False  # 3 bins x 5 events = 15 > 5
+    # one MC event of 0.5 fb x 10 fb^-1 in all, not per bin, spread like the signal (equal
+    # signal per bin), each share with 100 % uncertainty
+    signal = built.model.signal
+    assert built.model.background.sum() == pytest.approx(0.5 * 10)
+    np.testing.assert_allclose(built.model.background, 5.0 * signal / signal.sum())
+    np.testing.assert_allclose(built.model.background_stat, built.model.background)
+    # its whole sample: 2 fb / (4 x 0.25 fb^2), and the window is MC-limited (2 < 10 fb^-1)
+    assert built.row["mc_lumi_fb_mumu"] == pytest.approx(2.0) and built.row["mc_limited"]
     observed, expected = cls_limits(built.model, 0.9, 2.0)
     toys = toy_cls_limits(built.model, 0.9, 20_000, seed=1, mu_start=expected[2])
     assert np.isfinite([observed, *expected, toys[0], *toys[1]]).all()
@@ -588,3 +592,71 @@ def test_punzi_cut_is_chosen_on_other_mc_than_it_counts():
     )  # fmt: skip
     odd_above = ~even & (table["score"].to_numpy() >= cut)
     np.testing.assert_allclose(built.model.background, [2 * events[odd_above].sum()])
+
+
+def _binning_case(n_bins: int, per_bin_floor: bool = False, mc_outside: bool = False) -> float:
+    """Expected median limit [signal events] at 1 GeV for ``n_bins`` score bins, with MC of
+    3x the data luminosity: mu mu falling steeply in score (its top bins empty), tau tau
+    broad with uneven weights. ``per_bin_floor``: the floor of a process in every one of its
+    empty bins (the rule that made limits depend on the binning); ``mc_outside``: every MC
+    event outside the window, which then holds only the floors."""
+    from unittest import mock
+
+    import pandas as pd
+
+    from mlsearch.config import load_config
+    from mlsearch.limits import binned
+    from mlsearch.limits.asymptotic import cls_limits
+    from mlsearch.limits.points import window_backgrounds
+
+    from mlsearch.limits.signal_points import measure_point
+    from mlsearch.selection.windows import MassWindow
+
+    from .conftest import SMALL_PROFILE, feature_meta
+
+    lumi = 10.0
+    rng = np.random.default_rng(7)
+    n_mumu, n_tau = 20_000, 3_000
+    tau_w = rng.lognormal(0.0, 0.5, n_tau)
+    tau_w *= tau_w.sum() / (tau_w**2).sum() / 30.0  # L_eff = 30 fb^-1
+    table = pd.DataFrame({
+        "process": ["mumu"] * n_mumu + ["tautau"] * n_tau, "label": 0,
+        "recoil_mass2": rng.uniform(0.7, 1.3, n_mumu + n_tau) + (2.0 if mc_outside else 0.0),
+        "weight": np.r_[np.full(n_mumu, 1 / 30.0), tau_w], "fold": 0,
+        "event": np.arange(n_mumu + n_tau),
+        "score": np.r_[rng.beta(1, 8, n_mumu), rng.beta(1, 3, n_tau)],
+    })  # fmt: skip
+    meta = feature_meta({
+        "mumu": {"is_signal": False, "process": "mumu"},
+        "tautau": {"is_signal": False, "process": "tautau"},
+    })  # fmt: skip
+    # a classifier's signal piles up near 1 (window 0.6-1.4 GeV^2, 10 events, 5 fb at g 0.01)
+    window = MassWindow(1.0, 0.2, 0.6, 1.4)
+    signal = np.random.default_rng(1).beta(8, 1, 2000)
+    point = measure_point(1.0, window, signal, np.full(2000, 0.005), 5.0, 0.01, lumi)
+    config = load_config(SMALL_PROFILE, [f"limits.n_score_bins={n_bins}"])
+    bkg = window_backgrounds(table, meta, point, lambda rows, m: rows["score"].to_numpy(), lumi)
+
+    def every_bin(total: float, where: np.ndarray, signal: np.ndarray) -> np.ndarray:
+        return np.where(where, total, 0.0)
+
+    with mock.patch.object(binned, "_spread", every_bin if per_bin_floor else binned._spread):
+        built = binned.binned_mass_model(point, bkg, config.limits, lumi, None, rng)
+    assert built.row["background_mc_lumi_fb"] == pytest.approx(30.0, rel=0.1)
+    _, expected = cls_limits(built.model, 0.9)
+    return expected[2] * built.scale * point.n_ref
+
+
+def test_with_adequate_mc_the_limit_does_not_depend_on_the_binning():
+    """3, 5 and 10 score bins give the same expected limit within 15 % when the MC stands
+    for 3x the data: the empty-bin floors are one effective event per process in all, shared
+    among its empty bins like the signal, not one per bin (which the last line shows would
+    make ten bins worse than three)."""
+    limits = {n: _binning_case(n) for n in (3, 5, 10)}
+    assert max(limits.values()) / min(limits.values()) < 1.15, limits
+    # a window of floors only: shared like the signal, the binning cannot matter at all;
+    # one per empty bin, ten bins hold 10/3 times the background of three
+    floors = {n: _binning_case(n, mc_outside=True) for n in (3, 10)}
+    assert floors[10] == pytest.approx(floors[3], rel=0.05), floors
+    per_bin = {n: _binning_case(n, per_bin_floor=True, mc_outside=True) for n in (3, 10)}
+    assert per_bin[10] / per_bin[3] > 1.15, per_bin

@@ -28,7 +28,23 @@ def test_the_limiting_process_is_the_scarcest_one_that_matters() -> None:
     # c: 0.08 of 20.08 events (0.4 %) does not limit the window, though its L_eff is 25
     assert mc.shares["c"] < 0.01 and mc.limiting == pytest.approx(1.0)
     empty = window_mc_luminosity(np.zeros(0), np.zeros(0, dtype=object), weights, process)
-    assert empty.limiting == pytest.approx(1.0)  # the heaviest process's whole sample
+    assert empty.absent == ("a", "b", "c")
+    # no event in the window: each process stands there for one event of its whole sample's
+    # effective weight; b's (1 fb) is the largest, and its 1 fb^-1 limits the window
+    assert empty.one_event_fb == pytest.approx({"a": 0.01, "b": 1.0, "c": 0.04})
+    assert empty.limiting == pytest.approx(1.0)
+
+
+def test_a_process_absent_from_the_window_counts_with_one_event_of_its_sample() -> None:
+    """Only a's MC is in the window; b (one event of 2 fb anywhere) is absent, but its
+    MC cannot say it is below 2 fb there, so it is the window's limiting process."""
+    weights = np.r_[np.full(100, 0.01), np.full(5, 2.0)]
+    process = np.array(["a"] * 100 + ["b"] * 5)
+    inside = process == "a"
+    mc = window_mc_luminosity(weights[inside], process[inside], weights, process)
+    assert mc.absent == ("b",) and mc.per_process["b"] == pytest.approx(0.5)
+    assert mc.shares["b"] == pytest.approx(2.0 / 3.0)  # 2 fb of floor against a's 1 fb
+    assert mc.limiting == pytest.approx(0.5)
 
 
 def _table(copies: int) -> tuple[pd.DataFrame, object]:

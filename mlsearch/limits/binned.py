@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from mlsearch.config_limits import LimitsConfig, Uncertainty
@@ -131,31 +130,37 @@ def named_uncertainties(
     return tuple(out)
 
 
+def _spread(total: float, where: NDArray[np.bool_], signal: FloatArray) -> FloatArray:
+    """``total`` shared among the bins ``where`` in proportion to their signal (evenly if
+    they hold none): every floored bin then has the same signal-to-floor ratio, so splitting
+    or merging bins leaves what the floor says unchanged."""
+    share = np.where(where, signal, 0.0)
+    if share.sum() <= 0:
+        share = where.astype(float)
+    return total * share / share.sum() if share.sum() > 0 else np.zeros(len(where))
+
+
 def _per_process(
-    bkg: Backgrounds, edges: FloatArray, floor: float
+    bkg: Backgrounds, edges: FloatArray, mc: WindowMcLuminosity, signal: FloatArray
 ) -> tuple[list[str], FloatArray, FloatArray]:
-    """(process names, counts (process, bin), MC stat (process, bin)); an empty bin gets
-    ``floor`` (count and uncertainty) on the process with the most background."""
-    by_process: dict[str, list[FloatArray]] = {}
+    """(process names, counts (process, bin), MC stat (process, bin)) for every background
+    process of the table. A process's empty bins are not background-free: together they get
+    one effective MC event of that process (``mc.one_event_fb`` x L: its own weight scale, of
+    its events in the window or, where it has none, of its whole sample), spread over them
+    in proportion to the signal (:func:`_spread`), with 100 % uncertainty."""
+    names, counts, stats = [], [], []
     for name in sorted(bkg.processes):
         sel = bkg.process == name
-        counts, stat = bin_scores(bkg.scores[sel], bkg.events[sel], edges)
-        if counts.sum() > 0:
-            by_process[name] = [counts, stat]
-    if not by_process:  # no background MC in the window: the floor on the heaviest process
-        mean_weight = pd.Series(bkg.all_weights).groupby(bkg.all_process).mean()
-        by_process[str(mean_weight.idxmax())] = [np.zeros(len(edges) - 1)] * 2
-    total = sum(c for c, _ in by_process.values())
-    empty = total <= 0
-    dominant = max(by_process, key=lambda n: by_process[n][0].sum())
-    by_process[dominant] = [np.where(empty, floor, x) for x in by_process[dominant]]
-    names = list(by_process)
-    counts = np.array([by_process[n][0] for n in names])
-    # relative MC uncertainties below 1e-3 put huge constraint terms into the likelihood and
-    # stall the minimiser; 1e-3 is negligible next to the normalisation uncertainties
-    stat = np.array([by_process[n][1] for n in names])
-    stats = np.where(counts > 0, np.maximum(stat, 1e-3 * counts), 0.0)
-    return names, counts, stats
+        c, stat = bin_scores(bkg.scores[sel], bkg.events[sel], edges)
+        floor = _spread(mc.one_event_fb.get(name, 0.0) * bkg.luminosity_fb, c <= 0, signal)
+        if c.sum() + floor.sum() <= 0:
+            continue
+        names.append(name)
+        counts.append(c + floor)
+        # relative MC uncertainties below 1e-3 put huge constraint terms into the likelihood
+        # and stall the minimiser; 1e-3 is negligible next to the normalisation uncertainties
+        stats.append(np.where(c > 0, np.maximum(stat, 1e-3 * c), floor))
+    return names, np.array(counts), np.array(stats)
 
 
 def _signal_scale(
@@ -206,7 +211,10 @@ def binned_mass_model(
         backgrounds = backgrounds.subset(~even)
     edges = score_bin_edges(s_score, settings.score_binning, settings.n_score_bins, cut)
     s_counts, _ = bin_scores(s_score, s_events, edges)
-    names, counts, stats = _per_process(backgrounds, edges, _floor(backgrounds))
+    mc = window_mc_luminosity(
+        backgrounds.weights, backgrounds.process, backgrounds.all_weights, backgrounds.all_process
+    )
+    names, counts, stats = _per_process(backgrounds, edges, mc, s_counts)
     b_total = counts.sum(axis=0)
     if observed_scores is not None:
         observed, _ = bin_scores(observed_scores, np.ones(len(observed_scores)), edges)
@@ -215,9 +223,6 @@ def binned_mass_model(
     systematics = named_uncertainties(settings.uncertainties, names)
     rough = _signal_scale(s_counts, b_total, stats, systematics)
     model = BinnedModel(s_counts * rough, counts, stats, observed, systematics, tuple(names))
-    mc = window_mc_luminosity(
-        backgrounds.weights, backgrounds.process, backgrounds.all_weights, backgrounds.all_process
-    )
     row = {
         "mass": point.mass,
         "interpolated": point.interpolated,

@@ -45,12 +45,21 @@ def effective_luminosity(weights_fb: NDArray[np.float64]) -> float:
 
 @dataclass(frozen=True)
 class WindowMcLuminosity:
-    """Per background process in one window: its effective MC luminosity [fb^-1] and its
-    share of the window's expected background; ``limiting``: the smallest L_eff among the
-    processes with at least MIN_BACKGROUND_SHARE of it."""
+    """Per background process in one window: its effective MC luminosity [fb^-1], its share of
+    the window's expected background, and the weight of one of its effective MC events
+    [fb] (``one_event_fb`` = 1 / L_eff: the least background its MC can resolve, the scale of
+    its empty-bin floor); ``limiting``: the smallest L_eff among the processes with at least
+    MIN_BACKGROUND_SHARE of the window's background.
+
+    A process without any MC event in the window is represented by its whole sample: no event
+    of an MC of luminosity L_MC says only that the process is below ~1 / L_MC there, so it
+    takes that L_MC and one event of that weight counts in its share (``absent`` names them).
+    """
 
     per_process: dict[str, float]
     shares: dict[str, float]
+    one_event_fb: dict[str, float]
+    absent: tuple[str, ...]
     limiting: float
 
 
@@ -60,18 +69,20 @@ def window_mc_luminosity(
     all_weights_fb: NDArray[np.float64],
     all_process: NDArray[Any],
 ) -> WindowMcLuminosity:
-    """L_eff per process of the MC events in a window (``weights_fb``, ``process``). A
-    window without any background MC is limited by the whole sample of the process an
-    empty bin is charged to (the one of largest mean weight: ``all_*``): no event of an MC
-    of luminosity L_MC in the window says only that the background is below ~1 / L_MC."""
-    names = sorted({str(p) for p in process})
-    total = float(np.sum(weights_fb))
-    per = {n: effective_luminosity(weights_fb[process == n]) for n in names}
-    shares = {n: float(weights_fb[process == n].sum()) / total if total > 0 else 0.0 for n in names}
+    """L_eff per process of the MC events in a window (``weights_fb``, ``process``), every
+    process of the sample (``all_weights_fb``, ``all_process``) included."""
+    names = sorted({str(p) for p in all_process} | {str(p) for p in process})
+    per, one, absent = {}, {}, []
+    expected = {}
+    for name in names:
+        inside = weights_fb[process == name]
+        if not (inside > 0).any():
+            absent.append(name)
+            inside = all_weights_fb[all_process == name]
+        per[name] = effective_luminosity(inside)
+        one[name] = 1.0 / per[name] if per[name] > 0 else 0.0
+        expected[name] = one[name] if name in absent else float(inside.sum())
+    total = sum(expected.values())
+    shares = {n: expected[n] / total if total > 0 else 0.0 for n in names}
     relevant = [per[n] for n in names if shares[n] >= MIN_BACKGROUND_SHARE]
-    if relevant:
-        return WindowMcLuminosity(per, shares, min(relevant))
-    means = {str(p): float(all_weights_fb[all_process == p].mean()) for p in set(all_process)}
-    heaviest = max(sorted(means), key=lambda n: means[n])
-    whole = effective_luminosity(all_weights_fb[all_process == heaviest])
-    return WindowMcLuminosity({heaviest: 0.0}, {heaviest: 0.0}, whole)
+    return WindowMcLuminosity(per, shares, one, tuple(absent), min(relevant, default=0.0))

@@ -58,6 +58,10 @@ class SignalSpec(_Strict):
         return self
 
 
+#: the tau decay modes of generate/tau_decays.py MODES (a test keeps them equal)
+TauMode = Literal["e", "mu", "pi", "K", "rho", "pi2pi0", "3pi", "3pipi0"]
+
+
 class BackgroundSpec(_Strict):
     """One background process: built in (n_events generated), or read from ``file`` (an
     LHE/HepMC3 file from KKMC, BabaYaga, MadGraph, ...; n_events is then not used)."""
@@ -75,6 +79,13 @@ class BackgroundSpec(_Strict):
     in_acceptance: bool = Field(
         False, description="e e mu mu: generate only events with both muons in the CDC"
     )
+    tau_modes: dict[TauMode, float] | None = Field(
+        None,
+        description="tau tau: sampling probabilities of named tau decay modes (the others "
+        "share the rest in proportion to their branching fractions); events are weighted "
+        "back by branching fraction / probability, so the sample stays unbiased with more "
+        "events in the modes the selection keeps",
+    )
 
     @model_validator(mode="after")
     def _events_or_file(self) -> BackgroundSpec:
@@ -88,6 +99,16 @@ class BackgroundSpec(_Strict):
             raise ValueError(f"background {self.process}: give n_events > 0, a file or an ntuple")
         if self.in_acceptance and self.process != "eemumu":
             raise ValueError(f"background {self.process}: in_acceptance is an eemumu option")
+        if self.tau_modes:
+            if self.process != "tautau":
+                raise ValueError(f"background {self.process}: tau_modes is a tautau option")
+            if not all(0 < v < 1 for v in self.tau_modes.values()) or (
+                sum(self.tau_modes.values()) >= 1
+            ):
+                raise ValueError(
+                    f"background tautau: tau_modes {self.tau_modes} must each be in (0, 1) and "
+                    "sum to less than 1 (the other modes need a share to stay unbiased)"
+                )
         return self
 
 

@@ -58,20 +58,28 @@ def generate_process(
     invisible_br: str = "lmu_ltau",
     energy_spread: bool = True,
     acceptance: TrackAcceptance | None = None,
+    tau_modes: dict[str, float] | None = None,
 ) -> TruthSample:
     """Generate ``n_events`` of ``process`` (a key of PROCESSES); signals need a mass [GeV]
     and take a coupling (default 1 in the model's natural unit). ``acceptance``: e e mu mu
-    only with both muons inside this tracking acceptance (other processes refuse it)."""
+    only with both muons inside this tracking acceptance (other processes refuse it).
+    ``tau_modes``: tau tau only, importance sampling of named tau decay modes."""
     if process not in PROCESSES:
         raise ConfigError(f"unknown process {process!r}; known: {', '.join(PROCESSES)}")
     info = PROCESSES[process]
     if acceptance is not None and process != "eemumu":
         raise ConfigError(f"an acceptance filter is an e e mu mu option, not one of {process}")
+    if tau_modes and process != "tautau":
+        raise ConfigError(f"tau decay modes are a tau tau option, not one of {process}")
     if info.is_signal:
         if mass is None:
             raise ConfigError(f"{process} needs a mass [GeV] (--mass)")
         g = 1.0 if coupling is None else coupling
         return _signal(process, n_events, seed, mass, g, invisible_br, energy_spread)
+    if process == "tautau":
+        from mlsearch.generate.tautau import generate_tautau
+
+        return generate_tautau(n_events, seed, energy_spread, tau_modes)
     return _background(process, n_events, seed, energy_spread, acceptance)
 
 
@@ -106,10 +114,6 @@ def _background(
         from mlsearch.generate.mumu import generate_mumu
 
         return generate_mumu(n, seed, spread)
-    if process == "tautau":
-        from mlsearch.generate.tautau import generate_tautau
-
-        return generate_tautau(n, seed, spread)
     if process == "eemumu":
         from mlsearch.generate.two_photon import generate_eemumu
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from mlsearch.errors import ConfigError
 from mlsearch.physics.constants import M_E, M_K, M_MU, M_PI, M_PI0, M_TAU
 from mlsearch.physics.kinematics import boost
 
-__all__ = ["MODES", "SLOTS", "decay_taus"]
+__all__ = ["MODES", "SLOTS", "decay_taus", "mode_probabilities"]
 
 FloatArray = NDArray[np.float64]
 M_RHO, W_RHO = 0.77526, 0.1491
@@ -121,19 +122,56 @@ def _photons_from_pi0(pi0: FloatArray, rng: np.random.Generator) -> tuple[FloatA
     return boost(g1, -beta), boost(g2, -beta)
 
 
-def decay_taus(
-    tau: FloatArray, charge: int, rng: np.random.Generator
-) -> tuple[NDArray[np.int32], FloatArray]:
-    """Decay taus with four-momenta (n, 4) [GeV] and charge -1 or +1.
+def mode_probabilities(bias: dict[str, float] | None = None) -> tuple[FloatArray, FloatArray]:
+    """(sampling probability, weight = branching fraction / probability) per mode of MODES.
 
-    Returns pdg (n, SLOTS) and four-momenta (n, SLOTS, 4) in the frame of ``tau``; unused
-    slots have E = 0.
+    ``bias``: sampling probabilities of named modes (importance sampling toward the decays a
+    selection keeps); the other modes share the rest in proportion to their branching
+    fractions, so every mode keeps a non-zero probability and the weighted sample stays
+    unbiased.
+
+    >>> q, w = mode_probabilities({"mu": 0.5})
+    >>> round(float(q[1]), 3), round(float(w[1]), 4), round(float(q.sum()), 6)
+    (0.5, 0.3478, 1.0)
+    >>> round(float(w[0]), 4)  # the other modes: (1 - 0.1739) / (1 - 0.5)
+    1.6522
+    """
+    br = np.array([m[1] for m in MODES])
+    br = br / br.sum()
+    if not bias:
+        return br, np.ones(len(MODES))
+    names = [m[0] for m in MODES]
+    unknown = sorted(set(bias) - set(names))
+    if unknown:
+        raise ConfigError(f"unknown tau decay modes {unknown}; known: {', '.join(names)}")
+    forced = np.array([name in bias for name in names])
+    rest = 1.0 - sum(bias.values())
+    if not all(0 < v < 1 for v in bias.values()) or rest <= 0 or forced.all():
+        raise ConfigError(
+            f"tau decay mode probabilities {bias} must be in (0, 1) and leave a share for the "
+            "other modes"
+        )
+    q = np.where(forced, [bias.get(name, 0.0) for name in names], br * rest / br[~forced].sum())
+    return q, br / q
+
+
+def decay_taus(
+    tau: FloatArray,
+    charge: int,
+    rng: np.random.Generator,
+    bias: dict[str, float] | None = None,
+) -> tuple[NDArray[np.int32], FloatArray, FloatArray]:
+    """Decay taus with four-momenta (n, 4) [GeV] and charge -1 or +1, the modes drawn with
+    :func:`mode_probabilities` (``bias``: importance sampling of named modes).
+
+    Returns pdg (n, SLOTS), four-momenta (n, SLOTS, 4) in the frame of ``tau`` (unused slots
+    have E = 0) and the weight of each decay (1 without a bias).
     """
     n = len(tau)
     pdg = np.zeros((n, SLOTS), dtype=np.int32)
     p4 = np.zeros((n, SLOTS, 4))
-    probs = np.array([m[1] for m in MODES])
-    choice = rng.choice(len(MODES), size=n, p=probs / probs.sum())
+    probs, mode_weight = mode_probabilities(bias)
+    choice = rng.choice(len(MODES), size=n, p=probs)
     beta = tau[:, 1:] / tau[:, :1]
     sign = -charge  # the table is written for tau- (charge -1)
     for k, (name, _, codes) in enumerate(MODES):
@@ -154,4 +192,4 @@ def decay_taus(
             pdg[rows, slot] = code * sign if charged else (16 * sign)
             p4[rows, slot] = lab
             slot += 1
-    return pdg, p4
+    return pdg, p4, mode_weight[choice]

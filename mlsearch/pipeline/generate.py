@@ -38,6 +38,7 @@ class _Partition:
     invisible_br: str
     energy_spread: bool
     acceptance: TrackAcceptance | None
+    tau_modes: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ def _partitions(config: Config, job: SampleJob) -> list[_Partition]:
                 gen.signal.invisible_br,
                 gen.energy_spread,
                 job.acceptance,
+                job.tau_modes,
             )
         )
     return out
@@ -86,7 +88,7 @@ def _generate_partition(part: _Partition) -> _Generated:
     sample = generate_process(
         part.process, part.n, part.seed, mass=part.mass, coupling=part.coupling,
         invisible_br=part.invisible_br, energy_spread=part.energy_spread,
-        acceptance=part.acceptance,
+        acceptance=part.acceptance, tau_modes=dict(part.tau_modes) or None,
     )  # fmt: skip
     events = truth_to_awkward(sample)
     if part.offset:

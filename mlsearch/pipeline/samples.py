@@ -34,6 +34,7 @@ class SampleJob:
     ntuple: Path | None = None  # a basf2 ntuple read as the reconstructed sample
     cross_section_fb: float | None = None  # of the ntuple's sample
     n_generated: int | None = None
+    tau_modes: tuple[tuple[str, float], ...] = ()  # tau tau: importance-sampled decay modes
 
 
 def _signal_jobs(config: Config) -> list[SampleJob]:
@@ -70,11 +71,13 @@ def _background_jobs(config: Config) -> list[SampleJob]:
             _source_digest(bkg.file), bkg.in_acceptance,
             astuple(acceptance) if acceptance else None, _source_digest(bkg.ntuple),
             bkg.cross_section_fb, bkg.n_generated, *_split(config, bkg.n_events),
+            *([sorted(bkg.tau_modes.items())] if bkg.tau_modes else []),
         )  # fmt: skip
         out.append(
             SampleJob(bkg.process, bkg.process, bkg.n_events, None, None,
                       events / f"{bkg.process}.parquet", key, False, bkg.file, acceptance,
-                      bkg.ntuple, bkg.cross_section_fb, bkg.n_generated)
+                      bkg.ntuple, bkg.cross_section_fb, bkg.n_generated,
+                      tuple(sorted((bkg.tau_modes or {}).items())))
         )  # fmt: skip
     return out
 

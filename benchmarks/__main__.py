@@ -186,7 +186,9 @@ def bench_sensitivity(workdir: str) -> list[tuple[str, str, str]]:
     import pandas as pd
 
     from mlsearch.config import load_config
-    from mlsearch.pipeline import STAGES
+    from mlsearch.pipeline import load_stages
+
+    STAGES = load_stages()
 
     root = Path(__file__).resolve().parents[1]
     rows = []
@@ -233,7 +235,9 @@ def bench_assignment(workdir: str) -> list[tuple[str, str, str]]:
 
     from mlsearch.config import load_config
     from mlsearch.errors import MlsearchError
-    from mlsearch.pipeline import STAGES
+    from mlsearch.pipeline import load_stages
+
+    STAGES = load_stages()
 
     root = Path(__file__).resolve().parents[1]
     source = Path(workdir) / "zprime_invisible"

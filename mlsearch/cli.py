@@ -76,15 +76,16 @@ def _run(stages: list[str], config_path: Path, overrides: list[str] | None) -> N
     with _user_errors():
         config = _load(config_path, overrides)
         _quiet_libraries()
-        from mlsearch.pipeline import STAGES
+        from mlsearch.pipeline import load_stages
         from mlsearch.pipeline.progress import RichReporter
         from mlsearch.tracking import check_store
 
         check_store(config)  # an unusable MLflow store fails now, not after training
+        run_stage = load_stages(stages)
         results = []
         with RichReporter() as reporter:
             for name in stages:
-                results.append(STAGES[name](config, reporter))
+                results.append(run_stage[name](config, reporter))
     for r in results:
         state = "cached" if r.skipped else "done"
         console.print(
@@ -114,9 +115,9 @@ def _stage_command(name: str, doc: str, partitioned: bool = False) -> Callable[.
 @app.command("run")
 def run(config: ConfigArg, set_: SetOpt = None, scheduler: SchedulerOpt = None) -> None:
     """Run every stage, skipping those whose inputs and config are unchanged."""
-    from mlsearch.pipeline import STAGES
+    from mlsearch.pipeline import STAGE_NAMES
 
-    _run(list(STAGES), config, with_scheduler(set_, scheduler))
+    _run(list(STAGE_NAMES), config, with_scheduler(set_, scheduler))
 
 
 @app.command("simulate")

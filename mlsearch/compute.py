@@ -88,12 +88,20 @@ _CACHE: dict[tuple[str, int], _Dask] = {}
 def local_cluster(workers: int, threads_per_worker: int = 1) -> Any:
     """A dask.distributed LocalCluster of ``workers`` processes (the kernels hold the GIL in
     places), bound to 127.0.0.1, without a dashboard port, its logs at ERROR only."""
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=workers, threads_per_worker=threads_per_worker, processes=True,
-        host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
-    )  # fmt: skip
+    # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also switches off glibc's
+    # adaptive mmap threshold: every large numpy temporary is then mmap'ed, faulted in and
+    # unmapped, and the simulation spent 9 s of 36 in the kernel (2 s in one process). The
+    # thread limits (OMP/MKL/OpenBLAS = 1: single-threaded workers) stay.
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        return LocalCluster(
+            n_workers=workers, threads_per_worker=threads_per_worker, processes=True,
+            host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+        )  # fmt: skip
 
 
 def _start(scheduler: str, workers: int) -> _Dask:

@@ -608,7 +608,6 @@ def _binning_case(n_bins: int, per_bin_floor: bool = False, mc_outside: bool = F
     from mlsearch.limits import binned
     from mlsearch.limits.asymptotic import cls_limits
     from mlsearch.limits.points import window_backgrounds
-
     from mlsearch.limits.signal_points import measure_point
     from mlsearch.selection.windows import MassWindow
 

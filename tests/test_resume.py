@@ -134,6 +134,8 @@ def test_a_corrupt_cached_file_is_rebuilt(tmp_path: Path) -> None:
     for rel in ("events/mumu.parquet", "reco/tautau.parquet", "features.parquet"):
         path = data / rel
         originals[rel] = pd.read_parquet(path)
+        if path.is_dir():  # an event sample: a dataset directory of part files
+            path = sorted(path.glob("part-*.parquet"))[0]
         blob = path.read_bytes()
         path.write_bytes(blob[: len(blob) // 2])  # truncated: footer and metadata gone
     for stage, expect in (

@@ -3,44 +3,54 @@
 generate -> simulate -> features -> train -> evaluate -> export -> limits. Each stage reads
 files that earlier stages wrote, skips itself when its cache key is unchanged, and writes
 atomically (see docs/architecture.md).
+
+Stages are imported when asked for (:func:`load_stages`): ``mlsearch generate``, and a Dask
+worker unpickling a generate task, do not import torch, sklearn or the limits (about 3 s of
+a short command, and of every worker's start).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from mlsearch.config import Config
-from mlsearch.pipeline.code_digest import code_digest
-from mlsearch.pipeline.evaluate import run_evaluate
-from mlsearch.pipeline.export import run_export
-from mlsearch.pipeline.features import run_features
-from mlsearch.pipeline.generate import run_generate
-from mlsearch.pipeline.limits import run_limits
+from mlsearch.pipeline.code_digest import STAGE_NAMES, code_digest
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
-from mlsearch.pipeline.simulate import run_simulate
-from mlsearch.pipeline.train import run_train
 
-__all__ = ["STAGES", "StageResult", "run_all"]
+__all__ = ["STAGE_NAMES", "StageFn", "StageResult", "load_stages", "run_all"]
 
-STAGES: dict[str, Callable[[Config, Reporter | None], StageResult]] = {
-    "generate": run_generate,
-    "simulate": run_simulate,
-    "features": run_features,
-    "train": run_train,
-    "evaluate": run_evaluate,
-    "export": run_export,
-    "limits": run_limits,
-}
+StageFn = Callable[[Config, Reporter | None], StageResult]
 
-# The code digests are taken now, when this process has loaded the stages, not when a stage
-# computes its key minutes later: a file edited during a run would otherwise give the old
-# code's outputs the new code's key (seen: a limits stage that ran the old code after an edit
-# was then "cached" for the new one).
-code_digest("generate")
+
+def load_stages(names: Iterable[str] = STAGE_NAMES) -> dict[str, StageFn]:
+    """The run functions of the named stages, in pipeline order, their modules imported.
+
+    The code digests are taken right after: from then on this process's stage keys are
+    those of the code it loaded, not of a file edited later during the run (seen: a limits
+    stage that ran the old code after an edit was then "cached" for the new one)."""
+    wanted = set(names)
+    unknown = wanted - set(STAGE_NAMES)
+    if unknown:
+        raise KeyError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGE_NAMES)}")
+    stages = {
+        name: getattr(importlib.import_module(f"mlsearch.pipeline.{name}"), f"run_{name}")
+        for name in STAGE_NAMES
+        if name in wanted
+    }
+    code_digest("generate")
+    return stages
 
 
 def run_all(config: Config, reporter: Reporter | None = None) -> list[StageResult]:
     """Run every stage in order; stages whose inputs and config are unchanged are skipped."""
     reporter = reporter or NullReporter()
-    return [stage(config, reporter) for stage in STAGES.values()]
+    return [stage(config, reporter) for stage in load_stages().values()]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "STAGES":  # every stage, loaded (the older spelling)
+        return load_stages()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import awkward as ak
@@ -14,7 +14,14 @@ import numpy as np
 from mlsearch.compute import executor
 from mlsearch.config import Config
 from mlsearch.generate import generate_process
-from mlsearch.io.events import event_writer, read_metadata, truth_to_awkward, write_events
+from mlsearch.io.events import (
+    EventDataset,
+    part_metadata,
+    read_metadata,
+    truth_to_awkward,
+    write_event_part,
+    write_events,
+)
 from mlsearch.physics.acceptance import TrackAcceptance
 from mlsearch.pipeline.cache import file_key, stage_key
 from mlsearch.pipeline.progress import NullReporter, Reporter
@@ -27,7 +34,9 @@ __all__ = ["run_generate"]
 
 @dataclass(frozen=True)
 class _Partition:
-    """One partition of a built-in sample: ``n`` events from event number ``offset`` on."""
+    """One partition of a built-in sample: ``n`` events from event number ``offset`` on,
+    written to ``out`` (a part of the sample's dataset) with weights times ``share`` (its
+    share of the sample's events)."""
 
     process: str
     n: int
@@ -38,16 +47,9 @@ class _Partition:
     invisible_br: str
     energy_spread: bool
     acceptance: TrackAcceptance | None
+    out: Path
+    share: float
     tau_modes: tuple[tuple[str, float], ...] = ()
-
-
-@dataclass(frozen=True)
-class _Generated:
-    events: ak.Array
-    cross_section_fb: float
-    cross_section_err_fb: float
-    n: int
-    metadata: dict[str, Any]
 
 
 def _partition_seed(seed: int, name: str, index: int) -> int:
@@ -59,32 +61,37 @@ def _partition_seed(seed: int, name: str, index: int) -> int:
     return int(np.random.SeedSequence([seed, tag, index]).generate_state(1)[0])
 
 
-def _partitions(config: Config, job: SampleJob) -> list[_Partition]:
+def _partitions(config: Config, job: SampleJob, dataset: EventDataset) -> list[_Partition]:
     size = config.compute.partition_events
     sizes = [min(size, job.n_events - start) for start in range(0, job.n_events, size)]
     gen = config.generate
-    out = []
-    for k, n in enumerate(sizes):
-        seed = _partition_seed(config.seed, job.name, k)
-        out.append(
-            _Partition(
-                job.process,
-                n,
-                seed,
-                k * size,
-                job.mass,
-                job.coupling,
-                gen.signal.invisible_br,
-                gen.energy_spread,
-                job.acceptance,
-                job.tau_modes,
-            )
+    return [
+        _Partition(
+            job.process,
+            n,
+            _partition_seed(config.seed, job.name, k),
+            k * size,
+            job.mass,
+            job.coupling,
+            gen.signal.invisible_br,
+            gen.energy_spread,
+            job.acceptance,
+            dataset.part_path(k),
+            n / job.n_events,
+            job.tau_modes,
         )
-    return out
+        for k, n in enumerate(sizes)
+    ]
 
 
-def _generate_partition(part: _Partition) -> _Generated:
-    """One partition's events (a top-level function: Dask workers run it)."""
+def _generate_partition(part: _Partition) -> dict[str, Any]:
+    """Generate one partition and write it as a part of its sample (a top-level function:
+    Dask workers run it and write their own output); returns the part's summary: events,
+    its own cross-section estimate [fb] and error, the generator's metadata. A part left by
+    a killed run with the same key is reused."""
+    done = part_metadata(part.out)
+    if done is not None:
+        return done
     sample = generate_process(
         part.process, part.n, part.seed, mass=part.mass, coupling=part.coupling,
         invisible_br=part.invisible_br, energy_spread=part.energy_spread,
@@ -93,44 +100,38 @@ def _generate_partition(part: _Partition) -> _Generated:
     events = truth_to_awkward(sample)
     if part.offset:
         events = ak.with_field(events, events["event"] + part.offset, "event")
-    return _Generated(
-        events, sample.cross_section_fb, sample.cross_section_err_fb, len(sample),
-        sample.metadata,
-    )  # fmt: skip
-
-
-def _write_partitions(
-    job: SampleJob, sizes: list[int], parts: Iterator[_Generated], common: dict[str, Any]
-) -> dict[str, Any]:
-    """Write one sample's partitions as they come, in order (bounded memory): each
-    partition's weights (which sum to its own cross-section estimate) scaled by its share of
-    the events; returns the cross section, the event-weighted mean of the partitions'."""
-    total = sum(sizes)
-    xsec, var, err = 0.0, 0.0, 0.0
-    metadata: dict[str, Any] = {}
-    with event_writer(job.path) as writer:
-        for part in parts:
-            share = part.n / total
-            events = part.events if share == 1 else ak.with_field(
-                part.events, part.events["weight"] * share, "weight"
-            )  # fmt: skip
-            writer.write(events)
-            xsec += part.cross_section_fb * share
-            var += (part.cross_section_err_fb * share) ** 2
-            err = part.cross_section_err_fb  # (one partition: its own, untouched)
-            metadata = metadata or part.metadata
-        if writer.n_events != total:
-            raise RuntimeError(f"{job.name}: {writer.n_events} events generated, {total} asked")
-        summary = {
-            **common,
-            "n_events": total,
-            "cross_section_fb": xsec,
-            "cross_section_err_fb": math.sqrt(var) if len(sizes) > 1 else err,
-            **({"partitions": len(sizes)} if len(sizes) > 1 else {}),
-            **metadata,
-        }
-        writer.metadata = summary
+    if part.share != 1:
+        # each partition's weights sum to its own cross-section estimate
+        events = ak.with_field(events, events["weight"] * part.share, "weight")
+    summary = {
+        "n": len(sample), "cross_section_fb": sample.cross_section_fb,
+        "cross_section_err_fb": sample.cross_section_err_fb, "share": part.share,
+        "metadata": sample.metadata,
+    }  # fmt: skip
+    write_event_part(events, part.out, summary)
     return summary
+
+
+def _sample_summary(
+    job: SampleJob, parts: list[dict[str, Any]], common: dict[str, Any]
+) -> dict[str, Any]:
+    """The sample's metadata from its parts': the cross section is the event-weighted mean
+    of the partitions' estimates."""
+    total = sum(p["n"] for p in parts)
+    if total != job.n_events:
+        raise RuntimeError(f"{job.name}: {total} events generated, {job.n_events} asked")
+    xsec = sum(p["cross_section_fb"] * p["share"] for p in parts)
+    var = sum((p["cross_section_err_fb"] * p["share"]) ** 2 for p in parts)
+    return {
+        **common,
+        "n_events": total,
+        "cross_section_fb": xsec,
+        "cross_section_err_fb": math.sqrt(var)
+        if len(parts) > 1
+        else parts[0]["cross_section_err_fb"],
+        **({"partitions": len(parts)} if len(parts) > 1 else {}),
+        **parts[0]["metadata"],
+    }
 
 
 def _track(config: Config, jobs: list[SampleJob]) -> None:
@@ -160,8 +161,9 @@ def run_generate(config: Config, reporter: Reporter | None = None) -> StageResul
     all_jobs = sample_jobs(config)
     jobs = [j for j in all_jobs if j.ntuple is None and file_key(j.path) != j.key]
     reporter.start("generate", len(all_jobs))
-    builtin = [j for j in jobs if j.source is None]
-    tasks = [(j, part) for j in builtin for part in _partitions(config, j)]
+    builtin = {j.name: EventDataset(j.path, j.key).prepare() for j in jobs if j.source is None}
+    tasks = [(j, part) for j in jobs if j.name in builtin
+             for part in _partitions(config, j, builtin[j.name])]  # fmt: skip
     pool = executor(config.compute.scheduler, config.compute.workers)
     results = pool.imap(_generate_partition, [part for _, part in tasks])
     for job in jobs:
@@ -187,10 +189,9 @@ def run_generate(config: Config, reporter: Reporter | None = None) -> StageResul
                 },
             )  # fmt: skip
         else:
-            sizes = [part.n for j, part in tasks if j is job]
-            # the partitions come in task order: this job's are the next len(sizes)
-            parts = (next(results) for _ in sizes)
-            _write_partitions(job, sizes, parts, common)
+            # the partitions come in task order: this job's are the next ones
+            parts = [next(results) for j, _ in tasks if j is job]
+            builtin[job.name].commit(len(parts), _sample_summary(job, parts, common))
         reporter.advance("generate", note=job.name)
     reporter.advance("generate", len(all_jobs) - len(jobs))
     if jobs:

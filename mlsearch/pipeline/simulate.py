@@ -14,10 +14,12 @@ from mlsearch.config import Config, SimulateConfig
 from mlsearch.detector import simulate_events
 from mlsearch.errors import InputError
 from mlsearch.io.events import (
-    event_writer,
+    EventDataset,
+    part_metadata,
     part_sizes,
     read_event_part,
     read_metadata,
+    write_event_part,
     write_events,
 )
 from mlsearch.physics.seeds import chunk_rng
@@ -89,7 +91,8 @@ def simulate_file_events(
 
 @dataclass(frozen=True)
 class _PartTask:
-    """One part (generation partition) of a truth file, read by whoever simulates it."""
+    """One part (generation partition) of a truth sample, read by whoever simulates it and
+    written by it as part ``out`` of the reconstructed sample."""
 
     path: Path
     row_group: int
@@ -97,28 +100,35 @@ class _PartTask:
     seed: int
     name: str
     first_chunk: int
+    out: Path
 
 
-def _simulate_part(task: _PartTask) -> ak.Array:
-    """Read one part of a truth file and simulate it (a top-level function: a Dask worker
-    reads its own input, so only the result travels)."""
+def _simulate_part(task: _PartTask) -> int:
+    """Read one part of a truth sample, simulate it and write the result (a top-level
+    function: a Dask worker reads its own input and writes its own output, so only the event
+    count travels); a part left by a killed run with the same key is reused."""
+    done = part_metadata(task.out)
+    if done is not None:
+        return int(done["n"])
     truth = read_event_part(task.path, task.row_group)
-    return _simulate_task(_SimTask(truth, task.config, task.seed, task.name, task.first_chunk))
+    reco = _simulate_task(_SimTask(truth, task.config, task.seed, task.name, task.first_chunk))
+    return write_event_part(reco, task.out, {"n": len(reco)})
 
 
-def _part_tasks(job: SampleJob, config: Config) -> list[_PartTask]:
-    """The parts of a sample's truth file as tasks; the chunk index counts from the start of
+def _part_tasks(job: SampleJob, config: Config, out: EventDataset) -> list[_PartTask]:
+    """The parts of a sample's truth as tasks; the chunk index counts from the start of
     the sample (partitions are multiples of SIM_CHUNK, so the result equals the simulation
     of the whole sample at once)."""
-    if not job.path.is_file():
-        raise InputError(f"{job.path}: event file not found (run the generate stage)")
     if read_metadata(job.path).get("cache_key") != job.key:
+        if not job.path.exists():
+            raise InputError(f"{job.path}: event file not found (run the generate stage)")
         raise InputError(f"{job.path}: stale or unreadable truth file; run the generate stage")
     tasks, offset = [], 0
     for index, size in enumerate(part_sizes(job.path)):
         tasks.append(
-            _PartTask(job.path, index, config.simulate, config.seed, job.name, offset // SIM_CHUNK)
-        )
+            _PartTask(job.path, index, config.simulate, config.seed, job.name,
+                      offset // SIM_CHUNK, out.part_path(index))
+        )  # fmt: skip
         offset += size
     return tasks
 
@@ -161,16 +171,19 @@ def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResul
         write_events(_ntuple_sample(job), out, {**meta, "cache_key": key, "generator_key": job.key})
         reporter.advance("simulate", note=job.name)
     simulated = [t for t in todo if t[0].ntuple is None]
-    parts = [_part_tasks(job, config) for job, _, _ in simulated]
-    # every part of every sample on the pool at once; written sample by sample, part by part
-    # (one row group per truth part: the features stage sees the generation partitions)
+    datasets = [EventDataset(out, key).prepare() for _, out, key in simulated]
+    parts = [
+        _part_tasks(job, config, ds) for (job, _, _), ds in zip(simulated, datasets, strict=True)
+    ]
+    # every part of every sample on the pool at once, each written by its worker; a sample
+    # is committed when its last part is done
     results = pool.imap(_simulate_part, [task for tasks in parts for task in tasks])
-    for (job, out, key), tasks in zip(simulated, parts, strict=True):
-        with event_writer(out) as writer:
-            for _ in tasks:
-                writer.write(next(results))
-            meta = read_metadata(job.path)
-            writer.metadata = {**meta, "cache_key": key, "generator_key": job.key}
+    for (job, _, key), tasks, ds in zip(simulated, parts, datasets, strict=True):
+        for _ in tasks:
+            next(results)
+        ds.commit(
+            len(tasks), {**read_metadata(job.path), "cache_key": key, "generator_key": job.key}
+        )
         reporter.advance("simulate", note=job.name)
     reporter.advance("simulate", len(jobs) - len(todo))
     made = len(todo)

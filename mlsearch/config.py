@@ -79,6 +79,13 @@ class BackgroundSpec(_Strict):
     in_acceptance: bool = Field(
         False, description="e e mu mu: generate only events with both muons in the CDC"
     )
+    forced_misid: Literal["muon", "electron"] | None = Field(
+        None,
+        description="importance sampling of that ID's fakes in the simulation: every event "
+        "with a track that can fake it gets one that does, weighted back by the fake rate "
+        "(e e for the LFV search's muon, mu mu for its electron); only for a selection that "
+        "needs such a track",
+    )
     tau_modes: dict[TauMode, float] | None = Field(
         None,
         description="tau tau: sampling probabilities of named tau decay modes (the others "

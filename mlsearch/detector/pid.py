@@ -9,13 +9,70 @@ values cluster near 1, failing ones spread below 0.5, as the basf2 likelihood ra
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["electron_efficiency", "electron_id", "muon_efficiency", "muon_id"]
+__all__ = [
+    "ForcedFakes",
+    "electron_efficiency",
+    "electron_id",
+    "forced_fakes",
+    "muon_efficiency",
+    "muon_id",
+]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class ForcedFakes:
+    """One forced fake per event (:func:`forced_fakes`): ``chosen`` marks the track made to
+    pass; ``rate`` the true fake rate of every track (0: cannot fake), ``event`` its event,
+    ``n_candidates`` per event."""
+
+    chosen: BoolArray
+    rate: FloatArray
+    event: NDArray[np.int64]
+    n_candidates: NDArray[np.int64]
+
+    def event_weight(self, passed: BoolArray) -> FloatArray:
+        """The weight that makes the forced sample unbiased, per event: with S the candidate
+        tracks that passed (the chosen one and any that faked on their own),
+
+            w = P_true(S) / P_forced(S) = 1 / sum_{j in S} q_j / f_j,   q_j = 1 / n_candidates
+
+        (P_forced(S) = sum_{j in S} q_j prod_{S \\ j} f prod_{not S} (1 - f)); events without
+        a candidate keep weight 1 (nothing was forced)."""
+        n = len(self.n_candidates)
+        q = 1.0 / np.maximum(self.n_candidates[self.event], 1)
+        terms = np.where(passed & (self.rate > 0), q / np.where(self.rate > 0, self.rate, 1), 0.0)
+        total = np.bincount(self.event, weights=terms, minlength=n)
+        return np.where(self.n_candidates > 0, 1.0 / np.where(total > 0, total, 1.0), 1.0)
+
+
+def forced_fakes(
+    event: NDArray[np.int64], rate: FloatArray, n_events: int, rng: np.random.Generator
+) -> ForcedFakes:
+    """Importance sampling of misidentification: in every event, one of the tracks that can
+    fake the ID (``rate`` > 0, their true fake rates) is chosen uniformly and made to pass;
+    the others are drawn as usual. A sample of e+e- -> e+e- then gives its e-mu background
+    from every event instead of one in ~10^3, with exact weights (ForcedFakes.event_weight).
+    Events where no track faked are absent from the forced sample, so it is unbiased only for
+    selections that need a track passing the ID."""
+    candidate = rate > 0
+    n_candidates = np.bincount(event[candidate], minlength=n_events).astype(np.int64)
+    # the k-th candidate of each event, k uniform in [0, n_candidates)
+    pick = np.floor(rng.uniform(size=n_events) * n_candidates).astype(np.int64)
+    order = np.flatnonzero(candidate)
+    first = np.concatenate([[0], np.cumsum(n_candidates)[:-1]])
+    has = n_candidates > 0
+    chosen = np.zeros(len(rate), dtype=bool)
+    # candidates are in event order (tracks are listed event by event)
+    chosen[order[(first + pick)[has]]] = True
+    return ForcedFakes(chosen, np.asarray(rate, dtype=np.float64), event, n_candidates)
 
 
 def _likelihood(prob: FloatArray, rng: np.random.Generator) -> FloatArray:

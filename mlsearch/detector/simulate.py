@@ -13,7 +13,7 @@ from mlsearch.detector.calorimeter import (
     simulate_ecl,
     track_impact,
 )
-from mlsearch.detector.pid import electron_id, muon_id
+from mlsearch.detector.pid import electron_id, forced_fakes, muon_id
 from mlsearch.detector.showers import Profile
 from mlsearch.detector.tracking import reconstruct_tracks
 from mlsearch.detector.trigger import trigger_bits
@@ -22,9 +22,19 @@ from mlsearch.physics.constants import M_E, M_K, M_MU, M_PI
 __all__ = ["simulate_events"]
 
 
-def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Generator) -> ak.Array:
+def simulate_events(
+    truth: ak.Array,
+    config: SimulateConfig,
+    rng: np.random.Generator,
+    forced_misid: str | None = None,
+) -> ak.Array:
     """Reconstruct truth records (event, weight, particles) into (event, weight, tracks,
     clusters); momenta in GeV, angles in rad, lengths in cm, times in ns, lab frame.
+
+    ``forced_misid`` ("muon" or "electron"): importance sampling of that ID's fakes
+    (:func:`mlsearch.detector.pid.forced_fakes`): every event with a track that can fake it
+    has one that does, and its weight is multiplied back; only for samples whose selection
+    needs such a track (events without one are then missing).
 
     tracks (e, mu, pi, K, and beam-background tracks with mcPDG 0): px, py, pz, charge,
     muonID, electronID, clusterE (energy of the ECL cluster matched to the track), mcPDG.
@@ -77,12 +87,24 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
     p_meas = np.linalg.norm(p3_meas, axis=1)
     hadron = is_hadron[rows]
     # electrons range out in the ECL and rarely reach the KLM
-    fake = np.where(hadron, config.pion_fake_rate, 0.001)
-    mu_id = muon_id(p_meas, is_muon[rows], config.muon_id_efficiency, fake, rng, theta[rows])
+    fake = np.where(hadron, config.pion_fake_rate, 0.001) * (p_meas > 0.6)
     e_fake = np.where(hadron, config.electron_pion_fake_rate, 0.001)
+    forced = None
+    if forced_misid == "muon":
+        forced = forced_fakes(event_index[rows], np.where(is_muon[rows], 0.0, fake), n_events, rng)
+        fake = np.where(forced.chosen, 1.0, fake)
+    mu_id = muon_id(p_meas, is_muon[rows], config.muon_id_efficiency, fake, rng, theta[rows])
+    if forced_misid == "electron":
+        e_rate = np.where(is_electron[rows], 0.0, e_fake)
+        forced = forced_fakes(event_index[rows], e_rate, n_events, rng)
+        e_fake = np.where(forced.chosen, 1.0, e_fake)
     e_id = electron_id(
         p_meas, theta[rows], is_electron[rows], config.electron_id_efficiency, e_fake, rng
     )
+    weight = ak.to_numpy(truth.weight)
+    if forced is not None:
+        passed = (mu_id if forced_misid == "muon" else e_id) > 0.5
+        weight = weight * forced.event_weight(passed)
     # leptons: pdg > 0 is negative (e-, mu-); hadrons: pdg > 0 is positive (pi+, K+)
     charge = np.where(is_hadron, np.sign(pdg), -np.sign(pdg)).astype(np.float64)
     ecl = simulate_ecl(
@@ -176,7 +198,7 @@ def simulate_events(truth: ak.Array, config: SimulateConfig, rng: np.random.Gene
     return ak.zip(
         {
             "event": truth.event,
-            "weight": truth.weight,
+            "weight": weight,
             "tracks": ak.unflatten(tracks, track_counts),
             "clusters": ak.unflatten(clusters, cluster_counts),
             **bits,

@@ -25,7 +25,7 @@ from mlsearch.pipeline.cache import file_key, stage_key
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
-from mlsearch.pipeline.samples import SampleJob, sample_jobs
+from mlsearch.pipeline.samples import SampleJob, sample_jobs, simulate_key
 from mlsearch.scoring import fold_of
 from mlsearch.tracking import flatten, log_dataset, mlflow_run
 
@@ -226,7 +226,7 @@ def run_features(config: Config, reporter: Reporter | None = None) -> StageResul
     paths = Paths.of(config)
     builder = get_builder(config.search)
     jobs = sample_jobs(config)
-    reco_keys = [stage_key("simulate", j.key, config.simulate) for j in jobs]
+    reco_keys = [simulate_key(j, config) for j in jobs]
     key = _features_key(config, reco_keys)
     if file_key(paths.features) == key:
         reporter.finish("features", "cached")

@@ -14,7 +14,7 @@ from mlsearch.physics.acceptance import TrackAcceptance
 from mlsearch.pipeline.cache import stage_key
 from mlsearch.pipeline.paths import Paths
 
-__all__ = ["SampleJob", "sample_jobs"]
+__all__ = ["SampleJob", "sample_jobs", "simulate_key"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class SampleJob:
     cross_section_fb: float | None = None  # of the ntuple's sample
     n_generated: int | None = None
     tau_modes: tuple[tuple[str, float], ...] = ()  # tau tau: importance-sampled decay modes
+    forced_misid: str | None = None  # simulation: importance-sampled fakes of this ID
 
 
 def _signal_jobs(config: Config) -> list[SampleJob]:
@@ -77,9 +78,16 @@ def _background_jobs(config: Config) -> list[SampleJob]:
             SampleJob(bkg.process, bkg.process, bkg.n_events, None, None,
                       events / f"{bkg.process}.parquet", key, False, bkg.file, acceptance,
                       bkg.ntuple, bkg.cross_section_fb, bkg.n_generated,
-                      tuple(sorted((bkg.tau_modes or {}).items())))
+                      tuple(sorted((bkg.tau_modes or {}).items())), bkg.forced_misid)
         )  # fmt: skip
     return out
+
+
+def simulate_key(job: SampleJob, config: Config) -> str:
+    """The cache key of a sample's reconstructed file: its truth file's key, the simulation
+    settings and the forced misidentification (the simulate stage writes it, the features
+    stage checks it)."""
+    return stage_key("simulate", job.key, config.simulate, *filter(None, [job.forced_misid]))
 
 
 def sample_jobs(config: Config) -> list[SampleJob]:

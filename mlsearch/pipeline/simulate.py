@@ -27,7 +27,7 @@ from mlsearch.pipeline.cache import file_key, stage_key
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
-from mlsearch.pipeline.samples import SampleJob, sample_jobs
+from mlsearch.pipeline.samples import SampleJob, sample_jobs, simulate_key
 from mlsearch.tracking import flatten, log_dataset, mlflow_run
 
 __all__ = ["SIM_CHUNK", "run_simulate", "simulate_file_events"]
@@ -49,6 +49,7 @@ class _SimTask:
     seed: int
     name: str
     first_chunk: int
+    forced_misid: str | None = None
 
 
 def _simulate_task(task: _SimTask) -> ak.Array:
@@ -60,6 +61,7 @@ def _simulate_task(task: _SimTask) -> ak.Array:
             task.truth[start : start + SIM_CHUNK],
             task.config,
             chunk_rng(task.seed, f"sim/{task.name}", task.first_chunk + index),
+            task.forced_misid,
         )
         for index, start in enumerate(range(0, max(len(task.truth), 1), SIM_CHUNK))
     ]
@@ -101,6 +103,7 @@ class _PartTask:
     name: str
     first_chunk: int
     out: Path
+    forced_misid: str | None = None
 
 
 def _simulate_part(task: _PartTask) -> int:
@@ -111,7 +114,9 @@ def _simulate_part(task: _PartTask) -> int:
     if done is not None:
         return int(done["n"])
     truth = read_event_part(task.path, task.row_group)
-    reco = _simulate_task(_SimTask(truth, task.config, task.seed, task.name, task.first_chunk))
+    reco = _simulate_task(
+        _SimTask(truth, task.config, task.seed, task.name, task.first_chunk, task.forced_misid)
+    )
     return write_event_part(reco, task.out, {"n": len(reco)})
 
 
@@ -127,7 +132,7 @@ def _part_tasks(job: SampleJob, config: Config, out: EventDataset) -> list[_Part
     for index, size in enumerate(part_sizes(job.path)):
         tasks.append(
             _PartTask(job.path, index, config.simulate, config.seed, job.name,
-                      offset // SIM_CHUNK, out.part_path(index))
+                      offset // SIM_CHUNK, out.part_path(index), job.forced_misid)
         )  # fmt: skip
         offset += size
     return tasks
@@ -152,7 +157,7 @@ def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResul
     pool = executor(config.compute.scheduler, config.compute.workers)
     reporter.start("simulate", len(jobs))
     outputs = [reco_dir / job.path.name for job in jobs]
-    keys = [stage_key("simulate", job.key, config.simulate) for job in jobs]
+    keys = [simulate_key(job, config) for job in jobs]
     todo = [
         (job, out, key)
         for job, out, key in zip(jobs, outputs, keys, strict=True)
@@ -181,9 +186,9 @@ def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResul
     for (job, _, key), tasks, ds in zip(simulated, parts, datasets, strict=True):
         for _ in tasks:
             next(results)
-        ds.commit(
-            len(tasks), {**read_metadata(job.path), "cache_key": key, "generator_key": job.key}
-        )
+        forced = {"forced_misid": job.forced_misid} if job.forced_misid else {}
+        meta = {**read_metadata(job.path), "cache_key": key, "generator_key": job.key, **forced}
+        ds.commit(len(tasks), meta)
         reporter.advance("simulate", note=job.name)
     reporter.advance("simulate", len(jobs) - len(todo))
     made = len(todo)

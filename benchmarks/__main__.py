@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.limits import bench_limits
+from benchmarks.mc_levers import bench_mc_levers
 from benchmarks.scaling import bench_memory, bench_scaling
 from benchmarks.stages import bench_features, bench_training
 
@@ -303,8 +304,9 @@ def main() -> None:
         "sensitivity: the four default configs through evaluate, ~15 min the first time; "
         "assignment: the Z' config with each background mass assignment, after sensitivity; "
         "memory: peak RSS of generate/simulate/features for 10^7 events, ~5 min; scaling: "
-        "generate + simulate on 1 and 2 Dask workers; features, training; all: every "
-        "section, ~40 min)",
+        "generate + simulate on 1 and 2 Dask workers; features, training; mc: the "
+        "importance-sampling levers of the background MC, effective luminosity per second; "
+        "all: every section, ~40 min)",
     )
     parser.add_argument(
         "--workdir", default=".bench", help="sensitivity: where the searches' stages are cached"
@@ -327,6 +329,7 @@ def main() -> None:
         "scaling": lambda: bench_scaling(),
         "features": lambda: bench_features(),
         "training": lambda: bench_training(),
+        "mc": bench_mc_levers,
     }
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     if chosen == ["all"]:

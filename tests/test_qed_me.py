@@ -13,6 +13,7 @@ from mlsearch.physics.qed_me import (
     breit_wheeler_dsigma_dcos,
     breit_wheeler_sigma,
     dark_photon_dsigma_dcos,
+    me2_mumu_gamma,
     me2_radiative_bhabha,
     me2_three_photons,
 )
@@ -128,3 +129,68 @@ def test_alp_strahlung_matches_the_epsilon_tensor_contraction(mass):
     me2 = E2 / s**2 * np.einsum("ab,an,bm,nm->", lt, v, v, -METRIC) / 4
     dsigma = me2 / (32 * np.pi * s) * (1 - mass**2 / s)
     assert alp_dsigma_dcos(s, mass, cos_t) == pytest.approx(dsigma, rel=1e-9)
+
+
+def _bar(x):
+    """Dirac adjoint of a (..., 4, 4) matrix: gamma^0 X^dagger gamma^0."""
+    g0 = GAMMA[0]
+    return g0 @ np.conj(np.swapaxes(x, -1, -2)) @ g0
+
+
+def _me2_mumu_gamma_traces(pp, pm, qp, qm, k):
+    """Spin-averaged |M|^2 of e+ e- -> mu+ mu- gamma from the four tree diagrams (massless),
+    by numerical Dirac traces: M = e^3 eps*_a [E^{a mu} m_mu / s' + e^mu M^a_mu / s], the
+    photon polarisation sum -g_ab, u ubar = p-slash."""
+
+    def prop(q):
+        return slash(q) / minkowski_dot(q, q)
+
+    gam = GAMMA
+    lower = np.einsum("m,mij->mij", G, gam)  # gamma_mu
+    # electron line, photon a and current index mu (ISR), and the bare current (FSR)
+    e_isr = np.einsum("mij,jk,akl->amil", gam, prop(pm - k), gam) + np.einsum(
+        "aij,jk,mkl->amil", gam, prop(k - pp), gam
+    )
+    e_fsr = np.broadcast_to(gam, (4, 4, 4, 4))  # [a, mu]: no photon on this line
+    mu_isr = np.broadcast_to(lower, (4, 4, 4, 4))
+    mu_fsr = np.einsum("aij,jk,mkl->amil", gam, prop(qm + k), lower) + np.einsum(
+        "mij,jk,akl->amil", lower, prop(-qp - k), gam
+    )
+    s1 = minkowski_dot(qp + qm, qp + qm)
+    s = minkowski_dot(pp + pm, pp + pm)
+    e_line = np.stack([e_isr, e_fsr])  # [t, a, mu, 4, 4]
+    m_line = np.stack([mu_isr / s1, mu_fsr / s])
+    te = np.einsum("tamij,jk,sbnkl,li->tamsbn", e_line, slash(pm), _bar(e_line), slash(pp))
+    tm = np.einsum("tamij,jk,sbnkl,li->tamsbn", m_line, slash(qp), _bar(m_line), slash(qm))
+    total = -np.einsum("a,tamsan,tamsan->", G, te, tm)  # -g_ab with b = a
+    return E2**3 * total.real / 4
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_mumu_gamma_matches_the_dirac_traces_of_the_four_diagrams(seed):
+    """Hard photons at wide and small angles, ISR, FSR and their interference."""
+    rng = np.random.default_rng(seed)
+    pp, pm = _beams()
+    e_g = rng.uniform(0.5, 4.0)
+    k = _massless(e_g, rng.uniform(-0.95, 0.95), rng.uniform(0, 2 * np.pi))
+    rest = pp + pm - k
+    m2 = minkowski_dot(rest, rest)
+    beta = rest[1:] / rest[0]
+    c, phi = rng.uniform(-1, 1), rng.uniform(0, 2 * np.pi)
+    q = _massless(np.sqrt(m2) / 2, c, phi)  # mu- in the pair rest frame
+    from mlsearch.physics.kinematics import boost
+
+    qm = boost(q[None], -beta[None])[0]
+    qp = rest - qm
+    assert me2_mumu_gamma(pp, pm, qp, qm, k) == pytest.approx(
+        _me2_mumu_gamma_traces(pp, pm, qp, qm, k), rel=1e-9
+    )
+
+
+def test_the_three_body_integrator_gives_the_massless_phase_space_volume():
+    """mumu_gamma_hard_fb without cuts and |M|^2 = 1: Phi_3 = s / (256 pi^3)."""
+    from mlsearch.validation.references import mumu_gamma_hard_fb
+
+    volume, error = mumu_gamma_hard_fb(SQRT_S, None, 200_000)
+    assert volume == pytest.approx(SQRT_S**2 / (256 * np.pi**3), abs=4 * error)
+    assert error < 2e-3 * volume

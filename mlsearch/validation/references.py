@@ -7,21 +7,26 @@ All cross sections in fb.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import integrate
 
 from mlsearch.generate.mumu import born_mumu, isr_beta
 from mlsearch.physics.constants import ALPHA_EM, GEV2_TO_FB, M_E
+from mlsearch.physics.kinematics import boost
+from mlsearch.physics.qed_me import me2_mumu_gamma
 from mlsearch.physics.vacuum_polarisation import vp_factor
 from mlsearch.physics.zprime_me import muon_tensor
 
 __all__ = [
     "PUBLISHED_FB",
+    "HardPhotonCuts",
     "alp_strahlung_fb",
     "collinear_epa_fusion_fb",
     "collinear_epa_pair_fb",
     "isr_pair_fb",
+    "mumu_gamma_hard_fb",
     "zprime_dalitz_fb",
 ]
 
@@ -142,3 +147,90 @@ def collinear_epa_pair_fb(s: float, mass: float, w_min: float) -> float:
         inner, lo, 0, lambda lx1: lo - lx1, lambda lx1: 0.0, epsabs=0, epsrel=1e-4
     )
     return float(value * GEV2_TO_FB)
+
+
+@dataclass(frozen=True)
+class HardPhotonCuts:
+    """CM-frame cuts of the e+e- -> mu+ mu- gamma reference: photon energy above ``e_min``
+    [GeV] and polar angle in [theta_min, theta_max] [deg], both muons in the same polar range,
+    every photon-muon opening angle above ``separation`` [deg] and the muon pair's mass above
+    ``m_mumu_min`` [GeV] (the massless matrix element is not valid closer to a muon or to the
+    pair threshold)."""
+
+    e_min: float = 1.0
+    theta_min: float = 30.0
+    theta_max: float = 150.0
+    separation: float = 10.0
+    m_mumu_min: float = 1.0
+
+    def passes(self, k: np.ndarray, q_plus: np.ndarray, q_minus: np.ndarray) -> np.ndarray:
+        def cos_z(p: np.ndarray) -> np.ndarray:
+            return p[:, 3] / np.linalg.norm(p[:, 1:], axis=1)
+
+        def inside(c: np.ndarray) -> np.ndarray:
+            return (c <= math.cos(math.radians(self.theta_min))) & (
+                c >= math.cos(math.radians(self.theta_max))
+            )
+
+        def opening(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            na, nb = np.linalg.norm(a[:, 1:], axis=1), np.linalg.norm(b[:, 1:], axis=1)
+            return np.einsum("ij,ij->i", a[:, 1:], b[:, 1:]) / (na * nb)
+
+        far = math.cos(math.radians(self.separation))
+        return (
+            (k[:, 0] > self.e_min)
+            & inside(cos_z(k))
+            & inside(cos_z(q_plus))
+            & inside(cos_z(q_minus))
+            & (opening(k, q_plus) < far)
+            & (opening(k, q_minus) < far)
+        )
+
+
+def mumu_gamma_hard_fb(
+    sqrt_s: float,
+    cuts: HardPhotonCuts | None = None,
+    n: int = 2_000_000,
+    seed: int = 1,
+) -> tuple[float, float]:
+    """(sigma, MC error) [fb] of e+e- -> mu+ mu- gamma at O(alpha^3) within ``cuts``: the exact
+    matrix element (:func:`~mlsearch.physics.qed_me.me2_mumu_gamma`, massless, ISR + FSR +
+    interference, no vacuum polarisation) integrated by plain Monte Carlo over the three-body
+    phase space dPhi_3 = E_k dE_k dOmega_k / (16 pi^3) x dOmega* / (32 pi^2) (photon in the
+    CM frame, muons in their rest frame), sigma = (1 / 2s) int |M|^2 dPhi_3. With ``cuts=None``
+    and |M|^2 = 1 it returns the phase-space volume s / (256 pi^3) (tested)."""
+    rng = np.random.default_rng(seed)
+    s = sqrt_s**2
+    e_beam = sqrt_s / 2
+    e_min = cuts.e_min if cuts else 0.0
+    # the photon energy at which the pair reaches its minimum mass
+    e_max = (s - cuts.m_mumu_min**2) / (2 * sqrt_s) if cuts else e_beam
+    c_lo = math.cos(math.radians(cuts.theta_max)) if cuts else -1.0
+    c_hi = math.cos(math.radians(cuts.theta_min)) if cuts else 1.0
+    e = rng.uniform(e_min, e_max, n)
+    c = rng.uniform(c_lo, c_hi, n)
+    phi = rng.uniform(0, 2 * np.pi, n)
+    sin_t = np.sqrt(1 - c**2)
+    k = np.stack([e, e * sin_t * np.cos(phi), e * sin_t * np.sin(phi), e * c], axis=1)
+    total = np.array([sqrt_s, 0.0, 0.0, 0.0])
+    rest = total - k
+    m = np.sqrt(np.clip(rest[:, 0] ** 2 - (rest[:, 1:] ** 2).sum(axis=1), 0, None))
+    c2 = rng.uniform(-1, 1, n)
+    phi2 = rng.uniform(0, 2 * np.pi, n)
+    s2 = np.sqrt(1 - c2**2)
+    half = m / 2
+    q = np.stack([half, half * s2 * np.cos(phi2), half * s2 * np.sin(phi2), half * c2], axis=1)
+    q_minus = boost(q, -rest[:, 1:] / rest[:, :1])
+    q_plus = rest - q_minus
+    volume = (e_max - e_min) * (c_hi - c_lo) * 2 * np.pi * 4 * np.pi
+    jacobian = e / (16 * np.pi**3) / (32 * np.pi**2)
+    if cuts is None:
+        f = jacobian * volume
+        return float(f.mean()), float(f.std() / math.sqrt(n))
+    p_plus = np.broadcast_to([e_beam, 0.0, 0.0, -e_beam], (n, 4))
+    p_minus = np.broadcast_to([e_beam, 0.0, 0.0, e_beam], (n, 4))
+    keep = cuts.passes(k, q_plus, q_minus)
+    me2 = np.zeros(n)
+    me2[keep] = me2_mumu_gamma(p_plus[keep], p_minus[keep], q_plus[keep], q_minus[keep], k[keep])
+    f = me2 * jacobian * volume / (2 * s) * GEV2_TO_FB
+    return float(f.mean()), float(f.std() / math.sqrt(n))

@@ -116,7 +116,12 @@ def me2_radiative_bhabha(
 
 
 def me2_mumu_gamma(
-    p_plus: FloatArray, p_minus: FloatArray, q_plus: FloatArray, q_minus: FloatArray, k: FloatArray
+    p_plus: FloatArray,
+    p_minus: FloatArray,
+    q_plus: FloatArray,
+    q_minus: FloatArray,
+    k: FloatArray,
+    part: str = "all",
 ) -> FloatArray:
     """Spin-averaged |M|^2 of e+(p_plus) e-(p_minus) -> mu+(q_plus) mu-(q_minus) gamma(k) at
     O(alpha^3), one-photon exchange, massless fermions: initial- and final-state radiation and
@@ -128,7 +133,8 @@ def me2_mumu_gamma(
     W as in :func:`me2_radiative_bhabha` (s' = (q+ + q-)^2, t = (p+ - q+)^2, t' = (p- -
     q-)^2, u = (p+ - q-)^2, u' = (p- - q+)^2). Valid away from the collinear regions (photon
     angles to a lepton >> m/E); checked against the numerical Dirac traces of the four
-    diagrams in tests/test_qed_me.py.
+    diagrams in tests/test_qed_me.py. ``part``: "isr", "fsr" or "interference" keeps only
+    those terms of W (the first, the second, the other four).
     """
 
     def dot(a: FloatArray, b: FloatArray) -> FloatArray:
@@ -141,15 +147,11 @@ def me2_mumu_gamma(
     u = -2 * dot(p_plus, q_minus)
     u1 = -2 * dot(p_minus, q_plus)
     kp, km, kqp, kqm = dot(p_plus, k), dot(p_minus, k), dot(q_plus, k), dot(q_minus, k)
-    w = (
-        s / (kp * km)
-        + s1 / (kqp * kqm)
-        - t / (kp * kqp)
-        - t1 / (km * kqm)
-        + u / (kp * kqm)
-        + u1 / (km * kqp)
-    )
-    return np.asarray(E2**3 * w * (t**2 + t1**2 + u**2 + u1**2) / (s * s1))
+    isr = s / (kp * km)
+    fsr = s1 / (kqp * kqm)
+    interference = -t / (kp * kqp) - t1 / (km * kqm) + u / (kp * kqm) + u1 / (km * kqp)
+    w = {"all": isr + fsr + interference, "isr": isr, "fsr": fsr, "interference": interference}
+    return np.asarray(E2**3 * w[part] * (t**2 + t1**2 + u**2 + u1**2) / (s * s1))
 
 
 def breit_wheeler_sigma(w2: FloatArray | float, mass: float) -> FloatArray:

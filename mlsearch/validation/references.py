@@ -192,13 +192,15 @@ def mumu_gamma_hard_fb(
     cuts: HardPhotonCuts | None = None,
     n: int = 2_000_000,
     seed: int = 1,
+    part: str = "all",
 ) -> tuple[float, float]:
     """(sigma, MC error) [fb] of e+e- -> mu+ mu- gamma at O(alpha^3) within ``cuts``: the exact
     matrix element (:func:`~mlsearch.physics.qed_me.me2_mumu_gamma`, massless, ISR + FSR +
     interference, no vacuum polarisation) integrated by plain Monte Carlo over the three-body
     phase space dPhi_3 = E_k dE_k dOmega_k / (16 pi^3) x dOmega* / (32 pi^2) (photon in the
     CM frame, muons in their rest frame), sigma = (1 / 2s) int |M|^2 dPhi_3. With ``cuts=None``
-    and |M|^2 = 1 it returns the phase-space volume s / (256 pi^3) (tested)."""
+    and |M|^2 = 1 it returns the phase-space volume s / (256 pi^3) (tested); ``part``: only
+    the ISR, FSR or interference terms of the matrix element."""
     rng = np.random.default_rng(seed)
     s = sqrt_s**2
     e_beam = sqrt_s / 2
@@ -231,6 +233,8 @@ def mumu_gamma_hard_fb(
     p_minus = np.broadcast_to([e_beam, 0.0, 0.0, e_beam], (n, 4))
     keep = cuts.passes(k, q_plus, q_minus)
     me2 = np.zeros(n)
-    me2[keep] = me2_mumu_gamma(p_plus[keep], p_minus[keep], q_plus[keep], q_minus[keep], k[keep])
+    me2[keep] = me2_mumu_gamma(
+        p_plus[keep], p_minus[keep], q_plus[keep], q_minus[keep], k[keep], part
+    )
     f = me2 * jacobian * volume / (2 * s) * GEV2_TO_FB
     return float(f.mean()), float(f.std() / math.sqrt(n))

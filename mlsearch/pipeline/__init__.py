@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from mlsearch.config import Config
 from mlsearch.pipeline.code_digest import STAGE_NAMES, code_digest
@@ -48,9 +47,3 @@ def run_all(config: Config, reporter: Reporter | None = None) -> list[StageResul
     """Run every stage in order; stages whose inputs and config are unchanged are skipped."""
     reporter = reporter or NullReporter()
     return [stage(config, reporter) for stage in load_stages().values()]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "STAGES":  # every stage, loaded (the older spelling)
-        return load_stages()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

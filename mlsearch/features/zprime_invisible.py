@@ -3,8 +3,8 @@
 Selection: the two-track trigger (by default), exactly two tracks of opposite charge, both
 with muonID above the cut.
 In signal the missing momentum comes from one place (the Z' radiated off one muon); in
-mu mu (gamma) background it comes from ISR photons along the beams, so the recoil points
-along the beam axis.
+mu mu (gamma) background it comes from ISR photons, mostly close to the beams (the recoil
+then points along the beam axis), some at wide angles (a photon lost in an ECL gap).
 """
 
 from __future__ import annotations

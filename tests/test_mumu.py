@@ -43,7 +43,7 @@ def test_isr_photon_angles_follow_the_initial_state_dipole():
     """cos(theta) to the radiating beam from isr_photon_cos against the dipole pattern
     (1 - c^2) / (1 - beta^2 c^2)^2, in bins of log(theta) from the dead cone to 90 deg
     (beta of a 5.29 GeV electron: the cone is at m_e / E ~ 1e-4 rad)."""
-    from mlsearch.generate.mumu import isr_photon_cos
+    from mlsearch.generate.dipole import dipole_photon_cos as isr_photon_cos
     from mlsearch.physics.constants import M_E
 
     n = 400_000
@@ -73,7 +73,8 @@ def test_hard_wide_angle_isr_matches_the_exact_matrix_element():
     """Photons above 1 GeV at 30-150 deg with both muons there (CM frame): the events whose
     hardest photon is ISR give the ISR part of the exact O(alpha^3) e+e- -> mu+ mu- gamma
     cross section within 4 % (vacuum polarisation divided out; the collinear-only ISR of
-    before gave none of it). FSR is ~9 % low (docs/validation.md)."""
+    before gave none of it), and those whose hardest photon is FSR its FSR part within 6 %
+    (4 % low, docs/validation.md; 9 % low with the single-emitter angles of before)."""
     import sys
     from pathlib import Path
 
@@ -87,4 +88,4 @@ def test_hard_wide_angle_isr_matches_the_exact_matrix_element():
     isr, _ = mumu_gamma_hard_fb(_cm_frame()[2], cuts, 1_000_000, seed=5, part="isr")
     fsr, _ = mumu_gamma_hard_fb(_cm_frame()[2], cuts, 1_000_000, seed=6, part="fsr")
     assert gen["isr"][2] == pytest.approx(isr, rel=0.04)
-    assert gen["fsr"][2] == pytest.approx(fsr, rel=0.15)
+    assert gen["fsr"][2] == pytest.approx(fsr, rel=0.06)

@@ -26,6 +26,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from mlsearch.generate.dipole import dipole_photon_cos
 from mlsearch.generate.fsr import radiate_final_state
 from mlsearch.io.truth import TruthSample
 from mlsearch.physics.beams import cms_to_lab, sample_beams
@@ -39,7 +40,6 @@ __all__ = [
     "generate_mumu",
     "isr_beta",
     "isr_pair_events",
-    "isr_photon_cos",
     "radiate",
 ]
 
@@ -94,41 +94,17 @@ def radiate(n: int, beta: float, rng: np.random.Generator) -> tuple[FloatArray, 
     return y, weight
 
 
-def isr_photon_cos(n: int, beta_e: FloatArray, rng: np.random.Generator) -> FloatArray:
-    """cos(theta) of ISR photons to the beam that radiated them, in [0, 1]: the angular
-    pattern of the initial-state dipole, the eikonal factor of e+e- at velocity beta_e,
-
-        dN / dcos(theta) ~ (1 - cos^2) / (1 - beta_e^2 cos^2)^2
-
-    (a dead cone inside m_e / E, then flat in log theta: 14 % of the photons beyond 30 deg
-    from their beam at 10.58 GeV). Drawn from 1 / (1 - beta_e^2 c^2) (c = tanh(u atanh(beta_e))
-    / beta_e) and accepted with (1 - c^2) / (1 - beta_e^2 c^2) <= 1; written with
-    1 - beta_e^2 c^2 = sech^2 so that the dead cone keeps its precision."""
-    out = np.empty(n)
-    todo = np.arange(n)
-    while todo.size:
-        b = beta_e[todo]
-        arg = rng.uniform(size=todo.size) * np.arctanh(b)
-        t = np.tanh(arg)
-        c = t / b
-        accept = (b**2 - t**2) / b**2 * np.cosh(arg) ** 2  # (1 - c^2) / (1 - b^2 c^2)
-        ok = rng.uniform(size=todo.size) < accept
-        out[todo[ok]] = c[ok]
-        todo = todo[~ok]
-    return out
-
-
 def _isr_photons(
     sqrt_s: FloatArray, y: FloatArray, rng: np.random.Generator
 ) -> tuple[FloatArray, FloatArray]:
     """The two ISR photons (n, 4) each in the CM frame: energies y_i sqrt(s) / 2, the first
     around the e- direction (+z), the second around the e+ direction, each at the dipole
-    angle of :func:`isr_photon_cos` and a uniform azimuth."""
+    angle of :func:`~mlsearch.generate.dipole.dipole_photon_cos` and a uniform azimuth."""
     n = len(sqrt_s)
     beta_e = np.sqrt(np.clip(1 - (2 * M_E / sqrt_s) ** 2, 0, None))
     photons = []
     for i, sign in ((0, 1.0), (1, -1.0)):
-        c = sign * isr_photon_cos(n, beta_e, rng)
+        c = sign * dipole_photon_cos(n, beta_e, rng)
         phi = rng.uniform(0, 2 * np.pi, n)
         sin_t = np.sqrt(np.clip(1 - c**2, 0, None))
         e = sqrt_s / 2 * y[:, i]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import awkward as ak
 import numpy as np
 from numpy.typing import NDArray
@@ -20,6 +22,8 @@ from mlsearch.detector.trigger import trigger_bits
 from mlsearch.physics.constants import M_E, M_K, M_MU, M_PI
 
 __all__ = ["simulate_events"]
+
+FloatArray = NDArray[np.float64]
 
 
 def simulate_events(
@@ -85,26 +89,11 @@ def simulate_events(
     found[rows] = True
     p3_meas = p3_meas_c[found_c]
     p_meas = np.linalg.norm(p3_meas, axis=1)
-    hadron = is_hadron[rows]
-    # electrons range out in the ECL and rarely reach the KLM
-    fake = np.where(hadron, config.pion_fake_rate, 0.001) * (p_meas > 0.6)
-    e_fake = np.where(hadron, config.electron_pion_fake_rate, 0.001)
-    forced = None
-    if forced_misid == "muon":
-        forced = forced_fakes(event_index[rows], np.where(is_muon[rows], 0.0, fake), n_events, rng)
-        fake = np.where(forced.chosen, 1.0, fake)
-    mu_id = muon_id(p_meas, is_muon[rows], config.muon_id_efficiency, fake, rng, theta[rows])
-    if forced_misid == "electron":
-        e_rate = np.where(is_electron[rows], 0.0, e_fake)
-        forced = forced_fakes(event_index[rows], e_rate, n_events, rng)
-        e_fake = np.where(forced.chosen, 1.0, e_fake)
-    e_id = electron_id(
-        p_meas, theta[rows], is_electron[rows], config.electron_id_efficiency, e_fake, rng
-    )
-    weight = ak.to_numpy(truth.weight)
-    if forced is not None:
-        passed = (mu_id if forced_misid == "muon" else e_id) > 0.5
-        weight = weight * forced.event_weight(passed)
+    mu_id, e_id, id_weight = _identify(
+        _Tracks(p_meas, theta[rows], apdg[rows], event_index[rows]), config, n_events, rng,
+        forced_misid,
+    )  # fmt: skip
+    weight = ak.to_numpy(truth.weight) * id_weight
     # leptons: pdg > 0 is negative (e-, mu-); hadrons: pdg > 0 is positive (pi+, K+)
     charge = np.where(is_hadron, np.sign(pdg), -np.sign(pdg)).astype(np.float64)
     ecl = simulate_ecl(
@@ -205,6 +194,47 @@ def simulate_events(
         },
         depth_limit=1,
     )
+
+
+@dataclass(frozen=True)
+class _Tracks:
+    """The found tracks: measured momentum [GeV], polar angle [rad], |pdg|, event index."""
+
+    p: FloatArray
+    theta: FloatArray
+    apdg: NDArray[np.int64]
+    event: NDArray[np.int64]
+
+
+def _identify(
+    tracks: _Tracks,
+    config: SimulateConfig,
+    n_events: int,
+    rng: np.random.Generator,
+    forced_misid: str | None,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(muonID, electronID) per track and the event weight factor of a forced
+    misidentification (1 without one; :func:`~mlsearch.detector.pid.forced_fakes`)."""
+    is_muon, is_electron = tracks.apdg == 13, tracks.apdg == 11
+    hadron = np.isin(tracks.apdg, (211, 321))
+    # electrons range out in the ECL and rarely reach the KLM
+    fake = np.where(hadron, config.pion_fake_rate, 0.001) * (tracks.p > 0.6)
+    e_fake = np.where(hadron, config.electron_pion_fake_rate, 0.001)
+    forced = None
+    if forced_misid == "muon":
+        forced = forced_fakes(tracks.event, np.where(is_muon, 0.0, fake), n_events, rng)
+        fake = np.where(forced.chosen, 1.0, fake)
+    mu_id = muon_id(tracks.p, is_muon, config.muon_id_efficiency, fake, rng, tracks.theta)
+    if forced_misid == "electron":
+        forced = forced_fakes(tracks.event, np.where(is_electron, 0.0, e_fake), n_events, rng)
+        e_fake = np.where(forced.chosen, 1.0, e_fake)
+    e_id = electron_id(
+        tracks.p, tracks.theta, is_electron, config.electron_id_efficiency, e_fake, rng
+    )
+    if forced is None:
+        return mu_id, e_id, np.ones(n_events)
+    passed = (mu_id if forced_misid == "muon" else e_id) > 0.5
+    return mu_id, e_id, forced.event_weight(passed)
 
 
 def _background_tracks(

@@ -7,6 +7,8 @@ Each formula is checked in tests/test_qed_me.py against an independent numerical
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -77,6 +79,62 @@ def bhabha_dsigma_dcos(s: FloatArray | float, cos_t: FloatArray) -> FloatArray:
     return np.asarray(np.pi * ALPHA_EM**2 / s * bracket)
 
 
+@dataclass(frozen=True)
+class _TwoToThree:
+    """The invariants of f+(p+) f-(p-) -> f'+(q+) f'-(q-) gamma(k), massless: s = (p+ + p-)^2,
+    s1 = s' = (q+ + q-)^2, t = (p+ - q+)^2, t1 = (p- - q-)^2, u = (p+ - q-)^2, u1 = (p- - q+)^2,
+    and k.p+, k.p-, k.q+, k.q-: what the CALKUL eikonal factor W is made of."""
+
+    s: FloatArray
+    s1: FloatArray
+    t: FloatArray
+    t1: FloatArray
+    u: FloatArray
+    u1: FloatArray
+    kp: FloatArray
+    km: FloatArray
+    kqp: FloatArray
+    kqm: FloatArray
+
+    @classmethod
+    def of(
+        cls, p_plus: FloatArray, p_minus: FloatArray, q_plus: FloatArray, q_minus: FloatArray,
+        k: FloatArray,
+    ) -> _TwoToThree:  # fmt: skip
+        dot = minkowski_dot
+        return cls(
+            2 * dot(p_plus, p_minus), 2 * dot(q_plus, q_minus),
+            -2 * dot(p_plus, q_plus), -2 * dot(p_minus, q_minus),
+            -2 * dot(p_plus, q_minus), -2 * dot(p_minus, q_plus),
+            dot(p_plus, k), dot(p_minus, k), dot(q_plus, k), dot(q_minus, k),
+        )  # fmt: skip
+
+    def eikonal(self, part: str = "all") -> FloatArray:
+        """W, or its initial-state ("isr"), final-state ("fsr") or "interference" terms."""
+        isr = self.s / (self.kp * self.km)
+        fsr = self.s1 / (self.kqp * self.kqm)
+        if part == "isr":
+            return isr
+        if part == "fsr":
+            return fsr
+        interference = (
+            -self.t / (self.kp * self.kqp)
+            - self.t1 / (self.km * self.kqm)
+            + self.u / (self.kp * self.kqm)
+            + self.u1 / (self.km * self.kqp)
+        )
+        if part == "interference":
+            return interference
+        # summed term by term in this order (the weights of the samples depend on it)
+        return (
+            isr + fsr
+            - self.t / (self.kp * self.kqp)
+            - self.t1 / (self.km * self.kqm)
+            + self.u / (self.kp * self.kqm)
+            + self.u1 / (self.km * self.kqp)
+        )  # fmt: skip
+
+
 def me2_radiative_bhabha(
     p_plus: FloatArray, p_minus: FloatArray, q_plus: FloatArray, q_minus: FloatArray, k: FloatArray
 ) -> FloatArray:
@@ -90,29 +148,12 @@ def me2_radiative_bhabha(
 
     The soft-photon limit is the eikonal factor times the Born Bhabha |M|^2 (tested).
     """
-
-    def dot(a: FloatArray, b: FloatArray) -> FloatArray:
-        return minkowski_dot(a, b)
-
-    s = 2 * dot(p_plus, p_minus)
-    s1 = 2 * dot(q_plus, q_minus)
-    t = -2 * dot(p_plus, q_plus)
-    t1 = -2 * dot(p_minus, q_minus)
-    u = -2 * dot(p_plus, q_minus)
-    u1 = -2 * dot(p_minus, q_plus)
+    v = _TwoToThree.of(p_plus, p_minus, q_plus, q_minus, k)
+    s, s1, t, t1, u, u1 = v.s, v.s1, v.t, v.t1, v.u, v.u1
     x = (s * s1 * (s**2 + s1**2) + t * t1 * (t**2 + t1**2) + u * u1 * (u**2 + u1**2)) / (
         s * s1 * t * t1
     )
-    kp, km, kqp, kqm = dot(p_plus, k), dot(p_minus, k), dot(q_plus, k), dot(q_minus, k)
-    w = (
-        s / (kp * km)
-        + s1 / (kqp * kqm)
-        - t / (kp * kqp)
-        - t1 / (km * kqm)
-        + u / (kp * kqm)
-        + u1 / (km * kqp)
-    )
-    return np.asarray(E2**3 * w * x)
+    return np.asarray(E2**3 * v.eikonal() * x)
 
 
 def me2_mumu_gamma(
@@ -136,22 +177,10 @@ def me2_mumu_gamma(
     diagrams in tests/test_qed_me.py. ``part``: "isr", "fsr" or "interference" keeps only
     those terms of W (the first, the second, the other four).
     """
-
-    def dot(a: FloatArray, b: FloatArray) -> FloatArray:
-        return minkowski_dot(a, b)
-
-    s = 2 * dot(p_plus, p_minus)
-    s1 = 2 * dot(q_plus, q_minus)
-    t = -2 * dot(p_plus, q_plus)
-    t1 = -2 * dot(p_minus, q_minus)
-    u = -2 * dot(p_plus, q_minus)
-    u1 = -2 * dot(p_minus, q_plus)
-    kp, km, kqp, kqm = dot(p_plus, k), dot(p_minus, k), dot(q_plus, k), dot(q_minus, k)
-    isr = s / (kp * km)
-    fsr = s1 / (kqp * kqm)
-    interference = -t / (kp * kqp) - t1 / (km * kqm) + u / (kp * kqm) + u1 / (km * kqp)
-    w = {"all": isr + fsr + interference, "isr": isr, "fsr": fsr, "interference": interference}
-    return np.asarray(E2**3 * w[part] * (t**2 + t1**2 + u**2 + u1**2) / (s * s1))
+    v = _TwoToThree.of(p_plus, p_minus, q_plus, q_minus, k)
+    return np.asarray(
+        E2**3 * v.eikonal(part) * (v.t**2 + v.t1**2 + v.u**2 + v.u1**2) / (v.s * v.s1)
+    )
 
 
 def breit_wheeler_sigma(w2: FloatArray | float, mass: float) -> FloatArray:

@@ -151,6 +151,11 @@ def _part_files(path: Path) -> list[Path]:
     return sorted(path.glob("part-*.parquet"))
 
 
+def _rows(files: list[Path]) -> list[int]:
+    """Events in each part file, from its footer."""
+    return [pq.ParquetFile(p).metadata.num_rows for p in files]
+
+
 def write_event_part(events: ak.Array, part: Path, metadata: dict[str, Any]) -> int:
     """Write one part of a dataset (``EventDataset.part_path``), atomically, with its own
     metadata (what the stage collects from it); returns its number of events. Workers call
@@ -205,7 +210,7 @@ class EventDataset:
             raise InputError(
                 f"{self.path}: {len(found)} parts written, {n_parts} expected (rerun the stage)"
             )
-        sizes = [pq.ParquetFile(p).metadata.num_rows for p in found]
+        sizes = _rows(found)
         meta_tmp = self.staging / f".{_DATASET_META}.tmp"
         meta_tmp.write_text(json.dumps({**metadata, _PARTS: sizes}, sort_keys=True))
         os.replace(meta_tmp, self.staging / _DATASET_META)
@@ -236,7 +241,7 @@ def part_sizes(path: str | os.PathLike[str]) -> list[int]:
     """Events per part (part file or row group) of an event sample."""
     path = Path(path)
     if path.is_dir():
-        return [pq.ParquetFile(p).metadata.num_rows for p in _part_files(path)]
+        return _rows(_part_files(path))
     meta = pq.ParquetFile(path).metadata
     return [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
 

@@ -58,9 +58,12 @@ class WindowMcLuminosity:
 
     per_process: dict[str, float]
     shares: dict[str, float]
-    one_event_fb: dict[str, float]
     absent: tuple[str, ...]
     limiting: float
+
+    @property
+    def one_event_fb(self) -> dict[str, float]:
+        return {n: 1.0 / lumi if lumi > 0 else 0.0 for n, lumi in self.per_process.items()}
 
 
 def window_mc_luminosity(
@@ -72,17 +75,17 @@ def window_mc_luminosity(
     """L_eff per process of the MC events in a window (``weights_fb``, ``process``), every
     process of the sample (``all_weights_fb``, ``all_process``) included."""
     names = sorted({str(p) for p in all_process} | {str(p) for p in process})
-    per, one, absent = {}, {}, []
-    expected = {}
+    per, absent, expected = {}, [], {}
     for name in names:
         inside = weights_fb[process == name]
         if not (inside > 0).any():
             absent.append(name)
             inside = all_weights_fb[all_process == name]
         per[name] = effective_luminosity(inside)
-        one[name] = 1.0 / per[name] if per[name] > 0 else 0.0
-        expected[name] = one[name] if name in absent else float(inside.sum())
+        # an absent process counts with one effective event of its sample: 1 / L_eff [fb]
+        one = 1.0 / per[name] if per[name] > 0 else 0.0
+        expected[name] = one if name in absent else float(inside.sum())
     total = sum(expected.values())
     shares = {n: expected[n] / total if total > 0 else 0.0 for n in names}
     relevant = [per[n] for n in names if shares[n] >= MIN_BACKGROUND_SHARE]
-    return WindowMcLuminosity(per, shares, one, tuple(absent), min(relevant, default=0.0))
+    return WindowMcLuminosity(per, shares, tuple(absent), min(relevant, default=0.0))

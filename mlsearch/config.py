@@ -275,6 +275,11 @@ def _pnn_only() -> list[Literal["pbdt", "pnn"]]:
 
 
 class EvaluateConfig(_Strict):
+    baseline: Literal["published", "grid"] = Field(
+        "published",
+        description="the cut-based baseline the classifiers are compared with: the published "
+        "search's selection step by step (docs/baselines.md), or the older threshold grid",
+    )
     leave_one_out: list[float] | None = Field(
         None,
         description="grid masses [GeV] for the leave-one-mass-out test; default: the grid "

@@ -35,7 +35,11 @@ class ReferenceCurve(_Strict):
 
 
 class LimitsConfig(_Strict):
-    model: Literal["pbdt", "pnn"] = "pbdt"
+    model: Literal["pbdt", "pnn", "cuts"] = Field(
+        "pbdt",
+        description="the exported ONNX model whose scores feed the limits, or 'cuts': the "
+        "published selection (docs/baselines.md), counting in the window",
+    )
     model_uri: str | None = Field(
         None,
         description="registered model instead, e.g. models:/zprime_invisible_pbdt@champion",

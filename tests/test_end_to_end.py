@@ -157,15 +157,20 @@ def test_evaluation_report_per_model_and_mass(workdir: Path) -> None:
         report["baseline_punzi_xsec_fb"] / report["punzi_xsec_fb"],
         rtol=1e-4,
     )
-    # on the Z' small profile the trees beat the cut-based baseline at every mass
-    assert (report.loc[report["model"] == "pbdt", "gain_vs_baseline"] > 1).all()
+    # on the Z' small profile the trees beat the published selection (tuned on all the MC,
+    # optimistic) at most masses and come close at the others
+    gain = report.loc[report["model"] == "pbdt", "gain_vs_baseline"]
+    assert gain.median() > 1 and (gain > 0.8).all()
     ks = pd.read_csv(out / "ks_per_fold.csv")
     assert len(ks) == 4 and ks["ks_signal"].between(0, 1).all()
     lomo = pd.read_csv(out / "leave_one_out.csv")
     assert lomo[["model", "mass"]].values.tolist() == [["pnn", 3.0]]  # the middle grid mass
     assert (lomo[["interpolated_punzi_fb", "dedicated_punzi_fb"]] > 0).all(axis=None)
+    flow = pd.read_csv(out / "cut_flow.csv")  # the published selection's, per mass
+    assert sorted(flow["mass"].unique()) == [1.0, 3.0, 6.0]
+    assert set(flow["sample"]) == {"signal", "mumu", "tautau", "eemumu"}
     page = (out / "report.html").read_text()
-    assert "Leave one mass out" in page
+    assert "Leave one mass out" in page and "PRL 124, 141801" in page
     assert "punzi_vs_mass.png" in page and "sculpting_pnn.png" in page
     for name in ("punzi_vs_mass.png", "roc_pbdt.png", "sculpting_pbdt.png", "train_test_pnn.png"):
         assert (out / name).stat().st_size > 5_000
@@ -226,3 +231,39 @@ def test_limits_on_data_fine_grid_reference_curves(workdir: Path, tmp_path: Path
     )  # fmt: skip
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert "bad.csv" in bad.stderr and "lacks the column(s) mass, coupling" in bad.stderr
+
+
+def test_limits_from_the_published_selection(workdir: Path, tmp_path: Path) -> None:
+    """limits.model: cuts counts the events the published selection keeps in each window,
+    at one of its tuned thresholds, and writes next to the classifier's limits."""
+    import shutil
+
+    from mlsearch.selection.published import published_selection
+
+    work = tmp_path / "w"
+    shutil.copytree(workdir, work, ignore=shutil.ignore_patterns("mlruns*"))
+    res = run_cli(
+        "limits", str(SMALL_PROFILE), "--set", f"workdir={work}",
+        "--set", f"mlflow.tracking_uri=sqlite:///{tmp_path}/mlflow.db",
+        "--set", "limits.model=cuts",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = work / "results/zprime_invisible"
+    df = pd.read_csv(out / "cuts/limits.csv")
+    assert json.loads((out / "cuts/limits.json").read_text())["model"] == "cuts"
+    classifier = workdir / "results/zprime_invisible/limits.csv"
+    assert (out / "limits.csv").read_bytes() == classifier.read_bytes()  # not overwritten
+    assert df["mass"].tolist() == [1.0, 3.0, 6.0] and (df["status"] == "ok").all()
+    assert (df["expected_coupling_median"] > 0).all()
+    sel = published_selection("zprime_invisible")
+    table = pd.read_parquet(work / "data/zprime_invisible/features.parquet")
+    for row in df.itertuples():
+        sig = table[(table["label"] == 1) & (table["mass_hypothesis"] == row.mass)]
+        m2 = sig["recoil_mass2"]
+        sig = sig[(m2 >= row.window_low) & (m2 <= row.window_high)]
+        level = sel.levels(sig)
+        kept = [float(sig["weight"][level > k].sum() / sig["weight"].sum())
+                for k in range(1, len(sel.tuned.values) + 1)]  # fmt: skip
+        # the signal counted is the selection at one of its thresholds (quantiles: 1e-3)
+        frac = row.n_signal_selected / row.n_signal_ref
+        assert min(abs(frac - k) for k in kept) < 2e-3, (row.mass, frac, kept)

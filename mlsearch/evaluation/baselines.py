@@ -1,5 +1,7 @@
-"""Cut-based baseline selections, one per search, of the kind the published Belle II searches
-used before any classifier: rectangular cuts on the builder's features, applied on top of the
+"""Cut-based baseline selections: ``published`` (the default, selection.published: the
+published searches' selections step by step) or ``grid``, the older per-search threshold grid
+below, rectangular cuts of the kind the published Belle II searches used before any
+classifier: rectangular cuts on the builder's features, applied on top of the
 signal window. Like those analyses, which tuned their cuts per mass region, every baseline
 has a small grid of thresholds, and the report takes the best of them at each mass (on the
 same events: an optimistic baseline, so a classifier that beats it really is better).
@@ -128,7 +130,14 @@ def baseline_mask(search: str, table: pd.DataFrame, **thresholds: Any) -> BoolAr
     return base.select(table, **{**base.default, **thresholds})
 
 
-def baseline_masks(search: str, table: pd.DataFrame) -> list[tuple[dict[str, float], BoolArray]]:
-    """Every threshold setting of the search's baseline grid with its selection."""
+def baseline_masks(
+    search: str, table: pd.DataFrame, kind: str = "grid"
+) -> list[tuple[dict[str, float], BoolArray]]:
+    """Every threshold setting of the search's baseline with its selection: the tuned step
+    of the published selection (``kind="published"``) or the grid."""
+    if kind == "published":
+        from mlsearch.selection.published import published_selection
+
+        return published_selection(search).masks(table)
     base = _baseline(search)
     return [(s, base.select(table, **s)) for s in base.settings()]

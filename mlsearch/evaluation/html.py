@@ -22,6 +22,7 @@ def write_report_html(
     lomo: pd.DataFrame,
     common: list[Path],
     figures: dict[str, list[Path]],
+    baseline_html: str = "",
 ) -> None:
     """One self-contained page (images referenced next to it) an analyst opens in a browser."""
     cols = [
@@ -45,6 +46,7 @@ def write_report_html(
         f"below {luminosity_fb:g} the MC, not the data, sets the precision.</p>",
         "<h2>Per mass</h2>",
         report[cols].to_html(index=False, float_format=lambda v: f"{v:.4g}"),
+        baseline_html,
         "<h2>Train versus test score distributions (KS per fold)</h2>",
         ks.to_html(index=False, float_format=lambda v: f"{v:.3g}") if len(ks) else "<p>-</p>",
         "<h2>Leave one mass out</h2>",

@@ -79,7 +79,7 @@ def punzi_vs_mass(
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
     for name, (mass, sigma) in curves.items():
-        style = "--" if name == "baseline" else "-"
+        style = "--" if name.startswith("baseline") else "-"
         ax.plot(mass, sigma, style, marker="o", label=name)
     ax.set_yscale("log")
     ax.set_xlabel("mass hypothesis [GeV]")

@@ -190,15 +190,18 @@ def binned_mass_model(
     luminosity_fb: float,
     observed_scores: FloatArray | None,
     pseudo_data_rng: np.random.Generator,
+    min_cut: float = -np.inf,
 ) -> MassModel:
     """The model of ``point``: the signal's score distribution and the in-window backgrounds
     binned alike (``settings.score_binning``), one background sample per process, the named
     uncertainties, and the observed counts: the data's scores binned (``observed_scores``) or
-    Poisson pseudo-data drawn from the background expectation with ``pseudo_data_rng``."""
+    Poisson pseudo-data drawn from the background expectation with ``pseudo_data_rng``.
+    ``min_cut``: no Punzi cut below this score (a cut-based selection's lowest passing
+    score, limits.points.CutScorer)."""
     s_score, s_events = point.pseudo_events()
     punzi, cut, *_ = best_punzi_cut(
         s_score, s_events, backgrounds.scores, backgrounds.events, point.efficiency,
-        luminosity_fb, _floor(backgrounds),
+        luminosity_fb, _floor(backgrounds), min_cut=min_cut,
     )  # fmt: skip
     if settings.score_binning == "punzi_cut":
         # a cut tuned on the MC that then counts the background above it finds the MC's
@@ -206,7 +209,7 @@ def binned_mass_model(
         even = backgrounds.event % 2 == 0
         _, cut, *_ = best_punzi_cut(
             s_score, s_events, backgrounds.scores[even], 2 * backgrounds.events[even],
-            point.efficiency, luminosity_fb, _floor(backgrounds.subset(even)),
+            point.efficiency, luminosity_fb, _floor(backgrounds.subset(even)), min_cut=min_cut,
         )  # fmt: skip
         backgrounds = backgrounds.subset(~even)
     edges = score_bin_edges(s_score, settings.score_binning, settings.n_score_bins, cut)

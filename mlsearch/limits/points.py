@@ -3,7 +3,8 @@ points of the generated masses (window, efficiency, the score distribution in th
 and the scored background MC in each point's window.
 
 Scores come from a ``Scorer``: rows of the table and a mass [GeV] -> one score per row
-(:class:`OnnxFoldScorer`: each event by the fold ONNX model that did not train on it).
+(:class:`OnnxFoldScorer`: each event by the fold ONNX model that did not train on it;
+:class:`CutScorer`: the published cut-based selection, for ``limits.model: cuts``).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from mlsearch.io.feature_table import FeatureTableMeta, background_rows
 from mlsearch.limits.binned import Backgrounds
 from mlsearch.limits.signal_points import SignalPoint, interpolate_points, measure_point
 from mlsearch.scoring import score_by_fold, stack_inputs
+from mlsearch.selection.published import PublishedSelection
 from mlsearch.selection.windows import MIN_SIGNAL_EVENTS, search_values, select_window
 
 __all__ = [
     "BackgroundSample",
+    "CutScorer",
     "OnnxFoldScorer",
     "Scorer",
     "signal_points",
@@ -48,6 +51,24 @@ class OnnxFoldScorer:
         fold = rows["fold"].to_numpy()
         runs = [run(s) for s in self.sessions]
         return np.asarray(score_by_fold(runs, x, np.full(len(x), mass), fold), dtype=np.float64)
+
+
+class CutScorer:
+    """Scores table rows with a published selection (selection.published): 0 for a row that
+    fails a fixed step, else k / (K + 1) with k = 1 + the number of its K tuned thresholds
+    passed; a score cut at ``min_cut`` or above is the selection at one threshold."""
+
+    def __init__(self, selection: PublishedSelection) -> None:
+        self.selection = selection
+        self.n_levels = len(selection.tuned.values) + 1
+
+    @property
+    def min_cut(self) -> float:
+        """The lowest score of a row passing the fixed steps."""
+        return 0.5 / self.n_levels
+
+    def __call__(self, rows: pd.DataFrame, mass: float) -> NDArray[np.float64]:
+        return self.selection.levels(rows).astype(np.float64) / self.n_levels
 
 
 def _no_signal_reason(n_selected: int, n_generated: int) -> str | None:

@@ -155,12 +155,12 @@ def _log_to_runs(
     """The report, its tables and plots, and the per-mass Punzi sensitivity and gain as
     artifacts and metrics of each model's training run."""
     names = ("report.csv", "report.html", "auc_per_mass.csv", "ks_per_fold.csv",
-             "leave_one_out.csv")  # fmt: skip
+             "leave_one_out.csv", "cut_flow.csv")  # fmt: skip
     for kind, run_id in runs.items():
         with mlflow_run(config, "", run_id=run_id):
             import mlflow
 
-            for name in names:
+            for name in [n for n in names if (out / n).exists()]:
                 mlflow.log_artifact(str(out / name), "evaluation")
             for path in [*common, *figures[kind]]:
                 mlflow.log_artifact(str(path), "evaluation")
@@ -184,9 +184,35 @@ def _punzi_plot(config: Config, report: pd.DataFrame, out: Path) -> Path:
         for k, g in report.groupby("model")
     }
     first = report[report["model"] == report["model"].iloc[0]]
-    curves["baseline"] = (first["mass"].to_numpy(), first["baseline_punzi_xsec_fb"].to_numpy())
+    curves[f"baseline ({config.evaluate.baseline})"] = (
+        first["mass"].to_numpy(), first["baseline_punzi_xsec_fb"].to_numpy(),
+    )  # fmt: skip
     title = f"{config.search}, {config.luminosity_fb:g} fb$^{{-1}}$"
     return _save(punzi_vs_mass(curves, title), out / "punzi_vs_mass.png")
+
+
+def _cut_flow(
+    config: Config, table: pd.DataFrame, meta: FeatureTableMeta, report: pd.DataFrame, out: Path
+) -> str:
+    """With the published baseline: its cut flow at each mass (the tuned step at the threshold
+    the report chose there) into cut_flow.csv; returns the report's HTML section."""
+    from mlsearch.evaluation.cut_flow import cut_flow, cut_flow_html
+    from mlsearch.selection.published import published_selection
+
+    (out / "cut_flow.csv").unlink(missing_ok=True)
+    if config.evaluate.baseline != "published" or not len(report):
+        return ""
+    selection = published_selection(config.search)
+    first = report[report["model"] == report["model"].iloc[0]]
+    chosen = {}
+    for mass, cuts in zip(first["mass"], first["baseline_cuts"], strict=True):
+        if isinstance(cuts, str) and "=" in cuts:  # "name=value" (evaluation.report)
+            chosen[float(mass)] = float(cuts.rsplit("=", 1)[1])
+    flow = cut_flow(
+        table, meta, selection, chosen, config.luminosity_fb, config.limits.window_sigma
+    )
+    write_text_atomic(out / "cut_flow.csv", flow.to_csv(index=False, float_format="%.6g"))
+    return cut_flow_html(selection, flow)
 
 
 def _summary_tables(train: dict[str, Any], out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -222,7 +248,7 @@ def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResul
     n_lomo = len(config.evaluate.leave_one_out_models) * len(config.leave_one_out_masses)
     reporter.start("evaluate", len(train["runs"]) + 1 + n_lomo)
     auc, ks = _summary_tables(train, out)
-    baseline = baseline_masks(config.search, table)
+    baseline = baseline_masks(config.search, table, config.evaluate.baseline)
     curves = {str(k): (g["mass"].to_numpy(), g["auc"].to_numpy()) for k, g in auc.groupby("model")}
     common = [
         _save(auc_vs_mass(curves, f"{config.search}: per-mass AUC (all events)"),
@@ -241,9 +267,10 @@ def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResul
     common.append(_punzi_plot(config, report, out))
     lomo = _leave_one_out(config, table, meta, reporter)
     write_text_atomic(out / "leave_one_out.csv", lomo.to_csv(index=False, float_format="%.6g"))
+    baseline_html = _cut_flow(config, table, meta, report, out)
     write_report_html(
         out / "report.html", config.search, config.luminosity_fb, config.limits.window_sigma,
-        report, ks, lomo, common, figures,
+        report, ks, lomo, common, figures, baseline_html,
     )  # fmt: skip
     _log_to_runs(config, train["runs"], report, common, figures, out)
     write_manifest(out, "evaluate", key)

@@ -31,7 +31,13 @@ from mlsearch.limits.outputs import (
     write_limit_plots,
     write_projection_plot,
 )
-from mlsearch.limits.points import BackgroundSample, OnnxFoldScorer, Scorer, signal_points
+from mlsearch.limits.points import (
+    BackgroundSample,
+    CutScorer,
+    OnnxFoldScorer,
+    Scorer,
+    signal_points,
+)
 from mlsearch.limits.scan import LimitBands
 from mlsearch.limits.signal_points import SignalPoint, window_gaps
 from mlsearch.physics.seeds import chunk_rng
@@ -101,6 +107,11 @@ class _ModelSource:
 
 def _model_source(config: Config) -> _ModelSource:
     paths = Paths.of(config)
+    if config.limits.model == "cuts" and not config.limits.model_uri:
+        from mlsearch.selection.published import published_selection
+
+        reference = published_selection(config.search).reference
+        return _ModelSource("cuts", [], {"mlsearch.model_source": f"published: {reference}"})
     if config.limits.model_uri:
         uri = tracking_uri(config)  # checked by the CLI before any stage
         version = resolve_model_uri(uri, config.limits.model_uri)
@@ -134,11 +145,12 @@ def _model_source(config: Config) -> _ModelSource:
 def _check_inputs(config: Config, source: _ModelSource) -> list[Path]:
     """User errors before any work: the model files, a fine grid without the pNN, the data
     and reference-curve files. Returns the extra input files (their content is keyed)."""
-    if config.limits.mass_points_between and source.kind != "pnn":
+    if config.limits.mass_points_between and source.kind == "pbdt":
         raise InputError(
             f"limits.mass_points_between = {config.limits.mass_points_between} needs the pNN "
-            f"(limits.model: pnn): the {source.kind} is piecewise constant between its "
-            "training masses, and its limits there would be too strong (docs/validation.md)"
+            "or the cuts (limits.model: pnn or cuts): the pbdt is piecewise constant between "
+            "its training masses, and its limits there would be too strong "
+            "(docs/validation.md)"
         )
     missing = [str(p) for p in source.fold_paths if not p.is_file()]
     if missing:
@@ -184,13 +196,19 @@ def _mass_models(
     scorer: Scorer, data: pd.DataFrame | None,
 ) -> list[MassModel]:  # fmt: skip
     lumi, cfg = config.luminosity_fb, config.limits
+    min_cut = -float("inf")
+    if isinstance(scorer, CutScorer):
+        # counting: one bin, the selection at the tuned threshold chosen per mass on half of
+        # the MC (the Punzi cut of the 'punzi_cut' binning), the other half counted
+        cfg = cfg.model_copy(update={"score_binning": "punzi_cut"})
+        min_cut = scorer.min_cut
     sample = BackgroundSample(table, meta, lumi)  # (selected and mapped once, not per mass)
     out = []
     for point in points:
         backgrounds = sample.in_window(point, scorer)
         observed = _observed_scores(data, meta, point, scorer)
         rng = _pseudo_data_stream(config, meta, point.mass)
-        out.append(binned_mass_model(point, backgrounds, cfg, lumi, observed, rng))
+        out.append(binned_mass_model(point, backgrounds, cfg, lumi, observed, rng, min_cut))
     return out
 
 
@@ -243,17 +261,27 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
     paths, cfg, lumi = Paths.of(config), config.limits, config.luminosity_fb
     source = _model_source(config)
     extra = _check_inputs(config, source)
+    cuts = source.kind == "cuts"
+    models_key = "cuts" if cuts else manifest_key(paths.models, "export")
     key = stage_key(
-        "limits", file_key(paths.features), manifest_key(paths.models, "export"), source.link,
+        "limits", file_key(paths.features), models_key, source.link,
         cfg, [file_key(p) for p in extra], lumi, config.seed,
     )  # fmt: skip
-    out_csv = paths.results / "limits.csv"
-    if manifest_key(paths.results, "limits") == key and out_csv.exists():
+    # the cut-based limits go next to the classifier's, not over them
+    results = paths.results / "cuts" if cuts else paths.results
+    out_csv = results / "limits.csv"
+    if manifest_key(results, "limits") == key and out_csv.exists():
         reporter.finish("limits", "cached")
         return StageResult("limits", key, (out_csv,), True)
     table, meta = read_feature_table(paths.features)
-    sessions = [onnx_session(str(p), threads=2) for p in source.fold_paths]
-    scorer = OnnxFoldScorer(sessions, meta.features)
+    scorer: Scorer
+    if cuts:
+        from mlsearch.selection.published import published_selection
+
+        scorer = CutScorer(published_selection(config.search))
+    else:
+        sessions = [onnx_session(str(p), threads=2) for p in source.fold_paths]
+        scorer = OnnxFoldScorer(sessions, meta.features)
     data = data_events(config, cfg.data, meta.features) if cfg.data else None
     signal = config.generate.signal
     branching = branching_fraction(signal.process, signal.invisible_br)
@@ -265,7 +293,7 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
     for mass_model, gap in zip(built, window_gaps(points), strict=True):
         # a gap: masses between these windows are not searched (the plot breaks there)
         mass_model.row["window_gap_to_next"] = gap
-    jobs = _jobs(config, built, paths.results)
+    jobs = _jobs(config, built, results)
     notes = [f"m = {p.mass:g} GeV" for p in points]
     rows, scales = [m.row for m in built], [m.scale for m in built]
     for row, bands, scale in zip(rows, _scan_all(jobs, reporter, notes), scales, strict=True):
@@ -273,7 +301,7 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
     df = pd.DataFrame(rows + no_limit).sort_values("mass", kind="stable")
     _write_csv(out_csv, df)
     write_json_atomic(
-        paths.results / "limits.json",
+        results / "limits.json",
         {"search": config.search, "model": source.kind,
          "onnx": [str(p) for p in source.fold_paths], **source.link, **_method(config),
          "rows": df.to_dict("records")},
@@ -281,16 +309,14 @@ def run_limits(config: Config, reporter: Reporter | None = None) -> StageResult:
     valid = df[df["status"] == "ok"]
     if not len(valid):
         raise InputError(f"no mass point gives a limit: {no_limit[0]['status']}")
-    _write_plots(config, valid, rows, jobs, scales, source.kind, paths.results)
-    run_id = _track(config, valid, source, paths.results)
-    write_manifest(paths.results, "limits", key, model=source.kind, mlflow_run_id=run_id)
+    _write_plots(config, valid, rows, jobs, scales, source.kind, results)
+    run_id = _track(config, valid, source, results)
+    write_manifest(results, "limits", key, model=source.kind, mlflow_run_id=run_id)
     without = f", {len(no_limit)} without a limit" if no_limit else ""
     holes = sum(r["window_gap_to_next"] > 0 for r in rows)
     gaps = f", {holes} gaps between windows" if holes else ""
     reporter.finish("limits", f"{len(rows)} masses{without}{gaps}")
-    return StageResult(
-        "limits", key, (out_csv, paths.results / "limits.json"), False, {"rows": rows}
-    )
+    return StageResult("limits", key, (out_csv, results / "limits.json"), False, {"rows": rows})
 
 
 def _write_plots(

@@ -52,13 +52,15 @@ def best_punzi_cut(
     luminosity_fb: float,
     background_floor: float,
     n_cuts: int = 50,
+    min_cut: float = -np.inf,
 ) -> tuple[float, float, float, float]:
     """(sigma_min [fb], cut, signal events, background events) of the best score cut; cuts at
-    signal-score quantiles; weights in events; ``efficiency_before``: the signal efficiency
-    of everything before the score cut; the background is floored at ``background_floor``."""
+    signal-score quantiles, none below ``min_cut``; weights in events; ``efficiency_before``:
+    the signal efficiency of everything before the score cut; the background is floored at
+    ``background_floor``."""
     if not len(s_score):
         return float("inf"), float("nan"), 0.0, 0.0
-    cuts = np.quantile(s_score, np.linspace(0, 0.99, n_cuts))
+    cuts = np.maximum(np.quantile(s_score, np.linspace(0, 0.99, n_cuts)), min_cut)
     s_total = s_events.sum()
     sig = np.array([s_events[s_score >= c].sum() for c in cuts])
     bkg = np.maximum(np.array([b_events[b_score >= c].sum() for c in cuts]), background_floor)

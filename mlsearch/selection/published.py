@@ -144,7 +144,7 @@ def _tau_suppression(leptons: tuple[str, str]) -> TunedStep:
         "per recoil-mass region; the thresholds here are our grid",
         "paper criterion",
         _recoil_pt_min(leptons),
-        (0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2),
+        (0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.5, 2.0, 2.5),
     )
 
 
@@ -203,7 +203,7 @@ PUBLISHED: dict[str, PublishedSelection] = {
             "ours: a three-photon final state balances; threshold chosen per mass",
             "ours",
             lambda df: df["p3gamma_cms"].to_numpy(),
-            (2.0, 1.0, 0.5, 0.25),
+            (2.0, 1.0, 0.5, 0.25, 0.15, 0.1),
             below=True,
         ),
     ),

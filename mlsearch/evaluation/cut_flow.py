@@ -111,7 +111,8 @@ def cut_flow_html(selection: PublishedSelection, flow: pd.DataFrame) -> str:
             value=[f"{e:.4g} ({f:.3g})" for e, f in zip(g["events"], g["efficiency"], strict=True)]
         )
         pivot = cells.pivot(index="step", columns="sample", values="value")
-        pivot = pivot.reindex(list(dict.fromkeys(g["step"])))
+        others = sorted(c for c in pivot.columns if c != "signal")
+        pivot = pivot.reindex(index=list(dict.fromkeys(g["step"])), columns=["signal", *others])
         parts.append(f"<h3>m = {float(g['mass'].iloc[0]):g} GeV</h3>")
         parts.append(pivot.to_html())
     return "\n".join(parts)

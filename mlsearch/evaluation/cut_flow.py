@@ -113,6 +113,7 @@ def cut_flow_html(selection: PublishedSelection, flow: pd.DataFrame) -> str:
         pivot = cells.pivot(index="step", columns="sample", values="value")
         others = sorted(c for c in pivot.columns if c != "signal")
         pivot = pivot.reindex(index=list(dict.fromkeys(g["step"])), columns=["signal", *others])
+        pivot = pivot.rename_axis(index=None, columns=None)  # one header row
         parts.append(f"<h3>m = {float(g['mass'].iloc[0]):g} GeV</h3>")
         parts.append(pivot.to_html())
     return "\n".join(parts)

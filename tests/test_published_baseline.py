@@ -15,6 +15,7 @@ from mlsearch.evaluation.cut_flow import cut_flow, cut_flow_html
 from mlsearch.features import get_builder
 from mlsearch.limits.points import CutScorer
 from mlsearch.selection.published import PUBLISHED, published_selection
+from mlsearch.selection.windows import signal_window
 
 from .conftest import feature_meta
 
@@ -90,7 +91,8 @@ def test_cut_flow_counts_each_step_from_the_generated_sample() -> None:
         }
     )
     sel = published_selection("zprime_invisible")
-    flow = cut_flow(rows, meta, sel, {3.0: 0.6}, 10.0, 2.0)
+    window = signal_window(rows.loc[rows["label"] == 1, "recoil_mass2"].to_numpy(), 2.0)
+    flow = cut_flow(rows, meta, sel, {3.0: (window, 0.6)}, 10.0)
     steps = ["generated", "preselection", "recoil in ECL barrel", "ECL energy < 0.4 GeV",
              "tau suppression (0.6)", "signal window"]  # fmt: skip
     for sample, g in flow.groupby("sample"):

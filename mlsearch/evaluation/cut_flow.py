@@ -11,7 +11,7 @@ import pandas as pd
 
 from mlsearch.io.feature_table import FeatureTableMeta, background_rows
 from mlsearch.selection.published import PublishedSelection
-from mlsearch.selection.windows import search_values, signal_window
+from mlsearch.selection.windows import MassWindow, search_values
 
 __all__ = ["CUT_FLOW_COLUMNS", "cut_flow"]
 
@@ -33,24 +33,22 @@ def cut_flow(
     table: pd.DataFrame,
     meta: FeatureTableMeta,
     selection: PublishedSelection,
-    chosen: dict[float, float],
+    points: dict[float, tuple[MassWindow, float]],
     luminosity_fb: float,
-    window_sigma: float,
 ) -> pd.DataFrame:
     """One row per (mass, step, sample): ``events`` expected at the luminosity, ``mc_events``
     the MC rows behind them, ``efficiency`` relative to the generated sample and
-    ``step_efficiency`` relative to the step before. ``chosen``: the tuned threshold per mass
-    (masses without one are left out)."""
+    ``step_efficiency`` relative to the step before. ``points``: per mass, its signal window
+    and the tuned step's threshold there (other masses are left out)."""
     bkg = background_rows(table, meta)
     process = meta.physics_process(bkg["process"])
     generated = _generated(meta, luminosity_fb)
     rows: list[dict[str, object]] = []
-    for mass, t in sorted(chosen.items()):
+    for mass, (window, t) in sorted(points.items()):
         found = meta.signal_sample(mass)
         if found is None:
             continue
         sig = table[(table["label"] == 1) & (table["mass_hypothesis"] == mass)]
-        window = signal_window(search_values(sig, meta.search_rule, mass), window_sigma)
         samples = {"signal": (sig, found[1].cross_section_fb * luminosity_fb)}
         for name in sorted(generated):
             samples[name] = (bkg[process == name], generated[name])

@@ -36,6 +36,9 @@ class MassReport:
     roc: tuple[FloatArray, FloatArray]  # background efficiency, signal efficiency (window)
     #: background search variable, weight, passes the Punzi-optimal cut, the window (low, high)
     sculpt: tuple[FloatArray, FloatArray, NDArray[np.bool_], tuple[float, float]]
+    window: MassWindow
+    #: the baseline setting (thresholds) with the best Punzi sensitivity at this mass
+    baseline_setting: dict[str, float]
 
 
 def roc_curve_weighted(
@@ -175,4 +178,5 @@ def mass_report(
         "background_mc_lumi_fb": mc.limiting,
         **{f"mc_lumi_fb_{p}": v for p, v in sorted(mc.per_process.items())},
     }
-    return MassReport(row, (eff_b, eff_s), (b_var, b_w_all, passes, (window.low, window.high)))
+    sculpt = (b_var, b_w_all, passes, (window.low, window.high))
+    return MassReport(row, (eff_b, eff_s), sculpt, window, base_cuts)

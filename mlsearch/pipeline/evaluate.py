@@ -43,13 +43,15 @@ def _model_reports(
     meta: FeatureTableMeta,
     kind: str,
     baseline: list[tuple[dict[str, float], np.ndarray]],
-) -> tuple[list[dict[str, Any]], dict[float, Any], dict[float, Any]]:
+) -> tuple[list[dict[str, Any]], dict[float, Any], dict[float, Any], dict[float, Any]]:
+    """Per mass: the report rows, ROC and sculpting arrays, and (the window, the baseline
+    setting chosen there)."""
     from mlsearch.evaluation.report import mass_report
 
     paths = Paths.of(config)
     bkg = pd.read_parquet(paths.train / f"{kind}_oof_background.parquet")
     own = pd.read_parquet(paths.train / f"{kind}_oof_signal.parquet")["score"].to_numpy()
-    rows, rocs, sculpts = [], {}, {}
+    rows, rocs, sculpts, chosen = [], {}, {}, {}
     selected = table.loc[table["label"] == 1, "mass_hypothesis"].value_counts()
     for m in meta.mass_grid:
         if selected.get(float(m), 0) < MIN_SIGNAL_EVENTS:  # no window (the limits say why)
@@ -68,7 +70,8 @@ def _model_reports(
         rows.append(rep.row)
         rocs[float(m)] = rep.roc
         sculpts[float(m)] = rep.sculpt
-    return rows, rocs, sculpts
+        chosen[float(m)] = (rep.window, rep.baseline_setting)
+    return rows, rocs, sculpts, chosen
 
 
 def _leave_one_out(
@@ -192,25 +195,20 @@ def _punzi_plot(config: Config, report: pd.DataFrame, out: Path) -> Path:
 
 
 def _cut_flow(
-    config: Config, table: pd.DataFrame, meta: FeatureTableMeta, report: pd.DataFrame, out: Path
-) -> str:
-    """With the published baseline: its cut flow at each mass (the tuned step at the threshold
-    the report chose there) into cut_flow.csv; returns the report's HTML section."""
+    config: Config, table: pd.DataFrame, meta: FeatureTableMeta, chosen: dict[float, Any],
+    out: Path,
+) -> str:  # fmt: skip
+    """With the published baseline: its cut flow at each mass (``chosen``: the report's window
+    and baseline setting there) into cut_flow.csv; returns the report's HTML section."""
     from mlsearch.evaluation.cut_flow import cut_flow, cut_flow_html
     from mlsearch.selection.published import published_selection
 
     (out / "cut_flow.csv").unlink(missing_ok=True)
-    if config.evaluate.baseline != "published" or not len(report):
+    if config.evaluate.baseline != "published" or not chosen:
         return ""
     selection = published_selection(config.search)
-    first = report[report["model"] == report["model"].iloc[0]]
-    chosen = {}
-    for mass, cuts in zip(first["mass"], first["baseline_cuts"], strict=True):
-        if isinstance(cuts, str) and "=" in cuts:  # "name=value" (evaluation.report)
-            chosen[float(mass)] = float(cuts.rsplit("=", 1)[1])
-    flow = cut_flow(
-        table, meta, selection, chosen, config.luminosity_fb, config.limits.window_sigma
-    )
+    points = {m: (window, s[selection.tuned.name]) for m, (window, s) in chosen.items()}
+    flow = cut_flow(table, meta, selection, points, config.luminosity_fb)
     write_text_atomic(out / "cut_flow.csv", flow.to_csv(index=False, float_format="%.6g"))
     return cut_flow_html(selection, flow)
 
@@ -257,8 +255,9 @@ def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResul
     reporter.advance("evaluate")
     figures: dict[str, list[Path]] = {}
     report_rows: list[dict[str, Any]] = []
+    chosen: dict[float, Any] = {}  # the baseline's, the same for every model
     for kind in train["runs"]:
-        rows, rocs, sculpts = _model_reports(config, table, meta, kind, baseline)
+        rows, rocs, sculpts, chosen = _model_reports(config, table, meta, kind, baseline)
         report_rows += rows
         figures[kind] = _model_figures(config, table, meta, kind, rocs, sculpts, ks, out)
         reporter.advance("evaluate", note=kind)
@@ -267,7 +266,7 @@ def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResul
     common.append(_punzi_plot(config, report, out))
     lomo = _leave_one_out(config, table, meta, reporter)
     write_text_atomic(out / "leave_one_out.csv", lomo.to_csv(index=False, float_format="%.6g"))
-    baseline_html = _cut_flow(config, table, meta, report, out)
+    baseline_html = _cut_flow(config, table, meta, chosen, out)
     write_report_html(
         out / "report.html", config.search, config.luminosity_fb, config.limits.window_sigma,
         report, ks, lomo, common, figures, baseline_html,

@@ -1,7 +1,7 @@
 """Cut-based baseline selections: ``published`` (the default, selection.published: the
 published searches' selections step by step) or ``grid``, the older per-search threshold grid
-below, rectangular cuts of the kind the published Belle II searches used before any
-classifier: rectangular cuts on the builder's features, applied on top of the
+below: rectangular cuts on the builder's features, of the kind the published Belle II
+searches used before any classifier, applied on top of the
 signal window. Like those analyses, which tuned their cuts per mass region, every baseline
 has a small grid of thresholds, and the report takes the best of them at each mass (on the
 same events: an optimistic baseline, so a classifier that beats it really is better).

@@ -37,6 +37,11 @@ class SignalSpec(_Strict):
     invisible_br: Literal["lmu_ltau", "one"] = Field(
         "lmu_ltau", description="zprime only: B(Z' -> invisible) of L_mu - L_tau, or 1"
     )
+    radiation: bool = Field(
+        True,
+        description="ISR off both beams (structure functions, photons at the dipole angles) "
+        "and, for the Z' and LFV Z', FSR off the leptons; false: the Born process",
+    )
     files: dict[float, Path] = Field(
         default_factory=dict,
         description="mass [GeV] -> LHE/HepMC3 file used instead of the built-in generator",

@@ -40,7 +40,10 @@ def test_every_process_conserves_four_momentum_and_is_reproducible(process):
 
 def test_dark_photon_energy_angle_and_cross_section():
     mass = 3.0
-    sample = generate_process("dark_photon", 50_000, 1, mass=mass, energy_spread=False)
+    # the Born process (radiation=False): its photon energy is fixed
+    sample = generate_process(
+        "dark_photon", 50_000, 1, mass=mass, energy_spread=False, radiation=False
+    )
     cms = _cms(sample.p4)
     e_expected = (S - mass**2) / (2 * math.sqrt(S))
     np.testing.assert_allclose(cms[:, 0, 0], e_expected, rtol=1e-9)  # two-body photon energy
@@ -51,13 +54,15 @@ def test_dark_photon_energy_angle_and_cross_section():
     )
     expected *= GEV2_TO_FB
     assert sample.cross_section_fb == pytest.approx(expected, abs=4 * sample.cross_section_err_fb)
-    small = generate_process("dark_photon", 1000, 1, mass=mass, coupling=1e-3)
+    small = generate_process("dark_photon", 1000, 1, mass=mass, coupling=1e-3, radiation=False)
     assert small.cross_section_fb == pytest.approx(1e-6 * expected, rel=0.01)
 
 
 def test_alp_cross_section_decay_mass_and_displacement():
     mass = 1.0
-    sample = generate_process("alp", 20_000, 2, mass=mass, coupling=1e-3, energy_spread=False)
+    sample = generate_process(
+        "alp", 20_000, 2, mass=mass, coupling=1e-3, energy_spread=False, radiation=False
+    )
     analytic = ALPHA_EM * 1e-6 / 24 * (1 - mass**2 / S) ** 3 * GEV2_TO_FB
     assert sample.cross_section_fb == pytest.approx(analytic, rel=1e-5)  # unweighted: exact
     decay = sample.p4[:, 2] + sample.p4[:, 3]

@@ -96,7 +96,7 @@ def test_generator_cross_section_scales_with_coupling_and_is_reproducible():
 
 
 def test_generated_zprime_has_the_right_mass_and_recoil_peak():
-    sample = generate_zprime(3000, 3.0, 0.01, seed=1, energy_spread=False)
+    sample = generate_zprime(3000, 3.0, 0.01, seed=1, energy_spread=False, radiation=False)
     k = sample.p4[:, 2]
     np.testing.assert_allclose(np.sqrt(invariant_mass2(k)), 3.0, rtol=1e-6)
     em, ep = beam_four_momenta()
@@ -114,7 +114,9 @@ def test_generator_cross_section_matches_direct_dalitz_integration():
 
     mass, g, sqrt_s = 1.0, 0.01, 10.5796
     total = zprime_dalitz_fb(mass, g, sqrt_s, M_MU)
-    mc = generate_zprime(4000, mass, g, seed=5, invisible_br="one", energy_spread=False)
+    mc = generate_zprime(
+        4000, mass, g, seed=5, invisible_br="one", energy_spread=False, radiation=False
+    )
     assert mc.cross_section_fb == pytest.approx(total, rel=0.03)
 
 

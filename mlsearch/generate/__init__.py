@@ -59,11 +59,14 @@ def generate_process(
     energy_spread: bool = True,
     acceptance: TrackAcceptance | None = None,
     tau_modes: dict[str, float] | None = None,
+    radiation: bool = True,
 ) -> TruthSample:
     """Generate ``n_events`` of ``process`` (a key of PROCESSES); signals need a mass [GeV]
     and take a coupling (default 1 in the model's natural unit). ``acceptance``: e e mu mu
     only with both muons inside this tracking acceptance (other processes refuse it).
-    ``tau_modes``: tau tau only, importance sampling of named tau decay modes."""
+    ``tau_modes``: tau tau only, importance sampling of named tau decay modes.
+    ``radiation``: signals only (photon fusion aside), ISR and FSR; False gives the Born
+    process."""
     if process not in PROCESSES:
         raise ConfigError(f"unknown process {process!r}; known: {', '.join(PROCESSES)}")
     info = PROCESSES[process]
@@ -75,7 +78,7 @@ def generate_process(
         if mass is None:
             raise ConfigError(f"{process} needs a mass [GeV] (--mass)")
         g = 1.0 if coupling is None else coupling
-        return _signal(process, n_events, seed, mass, g, invisible_br, energy_spread)
+        return _signal(process, n_events, seed, mass, g, invisible_br, energy_spread, radiation)
     if process == "tautau":
         from mlsearch.generate.tautau import generate_tautau
 
@@ -84,27 +87,27 @@ def generate_process(
 
 
 def _signal(
-    process: str, n: int, seed: int, mass: float, g: float, br: str, spread: bool
+    process: str, n: int, seed: int, mass: float, g: float, br: str, spread: bool, rad: bool
 ) -> TruthSample:
     if process == "zprime":
         from mlsearch.generate.zprime import generate_zprime
 
-        return generate_zprime(n, mass, g, seed, "one" if br == "one" else "lmu_ltau", spread)
+        return generate_zprime(n, mass, g, seed, "one" if br == "one" else "lmu_ltau", spread, rad)
     if process == "lfv_zprime":
         from mlsearch.generate.lfv_zprime import generate_lfv_zprime
 
-        return generate_lfv_zprime(n, mass, g, seed, spread)
+        return generate_lfv_zprime(n, mass, g, seed, spread, rad)
     if process == "alp":
         from mlsearch.generate.alp import generate_alp
 
-        return generate_alp(n, mass, g, seed, spread)
+        return generate_alp(n, mass, g, seed, spread, rad)
     if process == "alp_fusion":
         from mlsearch.generate.two_photon import generate_alp_fusion
 
         return generate_alp_fusion(n, mass, g, seed, spread)
     from mlsearch.generate.dark_photon import generate_dark_photon
 
-    return generate_dark_photon(n, mass, g, seed, spread)
+    return generate_dark_photon(n, mass, g, seed, spread, rad)
 
 
 def _background(

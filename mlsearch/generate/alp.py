@@ -6,6 +6,12 @@ Gamma = g^2 m^3 / (64 pi). The decay vertex is drawn from the exponential decay 
 mean lab decay length beta gamma c tau: for the default couplings the decay is prompt (microns),
 for small couplings and masses the photons start displaced or outside the detector. The
 photon-fusion mode e+e- -> e+e- a lives in :mod:`mlsearch.generate.two_photon`.
+
+With ``radiation`` (the default) both beams radiate first (:func:`~mlsearch.generate.isr.with_isr`),
+which gives the recoil mass its radiative tail; M(gamma gamma) of the decay is unchanged. The
+hard-photon factor is that of an s-channel annihilation (this process is one: e+e- -> gamma*
+-> gamma a). Slots: recoil photon, a, decay photon 1, decay photon 2, then the ISR photons
+along e- and e+ (E = 0: none).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlsearch.errors import ConfigError
+from mlsearch.generate.isr import with_isr
 from mlsearch.generate.phase_space import decay_two_body, two_body
 from mlsearch.generate.unweight import unweighted_events
 from mlsearch.io.truth import PDG_ALP, TruthSample
@@ -55,28 +62,39 @@ def _trial(beams: Beams, mass: float, rng: np.random.Generator) -> tuple[FloatAr
 
 
 def generate_alp(
-    n_events: int, mass: float, g_agg: float, seed: int, energy_spread: bool = True
+    n_events: int,
+    mass: float,
+    g_agg: float,
+    seed: int,
+    energy_spread: bool = True,
+    radiation: bool = True,
 ) -> TruthSample:
     """n unweighted e+e- -> gamma a, a -> gamma gamma events (lab frame) for ALP mass [GeV]
     and g_a_gamma_gamma [GeV^-1]. Slots: recoil photon, a, decay photon 1, decay photon 2
-    (the decay photons carry the decay vertex). B(a -> gamma gamma) = 1."""
+    (the decay photons carry the decay vertex), with ``radiation`` the two ISR photons.
+    B(a -> gamma gamma) = 1."""
     problem = signal_mass_problem("alp", mass)
     if problem:
         raise ConfigError(problem)
+
+    def trial(b: Beams, r: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+        return _trial(b, mass, r)
+
     events = unweighted_events(
         f"alp_m{mass:g}",
         n_events,
         seed,
-        lambda b, r: _trial(b, mass, r),
+        with_isr(trial, mass, ordered_photon=0) if radiation else trial,
         energy_spread=energy_spread,
     )
     rng = np.random.default_rng(np.random.SeedSequence([seed, 7, int(mass * 1e6)]))
     photons, vertex = decay_alps(events.p4[:, 1], g_agg, rng)
-    p4 = np.concatenate([events.p4, photons], axis=1)
-    vertices = np.zeros((n_events, 4, 3))
-    vertices[:, 2:] = vertex[:, None, :]
+    p4 = np.concatenate([events.p4[:, :2], photons, events.p4[:, 2:]], axis=1)
+    vertices = np.zeros((n_events, p4.shape[1], 3))
+    vertices[:, 2:4] = vertex[:, None, :]
     sigma = g_agg**2 * events.cross_section_fb
-    pdg = np.tile(np.array([22, PDG_ALP, 22, 22], dtype=np.int32), (n_events, 1))
+    slots = [22, PDG_ALP, 22, 22] + ([22, 22] if radiation else [])
+    pdg = np.tile(np.array(slots, dtype=np.int32), (n_events, 1))
     return TruthSample(
         process="alp",
         pdg=pdg,
@@ -91,6 +109,7 @@ def generate_alp(
             "width_gev": float(alp_width(mass, g_agg)),
             "mean_decay_length_cm": float(np.linalg.norm(vertex, axis=1).mean()),
             "unweighting_efficiency": events.efficiency,
+            "radiation": "ISR (structure functions, dipole angles)" if radiation else "none",
         },
         vertex=vertices,
     )

@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.generate.mumu import isr_beta, radiate
+from mlsearch.generate.isr import isr_beta, radiate
 from mlsearch.generate.phase_space import collinear_cos, collinear_cos_density, two_body
 from mlsearch.generate.unweight import weighted_events
 from mlsearch.io.truth import TruthSample

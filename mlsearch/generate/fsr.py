@@ -66,21 +66,29 @@ def _photon_direction(
 
 
 def radiate_final_state(
-    pair: FloatArray, mass: float, rng: np.random.Generator, at_rest: bool = False
+    pair: FloatArray,
+    mass: float,
+    rng: np.random.Generator,
+    at_rest: bool = False,
+    mass2: float | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Leptons (n, 2, 4) after FSR and the two FSR photons (n, 2, 4) (E = 0: none), same frame
-    as the input pair; ``at_rest``: the pair is given in its rest frame (saves two boosts)."""
+    as the input pair; ``at_rest``: the pair is given in its rest frame (saves two boosts).
+    ``mass2``: the second lepton's mass when it differs from the first's (e mu pairs): each
+    lepton then radiates with its own exponent beta_f and velocity."""
     n: int = pair.shape[0]
     total = pair[:, 0] + pair[:, 1]
     m2 = invariant_mass2(total)
     beta_p = total[:, 1:] / total[:, :1]
     rest = pair if at_rest else boost(pair, beta_p[:, None, :])  # pair rest frame
-    e_star = np.sqrt(m2) / 2
-    beta_l = np.sqrt(np.clip(1 - mass**2 / e_star**2, 0, None))
-    b_f = fsr_beta(m2, mass)
+    masses = (mass, mass if mass2 is None else mass2)
     photons = np.zeros((n, 2, 4))
     for i in range(2):
-        z = _fractions(b_f, rng)
+        m_i, m_j = masses[i], masses[1 - i]
+        # the lepton's energy in the pair rest frame (the equal-mass form kept bit for bit)
+        e_star = np.sqrt(m2) / 2 if mass2 is None else (m2 + m_i**2 - m_j**2) / (2 * np.sqrt(m2))
+        beta_l = np.sqrt(np.clip(1 - m_i**2 / e_star**2, 0, None))
+        z = _fractions(fsr_beta(m2, m_i), rng)
         direction = _photon_direction(rest[:, i], beta_l, rng)
         energy = np.where(z > Z_MIN, z * e_star, 0.0)
         photons[:, i] = np.concatenate([energy[:, None], energy[:, None] * direction], axis=1)
@@ -88,17 +96,22 @@ def radiate_final_state(
     frame[:, 0] = np.sqrt(m2)
     q = frame - photons.sum(axis=1)
     q_m2 = invariant_mass2(q)
-    ok = q_m2 > 4 * mass**2 * 1.0001  # else: no FSR for this event
+    threshold2 = 4 * mass**2 if mass2 is None else (mass + mass2) ** 2
+    ok = q_m2 > threshold2 * 1.0001  # else: no FSR for this event
     photons[~ok] = 0.0
     q[~ok] = frame[~ok]
     q_m2 = np.where(ok, q_m2, m2)
     beta_q = q[:, 1:] / q[:, :1]
     axis = boost(rest[:, 0], beta_q)[:, 1:]
     axis /= np.linalg.norm(axis, axis=1, keepdims=True)
-    e_l = np.sqrt(q_m2) / 2
+    if mass2 is None:
+        e_l = e_m = np.sqrt(q_m2) / 2
+    else:
+        e_l = (q_m2 + mass**2 - mass2**2) / (2 * np.sqrt(q_m2))
+        e_m = np.sqrt(q_m2) - e_l
     p_l = np.sqrt(np.clip(e_l**2 - mass**2, 0, None))
     minus = np.concatenate([e_l[:, None], p_l[:, None] * axis], axis=1)
-    plus = np.concatenate([e_l[:, None], -p_l[:, None] * axis], axis=1)
+    plus = np.concatenate([e_m[:, None], -p_l[:, None] * axis], axis=1)
     leptons = boost(np.stack([minus, plus], axis=1), -beta_q[:, None, :])
     if at_rest:
         return leptons, photons

@@ -21,16 +21,14 @@ angular distribution
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.generate.dipole import dipole_photon_cos
 from mlsearch.generate.fsr import radiate_final_state
+from mlsearch.generate.isr import hard_isr_factor, isr_beta, isr_photons, radiate
 from mlsearch.io.truth import TruthSample
 from mlsearch.physics.beams import cms_to_lab, sample_beams
-from mlsearch.physics.constants import ALPHA_EM, M_E, M_MU
+from mlsearch.physics.constants import ALPHA_EM, M_MU
 from mlsearch.physics.kinematics import boost
 from mlsearch.physics.seeds import chunk_rng
 from mlsearch.physics.vacuum_polarisation import vp_factor
@@ -38,9 +36,7 @@ from mlsearch.physics.vacuum_polarisation import vp_factor
 __all__ = [
     "born_mumu",
     "generate_mumu",
-    "isr_beta",
     "isr_pair_events",
-    "radiate",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -59,75 +55,6 @@ def born_mumu(s: FloatArray | float, mass: float = M_MU) -> FloatArray:
     beta2 = np.clip(1 - 4 * mass**2 / s, 0, None)
     beta = np.sqrt(beta2)
     return 4 * np.pi * ALPHA_EM**2 / (3 * s) * beta * (3 - beta2) / 2
-
-
-def isr_beta(s: float) -> float:
-    """ISR exponent beta = 2 alpha/pi (ln(s/m_e^2) - 1); 0.0878 at sqrt(s) = 10.58 GeV."""
-    return 2 * ALPHA_EM / math.pi * (math.log(s / M_E**2) - 1)
-
-
-#: multichannel sampling of the ISR fractions: with probability HARD_CHANNEL both y are drawn
-#: log-uniformly in [Y_MIN_HARD, 1], which puts ~7x more (lower-weight) events at the large
-#: recoil masses where the Z' windows are than the structure function itself would.
-HARD_CHANNEL = 0.7
-Y_MIN_HARD = 1e-4
-
-
-def _structure_function(y: FloatArray, beta: float) -> FloatArray:
-    """Kuraev-Fadin D(y) for the fraction y of the beam energy radiated."""
-    return beta / 2 * y ** (beta / 2 - 1) * (1 + 3 * beta / 8) - beta / 4 * (2 - y)
-
-
-def radiate(n: int, beta: float, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
-    """ISR fractions (y1, y2) per event and the weight D(y1) D(y2) / sampling density."""
-    hard = rng.uniform(size=n) < HARD_CHANNEL
-    u = rng.uniform(size=(n, 2))
-    log_range = -np.log(Y_MIN_HARD)
-    y = np.where(hard[:, None], Y_MIN_HARD ** (1 - u), u ** (2 / beta))
-    y = np.clip(y, 1e-300, 1.0)
-    soft_density = beta / 2 * y ** (beta / 2 - 1)
-    hard_density = np.where(y >= Y_MIN_HARD, 1 / (y * log_range), 0.0)
-    density = (1 - HARD_CHANNEL) * soft_density.prod(axis=1) + HARD_CHANNEL * hard_density.prod(
-        axis=1
-    )
-    weight = _structure_function(y, beta).prod(axis=1) / density
-    return y, weight
-
-
-def _isr_photons(
-    sqrt_s: FloatArray, y: FloatArray, rng: np.random.Generator
-) -> tuple[FloatArray, FloatArray]:
-    """The two ISR photons (n, 4) each in the CM frame: energies y_i sqrt(s) / 2, the first
-    around the e- direction (+z), the second around the e+ direction, each at the dipole
-    angle of :func:`~mlsearch.generate.dipole.dipole_photon_cos` and a uniform azimuth."""
-    n = len(sqrt_s)
-    beta_e = np.sqrt(np.clip(1 - (2 * M_E / sqrt_s) ** 2, 0, None))
-    photons = []
-    for i, sign in ((0, 1.0), (1, -1.0)):
-        c = sign * dipole_photon_cos(n, beta_e, rng)
-        phi = rng.uniform(0, 2 * np.pi, n)
-        sin_t = np.sqrt(np.clip(1 - c**2, 0, None))
-        e = sqrt_s / 2 * y[:, i]
-        photons.append(
-            np.stack([e, e * sin_t * np.cos(phi), e * sin_t * np.sin(phi), e * c], axis=-1)
-        )
-    return photons[0], photons[1]
-
-
-def _hard_isr_factor(y: FloatArray, photon: FloatArray) -> FloatArray:
-    """The exact O(alpha) initial-state radiator over its eikonal (soft-photon) form, for a
-    photon of beam-energy fraction y at polar angle theta (F. A. Berends, R. Kleiss, Nucl.
-    Phys. B 177 (1981) 237; with the muon angles integrated):
-
-        dsigma / dy dcos = sigma_Born(s') alpha/pi [(1 + (1 - y)^2) / (y sin^2) - y / 2]
-                         = eikonal x [1 - y^2 sin^2 / (2 (1 + (1 - y)^2))],
-
-    1 for soft or collinear photons (where the structure function holds), 0.9 for y = 0.5
-    at 90 deg. Checked against the full e+e- -> mu+ mu- gamma matrix element to 1e-4
-    (docs/validation.md)."""
-    e = np.where(photon[:, 0] > 0, photon[:, 0], 1.0)
-    sin2 = (photon[:, 1] ** 2 + photon[:, 2] ** 2) / e**2
-    return 1.0 - y**2 * sin2 / (2 * (1 + (1 - y) ** 2))
 
 
 def _muon_directions(cos_max_weight: FloatArray, rng: np.random.Generator) -> FloatArray:
@@ -164,7 +91,7 @@ def isr_pair_events(
         s = sqrt_s**2
         b = isr_beta(float(np.mean(s)))
         y, w_isr = radiate(n, b, rng)
-        g1, g2 = _isr_photons(sqrt_s, y, rng)
+        g1, g2 = isr_photons(sqrt_s, y, rng)
         pair_p4 = np.stack([sqrt_s, *np.zeros((3, n))], axis=-1) - g1 - g2
         s_red = pair_p4[:, 0] ** 2 - (pair_p4[:, 1:] ** 2).sum(axis=1)
         above = s_red > 4 * mass**2 * 1.0001
@@ -172,7 +99,7 @@ def isr_pair_events(
         s_red = np.where(above, s_red, s)
         g1, g2 = np.where(above[:, None], g1, 0.0), np.where(above[:, None], g2, 0.0)
         pair_p4 = np.where(above[:, None], pair_p4, np.stack([sqrt_s, *np.zeros((3, n))], -1))
-        w_hard = _hard_isr_factor(y[:, 0], g1) * _hard_isr_factor(y[:, 1], g2)
+        w_hard = hard_isr_factor(y[:, 0], g1) * hard_isr_factor(y[:, 1], g2)
         weight = np.where(above, born_mumu(s_red, mass) * vp_factor(s_red) * w_isr * w_hard, 0.0)
         beta_l2 = 1 - 4 * mass**2 / s_red
         cos_t = _muon_directions(beta_l2, rng)

@@ -4,6 +4,12 @@ Events are drawn in the CM frame from three-body phase space, sampled in log(D1)
 (D_i = (q_i + k)^2 - m_mu^2, the muon propagator denominators) to follow the soft and
 collinear emission peaks, weighted with the spin-summed |M|^2 of
 :mod:`mlsearch.physics.zprime_me`, and unweighted by accept-reject.
+
+With ``radiation`` (the default) the beams radiate first (:func:`~mlsearch.generate.isr.with_isr`:
+the hard process at the reduced s', the ISR photons at their dipole angles) and the muon pair
+radiates FSR after (:func:`~mlsearch.generate.fsr.radiate_final_state`, in the pair's rest
+frame, so the Z' momentum and the recoil against mu mu gamma_FSR stay as they were). Particle
+slots: mu-, mu+, Z', ISR photon along e-, along e+, FSR photon off mu-, off mu+ (E = 0: none).
 """
 
 from __future__ import annotations
@@ -14,16 +20,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlsearch.errors import ConfigError
+from mlsearch.generate.fsr import radiate_final_state
+from mlsearch.generate.isr import with_isr
 from mlsearch.generate.phase_space import random_rotation
 from mlsearch.generate.unweight import unweighted_events
 from mlsearch.io.truth import PDG_ZPRIME, TruthSample
 from mlsearch.physics.beams import Beams
 from mlsearch.physics.constants import M_MU
 from mlsearch.physics.mass_ranges import signal_mass_problem
+from mlsearch.physics.seeds import chunk_rng
 from mlsearch.physics.zprime_me import squared_me_zprime_cm
 from mlsearch.physics.zprime_model import invisible_branching_fraction
 
-__all__ = ["generate_zprime"]
+__all__ = ["generate_zprime", "radiate_leptons"]
 
 FloatArray = NDArray[np.float64]
 CHUNK = 40_000
@@ -79,6 +88,15 @@ def _trial_events(
     return p, weight
 
 
+def radiate_leptons(p4: FloatArray, m1: float, m2: float, seed: int, tag: str) -> FloatArray:
+    """FSR off the lepton pair in slots 0 and 1 of unweighted events (n, k, 4): the events
+    with the radiated leptons and two FSR photon slots appended (n, k + 2, 4). Drawn from
+    its own stream (seed, ``tag``), so the hard process's events do not move."""
+    rng = chunk_rng(seed, tag + "_fsr", 0)
+    leptons, photons = radiate_final_state(p4[:, :2], m1, rng, mass2=None if m1 == m2 else m2)
+    return np.concatenate([leptons, p4[:, 2:], photons], axis=1)
+
+
 def generate_zprime(
     n_events: int,
     mass: float,
@@ -86,8 +104,11 @@ def generate_zprime(
     seed: int,
     invisible_br: Literal["lmu_ltau", "one"] = "lmu_ltau",
     energy_spread: bool = True,
+    radiation: bool = True,
 ) -> TruthSample:
-    """Generate n unweighted e+e- -> mu+ mu- Z' events (lab frame) for Z' mass [GeV].
+    """Generate n unweighted e+e- -> mu+ mu- Z' events (lab frame) for Z' mass [GeV];
+    ``radiation``: ISR and FSR (slots in the module docstring), else the Born process (slots
+    mu-, mu+, Z').
 
     The event weight is sigma(e+e- -> mu mu Z') * B(Z' -> invisible) / n [fb].
     """
@@ -95,14 +116,18 @@ def generate_zprime(
     if problem:
         raise ConfigError(problem)
     process = f"zprime_m{mass:g}"
-    events = unweighted_events(
-        process, n_events, seed, lambda b, r: _trial_events(b, mass, r), CHUNK, energy_spread
-    )
-    p4 = events.p4
+
+    def trial(b: Beams, r: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+        return _trial_events(b, mass, r)
+
+    hard = with_isr(trial, mass + 2 * M_MU) if radiation else trial
+    events = unweighted_events(process, n_events, seed, hard, CHUNK, energy_spread)
+    p4 = radiate_leptons(events.p4, M_MU, M_MU, seed, process) if radiation else events.p4
     sigma = coupling**2 * events.cross_section_fb
     sigma_err = coupling**2 * events.cross_section_err_fb
     br = invisible_branching_fraction(mass) if invisible_br == "lmu_ltau" else 1.0
-    pdg = np.tile(np.array([13, -13, PDG_ZPRIME], dtype=np.int32), (n_events, 1))
+    slots = [13, -13, PDG_ZPRIME] + ([22] * 4 if radiation else [])
+    pdg = np.tile(np.array(slots, dtype=np.int32), (n_events, 1))
     return TruthSample(
         process=process,
         pdg=pdg,
@@ -116,5 +141,6 @@ def generate_zprime(
             "invisible_br": br,
             "cross_section_production_fb": sigma,
             "unweighting_efficiency": events.efficiency,
+            "radiation": "ISR (structure functions, dipole angles) + FSR" if radiation else "none",
         },
     )

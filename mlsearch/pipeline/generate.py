@@ -50,6 +50,7 @@ class _Partition:
     out: Path
     share: float
     tau_modes: tuple[tuple[str, float], ...] = ()
+    radiation: bool = True
 
 
 def _partition_seed(seed: int, name: str, index: int) -> int:
@@ -79,6 +80,7 @@ def _partitions(config: Config, job: SampleJob, dataset: EventDataset) -> list[_
             dataset.part_path(k),
             n / job.n_events,
             job.tau_modes,
+            gen.signal.radiation,
         )
         for k, n in enumerate(sizes)
     ]
@@ -96,6 +98,7 @@ def _generate_partition(part: _Partition) -> dict[str, Any]:
         part.process, part.n, part.seed, mass=part.mass, coupling=part.coupling,
         invisible_br=part.invisible_br, energy_spread=part.energy_spread,
         acceptance=part.acceptance, tau_modes=dict(part.tau_modes) or None,
+        radiation=part.radiation,
     )  # fmt: skip
     events = truth_to_awkward(sample)
     if part.offset:

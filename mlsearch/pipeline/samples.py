@@ -48,7 +48,7 @@ def _signal_jobs(config: Config) -> list[SampleJob]:
         source = sig.files.get(mass)
         key = stage_key(
             "generate", name, sig.n_events, sig.coupling, sig.invisible_br, gen.energy_spread,
-            config.seed, _source_digest(source), *_split(config, sig.n_events),
+            config.seed, _source_digest(source), *_split(config, sig.n_events), sig.radiation,
         )  # fmt: skip
         out.append(
             SampleJob(name, sig.process, sig.n_events, mass, sig.coupling,

@@ -84,7 +84,7 @@ def generate_alp(
         f"alp_m{mass:g}",
         n_events,
         seed,
-        with_isr(trial, mass, ordered_photon=0) if radiation else trial,
+        with_isr(trial, mass, ordered_photons=(0,)) if radiation else trial,
         energy_spread=energy_spread,
     )
     rng = np.random.default_rng(np.random.SeedSequence([seed, 7, int(mass * 1e6)]))

@@ -4,14 +4,21 @@ background that mimics a single photon. Weighted events; two channels:
 
 * ``bhabha``: Born Bhabha (s- and t-channel photons, each with the running alpha of
   :mod:`mlsearch.physics.vacuum_polarisation` at its |q^2|) convolved with the Kuraev-Fadin
-  structure functions of both beams (as :mod:`mlsearch.generate.mumu`); both leptons inside
-  [THETA_E_MIN, 180 - THETA_E_MIN] in the CM frame.
+  structure functions of both beams, the ISR photons at the initial-state dipole's angles
+  (:mod:`mlsearch.generate.isr`, as for mu mu) and the pair recoiling against them; both
+  leptons inside [THETA_E_MIN, 180 - THETA_E_MIN] in the CM frame, their mass above
+  M_PAIR_MIN. An ISR photon inside the
+  radiative channel's cuts (below) gives the event weight 0: hard photons at large angles
+  come from the exact matrix element of that channel, not twice. (The s-channel hard-photon
+  factor of mu mu is not applied: Bhabha scattering is t-channel dominated, and the photons
+  where it would matter are those the radiative channel takes.)
 * ``radiative``: the CALKUL |M|^2 (:func:`~mlsearch.physics.qed_me.me2_radiative_bhabha`),
   photon with E* > E_GAMMA_MIN and CM polar angle in [THETA_GAMMA_MIN, 180 - THETA_GAMMA_MIN],
   at least PSI_MIN from both leptons. The leptons have the electron mass in the kinematics, so
   the t-channel pole of a lepton along the beam is cut off at |t| ~ m_e^2 (the massless
   formula is used there: ~10 % on the rate with an untagged lepton, docs/validation.md).
-  Overlap with the first channel is the non-logarithmic O(alpha) part of the ISR (small).
+  Its photon may go anywhere outside the leptons' 2 deg cones, the leptons anywhere: the
+  radiative Bhabha with both leptons lost down the beam pipe is in.
 """
 
 from __future__ import annotations
@@ -21,13 +28,13 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.generate.isr import isr_beta, radiate
+from mlsearch.generate.isr import hard_axis, isr_beta, isr_photons, radiate
 from mlsearch.generate.phase_space import collinear_cos, collinear_cos_density, two_body
 from mlsearch.generate.unweight import weighted_events
 from mlsearch.io.truth import TruthSample
 from mlsearch.physics.beams import Beams
 from mlsearch.physics.constants import ALPHA_EM, M_E
-from mlsearch.physics.kinematics import boost, rotate_z_to
+from mlsearch.physics.kinematics import boost, invariant_mass2, rotate_z_to
 from mlsearch.physics.qed_me import me2_radiative_bhabha
 from mlsearch.physics.vacuum_polarisation import vp_factor
 
@@ -38,6 +45,10 @@ THETA_E_MIN = 10.0  # deg, CM, both leptons of the Bhabha channel
 E_GAMMA_MIN = 0.25  # GeV, CM, radiative channel
 THETA_GAMMA_MIN = 10.0  # deg, CM, radiative channel
 PSI_MIN = 2.0  # deg, photon to either lepton, radiative channel
+#: GeV, Bhabha channel: the e+e- pair's mass after ISR. Below it two hard photons along the
+#: beams leave a light pair at large angle, whose factorised rate (sigma_Born ~ 1/s') is not
+#: to be trusted and whose tracks every search here vetoes.
+M_PAIR_MIN = 1.0
 RADIATIVE_FRACTION = 0.5
 _DELTA = 1e-10  # 1 + delta - cos: the t-channel peak of the radiative sampler
 
@@ -55,13 +66,34 @@ def _cm_cos(p: FloatArray) -> FloatArray:
     return np.asarray(p[..., 3] / np.linalg.norm(p[..., 1:], axis=-1))
 
 
+def _in_radiative_cuts(k: FloatArray, pair: FloatArray) -> NDArray[np.bool_]:
+    """Photons (n, 4), CM frame, inside the radiative channel's cuts (energy, polar angle, at
+    least PSI_MIN from both leptons of ``pair`` (n, 2, 4))."""
+    e = np.where(k[:, 0] > 0, k[:, 0], 1.0)
+    direction = k[:, 1:] / e[:, None]
+    cos_psi = math.cos(math.radians(PSI_MIN))
+    inside = (k[:, 0] > E_GAMMA_MIN) & (
+        np.abs(direction[:, 2]) < math.cos(math.radians(THETA_GAMMA_MIN))
+    )
+    for i in range(2):
+        q = pair[:, i, 1:]
+        inside &= (direction * q).sum(axis=1) / np.linalg.norm(q, axis=1) < cos_psi
+    return np.asarray(inside)
+
+
 def _bhabha(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
     sqrt_s = beams.sqrt_s
     n: int = sqrt_s.shape[0]
     s = sqrt_s**2
     y, w_isr = radiate(n, isr_beta(float(np.mean(s))), rng)
-    y1, y2 = y[:, 0], y[:, 1]
-    s_red = s * (1 - y1) * (1 - y2)
+    g1, g2 = isr_photons(sqrt_s, y, rng)
+    rest = np.zeros((n, 4))
+    rest[:, 0] = sqrt_s
+    rest -= g1 + g2
+    s_red = invariant_mass2(rest)
+    above = (s_red > M_PAIR_MIN**2) & (rest[:, 0] > 0)
+    s_red = np.where(above, s_red, s)
+    rest = np.where(above[:, None], rest, np.stack([sqrt_s, *np.zeros((3, n))], -1))
     # pair-frame angle: half t-peaked (1/(1 + d - c)^2), half flat, inside a cone wider than
     # the CM cut (the ISR boost moves the angles); the CM cut is applied afterwards
     c_max = math.cos(math.radians(THETA_E_MIN / 3))
@@ -72,18 +104,15 @@ def _bhabha(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatAr
     cos_t = np.where(rng.uniform(size=n) < 0.5, peaked, rng.uniform(-c_max, c_max, n))
     density = 0.5 / ((1 + d - cos_t) ** 2 * (b - a)) + 0.5 / (2 * c_max)
     pair = two_body(np.sqrt(s_red), M_E, M_E, cos_t, rng.uniform(0, 2 * np.pi, n))
-    e_tot = sqrt_s / 2 * (2 - y1 - y2)
-    beta_z = np.stack([np.zeros(n), np.zeros(n), sqrt_s / 2 * (y2 - y1) / e_tot], axis=-1)
-    pair = boost(pair, -beta_z[:, None, :])
-    zero = np.zeros(n)
-    g1 = np.stack([sqrt_s / 2 * y1, zero, zero, sqrt_s / 2 * y1], axis=-1)
-    g2 = np.stack([sqrt_s / 2 * y2, zero, zero, -sqrt_s / 2 * y2], axis=-1)
+    pair = rotate_z_to(pair, hard_axis(sqrt_s, g1, rest)[:, None, :])
+    pair = boost(pair, -(rest[:, 1:] / rest[:, :1])[:, None, :])
     p = np.concatenate([pair, g1[:, None], g2[:, None]], axis=1)
     p[:, 2:][p[:, 2:, 0] < 1e-6] = 0.0
     cut = math.cos(math.radians(THETA_E_MIN))
-    inside = (np.abs(_cm_cos(pair)) < cut).all(axis=1)
+    keep = above & (np.abs(_cm_cos(pair)) < cut).all(axis=1)
+    keep &= ~(_in_radiative_cuts(p[:, 2], pair) | _in_radiative_cuts(p[:, 3], pair))
     w = bhabha_vp_dsigma_dcos(s_red, cos_t) / density * w_isr
-    return p, np.where(inside, w, 0.0)
+    return p, np.where(keep, w, 0.0)
 
 
 def _peaked_direction(axis: FloatArray, rng: np.random.Generator) -> FloatArray:
@@ -171,6 +200,7 @@ def generate_ee(n_events: int, seed: int, energy_spread: bool = True) -> TruthSa
             "sigma_radiative_fb": rad.cross_section_fb,
             "cuts": {
                 "theta_e_min_deg": THETA_E_MIN,
+                "m_pair_min_gev": M_PAIR_MIN,
                 "e_gamma_min_gev": E_GAMMA_MIN,
                 "theta_gamma_min_deg": THETA_GAMMA_MIN,
                 "psi_min_deg": PSI_MIN,

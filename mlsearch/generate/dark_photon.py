@@ -73,7 +73,7 @@ def generate_dark_photon(
         f"dark_photon_m{mass:g}",
         n_events,
         seed,
-        with_isr(trial, mass, ordered_photon=0) if radiation else trial,
+        with_isr(trial, mass, ordered_photons=(0,)) if radiation else trial,
         energy_spread=energy_spread,
     )
     sigma = epsilon**2 * events.cross_section_fb

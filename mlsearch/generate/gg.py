@@ -3,7 +3,12 @@ hard three-photon process inside generator cuts (weighted events).
 
 gamma gamma: half of :func:`~mlsearch.physics.qed_me.dark_photon_dsigma_dcos` at m = 0 (the
 1/2 for identical photons), collinear poles regularised by the electron velocity, so photons
-down the beam pipe (the single-photon background) are included.
+down the beam pipe (the single-photon background) are included; with ISR off both beams
+(:func:`~mlsearch.generate.isr.with_isr`: structure functions, photons at the dipole angles,
+softer than both hard photons), so a third photon can go down the beam pipe or into a gap
+while the two others are anywhere. Where all three photons of such an event (the two hard
+ones and an ISR photon) lie inside the three-photon channel's cuts, the event gets weight 0:
+that region belongs to the exact matrix element of the second channel.
 gamma gamma gamma: Berends-Kleiss |M|^2 with 1/3! for identical photons (the sampler is
 cross-checked against flat RAMBO phase space in the tests), all three photons with CM energy
 above E3_MIN and CM polar angle within [THETA3_MIN, 180 - THETA3_MIN]. The soft and virtual
@@ -19,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlsearch.generate.dark_photon import SQRT_S_MAX, electron_beta
+from mlsearch.generate.isr import with_isr
 from mlsearch.generate.phase_space import (
     collinear_cos,
     collinear_cos_density,
@@ -45,8 +51,26 @@ def _two_photon(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, Flo
     cos_t = collinear_cos(n, beta, rng)
     phi = rng.uniform(0, 2 * np.pi, n)
     w = 0.5 * dark_photon_dsigma_dcos(sqrt_s**2, 0.0, cos_t, beta)
-    p = two_body(sqrt_s, 0.0, 0.0, cos_t, phi)
-    return np.concatenate([p, np.zeros((n, 1, 4))], axis=1), w / collinear_cos_density(cos_t, beta)
+    return two_body(sqrt_s, 0.0, 0.0, cos_t, phi), w / collinear_cos_density(cos_t, beta)
+
+
+def _in_three_photon_cuts(p: FloatArray) -> NDArray[np.bool_]:
+    """Photons (n, k, 4) in the CM frame inside the three-photon channel's cuts."""
+    e = p[..., 0]
+    cos_t = p[..., 3] / np.where(e > 0, e, 1.0)
+    return np.asarray((e > E3_MIN) & (np.abs(cos_t) < math.cos(math.radians(THETA3_MIN))))
+
+
+_TWO_PHOTON_ISR = with_isr(_two_photon, 0.0, ordered_photons=(0, 1))
+
+
+def _two_photon_isr(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+    """gamma gamma with ISR: slots photon, photon, ISR photon along e-, along e+; events with
+    three photons inside the three-photon cuts are left to that channel (weight 0)."""
+    p, w = _TWO_PHOTON_ISR(beams, rng)
+    inside = _in_three_photon_cuts(p)
+    covered = inside[:, 0] & inside[:, 1] & (inside[:, 2] | inside[:, 3])
+    return p, np.where(covered, 0.0, w)
 
 
 def _three_photon(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
@@ -81,19 +105,22 @@ def _three_photon(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, F
         (16 * np.pi**3 * 32 * np.pi**2) * angular / (energies**2 * log_e[:, None] * (4 * np.pi))
     )
     density = per_channel.mean(axis=1)
-    return k, np.where(inside, me2 / (2 * s) / 6 / density, 0.0)
+    w = np.where(inside, me2 / (2 * s) / 6 / density, 0.0)
+    return np.concatenate([k, np.zeros((n, 1, 4))], axis=1), w
 
 
 def generate_gg(n_events: int, seed: int, energy_spread: bool = True) -> TruthSample:
-    """n weighted e+e- -> gamma gamma (gamma) events (lab frame); slots: three photons (the
-    third empty for two-photon events). Weights sum to sigma_2gamma + sigma_3gamma(cuts)."""
+    """n weighted e+e- -> gamma gamma (gamma) events (lab frame); slots: four photons (two-photon
+    events: the two hard photons and the ISR photons along e- and e+, E = 0 when softer than
+    1 keV; three-photon events: three photons and an empty slot). Weights sum to
+    sigma_2gamma(ISR) + sigma_3gamma(cuts)."""
     n3 = round(n_events * THREE_PHOTON_FRACTION)
-    two = weighted_events("gg2", n_events - n3, seed, _two_photon, energy_spread=energy_spread)
+    two = weighted_events("gg2", n_events - n3, seed, _two_photon_isr, energy_spread=energy_spread)
     three = weighted_events("gg3", n3, seed, _three_photon, energy_spread=energy_spread)
     sigma = two.cross_section_fb + three.cross_section_fb
     return TruthSample(
         "gg",
-        np.full((n_events, 3), 22, dtype=np.int32),
+        np.full((n_events, 4), 22, dtype=np.int32),
         np.concatenate([two.p4, three.p4]),
         np.concatenate([two.weight_fb, three.weight_fb]),
         sigma,
@@ -102,5 +129,6 @@ def generate_gg(n_events: int, seed: int, energy_spread: bool = True) -> TruthSa
             "sigma_2gamma_fb": two.cross_section_fb,
             "sigma_3gamma_fb": three.cross_section_fb,
             "three_photon_cuts": {"e_min_gev": E3_MIN, "theta_min_deg": THETA3_MIN},
+            "isr": "two-photon channel: structure functions, dipole angles, ordered",
         },
     )

@@ -13,7 +13,8 @@ annihilation over its eikonal form, 1 - y^2 sin^2 / (2 (1 + (1 - y)^2)) (Berends
 
 :func:`with_isr` puts this radiation on any two-body or three-body hard process given as a
 trial function (the signals): the hard process happens at the reduced s' = (P - k1 - k2)^2
-in the rest frame of P - k1 - k2, which recoils against both photons.
+in the rest frame of P - k1 - k2, which recoils against both photons, its axis along the
+radiating e- (:func:`hard_axis`).
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from mlsearch.generate.dipole import dipole_photon_cos
 from mlsearch.generate.unweight import Trial
 from mlsearch.physics.beams import Beams
 from mlsearch.physics.constants import ALPHA_EM, M_E
-from mlsearch.physics.kinematics import boost, invariant_mass2
+from mlsearch.physics.kinematics import boost, invariant_mass2, rotate_z_to
 
 __all__ = [
     "HARD_CHANNEL",
     "Y_MIN_HARD",
+    "hard_axis",
     "hard_isr_factor",
     "isr_beta",
     "isr_photons",
@@ -124,6 +126,20 @@ def hard_isr_factor(y: FloatArray, photon: FloatArray) -> FloatArray:
     return 1.0 - y**2 * sin2 / (2 * (1 + (1 - y) ** 2))
 
 
+def hard_axis(sqrt_s: FloatArray, g1: FloatArray, rest: FloatArray) -> FloatArray:
+    """The beam axis of the hard process (n, 3): the direction, in the rest frame of
+    ``rest`` = P - k1 - k2, of the e- after it radiated k1 = ``g1`` (CM frame, e- along +z).
+    Along +z for collinear photons; when the photons carry transverse momentum, the hard
+    process's t-channel peaks and angular distributions follow its own incoming lepton, not
+    the lab's z (which matters for a light system recoiling against photons at angles)."""
+    half = sqrt_s / 2
+    zero = np.zeros_like(half)
+    incoming = np.stack([half, zero, zero, half], axis=-1) - g1
+    axis = boost(incoming, rest[:, 1:] / rest[:, :1])[:, 1:]
+    norm = np.linalg.norm(axis, axis=1, keepdims=True)
+    return np.where(norm > 0, axis / np.where(norm > 0, norm, 1.0), np.array([0.0, 0.0, 1.0]))
+
+
 def _beams_at_rest(sqrt_s: FloatArray) -> Beams:
     """Beams (n, 4) along +-z with the CM energies sqrt_s (the hard process's frame)."""
     half = sqrt_s / 2
@@ -132,21 +148,22 @@ def _beams_at_rest(sqrt_s: FloatArray) -> Beams:
     return Beams(np.stack([half, zero, zero, p], -1), np.stack([half, zero, zero, -p], -1))
 
 
-def with_isr(trial: Trial, threshold: float, ordered_photon: int | None = None) -> Trial:
+def with_isr(trial: Trial, threshold: float, ordered_photons: tuple[int, ...] = ()) -> Trial:
     """The hard process ``trial`` (CM four-momenta (n, k, 4), weights [GeV^-2]) with ISR off
     both beams: its k particles, then the ISR photon along e- and the one along e+ (E = 0
     when softer than 1 keV). The hard process runs at the reduced CM energy sqrt(s') in the
-    rest frame of P - k1 - k2 (its axis kept along z: the photons' transverse momenta are
-    small against sqrt(s') where the rate is) and is boosted back; its weight is multiplied
+    rest frame of P - k1 - k2, its z axis turned onto the radiating e- (:func:`hard_axis`),
+    and is boosted back; its weight is multiplied
     by D(y1) D(y2) / density and the hard-photon factor of each photon. Events with
     sqrt(s') <= ``threshold`` [GeV] (the sum of the final-state masses) get weight 0.
 
-    ``ordered_photon``: the slot of the hard process's own photon (e+e- -> gamma A', gamma a).
-    That photon and the ISR photons are the same radiation; the structure functions describe
-    the softer ones only, so events where an ISR photon is harder (CM energy) than the hard
-    process's photon get weight 0 (strong ordering; the swapped assignment is the event where
-    the other photon is the hard process's). Without it e+e- -> gamma A' at s' -> m^2, where
-    its photon turns soft and dsigma diverges, would be counted on top of itself.
+    ``ordered_photons``: the slots of the hard process's own photons (e+e- -> gamma A',
+    gamma a, gamma gamma). They and the ISR photons are the same radiation; the structure
+    functions describe the softer ones only, so events where an ISR photon is harder (CM
+    energy) than one of the hard process's photons get weight 0 (strong ordering; the swapped
+    assignment is the event where the other photon is the hard process's). Without it
+    e+e- -> gamma A' at s' -> m^2, where its photon turns soft and dsigma diverges, would be
+    counted on top of itself.
 
     The total cross section becomes the Born one convolved with the structure functions,
     including their soft and virtual O(alpha) correction (1 + 3 beta / 8 per beam)."""
@@ -165,11 +182,11 @@ def with_isr(trial: Trial, threshold: float, ordered_photon: int | None = None) 
         g1, g2 = np.where(above[:, None], g1, 0.0), np.where(above[:, None], g2, 0.0)
         rest = np.where(above[:, None], rest, np.stack([sqrt_s, *np.zeros((3, n))], -1))
         p, w = trial(_beams_at_rest(sqrt_red), rng)
+        p = rotate_z_to(p, hard_axis(sqrt_s, g1, rest)[:, None, :])
         p = boost(p, -(rest[:, 1:] / rest[:, :1])[:, None, :])
         w_hard = hard_isr_factor(y[:, 0], g1) * hard_isr_factor(y[:, 1], g2)
-        if ordered_photon is not None:
-            softer = np.maximum(g1[:, 0], g2[:, 0]) < p[:, ordered_photon, 0]
-            above &= softer
+        for slot in ordered_photons:
+            above &= np.maximum(g1[:, 0], g2[:, 0]) < p[:, slot, 0]
         weight = np.where(above, w * w_isr * w_hard, 0.0)
         photons = np.stack([g1, g2], axis=1)
         photons[photons[..., 0] < E_PHOTON_MIN] = 0.0

@@ -4,6 +4,7 @@ leave-one-mass-out test and the limits decide which events a mass hypothesis see
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ __all__ = [
     "signal_window",
 ]
 
-#: selected signal events needed to measure a window (its median and 68 % interval); a mass
+#: selected signal events needed to measure a window (the core of its peak); a mass
 #: with fewer is not trained on, evaluated or given a limit (the limits table says why)
 MIN_SIGNAL_EVENTS = 10
 
@@ -65,23 +66,52 @@ def search_values(table: pd.DataFrame, rule: dict[str, Any], mass: float) -> NDA
     )
 
 
+#: the core of a signal peak: the shortest interval holding this share of the signal events
+CORE_FRACTION = 0.5
+#: half-width of the shortest interval holding half of a Gaussian, in its sigma
+_CORE_HALF_WIDTH = 0.6744897501960817
+
+
 def signal_window(values: NDArray[np.float64], n_sigma: float) -> MassWindow:
-    """Window of +-n_sigma around the signal median; sigma is half the central 68 % interval
-    (robust against the low-side radiative and high-side resolution tails).
+    """Window of +-n_sigma around the core of the signal peak. The core is the shortest
+    interval holding half of the signal events: its half-width over 0.674 is the sigma, the
+    median of the events within +-n_sigma of it the centre (for a Gaussian peak: the median
+    and half of the central 68 %).
+    Radiation gives the peaks one-sided tails (an ISR or FSR photon lost: a third of the
+    Z' events move the recoil mass squared by more than 0.3 GeV^2), which the central 68 %
+    would measure instead of the resolution (1.7 GeV^2 instead of 0.12 for a 3 GeV Z' at
+    truth level); the core is what a fit of a peak with a tail (Crystal Ball) calls sigma.
 
     >>> rng = np.random.default_rng(1)
     >>> w = signal_window(rng.normal(4.0, 0.5, 200_000), 2.0)
     >>> round(w.center, 2), round(w.sigma, 2), round(w.low, 1), round(w.high, 1)
     (4.0, 0.5, 3.0, 5.0)
+    >>> tail = np.concatenate([rng.normal(4.0, 0.5, 140_000), 4 + rng.exponential(5, 60_000)])
+    >>> round(signal_window(tail, 2.0).sigma, 1)  # near the core's 0.5; the central 68 %: 1.8
+    0.7
     """
     if len(values) < MIN_SIGNAL_EVENTS:
         raise InputError(
             f"too few signal events ({len(values)}) to measure a resolution: at least "
             f"{MIN_SIGNAL_EVENTS} selected events are needed; raise the signal's n_events"
         )
-    q16, q50, q84 = np.quantile(values, [0.16, 0.5, 0.84])
-    sigma = float(q84 - q16) / 2
-    return MassWindow(float(q50), sigma, float(q50 - n_sigma * sigma), float(q50 + n_sigma * sigma))
+    ordered = np.sort(np.asarray(values, dtype=np.float64))
+    n = len(ordered)
+    k = max(2, math.ceil(CORE_FRACTION * n))
+    widths = ordered[k - 1 :] - ordered[: n - k + 1]
+    i = int(np.argmin(widths))
+    low, high = float(ordered[i]), float(ordered[i + k - 1])
+    sigma = (high - low) / 2 / _CORE_HALF_WIDTH
+    # the centre: the median within +-n_sigma of the core (the shortest interval's own
+    # midpoint wanders along a flat top)
+    mid = (low + high) / 2
+    near = ordered[
+        np.searchsorted(ordered, mid - n_sigma * sigma) : np.searchsorted(
+            ordered, mid + n_sigma * sigma, side="right"
+        )
+    ]
+    center = float(np.median(near))
+    return MassWindow(center, sigma, center - n_sigma * sigma, center + n_sigma * sigma)
 
 
 @dataclass(frozen=True)

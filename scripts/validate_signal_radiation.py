@@ -1,7 +1,7 @@
 """Radiation on the signals: cross sections with ISR against an independent quadrature, and
 the truth-level width of each search variable with and without radiation (docs/validation.md).
 
-    ./dev python scripts/validate_signal_radiation.py [--events 100000]
+    ./dev python scripts/validate_signal_radiation.py [--events 100000] [--part xsec|widths]
 
 Cross sections: nominal beams (no energy spread), coupling 1. The Z' reference convolves the
 Born cross section of a Dalitz-plane grid (validation.references.zprime_dalitz_fb) with
@@ -9,8 +9,9 @@ collinear structure functions (isr_convolved_fb); the photon signals' reference 
 the Born dsigma/dcos over (y1, y2, cos) with the ISR photons softer than the signal photon
 (isr_ordered_photon_fb). Widths: with the beam-energy spread, at truth level (the muons, the
 e mu pair or the photon as generated; for the ALP the photon pair closest to the mass), the
-half-width of the central 68 % (the sigma of the search windows), in the search variable's
-unit.
+half-width of the central 68 % and the sigma of the search windows (the core of the peak:
+selection.windows.signal_window), in the search variable's unit, and the share of the events
+within +-2 core sigma.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mlsearch.generate.dark_photon import SQRT_S_MAX, electron_beta
 from mlsearch.physics.constants import M_MU
 from mlsearch.physics.kinematics import beam_four_momenta, invariant_mass2, recoil_mass2
 from mlsearch.physics.qed_me import alp_dsigma_dcos, dark_photon_dsigma_dcos
+from mlsearch.selection.windows import signal_window
 from mlsearch.validation.references import (
     isr_convolved_fb,
     isr_ordered_photon_fb,
@@ -78,11 +80,25 @@ def _sigma(values: np.ndarray) -> float:
     return float(q84 - q16) / 2
 
 
+def _core(values: np.ndarray, mass: float) -> tuple[float, float]:
+    """The windows' sigma (the core of the peak) and the share of the events in +-2 sigma."""
+    window = signal_window(values, 2.0)
+    return window.sigma, float(np.mean(window.contains(values)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--part", choices=("all", "xsec", "widths"), default="all")
     args = parser.parse_args()
     n = args.events
+    if args.part in ("all", "xsec"):
+        _cross_sections(n)
+    if args.part in ("all", "widths"):
+        _widths(n)
+
+
+def _cross_sections(n: int) -> None:
     print("| signal | mass [GeV] | Born [fb] | with ISR (+FSR) [fb] | reference [fb] | ratio |")
     print("|---|---|---|---|---|---|")
     for process, masses in POINTS.items():
@@ -102,19 +118,29 @@ def main() -> None:
                 f"{rad.cross_section_fb:.5g} +- {rad.cross_section_err_fb:.2g} | {r} |"
             )
     print()
-    print("| signal | mass [GeV] | variable | sigma Born | sigma with radiation | ratio |")
+
+
+def _widths(n: int) -> None:
+    print(
+        "| signal | mass [GeV] | variable | central-68 % sigma: Born / radiation | "
+        "core sigma: Born / radiation | in +-2 core sigma: Born / radiation |"
+    )
     print("|---|---|---|---|---|---|")
     for process, masses in POINTS.items():
         for mass in masses:
-            widths = []
+            central, core, share = [], [], []
             for radiation in (False, True):
                 sample = generate_process(
                     process, n // 4, 2, mass=mass, coupling=1.0, radiation=radiation
                 )
-                widths.append(_sigma(_search_variable(process, sample.p4, mass)))
+                values = _search_variable(process, sample.p4, mass)
+                central.append(_sigma(values))
+                c, s = _core(values, mass)
+                core.append(c)
+                share.append(s)
             print(
-                f"| {process} | {mass:g} | {UNIT[process]} | {widths[0]:.4g} | "
-                f"{widths[1]:.4g} | {widths[1] / widths[0]:.2f} |"
+                f"| {process} | {mass:g} | {UNIT[process]} | {central[0]:.3g} / {central[1]:.3g}"
+                f" | {core[0]:.3g} / {core[1]:.3g} | {share[0]:.2f} / {share[1]:.2f} |"
             )
 
 

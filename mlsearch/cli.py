@@ -241,9 +241,13 @@ def xsec(
     e_min: Annotated[float, typer.Option("--e-min", help="CM energy [GeV]")] = 0.0,
     events: Annotated[int, typer.Option(help="Monte Carlo events")] = 200_000,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    born: Annotated[
+        bool, typer.Option("--born", help="signals: the Born process, without ISR and FSR")
+    ] = False,
 ) -> None:
     """Cross section [pb] with its MC uncertainty, for CM-frame cuts on the process's final-state
-    leptons or photons (mlsearch xsec dark_photon --mass 1 --theta-min 30 --theta-max 130)."""
+    leptons or photons (mlsearch xsec dark_photon --mass 1 --theta-min 30 --theta-max 130).
+    Signals include ISR (and FSR off the Z' leptons) unless --born."""
     import json
 
     from mlsearch.generate import PROCESSES
@@ -252,7 +256,9 @@ def xsec(
     with _user_errors():
         if process not in PROCESSES:
             raise MlsearchError(f"unknown process '{process}' (known: {', '.join(PROCESSES)})")
-        res = cross_section(process, mass, coupling, theta_min, theta_max, e_min, events)
+        res = cross_section(
+            process, mass, coupling, theta_min, theta_max, e_min, events, radiation=not born
+        )
     if as_json:
         typer.echo(json.dumps(res.as_dict()))
     else:

@@ -24,6 +24,7 @@ class XsecResult:
     mass: float | None
     coupling: float | None
     cuts: dict[str, float]
+    radiation: bool = True  # signals: ISR (and FSR off the Z' leptons); False: the Born process
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -38,6 +39,7 @@ def cross_section(
     e_min: float = 0.0,
     n_events: int = 200_000,
     seed: int = 1,
+    radiation: bool = True,
 ) -> XsecResult:
     """sigma(process) [pb] for events whose final-state particles of PROCESSES[process] (e.g.
     the two muons of zprime, the photon of dark_photon, the three photons of alp, the leading
@@ -45,15 +47,17 @@ def cross_section(
     [deg] and CM energies above e_min [GeV].
 
     Couplings default to 1 in the model's natural unit (g' = 1, g_emu = 1, epsilon = 1,
-    g_a_gamma_gamma = 1 GeV^-1); Z' cross sections include B(Z' -> invisible).
+    g_a_gamma_gamma = 1 GeV^-1); Z' cross sections include B(Z' -> invisible). Signals
+    carry ISR (and FSR off the Z' leptons) unless ``radiation`` is False (the Born process).
     Nominal beam energies (no spread), so the CM frame is exact.
     """
     info = PROCESSES[process]
     if info.is_signal and coupling is None:
         coupling = 1.0
     sample = generate_process(
-        process, n_events, seed, mass=mass, coupling=coupling, energy_spread=False
-    )
+        process, n_events, seed, mass=mass, coupling=coupling, energy_spread=False,
+        radiation=radiation,
+    )  # fmt: skip
     em, ep = beam_four_momenta()
     cms = boost(sample.p4, cms_boost_vector(em + ep))
     charged = np.isin(np.abs(sample.pdg), info.cut_pdgs) & (sample.p4[..., 0] > 0)
@@ -76,4 +80,4 @@ def cross_section(
     )
     error = math.hypot(float(np.sqrt((w[passed] ** 2).sum())), sigma * rel_gen)
     cuts = {"theta_min_deg": theta_min, "theta_max_deg": theta_max, "e_min_gev": e_min}
-    return XsecResult(process, sigma, error, mass, coupling, cuts)
+    return XsecResult(process, sigma, error, mass, coupling, cuts, radiation)

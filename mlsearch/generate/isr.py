@@ -153,9 +153,9 @@ def with_isr(trial: Trial, threshold: float, ordered_photons: tuple[int, ...] = 
     both beams: its k particles, then the ISR photon along e- and the one along e+ (E = 0
     when softer than 1 keV). The hard process runs at the reduced CM energy sqrt(s') in the
     rest frame of P - k1 - k2, its z axis turned onto the radiating e- (:func:`hard_axis`),
-    and is boosted back; its weight is multiplied
-    by D(y1) D(y2) / density and the hard-photon factor of each photon. Events with
-    sqrt(s') <= ``threshold`` [GeV] (the sum of the final-state masses) get weight 0.
+    and is boosted back; its weight is multiplied by D(y1) D(y2) / density and the
+    hard-photon factor of each photon. Events with sqrt(s') <= ``threshold`` [GeV] (the sum
+    of the final-state masses) get weight 0.
 
     ``ordered_photons``: the slots of the hard process's own photons (e+e- -> gamma A',
     gamma a, gamma gamma). They and the ISR photons are the same radiation; the structure

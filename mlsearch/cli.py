@@ -247,7 +247,11 @@ def xsec(
 ) -> None:
     """Cross section [pb] with its MC uncertainty, for CM-frame cuts on the process's final-state
     leptons or photons (mlsearch xsec dark_photon --mass 1 --theta-min 30 --theta-max 130).
-    Signals include ISR (and FSR off the Z' leptons) unless --born."""
+
+    sigma_pb is production_sigma_pb (e.g. e+e- -> mu+ mu- Z') times branching_fraction
+    (e.g. B(Z' -> invisible); 1 where nothing decays): compare a generator's or a paper's
+    production cross section with production_sigma_pb. Signals include ISR (and FSR off the
+    Z' leptons) unless --born."""
     import json
 
     from mlsearch.generate import PROCESSES
@@ -263,6 +267,11 @@ def xsec(
         typer.echo(json.dumps(res.as_dict()))
     else:
         typer.echo(f"sigma({process}) = {res.sigma_pb:.6g} +- {res.error_pb:.2g} pb")
+        if res.branching_fraction != 1.0 or process in ("zprime", "lfv_zprime", "dark_photon"):
+            typer.echo(
+                f"  = production {res.production_sigma_pb:.6g} pb x {res.branching_fraction:.4g}"
+                f" [{res.branching}]"
+            )
 
 
 @app.command("limits")

@@ -25,7 +25,16 @@ def test_xsec_json_and_coupling_scaling():
     out = json.loads(res.stdout)
     assert set(out) == {
         "process", "sigma_pb", "error_pb", "mass", "coupling", "cuts", "radiation",
+        "production_sigma_pb", "branching_fraction", "branching",
     }  # fmt: skip
+    # sigma = production x B(Z' -> invisible) of L_mu - L_tau at 2 GeV (1/3 < B < 1)
+    from mlsearch.physics.zprime_model import invisible_branching_fraction
+
+    assert out["branching_fraction"] == pytest.approx(invisible_branching_fraction(2.0))
+    assert 1 / 3 < out["branching_fraction"] < 1
+    assert out["sigma_pb"] == pytest.approx(out["production_sigma_pb"] * out["branching_fraction"])
+    text = run_cli("xsec", "zprime", "--mass", "2", "--events", "20000")
+    assert "production" in text.stdout and "B(Z' -> invisible)" in text.stdout
     assert out["coupling"] == 1.0 and out["mass"] == 2.0 and out["radiation"] is True
     born = run_cli("xsec", "zprime", "--mass", "2", "--events", "20000", "--json", "--born")
     born_out = json.loads(born.stdout)
@@ -34,6 +43,8 @@ def test_xsec_json_and_coupling_scaling():
     assert 0.9 < out["sigma_pb"] / born_out["sigma_pb"] < 0.999
     small = cross_section("zprime", mass=2.0, coupling=0.01, n_events=20_000)
     assert small.sigma_pb == pytest.approx(out["sigma_pb"] * 1e-4, rel=1e-9)
+    mumu = cross_section("mumu", n_events=20_000)
+    assert mumu.branching_fraction == 1.0 and mumu.production_sigma_pb == mumu.sigma_pb
     res = run_cli("xsec", "bhabha")
     assert res.returncode == 2 and "unknown process 'bhabha'" in res.stderr
 

@@ -11,12 +11,24 @@ import numpy as np
 from mlsearch.generate import PROCESSES, generate_process
 from mlsearch.physics.kinematics import beam_four_momenta, boost, cms_boost_vector
 
-__all__ = ["XsecResult", "cross_section"]
+__all__ = ["BRANCHING", "XsecResult", "cross_section"]
+
+
+#: what each signal's branching fraction is of (backgrounds: 1, nothing decays here)
+BRANCHING = {
+    "zprime": "B(Z' -> invisible) of L_mu - L_tau (the neutrinos; 1 below 2 m_mu)",
+    "lfv_zprime": "B(Z' -> invisible) = 1 (the model's choice)",
+    "dark_photon": "B(A' -> invisible) = 1",
+    "alp": "B(a -> gamma gamma) = 1",
+    "alp_fusion": "B(a -> gamma gamma) = 1",
+}
 
 
 @dataclass(frozen=True)
 class XsecResult:
-    """sigma [pb] with its Monte Carlo uncertainty for the stated cuts."""
+    """The cross section for the stated cuts [pb]: ``sigma_pb`` = ``production_sigma_pb``
+    (e.g. e+e- -> mu+ mu- Z') x ``branching_fraction`` (e.g. B(Z' -> invisible); 1 where
+    nothing decays), with its Monte Carlo uncertainty ``error_pb``."""
 
     process: str
     sigma_pb: float
@@ -25,6 +37,9 @@ class XsecResult:
     coupling: float | None
     cuts: dict[str, float]
     radiation: bool = True  # signals: ISR (and FSR off the Z' leptons); False: the Born process
+    production_sigma_pb: float = 0.0
+    branching_fraction: float = 1.0
+    branching: str = "none (no decay)"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,4 +95,9 @@ def cross_section(
     )
     error = math.hypot(float(np.sqrt((w[passed] ** 2).sum())), sigma * rel_gen)
     cuts = {"theta_min_deg": theta_min, "theta_max_deg": theta_max, "e_min_gev": e_min}
-    return XsecResult(process, sigma, error, mass, coupling, cuts, radiation)
+    br = float(sample.metadata.get("invisible_br", 1.0)) if info.is_signal else 1.0
+    return XsecResult(
+        process, sigma, error, mass, coupling, cuts, radiation,
+        production_sigma_pb=sigma / br if br > 0 else 0.0, branching_fraction=br,
+        branching=BRANCHING.get(process, "none (no decay)"),
+    )  # fmt: skip

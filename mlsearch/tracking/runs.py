@@ -1,9 +1,13 @@
-"""MLflow runs: one experiment per search, tags for lineage, datasets, FAILED on error."""
+"""MLflow runs: one experiment per search, tags for lineage, datasets, FAILED on error, and
+runs left RUNNING by a killed process marked KILLED by the next one."""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +17,11 @@ from mlsearch.config import Config
 from mlsearch.errors import InputError, MlsearchError
 from mlsearch.tracking.store import artifact_root, import_mlflow, tracking_uri
 
-__all__ = ["flatten", "git_commit", "log_dataset", "mlflow_run"]
+__all__ = ["flatten", "git_commit", "log_dataset", "mark_orphaned_runs", "mlflow_run"]
+
+#: tags that say which process runs a run: a RUNNING run whose process is gone was killed
+PID_TAG, HOST_TAG, START_TAG = "mlsearch.pid", "mlsearch.host", "mlsearch.pid_start"
+KILLED_TAG = "mlsearch.killed"
 
 
 def flatten(obj: Any, prefix: str = "") -> dict[str, str]:
@@ -75,23 +83,78 @@ def _experiment_id(mlflow: Any, config: Config, uri: str) -> str:
         raise MlsearchError(f"MLflow tracking store {uri}: {exc}".splitlines()[0]) from exc
 
 
+def _process_start(pid: int) -> str:
+    """The start time of process ``pid`` in clock ticks since boot (Linux /proc), "" where
+    unknown: with the pid it names one process, not a later one that reused the number."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _process_alive(pid: int, start: str) -> bool:
+    """Whether the process that had ``pid`` (and start time ``start``, if known) still runs."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's process with that pid: alive, unless the start time differs
+    now = _process_start(pid)
+    return not (start and now and now != start)
+
+
+def _process_tags() -> dict[str, str]:
+    pid = os.getpid()
+    return {PID_TAG: str(pid), HOST_TAG: socket.gethostname(), START_TAG: _process_start(pid)}
+
+
+def mark_orphaned_runs(client: Any, experiment_id: str) -> list[str]:
+    """Mark KILLED the runs of the experiment left RUNNING by a process of this host that no
+    longer exists (``kill -9``, a lost machine), with the tag ``mlsearch.killed`` saying why;
+    returns their ids. Runs of other hosts, and runs without the process tags, are left alone:
+    there is no way to tell here whether they still run."""
+    host = socket.gethostname()
+    marked = []
+    for run in client.search_runs(
+        [experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000
+    ):
+        tags = run.data.tags
+        if tags.get(HOST_TAG) != host or not tags.get(PID_TAG, "").isdigit():
+            continue
+        pid = int(tags[PID_TAG])
+        if pid == os.getpid() or _process_alive(pid, tags.get(START_TAG, "")):
+            continue
+        why = (
+            f"its process (pid {pid} on {host}) ended without closing the run (killed); "
+            f"marked by pid {os.getpid()} at {time.strftime('%Y-%m-%d %H:%M:%S %Z')}"
+        )
+        client.set_tag(run.info.run_id, KILLED_TAG, why)
+        client.set_terminated(run.info.run_id, status="KILLED")
+        marked.append(run.info.run_id)
+    return marked
+
+
 @contextlib.contextmanager
 def mlflow_run(
     config: Config, run_name: str, tags: dict[str, str] | None = None, run_id: str | None = None
 ) -> Iterator[Any]:
     """Start (or resume by ``run_id``) a run in the search's experiment.
 
-    Runs carry the package version, git commit and search as tags. An exception inside the
-    block ends the run as FAILED with the error as the tag ``mlsearch.error``, so nothing is
-    left RUNNING.
+    Runs carry the package version, git commit and search as tags, and the process that
+    runs them (pid, host, start time). An exception inside the block ends the run as FAILED
+    with the error as the tag ``mlsearch.error``; a process killed outright leaves its run
+    RUNNING, and the next run on the store marks it KILLED (:func:`mark_orphaned_runs`).
     """
     uri = tracking_uri(config)
     mlflow = import_mlflow(uri)
     exp_id = _experiment_id(mlflow, config, uri)
+    mark_orphaned_runs(mlflow.MlflowClient(uri), exp_id)
     all_tags = {
         "mlsearch.version": __version__,
         "mlsearch.git_commit": git_commit(),
         "mlsearch.search": config.search,
+        **_process_tags(),
         **(tags or {}),
     }
     if run_id is not None:
@@ -110,6 +173,8 @@ def mlflow_run(
         run_name=None if run_id else run_name,
         tags=None if run_id else all_tags,
     )
+    if run_id is not None:  # a resumed run is run by this process now
+        mlflow.set_tags(_process_tags())
     try:
         yield run
     except BaseException as exc:

@@ -84,6 +84,19 @@ def test_mlflow_runs_hold_per_mass_auc(workdir: Path) -> None:
             assert 0.5 < r.data.metrics[f"auc_m{m}"] <= 1.0
         artifacts = {a.path for a in client.list_artifacts(r.info.run_id, "onnx")}
         assert any(p.endswith(".onnx") for p in artifacts)
+        # the same as curves versus mass: step = index in the grid the param names
+        assert r.data.params["mass_grid"] == "1,3,6"
+        auc = {h.step: h.value for h in client.get_metric_history(r.info.run_id, "auc")}
+        assert auc == {i: r.data.metrics[f"auc_m{m}"] for i, m in enumerate(("1", "3", "6"))}
+        punzi = client.get_metric_history(r.info.run_id, "punzi_xsec_fb")  # from evaluate
+        assert sorted(h.step for h in punzi) == [0, 1, 2]
+        tables = {a.path for a in client.list_artifacts(r.info.run_id, "per_mass")}
+        assert tables == {"per_mass/auc.json", "per_mass/evaluation.json"}
+    (limits_run,) = client.search_runs([exp.experiment_id], "tags.`mlsearch.stage` = 'limits'")
+    median = client.get_metric_history(limits_run.info.run_id, "expected_coupling_median")
+    limits = pd.read_csv(workdir / "results/zprime_invisible/limits.csv")
+    got = {h.step: h.value for h in median}
+    assert got == pytest.approx(dict(enumerate(limits["expected_coupling_median"])), rel=1e-5)
 
 
 def test_rerun_is_cached_and_identical(workdir: Path) -> None:

@@ -23,7 +23,7 @@ from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
 from mlsearch.selection.windows import MIN_SIGNAL_EVENTS
-from mlsearch.tracking import mlflow_run
+from mlsearch.tracking import log_per_mass, mlflow_run
 
 __all__ = ["run_evaluate"]
 
@@ -151,12 +151,20 @@ def _model_figures(
     return mine
 
 
+#: the evaluation report's columns logged versus mass into each model's training run
+PER_MASS = (
+    "auc_window", "signal_eff_at_bkg_1pct", "punzi_xsec_fb", "gain_vs_baseline",
+    "background_mc_lumi_fb",
+)  # fmt: skip
+
+
 def _log_to_runs(
     config: Config, runs: dict[str, str], report: pd.DataFrame, common: list[Path],
-    figures: dict[str, list[Path]], out: Path,
+    figures: dict[str, list[Path]], out: Path, grid: list[float],
 ) -> None:  # fmt: skip
     """The report, its tables and plots, and the per-mass Punzi sensitivity and gain as
-    artifacts and metrics of each model's training run."""
+    artifacts and metrics of each model's training run (also as curves versus the mass
+    ``grid``: :func:`~mlsearch.tracking.runs.log_per_mass`)."""
     names = ("report.csv", "report.html", "auc_per_mass.csv", "ks_per_fold.csv",
              "leave_one_out.csv", "cut_flow.csv")  # fmt: skip
     for kind, run_id in runs.items():
@@ -168,6 +176,7 @@ def _log_to_runs(
             for path in [*common, *figures[kind]]:
                 mlflow.log_artifact(str(path), "evaluation")
             rows = report[report["model"] == kind].to_dict("records")
+            log_per_mass(rows, PER_MASS, grid, "evaluation")
             mlflow.log_metrics(
                 {
                     **{f"punzi_xsec_fb_m{r['mass']:g}": float(r["punzi_xsec_fb"]) for r in rows},
@@ -271,7 +280,7 @@ def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResul
         out / "report.html", config.search, config.luminosity_fb, config.limits.window_sigma,
         report, ks, lomo, common, figures, baseline_html,
     )  # fmt: skip
-    _log_to_runs(config, train["runs"], report, common, figures, out)
+    _log_to_runs(config, train["runs"], report, common, figures, out, meta.mass_grid)
     write_manifest(out, "evaluate", key)
     beats = {str(k): int((g["gain_vs_baseline"] > 1).sum()) for k, g in report.groupby("model")}
     n = len(meta.mass_grid)

@@ -54,7 +54,13 @@ from mlsearch.pipeline.result import StageResult
 from mlsearch.scoring import fold_of
 from mlsearch.searches import branching_fraction
 from mlsearch.selection.windows import search_values
-from mlsearch.tracking import flatten, mlflow_run, resolve_model_uri, tracking_uri
+from mlsearch.tracking import (
+    flatten,
+    log_per_mass,
+    mlflow_run,
+    resolve_model_uri,
+    tracking_uri,
+)
 from mlsearch.tracking.registry import download_run_artifacts
 
 __all__ = ["run_limits"]
@@ -361,6 +367,14 @@ def _track(config: Config, df: pd.DataFrame, source: _ModelSource, out: Path) ->
                 if pd.notna(record[name]):
                     metrics[f"{name}_m{record['mass']:g}"] = float(record[name])
         mlflow.log_metrics(metrics)
+        bands = [f"expected_{u}_{b}" for u in ("xsec_fb", "coupling") for b in BANDS]
+        per_mass = [
+            *bands, "observed_xsec_fb", "observed_coupling", "punzi_xsec_fb",
+            "signal_efficiency", "background_mc_lumi_fb",
+        ]  # fmt: skip
+        records = df.to_dict("records")
+        grid = sorted(float(r["mass"]) for r in records)
+        log_per_mass(records, [c for c in per_mass if c in df.columns], grid, "limits")
         for name in (
             "limits.csv",
             "limits.json",

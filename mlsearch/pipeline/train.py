@@ -22,7 +22,7 @@ from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
 from mlsearch.scoring import score_by_fold
-from mlsearch.tracking import flatten, log_dataset, mlflow_run
+from mlsearch.tracking import flatten, log_dataset, log_per_mass, mlflow_run
 
 __all__ = ["enabled_models", "native_model_path", "run_train"]
 
@@ -189,6 +189,8 @@ def _train_kind(job: _Training, kind: str, features_key: str) -> dict[str, Any]:
         pairs = list(zip(auc["mass"], auc["auc"], strict=True))
         mlflow.log_metrics({f"auc_m{m:g}": float(a) for m, a in pairs})
         mlflow.log_metric("auc_mean", float(auc["auc"].mean()))
+        # the same versus mass (step = index in the grid): the chart view overlays runs
+        log_per_mass([{"mass": float(m), "auc": float(a)} for m, a in pairs], ["auc"], grid, "auc")
         _write_scores(Paths.of(config).train, kind, own[sig], per_mass, train_test)
         out["run_id"] = run.info.run_id
         out["auc"] = [{"mass": float(m), "auc": float(a)} for m, a in pairs]

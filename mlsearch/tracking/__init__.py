@@ -11,7 +11,7 @@ from mlsearch.tracking.registry import (
     registered_model_name,
     resolve_model_uri,
 )
-from mlsearch.tracking.runs import flatten, git_commit, log_dataset, mlflow_run
+from mlsearch.tracking.runs import flatten, git_commit, log_dataset, log_per_mass, mlflow_run
 from mlsearch.tracking.store import check_store, tracking_uri
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "git_commit",
     "list_models",
     "log_dataset",
+    "log_per_mass",
     "mlflow_run",
     "promote",
     "register_onnx",

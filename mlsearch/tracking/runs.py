@@ -4,11 +4,12 @@ runs left RUNNING by a killed process marked KILLED by the next one."""
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,14 @@ from mlsearch.config import Config
 from mlsearch.errors import InputError, MlsearchError
 from mlsearch.tracking.store import artifact_root, import_mlflow, tracking_uri
 
-__all__ = ["flatten", "git_commit", "log_dataset", "mark_orphaned_runs", "mlflow_run"]
+__all__ = [
+    "flatten",
+    "git_commit",
+    "log_dataset",
+    "log_per_mass",
+    "mark_orphaned_runs",
+    "mlflow_run",
+]
 
 #: tags that say which process runs a run: a RUNNING run whose process is gone was killed
 PID_TAG, HOST_TAG, START_TAG = "mlsearch.pid", "mlsearch.host", "mlsearch.pid_start"
@@ -201,3 +209,35 @@ def log_dataset(
     dataset = MetaDataset(source=source, name=name, digest=digest[:36])  # type: ignore[abstract]
     tags = {"n_rows": str(n_rows)} if n_rows is not None else None
     mlflow.log_input(dataset, context=context, tags=tags)
+
+
+def log_per_mass(
+    rows: Sequence[Mapping[Any, Any]], names: Sequence[str], masses: Sequence[float], table: str
+) -> None:
+    """Per-mass results of the active run as curves versus mass: each of ``names`` one
+    metric, logged once per mass with step = the mass's index in ``masses`` (so the UI's
+    chart view overlays two runs versus mass), the grid as the param ``mass_grid`` (it says
+    which mass each step is), and the rows as the table ``per_mass/<table>.json``
+    (mlflow.log_table; the UI's artifact view shows it). ``rows``: dicts with ``mass`` [GeV]
+    and the named values; non-finite values are left out of the metrics."""
+    import mlflow
+    import pandas as pd
+
+    index = {round(float(m), 9): i for i, m in enumerate(masses)}
+    for row in rows:
+        step = index.get(round(float(row["mass"]), 9))
+        if step is None:
+            continue
+        values = {n: float(row[n]) for n in names if _finite(row.get(n))}
+        if values:
+            mlflow.log_metrics(values, step=step)
+    mlflow.log_param("mass_grid", ",".join(f"{float(m):g}" for m in masses))
+    frame = pd.DataFrame([{k: row.get(k) for k in ("mass", *names)} for row in rows])
+    mlflow.log_table(frame, artifact_file=f"per_mass/{table}.json")
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return value is not None and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False

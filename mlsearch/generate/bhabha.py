@@ -28,13 +28,13 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.generate.isr import hard_axis, isr_beta, isr_photons, radiate
+from mlsearch.generate.isr import hard_axis, isr_beta, isr_photons, radiate, reduced_frame
 from mlsearch.generate.phase_space import collinear_cos, collinear_cos_density, two_body
 from mlsearch.generate.unweight import weighted_events
 from mlsearch.io.truth import TruthSample
 from mlsearch.physics.beams import Beams
 from mlsearch.physics.constants import ALPHA_EM, M_E
-from mlsearch.physics.kinematics import boost, invariant_mass2, rotate_z_to
+from mlsearch.physics.kinematics import boost, rotate_z_to
 from mlsearch.physics.qed_me import me2_radiative_bhabha
 from mlsearch.physics.vacuum_polarisation import vp_factor
 
@@ -87,13 +87,7 @@ def _bhabha(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatAr
     s = sqrt_s**2
     y, w_isr = radiate(n, isr_beta(float(np.mean(s))), rng)
     g1, g2 = isr_photons(sqrt_s, y, rng)
-    rest = np.zeros((n, 4))
-    rest[:, 0] = sqrt_s
-    rest -= g1 + g2
-    s_red = invariant_mass2(rest)
-    above = (s_red > M_PAIR_MIN**2) & (rest[:, 0] > 0)
-    s_red = np.where(above, s_red, s)
-    rest = np.where(above[:, None], rest, np.stack([sqrt_s, *np.zeros((3, n))], -1))
+    rest, s_red, above = reduced_frame(sqrt_s, g1, g2, M_PAIR_MIN**2)
     # pair-frame angle: half t-peaked (1/(1 + d - c)^2), half flat, inside a cone wider than
     # the CM cut (the ISR boost moves the angles); the CM cut is applied afterwards
     c_max = math.cos(math.radians(THETA_E_MIN / 3))

@@ -39,6 +39,7 @@ __all__ = [
     "isr_photons",
     "radiate",
     "radiate_natural",
+    "reduced_frame",
     "with_isr",
 ]
 
@@ -140,6 +141,26 @@ def hard_axis(sqrt_s: FloatArray, g1: FloatArray, rest: FloatArray) -> FloatArra
     return np.where(norm > 0, axis / np.where(norm > 0, norm, 1.0), np.array([0.0, 0.0, 1.0]))
 
 
+def reduced_frame(
+    sqrt_s: FloatArray, g1: FloatArray, g2: FloatArray, s_min: float
+) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+    """What the hard process has left after the ISR photons ``g1``, ``g2`` (CM frame):
+    P - k1 - k2 (n, 4), its s' [GeV^2] and whether s' > ``s_min`` with positive energy;
+    where not, the unradiated frame (sqrt_s at rest) and s, so that the caller's kinematics
+    stay finite for the events it gives weight 0."""
+    n = len(sqrt_s)
+    at_rest = np.zeros((n, 4))
+    at_rest[:, 0] = sqrt_s
+    rest = at_rest - (g1 + g2)
+    s_red = invariant_mass2(rest)
+    above = (s_red > s_min) & (rest[:, 0] > 0)
+    return (
+        np.where(above[:, None], rest, at_rest),
+        np.where(above, s_red, sqrt_s**2),
+        np.asarray(above),
+    )
+
+
 def _beams_at_rest(sqrt_s: FloatArray) -> Beams:
     """Beams (n, 4) along +-z with the CM energies sqrt_s (the hard process's frame)."""
     half = sqrt_s / 2
@@ -173,15 +194,9 @@ def with_isr(trial: Trial, threshold: float, ordered_photons: tuple[int, ...] = 
         n = len(sqrt_s)
         y, w_isr = radiate_natural(n, isr_beta(float(np.mean(sqrt_s**2))), rng)
         g1, g2 = isr_photons(sqrt_s, y, rng)
-        rest = np.zeros((n, 4))
-        rest[:, 0] = sqrt_s
-        rest -= g1 + g2
-        s_red = invariant_mass2(rest)
-        above = (s_red > threshold**2 * 1.0001) & (rest[:, 0] > 0)
-        sqrt_red = np.sqrt(np.where(above, s_red, sqrt_s**2))
+        rest, s_red, above = reduced_frame(sqrt_s, g1, g2, threshold**2 * 1.0001)
         g1, g2 = np.where(above[:, None], g1, 0.0), np.where(above[:, None], g2, 0.0)
-        rest = np.where(above[:, None], rest, np.stack([sqrt_s, *np.zeros((3, n))], -1))
-        p, w = trial(_beams_at_rest(sqrt_red), rng)
+        p, w = trial(_beams_at_rest(np.sqrt(s_red)), rng)
         p = rotate_z_to(p, hard_axis(sqrt_s, g1, rest)[:, None, :])
         p = boost(p, -(rest[:, 1:] / rest[:, :1])[:, None, :])
         w_hard = hard_isr_factor(y[:, 0], g1) * hard_isr_factor(y[:, 1], g2)

@@ -46,14 +46,21 @@ PUBLISHED_FB = {
 }
 
 
+def _d_over_density(y: float, beta: float, big_l1: float | None = None) -> float:
+    """D(y) / (beta/2 y^(beta/2-1)): the structure function per dt with y = t^(2/beta),
+    times the hard-photon term h(y) = 1 - y^2 / ((1 + (1-y)^2)(L - 1)) when ``big_l1`` = L - 1
+    is given (see :func:`isr_convolved_fb`)."""
+    h = 1 - y**2 / ((1 + (1 - y) ** 2) * big_l1) if big_l1 is not None else 1.0
+    return ((1 + 3 * beta / 8) - (2 - y) / 2 * y ** (1 - beta / 2)) * h
+
+
 def isr_pair_fb(s: float, mass: float) -> float:
     """sigma = int D(y1) D(y2) sigma_Born(s') |alpha(s')/alpha|^2, s' = s (1-y1)(1-y2), by
     adaptive 2-D quadrature with y = t^(2/beta) (removes the endpoint singularity)."""
     beta = isr_beta(s)
 
     def d_over_density(y: float) -> float:
-        # D(y) dy = [D(y) / (beta/2 y^(beta/2-1))] dt with y = t^(2/beta)
-        return (1 + 3 * beta / 8) - (2 - y) / 2 * y ** (1 - beta / 2)
+        return _d_over_density(y, beta)
 
     def integrand(t2: float, t1: float) -> float:
         y1, y2 = t1 ** (2 / beta), t2 ** (2 / beta)
@@ -92,8 +99,7 @@ def isr_convolved_fb(
     table = np.array([born_fb(float(x)) for x in s_grid])
 
     def d_over_density(y: float) -> float:
-        h = 1 - y**2 / ((1 + (1 - y) ** 2) * big_l1) if hard_photon_term else 1.0
-        return ((1 + 3 * beta / 8) - (2 - y) / 2 * y ** (1 - beta / 2)) * h
+        return _d_over_density(y, beta, big_l1 if hard_photon_term else None)
 
     def integrand(t2: float, t1: float) -> float:
         y1, y2 = t1 ** (2 / beta), t2 ** (2 / beta)
@@ -131,8 +137,7 @@ def isr_ordered_photon_fb(
     a_e = math.atanh(beta_e)
 
     def d_over_density(y: float) -> float:
-        h = 1 - y**2 / ((1 + (1 - y) ** 2) * big_l1)
-        return ((1 + 3 * beta / 8) - (2 - y) / 2 * y ** (1 - beta / 2)) * h
+        return _d_over_density(y, beta, big_l1)
 
     def cos_integral(y1: float, y2: float) -> float:
         s_red = s * (1 - y1) * (1 - y2)

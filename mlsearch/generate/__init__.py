@@ -18,13 +18,16 @@ class ProcessInfo:
 
     ``coupling``: the name of the signal coupling (None for backgrounds; its natural unit is 1);
     ``cut_pdgs``/``cut_count``: the final-state particles the CM cuts apply to (the
-    ``cut_count`` most energetic of those pdg codes, charge ignored).
+    ``cut_count`` most energetic of those pdg codes, charge ignored); ``branching``: what
+    the signal's branching fraction is of (``mlsearch xsec`` reports sigma as production x
+    branching fraction).
     """
 
     description: str
     coupling: str | None
     cut_pdgs: tuple[int, ...]
     cut_count: int
+    branching: str = "none (no decay)"
 
     @property
     def is_signal(self) -> bool:
@@ -33,13 +36,37 @@ class ProcessInfo:
 
 _CHARGED = (11, 13, 15, 211, 321)
 PROCESSES: dict[str, ProcessInfo] = {
-    "zprime": ProcessInfo("e+e- -> mu+mu- Z', Z' -> invisible", "g'", (13,), 2),
-    "lfv_zprime": ProcessInfo("e+e- -> e+- mu-+ Z', Z' -> invisible", "g_emu", (11, 13), 2),
-    "alp": ProcessInfo("e+e- -> gamma a, a -> gamma gamma", "g_a_gamma_gamma [GeV^-1]", (22,), 3),
-    "alp_fusion": ProcessInfo(
-        "e+e- -> e+e- a (photon fusion), a -> gamma gamma", "g_a_gamma_gamma [GeV^-1]", (22,), 2
+    "zprime": ProcessInfo(
+        "e+e- -> mu+mu- Z', Z' -> invisible",
+        "g'",
+        (13,),
+        2,
+        branching="B(Z' -> invisible) of L_mu - L_tau (the neutrinos; 1 below 2 m_mu)",
     ),
-    "dark_photon": ProcessInfo("e+e- -> gamma A', A' -> invisible", "epsilon", (22,), 1),
+    "lfv_zprime": ProcessInfo(
+        "e+e- -> e+- mu-+ Z', Z' -> invisible",
+        "g_emu",
+        (11, 13),
+        2,
+        branching="B(Z' -> invisible) = 1 (the model's choice)",
+    ),
+    "alp": ProcessInfo(
+        "e+e- -> gamma a, a -> gamma gamma",
+        "g_a_gamma_gamma [GeV^-1]",
+        (22,),
+        3,
+        branching="B(a -> gamma gamma) = 1",
+    ),
+    "alp_fusion": ProcessInfo(
+        "e+e- -> e+e- a (photon fusion), a -> gamma gamma",
+        "g_a_gamma_gamma [GeV^-1]",
+        (22,),
+        2,
+        branching="B(a -> gamma gamma) = 1",
+    ),
+    "dark_photon": ProcessInfo(
+        "e+e- -> gamma A', A' -> invisible", "epsilon", (22,), 1, branching="B(A' -> invisible) = 1"
+    ),
     "mumu": ProcessInfo("e+e- -> mu+mu- (gamma)", None, (13,), 2),
     "tautau": ProcessInfo("e+e- -> tau+tau- (gamma), tau decays", None, _CHARGED, 2),
     "eemumu": ProcessInfo("e+e- -> e+e- mu+mu- (two-photon, W > 0.5 GeV)", None, (13,), 2),

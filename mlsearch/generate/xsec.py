@@ -11,17 +11,7 @@ import numpy as np
 from mlsearch.generate import PROCESSES, generate_process
 from mlsearch.physics.kinematics import beam_four_momenta, boost, cms_boost_vector
 
-__all__ = ["BRANCHING", "XsecResult", "cross_section"]
-
-
-#: what each signal's branching fraction is of (backgrounds: 1, nothing decays here)
-BRANCHING = {
-    "zprime": "B(Z' -> invisible) of L_mu - L_tau (the neutrinos; 1 below 2 m_mu)",
-    "lfv_zprime": "B(Z' -> invisible) = 1 (the model's choice)",
-    "dark_photon": "B(A' -> invisible) = 1",
-    "alp": "B(a -> gamma gamma) = 1",
-    "alp_fusion": "B(a -> gamma gamma) = 1",
-}
+__all__ = ["XsecResult", "cross_section"]
 
 
 @dataclass(frozen=True)
@@ -99,5 +89,5 @@ def cross_section(
     return XsecResult(
         process, sigma, error, mass, coupling, cuts, radiation,
         production_sigma_pb=sigma / br if br > 0 else 0.0, branching_fraction=br,
-        branching=BRANCHING.get(process, "none (no decay)"),
+        branching=info.branching,
     )  # fmt: skip

@@ -6,19 +6,28 @@ that needs them, so ``mlsearch --help`` answers at once.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
 import sys
-import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from mlsearch import __version__
 from mlsearch.cli_files import import_events, ntuple_app
+from mlsearch.cli_models import models_app
 from mlsearch.cli_onnx import predict, validate_onnx
-from mlsearch.cli_support import SchedulerOpt, with_scheduler
+from mlsearch.cli_support import (
+    ConfigOpt,
+    SchedulerOpt,
+    load_config_or_none,
+    quiet_libraries,
+    store_uri,
+    with_scheduler,
+)
 from mlsearch.cli_support import user_errors as _user_errors
 from mlsearch.errors import MlsearchError
 
@@ -30,7 +39,6 @@ app = typer.Typer(
     help="Mass-parametrised dark-sector searches at Belle II: events -> features -> pNN/pBDT "
     "-> MLflow -> ONNX -> pyhf limits.",
 )
-models_app = typer.Typer(no_args_is_help=True, help="The MLflow model registry.")
 app.add_typer(models_app, name="models")
 
 ConfigArg = Annotated[
@@ -40,52 +48,28 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="override a config value, e.g. --set models.pbdt.n_estimators=50"),
 ]
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", help="config whose MLflow store to use (default: ./mlruns)"),
-]
 
 
-def _quiet_libraries() -> None:
-    """Keep the terminal for our progress bars: the libraries' chatter goes to debug level."""
-    from mlsearch._quiet import quiet_loggers
-
-    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-    quiet_loggers()
-    # and in the processes we start (Dask workers, DDP processes), which read it at start-up
-    os.environ.setdefault(
-        "PYTHONWARNINGS", "ignore::UserWarning,ignore::DeprecationWarning,ignore::FutureWarning"
-    )
-    for category in (UserWarning, DeprecationWarning, FutureWarning):
-        warnings.filterwarnings("ignore", category=category)
-
-
-def _load(config_path: Path | None, overrides: list[str] | None = None) -> Any:
-    from mlsearch.config import load_config
-
-    if config_path is None:
-        return None
-    return load_config(config_path, overrides or [])
-
-
-def _run(stages: list[str], config_path: Path, overrides: list[str] | None) -> None:
+def _run(
+    stages: list[str], config_path: Path, overrides: list[str] | None, parent: bool = False
+) -> None:
+    """Run ``stages``; ``parent``: as one MLflow run with the stage runs nested (`run`)."""
     from rich.console import Console
 
     console = Console(stderr=True, soft_wrap=True)
     with _user_errors():
-        config = _load(config_path, overrides)
-        _quiet_libraries()
-        from mlsearch.pipeline import load_stages
+        config = load_config_or_none(config_path, overrides)
+        quiet_libraries()
+        from mlsearch.pipeline import load_stages, run_stages
         from mlsearch.pipeline.progress import RichReporter
         from mlsearch.tracking import check_store
+        from mlsearch.tracking.pipeline_runs import pipeline_run_name
 
         check_store(config)  # an unusable MLflow store fails now, not after training
         run_stage = load_stages(stages)
-        results = []
+        name = pipeline_run_name(config_path, overrides or []) if parent else None
         with RichReporter() as reporter:
-            for name in stages:
-                results.append(run_stage[name](config, reporter))
+            results = run_stages(config, run_stage, reporter, name, tuple(overrides or ()))
     for r in results:
         state = "cached" if r.skipped else "done"
         console.print(
@@ -117,7 +101,7 @@ def run(config: ConfigArg, set_: SetOpt = None, scheduler: SchedulerOpt = None) 
     """Run every stage, skipping those whose inputs and config are unchanged."""
     from mlsearch.pipeline import STAGE_NAMES
 
-    _run(list(STAGE_NAMES), config, with_scheduler(set_, scheduler))
+    _run(list(STAGE_NAMES), config, with_scheduler(set_, scheduler), parent=True)
 
 
 @app.command("simulate")
@@ -291,60 +275,6 @@ def limits(
     _run(["limits"], config, overrides)
 
 
-def _store_uri(config_path: Path | None) -> str:
-    """The checked store of a config, or of ./mlruns without one."""
-    from mlsearch.tracking import check_store
-    from mlsearch.tracking.store import check_uri, store_location
-
-    config = _load(config_path)
-    _quiet_libraries()
-    return check_store(config) if config else check_uri(*store_location(Path(".")))
-
-
-@models_app.command("list")
-def models_list(config: ConfigOpt = None) -> None:
-    """Registered models: versions, aliases, parity and the run that trained them."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from mlsearch.tracking import list_models
-
-    with _user_errors():
-        uri = _store_uri(config)
-        versions = list_models(uri)
-    table = Table(title=f"registered models in {uri}")
-    for col in ("name", "version", "aliases", "parity", "mass grid", "run"):
-        table.add_column(col, no_wrap=col in ("name", "version", "aliases"), overflow="fold")
-    for v in versions:
-        table.add_row(
-            v.name,
-            str(v.version),
-            ", ".join(v.aliases),
-            v.tags.get("mlsearch.parity_max_abs_diff", ""),
-            v.tags.get("mlsearch.mass_grid", ""),
-            v.run_id,
-        )
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=200)  # pipes and files get whole names, not 80 columns
-    console.print(table)
-
-
-@models_app.command("promote")
-def models_promote(
-    name: Annotated[str, typer.Argument(help="registered model, e.g. zprime_invisible_pbdt")],
-    version: Annotated[int, typer.Argument(help="version to promote")],
-    alias: Annotated[str, typer.Option(help="alias to move")] = "champion",
-    config: ConfigOpt = None,
-) -> None:
-    """Point an alias (default: champion) at a model version."""
-    from mlsearch.tracking import promote
-
-    with _user_errors():
-        info = promote(_store_uri(config), name, version, alias)
-    typer.echo(f"{info.name} version {info.version}: aliases {', '.join(info.aliases)}")
-
-
 @app.command("ui")
 def ui(
     config: ConfigOpt = None,
@@ -352,26 +282,61 @@ def ui(
         str, typer.Option(help="interface to bind (loopback by default)")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 5000,
+    browser: Annotated[
+        bool, typer.Option(help="open the page in the desktop's browser (if there is a display)")
+    ] = True,
 ) -> None:
-    """Start the MLflow UI on the project's store (http://127.0.0.1:5000)."""
+    """Start the MLflow UI on the project's store and print the page of the search's training
+    runs (the model-training view; the UI's root opens on its GenAI layout)."""
+    from mlsearch.tracking.ui import experiment_id, landing_url
+
     with _user_errors():
-        uri = _store_uri(config)
-    typer.echo(f"MLflow UI on http://{host}:{port} for {uri}", err=True)
-    cmd = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "ui",
-        "--backend-store-uri",
-        uri,
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
-    os.execv(sys.executable, cmd)
+        uri = store_uri(config)
+        cfg = load_config_or_none(config)
+        exp_id = experiment_id(uri, (cfg.mlflow.experiment or cfg.search) if cfg else None)
+    page = landing_url(f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}", exp_id)
+    # without access logs: a line per request would bury the page printed below
+    server = ["--host", host, "--port", str(port), "--workers", "1"]
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, *server,
+           "--uvicorn-opts", "--no-access-log"]  # fmt: skip
+    proc = subprocess.Popen(cmd)
+    try:
+        if _wait_for_port(host, port, proc):
+            typer.echo(f"MLflow UI for {uri}\n  open {page}", err=True)
+            if browser and _has_display():
+                import webbrowser
+
+                webbrowser.open(page)
+        raise typer.Exit(proc.wait())
+    except KeyboardInterrupt:
+        proc.terminate()
+        raise typer.Exit(proc.wait()) from None
+
+
+def _wait_for_port(
+    host: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 120
+) -> bool:
+    """Whether the server answers on ``port`` before ``timeout`` [s] (False: it exited)."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1" if host == "0.0.0.0" else host, port), timeout=1),
+        ):
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def _has_display() -> bool:
+    """A desktop session to open a browser in: on a headless Linux machine the webbrowser
+    module would fall back to a console browser inside this terminal."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 app.command("validate-onnx")(validate_onnx)  # the ONNX-file commands live in cli_onnx

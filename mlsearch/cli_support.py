@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from mlsearch.errors import MlsearchError, ResourceError, is_disk_full
 
-__all__ = ["SchedulerOpt", "user_errors", "with_scheduler"]
+__all__ = [
+    "ConfigOpt",
+    "SchedulerOpt",
+    "load_config_or_none",
+    "quiet_libraries",
+    "store_uri",
+    "user_errors",
+    "with_scheduler",
+]
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="config whose MLflow store to use (default: ./mlruns)"),
+]
 
 SchedulerOpt = Annotated[
     str | None,
@@ -44,3 +60,37 @@ def user_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         typer.echo("interrupted: rerun the same command to resume", err=True)
         raise typer.Exit(130) from None
+
+
+def quiet_libraries() -> None:
+    """Keep the terminal for our progress bars: the libraries' chatter goes to debug level."""
+    from mlsearch._quiet import quiet_loggers
+
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    quiet_loggers()
+    # and in the processes we start (Dask workers, DDP processes), which read it at start-up
+    os.environ.setdefault(
+        "PYTHONWARNINGS", "ignore::UserWarning,ignore::DeprecationWarning,ignore::FutureWarning"
+    )
+    for category in (UserWarning, DeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", category=category)
+
+
+def load_config_or_none(config_path: Path | None, overrides: list[str] | None = None) -> Any:
+    """The validated config at ``config_path`` with ``overrides``; None without a path."""
+    from mlsearch.config import load_config
+
+    if config_path is None:
+        return None
+    return load_config(config_path, overrides or [])
+
+
+def store_uri(config_path: Path | None) -> str:
+    """The checked MLflow store of a config, or of ./mlruns without one."""
+    from mlsearch.tracking import check_store
+    from mlsearch.tracking.store import check_uri, store_location
+
+    config = load_config_or_none(config_path)
+    quiet_libraries()
+    return check_store(config) if config else check_uri(*store_location(Path(".")))

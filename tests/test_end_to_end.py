@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 from pathlib import Path
 
@@ -71,32 +72,46 @@ def test_onnx_models_carry_the_contract(workdir: Path) -> None:
             assert len(meta["mlsearch.mlflow_run_id"]) == 32
 
 
-def test_mlflow_runs_hold_per_mass_auc(workdir: Path) -> None:
+def test_mlflow_runs_hold_per_mass_curves(workdir: Path) -> None:
     import mlflow
 
     client = mlflow.MlflowClient(f"sqlite:///{workdir / 'mlruns/mlflow.db'}")
     exp = client.get_experiment_by_name("zprime_invisible")
     runs = client.search_runs([exp.experiment_id], "tags.`mlsearch.stage` = 'train'")
     assert {r.data.tags["mlsearch.model"] for r in runs} == {"pbdt", "pnn"}
+    manifest = json.loads(
+        (workdir / "data/zprime_invisible/train/.train.manifest.json").read_text()
+    )
     for r in runs:
         assert r.info.status == "FINISHED"
-        for m in ("1", "3", "6"):
-            assert 0.5 < r.data.metrics[f"auc_m{m}"] <= 1.0
         artifacts = {a.path for a in client.list_artifacts(r.info.run_id, "onnx")}
         assert any(p.endswith(".onnx") for p in artifacts)
-        # the same as curves versus mass: step = index in the grid the param names
+        # per-mass results are curves versus mass: step = mass in MeV, the grid a param
         assert r.data.params["mass_grid"] == "1,3,6"
         auc = {h.step: h.value for h in client.get_metric_history(r.info.run_id, "auc")}
-        assert auc == {i: r.data.metrics[f"auc_m{m}"] for i, m in enumerate(("1", "3", "6"))}
+        want = {
+            round(1000 * a["mass"]): a["auc"]
+            for a in manifest["auc"][r.data.tags["mlsearch.model"]]
+        }
+        assert auc == pytest.approx(want) and set(auc) == {1000, 3000, 6000}
+        assert all(0.5 < a <= 1.0 for a in auc.values())
+        assert not [k for k in r.data.metrics if re.fullmatch(r"auc_m[\d.]+", k)]  # no scalars
         punzi = client.get_metric_history(r.info.run_id, "punzi_xsec_fb")  # from evaluate
-        assert sorted(h.step for h in punzi) == [0, 1, 2]
+        assert sorted(h.step for h in punzi) == [1000, 3000, 6000]
         tables = {a.path for a in client.list_artifacts(r.info.run_id, "per_mass")}
         assert tables == {"per_mass/auc.json", "per_mass/evaluation.json"}
     (limits_run,) = client.search_runs([exp.experiment_id], "tags.`mlsearch.stage` = 'limits'")
     median = client.get_metric_history(limits_run.info.run_id, "expected_coupling_median")
     limits = pd.read_csv(workdir / "results/zprime_invisible/limits.csv")
     got = {h.step: h.value for h in median}
-    assert got == pytest.approx(dict(enumerate(limits["expected_coupling_median"])), rel=1e-5)
+    want = dict(
+        zip(
+            (1000 * limits["mass"]).round().astype(int),
+            limits["expected_coupling_median"],
+            strict=True,
+        )
+    )
+    assert got == pytest.approx(want, rel=1e-5)
 
 
 def test_rerun_is_cached_and_identical(workdir: Path) -> None:
@@ -105,6 +120,47 @@ def test_rerun_is_cached_and_identical(workdir: Path) -> None:
     assert res.returncode == 0
     assert res.stderr.count("cached") >= 7
     assert (workdir / "results/zprime_invisible/limits.csv").read_text() == before
+
+
+def test_each_run_is_one_parent_with_its_stages_and_folds_nested(workdir: Path) -> None:
+    """After the run and the cached rerun above: two parent runs named after the config and
+    its --set; the first holds the stage runs (folds under their training run), the second
+    one "(cached)" child per stage, each naming the run that made what it reused."""
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{workdir / 'mlruns/mlflow.db'}")
+    exp = client.get_experiment_by_name("zprime_invisible")
+    runs = client.search_runs([exp.experiment_id], max_results=200,
+                              order_by=["attributes.start_time ASC"])  # fmt: skip
+    parents = [r for r in runs if r.data.tags.get("mlsearch.stage") == "pipeline"]
+    assert len(parents) == 2
+    for p in parents:
+        assert p.info.run_name == f"zprime_invisible_small workdir={workdir}"
+        assert p.info.status == "FINISHED" and p.data.params["search"] == "zprime_invisible"
+
+    def children(run_id: str) -> dict[str, object]:
+        kids = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == run_id]
+        return {r.info.run_name: r for r in kids}
+
+    first, second = (children(p.info.run_id) for p in parents)
+    assert set(first) == {"generate", "simulate", "features", "train-pbdt", "train-pnn", "limits"}
+    for kind in ("pbdt", "pnn"):
+        folds = children(first[f"train-{kind}"].info.run_id)
+        assert set(folds) == {"fold0", "fold1"}
+        fold0 = folds["fold0"]
+        assert fold0.info.status == "FINISHED" and "ks_signal_pvalue" in fold0.data.metrics
+        loss = "train_loss" if kind == "pnn" else "val_logloss"
+        assert len(client.get_metric_history(fold0.info.run_id, loss)) >= 3
+    stages = ("generate", "simulate", "features", "train", "evaluate", "export", "limits")
+    assert set(second) == {f"{s} (cached)" for s in stages}
+    for stage in stages:
+        tags = second[f"{stage} (cached)"].data.tags
+        assert tags["mlsearch.cached"] == "true" and tags["mlsearch.stage"] == stage
+    made = second["train (cached)"].data.tags["mlsearch.cached_from"].split(",")
+    assert set(made) == {first["train-pbdt"].info.run_id, first["train-pnn"].info.run_id}
+    assert (
+        second["limits (cached)"].data.tags["mlsearch.cached_from"] == first["limits"].info.run_id
+    )
 
 
 def test_same_seed_gives_same_events_models_and_limits(workdir: Path, tmp_path: Path) -> None:

@@ -72,10 +72,15 @@ def _concurrent_trainings(features_workdir: Path, tmp_path: Path, uri: str) -> N
     assert len(runs) == 4  # 2 processes x (pbdt, pnn): nothing lost
     for r in runs:
         assert r.info.status == "FINISHED"
-        assert {f"auc_m{m}" for m in ("1", "3", "6")} <= set(r.data.metrics)
+        auc = client.get_metric_history(r.info.run_id, "auc")
+        assert sorted(h.step for h in auc) == [1000, 3000, 6000]  # one point per mass [MeV]
+        (fold0,) = client.search_runs(
+            [exp.experiment_id],
+            f"tags.`mlflow.parentRunId` = '{r.info.run_id}' and tags.`mlsearch.fold` = '0'",
+        )
         history = client.get_metric_history(
-            r.info.run_id,
-            "fold0_train_loss" if r.data.tags["mlsearch.model"] == "pnn" else "fold0_val_logloss",
+            fold0.info.run_id,
+            "train_loss" if r.data.tags["mlsearch.model"] == "pnn" else "val_logloss",
         )
         assert len(history) >= 3 and len({h.step for h in history}) == len(history)
         assert r.data.params["models.pbdt.n_estimators"] == "30"

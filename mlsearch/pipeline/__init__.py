@@ -19,7 +19,7 @@ from mlsearch.pipeline.code_digest import STAGE_NAMES, code_digest
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
 
-__all__ = ["STAGE_NAMES", "StageFn", "StageResult", "load_stages", "run_all"]
+__all__ = ["STAGE_NAMES", "StageFn", "StageResult", "load_stages", "run_all", "run_stages"]
 
 StageFn = Callable[[Config, Reporter | None], StageResult]
 
@@ -47,3 +47,25 @@ def run_all(config: Config, reporter: Reporter | None = None) -> list[StageResul
     """Run every stage in order; stages whose inputs and config are unchanged are skipped."""
     reporter = reporter or NullReporter()
     return [stage(config, reporter) for stage in load_stages().values()]
+
+
+def run_stages(
+    config: Config,
+    stages: dict[str, StageFn],
+    reporter: Reporter,
+    parent: str | None = None,
+    overrides: tuple[str, ...] = (),
+) -> list[StageResult]:
+    """Run ``stages`` (from :func:`load_stages`) in order. With ``parent`` (a run name), as
+    one MLflow parent run that the stage runs nest under, cached stages marked as such."""
+    if parent is None:
+        return [stage(config, reporter) for stage in stages.values()]
+    from mlsearch.tracking.pipeline_runs import pipeline_run
+
+    results = []
+    with pipeline_run(config, parent, overrides) as run:
+        for stage in stages.values():
+            result = stage(config, reporter)
+            run.record(result.stage, result.key, result.skipped)
+            results.append(result)
+    return results

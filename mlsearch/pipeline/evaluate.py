@@ -162,9 +162,9 @@ def _log_to_runs(
     config: Config, runs: dict[str, str], report: pd.DataFrame, common: list[Path],
     figures: dict[str, list[Path]], out: Path, grid: list[float],
 ) -> None:  # fmt: skip
-    """The report, its tables and plots, and the per-mass Punzi sensitivity and gain as
-    artifacts and metrics of each model's training run (also as curves versus the mass
-    ``grid``: :func:`~mlsearch.tracking.runs.log_per_mass`)."""
+    """The report, its tables and plots as artifacts of each model's training run, and its
+    per-mass columns (Punzi sensitivity, gain, ...) as curves versus the mass ``grid``
+    (:func:`~mlsearch.tracking.runs.log_per_mass`)."""
     names = ("report.csv", "report.html", "auc_per_mass.csv", "ks_per_fold.csv",
              "leave_one_out.csv", "cut_flow.csv")  # fmt: skip
     for kind, run_id in runs.items():
@@ -177,15 +177,6 @@ def _log_to_runs(
                 mlflow.log_artifact(str(path), "evaluation")
             rows = report[report["model"] == kind].to_dict("records")
             log_per_mass(rows, PER_MASS, grid, "evaluation")
-            mlflow.log_metrics(
-                {
-                    **{f"punzi_xsec_fb_m{r['mass']:g}": float(r["punzi_xsec_fb"]) for r in rows},
-                    **{
-                        f"gain_vs_baseline_m{r['mass']:g}": float(r["gain_vs_baseline"])
-                        for r in rows
-                    },
-                }
-            )
 
 
 def _punzi_plot(config: Config, report: pd.DataFrame, out: Path) -> Path:

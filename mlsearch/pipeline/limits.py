@@ -353,24 +353,11 @@ def _track(config: Config, df: pd.DataFrame, source: _ModelSource, out: Path) ->
                 }
             )
         )
-        metrics = {}
-        names = [
-            "expected_coupling_median",
-            "expected_xsec_fb_median",
-            "punzi_xsec_fb",
-            "signal_efficiency",
-            "background_mc_lumi_fb",
-            *(c for c in df.columns if c.startswith("mc_lumi_fb_")),  # per process
-        ]
-        for record in df.to_dict("records"):
-            for name in names:
-                if pd.notna(record[name]):
-                    metrics[f"{name}_m{record['mass']:g}"] = float(record[name])
-        mlflow.log_metrics(metrics)
         bands = [f"expected_{u}_{b}" for u in ("xsec_fb", "coupling") for b in BANDS]
         per_mass = [
             *bands, "observed_xsec_fb", "observed_coupling", "punzi_xsec_fb",
             "signal_efficiency", "background_mc_lumi_fb",
+            *(c for c in df.columns if c.startswith("mc_lumi_fb_")),  # per process
         ]  # fmt: skip
         records = df.to_dict("records")
         grid = sorted(float(r["mass"]) for r in records)

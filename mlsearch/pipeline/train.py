@@ -22,7 +22,7 @@ from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
 from mlsearch.scoring import score_by_fold
-from mlsearch.tracking import flatten, log_dataset, log_per_mass, mlflow_run
+from mlsearch.tracking import flatten, log_dataset, log_per_mass, mlflow_run, nested_run
 
 __all__ = ["enabled_models", "native_model_path", "run_train"]
 
@@ -170,14 +170,17 @@ def _train_kind(job: _Training, kind: str, features_key: str) -> dict[str, Any]:
         models, train_test = [], []
         fold = table["fold"].to_numpy()
         for i in range(config.train.n_folds):
-            model = _fit_fold(job, kind, params, i)
-            ks_row, ks_scores = train_test_ks(model, table, job.features, fold, i)
+            # each fold its own run under the training run: its losses and overtraining test
+            fold_tags = {"mlsearch.stage": "fold", "mlsearch.model": kind, "mlsearch.fold": str(i)}
+            with nested_run(f"fold{i}", fold_tags):
+                model = _fit_fold(job, kind, params, i)
+                ks_row, ks_scores = train_test_ks(model, table, job.features, fold, i)
+                mlflow.log_metrics({k: v for k, v in ks_row.items() if k != "fold"})
+                for name, values in model.history.items():
+                    for step, v in enumerate(values):
+                        mlflow.log_metric(name, v, step=step)
             out["ks"].append(ks_row)
             train_test.append(ks_scores)
-            mlflow.log_metrics({f"fold{i}_{k}": v for k, v in ks_row.items() if k != "fold"})
-            for name, values in model.history.items():
-                for step, v in enumerate(values):
-                    mlflow.log_metric(f"fold{i}_{name}", v, step=step)
             models.append(model)
             job.reporter.advance("train", note=f"{kind} fold {i}")
         grid = job.meta.mass_grid
@@ -187,9 +190,8 @@ def _train_kind(job: _Training, kind: str, features_key: str) -> dict[str, Any]:
         auc = per_mass_auc(table["mass_hypothesis"].to_numpy()[sig], own[sig], w[sig],
                            per_mass, w[~sig])  # fmt: skip
         pairs = list(zip(auc["mass"], auc["auc"], strict=True))
-        mlflow.log_metrics({f"auc_m{m:g}": float(a) for m, a in pairs})
         mlflow.log_metric("auc_mean", float(auc["auc"].mean()))
-        # the same versus mass (step = index in the grid): the chart view overlays runs
+        # one curve versus mass (step = mass in MeV): the chart view overlays two runs
         log_per_mass([{"mass": float(m), "auc": float(a)} for m, a in pairs], ["auc"], grid, "auc")
         _write_scores(Paths.of(config).train, kind, own[sig], per_mass, train_test)
         out["run_id"] = run.info.run_id

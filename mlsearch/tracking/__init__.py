@@ -11,7 +11,14 @@ from mlsearch.tracking.registry import (
     registered_model_name,
     resolve_model_uri,
 )
-from mlsearch.tracking.runs import flatten, git_commit, log_dataset, log_per_mass, mlflow_run
+from mlsearch.tracking.runs import (
+    flatten,
+    git_commit,
+    log_dataset,
+    log_per_mass,
+    mlflow_run,
+    nested_run,
+)
 from mlsearch.tracking.store import check_store, tracking_uri
 
 __all__ = [
@@ -23,6 +30,7 @@ __all__ = [
     "log_dataset",
     "log_per_mass",
     "mlflow_run",
+    "nested_run",
     "promote",
     "register_onnx",
     "registered_model_name",

@@ -19,17 +19,39 @@ from mlsearch.errors import InputError, MlsearchError
 from mlsearch.tracking.store import artifact_root, import_mlflow, tracking_uri
 
 __all__ = [
+    "ensure_experiment",
     "flatten",
     "git_commit",
     "log_dataset",
     "log_per_mass",
     "mark_orphaned_runs",
+    "mass_step",
     "mlflow_run",
+    "nested_run",
+    "process_tags",
+    "run_tags",
+    "set_parent_run",
 ]
 
 #: tags that say which process runs a run: a RUNNING run whose process is gone was killed
 PID_TAG, HOST_TAG, START_TAG = "mlsearch.pid", "mlsearch.host", "mlsearch.pid_start"
 KILLED_TAG = "mlsearch.killed"
+_INHERITED = ("mlsearch.version", "mlsearch.git_commit", "mlsearch.search")
+#: MLflow's own tag for nesting: the UI shows a run under the run this tag names
+PARENT_TAG = "mlflow.parentRunId"
+
+#: the pipeline run (of `mlsearch run`) that new stage runs of this process nest under; a
+#: process-wide value, not a context variable: stages may open runs from worker threads
+_parent: dict[str, str] = {}
+
+
+def set_parent_run(run_id: str | None) -> str | None:
+    """Nest the stage runs opened from now on under ``run_id`` (None: top level); returns the
+    previous parent."""
+    previous = _parent.pop("run_id", None)
+    if run_id is not None:
+        _parent["run_id"] = run_id
+    return previous
 
 
 def flatten(obj: Any, prefix: str = "") -> dict[str, str]:
@@ -65,7 +87,8 @@ def git_commit() -> str:
         return "unknown"
 
 
-def _experiment_id(mlflow: Any, config: Config, uri: str) -> str:
+def ensure_experiment(mlflow: Any, config: Config, uri: str) -> str:
+    """The id of the config's experiment, created (model-training kind) if missing."""
     name = config.mlflow.experiment or config.search
     try:
         experiment = mlflow.get_experiment_by_name(name)
@@ -112,9 +135,20 @@ def _process_alive(pid: int, start: str) -> bool:
     return not (start and now and now != start)
 
 
-def _process_tags() -> dict[str, str]:
+def process_tags() -> dict[str, str]:
+    """The tags naming this process (pid, host, start time)."""
     pid = os.getpid()
     return {PID_TAG: str(pid), HOST_TAG: socket.gethostname(), START_TAG: _process_start(pid)}
+
+
+def run_tags(config: Config) -> dict[str, str]:
+    """The tags of every run: package version, git commit, search, and its process."""
+    return {
+        "mlsearch.version": __version__,
+        "mlsearch.git_commit": git_commit(),
+        "mlsearch.search": config.search,
+        **process_tags(),
+    }
 
 
 def mark_orphaned_runs(client: Any, experiment_id: str) -> list[str]:
@@ -156,13 +190,11 @@ def mlflow_run(
     """
     uri = tracking_uri(config)
     mlflow = import_mlflow(uri)
-    exp_id = _experiment_id(mlflow, config, uri)
+    exp_id = ensure_experiment(mlflow, config, uri)
     mark_orphaned_runs(mlflow.MlflowClient(uri), exp_id)
     all_tags = {
-        "mlsearch.version": __version__,
-        "mlsearch.git_commit": git_commit(),
-        "mlsearch.search": config.search,
-        **_process_tags(),
+        **run_tags(config),
+        **({PARENT_TAG: _parent["run_id"]} if "run_id" in _parent else {}),
         **(tags or {}),
     }
     if run_id is not None:
@@ -182,7 +214,33 @@ def mlflow_run(
         tags=None if run_id else all_tags,
     )
     if run_id is not None:  # a resumed run is run by this process now
-        mlflow.set_tags(_process_tags())
+        mlflow.set_tags(process_tags())
+    try:
+        yield run
+    except BaseException as exc:
+        mlflow.set_tag("mlsearch.error", f"{type(exc).__name__}: {exc}"[:5000])
+        mlflow.end_run(status="FAILED")
+        raise
+    mlflow.end_run(status="FINISHED")
+
+
+@contextlib.contextmanager
+def nested_run(run_name: str, tags: dict[str, str] | None = None) -> Iterator[Any]:
+    """A run nested under the *active* run (a training run's folds): FAILED on an exception,
+    and carrying its process like every run, so a killed one is marked KILLED later."""
+    import mlflow
+
+    parent = mlflow.active_run()
+    inherited = {}
+    if parent is not None:  # the version, commit and search of the run it belongs to
+        known = mlflow.get_run(parent.info.run_id).data.tags
+        inherited = {k: known[k] for k in _INHERITED if k in known}
+    run = mlflow.start_run(
+        experiment_id=parent.info.experiment_id if parent else None,  # else: "Default"
+        run_name=run_name,
+        nested=True,
+        tags={**inherited, **process_tags(), **(tags or {})},
+    )
     try:
         yield run
     except BaseException as exc:
@@ -211,26 +269,36 @@ def log_dataset(
     mlflow.log_input(dataset, context=context, tags=tags)
 
 
+def mass_step(mass: float) -> int:
+    """The step a per-mass metric is logged at: the mass in MeV (an integer, as MLflow's
+    steps are), so the chart view's x axis reads mass and two runs whose grids differ still
+    line up at the masses they share.
+
+    >>> mass_step(0.2), mass_step(3.0), mass_step(10.0)
+    (200, 3000, 10000)
+    """
+    return round(1000.0 * float(mass))
+
+
 def log_per_mass(
     rows: Sequence[Mapping[Any, Any]], names: Sequence[str], masses: Sequence[float], table: str
 ) -> None:
     """Per-mass results of the active run as curves versus mass: each of ``names`` one
-    metric, logged once per mass with step = the mass's index in ``masses`` (so the UI's
-    chart view overlays two runs versus mass), the grid as the param ``mass_grid`` (it says
-    which mass each step is), and the rows as the table ``per_mass/<table>.json``
-    (mlflow.log_table; the UI's artifact view shows it). ``rows``: dicts with ``mass`` [GeV]
-    and the named values; non-finite values are left out of the metrics."""
+    metric, logged once per mass of the grid ``masses`` [GeV] with step = the mass in MeV
+    (:func:`mass_step`; the UI's chart view overlays two runs versus mass), the grid as the
+    param ``mass_grid`` [GeV], and the rows as the table ``per_mass/<table>.json``
+    (mlflow.log_table; the UI's artifact view shows it). ``rows``: dicts with ``mass``
+    [GeV] and the named values; non-finite values are left out of the metrics."""
     import mlflow
     import pandas as pd
 
-    index = {round(float(m), 9): i for i, m in enumerate(masses)}
+    grid = {round(float(m), 9) for m in masses}
     for row in rows:
-        step = index.get(round(float(row["mass"]), 9))
-        if step is None:
+        if round(float(row["mass"]), 9) not in grid:
             continue
         values = {n: float(row[n]) for n in names if _finite(row.get(n))}
         if values:
-            mlflow.log_metrics(values, step=step)
+            mlflow.log_metrics(values, step=mass_step(row["mass"]))
     mlflow.log_param("mass_grid", ",".join(f"{float(m):g}" for m in masses))
     frame = pd.DataFrame([{k: row.get(k) for k in ("mass", *names)} for row in rows])
     mlflow.log_table(frame, artifact_file=f"per_mass/{table}.json")

@@ -111,17 +111,11 @@ def roc_curves(
     return fig
 
 
-def sculpting(
-    panels: dict[
-        float,
-        tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_], tuple[float, float]],
-    ],
-    variable: str,
-    title: str,
-) -> Any:
+def sculpting(panels: dict[float, Any], variable: str, title: str) -> Any:
     """Background distribution of the search variable before and after the Punzi-optimal
     score cut at each mass (normalised, log scale; the signal window shaded): a peak appearing
-    at the hypothesis after the cut is sculpting."""
+    at the hypothesis after the cut is sculpting. ``panels``: per mass, histograms with
+    ``edges``, ``all``, ``passing`` and ``window`` (evaluation.report.Sculpt)."""
     plt = _plt()
     masses = sorted(panels)
     cols = min(len(masses), 3)
@@ -129,31 +123,11 @@ def sculpting(
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), layout="constrained")
     axes = np.atleast_1d(axes).ravel()
     for ax, mass in zip(axes, masses, strict=False):
-        values, weight, passes, (low, high) = panels[mass]
-        finite = np.isfinite(values)
-        lo, hi = np.quantile(values[finite], [0.005, 0.995]) if finite.any() else (0.0, 1.0)
-        lo, hi = min(lo, low), max(hi, high)
-        bins = np.linspace(lo, hi if hi > lo else lo + 1, 41)
-        ax.axvspan(low, high, color="0.85", label="signal window")
-        ax.hist(
-            values,
-            bins,
-            weights=weight,
-            density=True,
-            histtype="step",
-            lw=1.5,
-            label="all background",
-        )
-        if passes.any():
-            ax.hist(
-                values[passes],
-                bins,
-                weights=weight[passes],
-                density=True,
-                histtype="step",
-                lw=2,
-                label="after the score cut",
-            )
+        panel = panels[mass]
+        ax.axvspan(*panel.window, color="0.85", label="signal window")
+        ax.stairs(panel.all, panel.edges, lw=1.5, label="all background")
+        if panel.passing.any():
+            ax.stairs(panel.passing, panel.edges, lw=2, label="after the score cut")
         ax.set_yscale("log")
         ax.set_title(f"m = {mass:g} GeV", fontsize=9)
         ax.set_xlabel(variable, fontsize=8)

@@ -22,10 +22,40 @@ from mlsearch.selection.mc_statistics import WindowMcLuminosity, window_mc_lumin
 from mlsearch.selection.punzi import best_punzi_cut, one_event_floor, punzi_cross_section
 from mlsearch.selection.windows import MassWindow, search_values, select_window
 
-__all__ = ["MassReport", "mass_report", "roc_curve_weighted"]
+__all__ = ["MassReport", "Sculpt", "mass_report", "roc_curve_weighted"]
 
 FloatArray = NDArray[np.float64]
 FIXED_BACKGROUND_EFFICIENCY = 0.01
+
+
+@dataclass(frozen=True)
+class Sculpt:
+    """The background distribution of the search variable at one mass, normalised, before
+    (``all``) and after (``passing``) the Punzi-optimal score cut, on ``edges``, and the
+    window (low, high): what the sculpting plot draws (a few kB, not the table's columns)."""
+
+    edges: FloatArray
+    all: FloatArray
+    passing: FloatArray
+    window: tuple[float, float]
+
+    @classmethod
+    def of(
+        cls, values: FloatArray, weight: FloatArray, passes: NDArray[np.bool_],
+        window: tuple[float, float], n_bins: int = 40,
+    ) -> Sculpt:  # fmt: skip
+        """Histograms over the central 99 % of ``values`` (and the window)."""
+        finite = np.isfinite(values)
+        lo, hi = np.quantile(values[finite], [0.005, 0.995]) if finite.any() else (0.0, 1.0)
+        lo, hi = min(lo, window[0]), max(hi, window[1])
+        edges = np.linspace(lo, hi if hi > lo else lo + 1, n_bins + 1)
+
+        def density(keep: NDArray[np.bool_]) -> FloatArray:
+            h, _ = np.histogram(values[keep & finite], edges, weights=weight[keep & finite])
+            total = h.sum() * (edges[1] - edges[0])
+            return h / total if total > 0 else h
+
+        return cls(edges, density(np.ones_like(passes)), density(passes), window)
 
 
 @dataclass(frozen=True)
@@ -34,8 +64,8 @@ class MassReport:
 
     row: dict[str, Any]
     roc: tuple[FloatArray, FloatArray]  # background efficiency, signal efficiency (window)
-    #: background search variable, weight, passes the Punzi-optimal cut, the window (low, high)
-    sculpt: tuple[FloatArray, FloatArray, NDArray[np.bool_], tuple[float, float]]
+    #: the background's search variable before and after the Punzi-optimal cut, histogrammed
+    sculpt: Sculpt
     window: MassWindow
     #: the baseline setting (thresholds) with the best Punzi sensitivity at this mass
     baseline_setting: dict[str, float]
@@ -178,5 +208,8 @@ def mass_report(
         "background_mc_lumi_fb": mc.limiting,
         **{f"mc_lumi_fb_{p}": v for p, v in sorted(mc.per_process.items())},
     }
-    sculpt = (b_var, b_w_all, passes, (window.low, window.high))
-    return MassReport(row, (eff_b, eff_s), sculpt, window, base_cuts)
+    sculpt = Sculpt.of(b_var, b_w_all, passes, (window.low, window.high))
+    # the plot's points: log-spaced in the background efficiency (a window can hold 10^6)
+    keep = np.unique(np.searchsorted(eff_b, np.geomspace(1e-6, 1.0, 2000)).clip(0, len(eff_b) - 1))
+    roc = (eff_b[keep], eff_s[keep]) if len(eff_b) else (eff_b, eff_s)
+    return MassReport(row, roc, sculpt, window, base_cuts)

@@ -109,12 +109,27 @@ def _leave_one_out(
     )
 
 
+#: most masses drawn in one model's ROC, sculpting and score plots (the table has them all)
+FIGURE_MASSES = 9
+
+
+def _figure_masses(grid: list[float], n: int = FIGURE_MASSES) -> list[float]:
+    """At most ``n`` masses spread evenly over the grid (its ends included).
+
+    >>> _figure_masses([1.0, 2.0, 3.0]), _figure_masses([float(m) for m in range(1, 61)], 4)
+    ([1.0, 2.0, 3.0], [1.0, 21.0, 40.0, 60.0])
+    """
+    if len(grid) <= n:
+        return list(grid)
+    return [grid[round(i * (len(grid) - 1) / (n - 1))] for i in range(n)]
+
+
 def _model_figures(
     config: Config, table: pd.DataFrame, meta: FeatureTableMeta, kind: str,
     rocs: dict[float, Any], sculpts: dict[float, Any], ks: pd.DataFrame, out: Path,
 ) -> list[Path]:  # fmt: skip
     """One model's plots: ROC and sculpting per mass, train versus test scores, and the
-    out-of-fold score distributions at each mass."""
+    out-of-fold score distributions at each mass (at most FIGURE_MASSES of the grid's)."""
     from mlsearch.evaluation.plots import (
         roc_curves,
         score_distributions,
@@ -123,6 +138,8 @@ def _model_figures(
     )
 
     paths = Paths.of(config)
+    shown = [m for m in _figure_masses(meta.mass_grid) if m in rocs]
+    rocs, sculpts = {m: rocs[m] for m in shown}, {m: sculpts[m] for m in shown}
     sig = table["label"].to_numpy() == 1
     w = table["weight"].to_numpy()
     bkg = pd.read_parquet(paths.train / f"{kind}_oof_background.parquet")
@@ -141,7 +158,7 @@ def _model_figures(
             f"{kind}: trained-on versus unseen events",
         )  # fmt: skip
         mine.append(_save(fig, out / f"train_test_{kind}.png", dpi=80))
-    for m in meta.mass_grid:
+    for m in shown:
         sel = sig_mass == m
         fig = score_distributions(
             own[sel], w[sig][sel], bkg[f"score_m{m:g}"].to_numpy(), w[~sig],

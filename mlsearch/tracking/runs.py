@@ -177,6 +177,18 @@ def mark_orphaned_runs(client: Any, experiment_id: str) -> list[str]:
     return marked
 
 
+def _ended_with_the_block(mlflow: Any, run: Any) -> Iterator[Any]:
+    """Yield the active ``run``; end it FINISHED after the block, or FAILED with the error as
+    the tag ``mlsearch.error`` if the block raised (delegated to by the run context managers)."""
+    try:
+        yield run
+    except BaseException as exc:
+        mlflow.set_tag("mlsearch.error", f"{type(exc).__name__}: {exc}"[:5000])
+        mlflow.end_run(status="FAILED")
+        raise
+    mlflow.end_run(status="FINISHED")
+
+
 @contextlib.contextmanager
 def mlflow_run(
     config: Config, run_name: str, tags: dict[str, str] | None = None, run_id: str | None = None
@@ -215,13 +227,7 @@ def mlflow_run(
     )
     if run_id is not None:  # a resumed run is run by this process now
         mlflow.set_tags(process_tags())
-    try:
-        yield run
-    except BaseException as exc:
-        mlflow.set_tag("mlsearch.error", f"{type(exc).__name__}: {exc}"[:5000])
-        mlflow.end_run(status="FAILED")
-        raise
-    mlflow.end_run(status="FINISHED")
+    yield from _ended_with_the_block(mlflow, run)
 
 
 @contextlib.contextmanager
@@ -241,13 +247,7 @@ def nested_run(run_name: str, tags: dict[str, str] | None = None) -> Iterator[An
         nested=True,
         tags={**inherited, **process_tags(), **(tags or {})},
     )
-    try:
-        yield run
-    except BaseException as exc:
-        mlflow.set_tag("mlsearch.error", f"{type(exc).__name__}: {exc}"[:5000])
-        mlflow.end_run(status="FAILED")
-        raise
-    mlflow.end_run(status="FINISHED")
+    yield from _ended_with_the_block(mlflow, run)
 
 
 def log_dataset(

@@ -17,25 +17,15 @@ within +-2 core sigma.
 from __future__ import annotations
 
 import argparse
-import math
 
 import numpy as np
 
 from mlsearch.generate import generate_process
-from mlsearch.generate.dark_photon import SQRT_S_MAX, electron_beta
-from mlsearch.physics.constants import M_MU
 from mlsearch.physics.kinematics import beam_four_momenta, invariant_mass2, recoil_mass2
-from mlsearch.physics.qed_me import alp_dsigma_dcos, dark_photon_dsigma_dcos
 from mlsearch.selection.windows import signal_window
-from mlsearch.validation.references import (
-    isr_convolved_fb,
-    isr_ordered_photon_fb,
-    zprime_dalitz_fb,
-)
+from mlsearch.validation.references import signal_with_isr_fb
 
 EM, EP = beam_four_momenta()
-S = float(invariant_mass2(EM + EP))
-BETA_E = electron_beta(SQRT_S_MAX)
 POINTS = {
     "zprime": (1.0, 3.0, 5.0, 8.0),
     "lfv_zprime": (1.0, 3.0, 5.0, 8.0),
@@ -48,20 +38,6 @@ UNIT = {
     "alp": "M(gamma gamma) [GeV]",
     "dark_photon": "M_miss^2(gamma) [GeV^2]",
 }
-
-
-def _reference(process: str, mass: float) -> float | None:
-    if process == "zprime":
-        return isr_convolved_fb(
-            S, lambda s: zprime_dalitz_fb(mass, 1.0, math.sqrt(s), M_MU, 240), mass + 2 * M_MU, 40
-        )
-    if process == "alp":
-        return isr_ordered_photon_fb(S, lambda s, c: alp_dsigma_dcos(s, mass, c), mass, BETA_E)
-    if process == "dark_photon":
-        return isr_ordered_photon_fb(
-            S, lambda s, c: dark_photon_dsigma_dcos(s, mass, c, BETA_E), mass, BETA_E
-        )
-    return None  # the LFV Z': the same wrapper as the Z'; its Born has two lepton masses
 
 
 def _search_variable(process: str, p4: np.ndarray, mass: float) -> np.ndarray:
@@ -111,7 +87,7 @@ def _cross_sections(n: int) -> None:
                 process, n, 1, mass=mass, coupling=1.0, energy_spread=False, radiation=False,
                 **kw,
             )  # fmt: skip
-            ref = _reference(process, mass)
+            ref = signal_with_isr_fb(process, mass)
             r = f"{ref:.5g} | {rad.cross_section_fb / ref:.4f}" if ref else "- | -"
             print(
                 f"| {process} | {mass:g} | {born.cross_section_fb:.5g} | "

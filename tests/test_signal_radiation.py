@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from mlsearch.generate import generate_process
-from mlsearch.generate.dark_photon import SQRT_S_MAX, electron_beta
 from mlsearch.physics.constants import M_MU
 from mlsearch.physics.kinematics import (
     beam_four_momenta,
@@ -19,16 +18,10 @@ from mlsearch.physics.kinematics import (
     invariant_mass2,
     recoil_mass2,
 )
-from mlsearch.physics.qed_me import alp_dsigma_dcos, dark_photon_dsigma_dcos
-from mlsearch.validation.references import (
-    isr_convolved_fb,
-    isr_ordered_photon_fb,
-    zprime_dalitz_fb,
-)
+from mlsearch.validation.references import signal_with_isr_fb, zprime_dalitz_fb
 
 EM, EP = beam_four_momenta()
 S = float(invariant_mass2(EM + EP))
-BETA_E = electron_beta(SQRT_S_MAX)
 
 
 def _cms(p4: np.ndarray) -> np.ndarray:
@@ -43,12 +36,7 @@ def test_photon_signal_cross_section_with_isr_matches_the_ordered_convolution(pr
     quadrature in (y1, y2, cos) of the Born dsigma/dcos with collinear ISR softer than the
     process's photon; the Born alone differs by +6 % (1 GeV A'), +2 %, -5.5 %."""
     sample = generate_process(process, 40_000, 1, mass=mass, coupling=1.0, energy_spread=False)
-    if process == "alp":
-        ref = isr_ordered_photon_fb(S, lambda s, c: alp_dsigma_dcos(s, mass, c), mass, BETA_E)
-    else:
-        ref = isr_ordered_photon_fb(
-            S, lambda s, c: dark_photon_dsigma_dcos(s, mass, c, BETA_E), mass, BETA_E
-        )
+    ref = signal_with_isr_fb(process, mass)
     assert sample.cross_section_fb == pytest.approx(ref, rel=0.006)
     born = generate_process(
         process, 2000, 1, mass=mass, coupling=1.0, energy_spread=False, radiation=False
@@ -61,9 +49,7 @@ def test_zprime_cross_section_with_isr_matches_the_convolution():
     sample = generate_process(
         "zprime", 40_000, 1, mass=mass, coupling=1.0, invisible_br="one", energy_spread=False
     )
-    ref = isr_convolved_fb(
-        S, lambda s: zprime_dalitz_fb(mass, 1.0, math.sqrt(s), M_MU, 240), mass + 2 * M_MU, 30
-    )
+    ref = signal_with_isr_fb("zprime", mass, s_nodes=30)
     assert sample.cross_section_fb == pytest.approx(ref, rel=0.012)
     assert zprime_dalitz_fb(mass, 1.0, math.sqrt(S), M_MU, 240) / ref > 1.05  # Born: +9 %
 

@@ -34,6 +34,7 @@ __all__ = [
     "isr_ordered_photon_fb",
     "isr_pair_fb",
     "mumu_gamma_hard_fb",
+    "signal_with_isr_fb",
     "zprime_dalitz_fb",
 ]
 
@@ -349,3 +350,32 @@ def mumu_gamma_hard_fb(
     )
     f = me2 * jacobian * volume / (2 * s) * GEV2_TO_FB
     return float(f.mean()), float(f.std() / math.sqrt(n))
+
+
+def signal_with_isr_fb(process: str, mass: float, s_nodes: int = 40) -> float | None:
+    """The reference for a signal generated with ISR at the nominal s (coupling 1, the
+    Z' with B(invisible) = 1): the Z''s Dalitz-grid Born convolved with the structure
+    functions (``s_nodes`` points in s'), the A' and the ALP by the ordered-photon quadrature
+    of their Born dsigma/dcos. None for the LFV Z' (the same wrapper as the Z'; its Born has
+    two lepton masses, which zprime_dalitz_fb does not take)."""
+    from mlsearch.generate.dark_photon import SQRT_S_MAX, electron_beta
+    from mlsearch.physics.constants import M_MU
+    from mlsearch.physics.kinematics import beam_four_momenta, invariant_mass2
+    from mlsearch.physics.qed_me import alp_dsigma_dcos, dark_photon_dsigma_dcos
+
+    em, ep = beam_four_momenta()
+    s = float(invariant_mass2(em + ep))
+    beta_e = electron_beta(SQRT_S_MAX)
+    if process == "zprime":
+
+        def born(s_red: float) -> float:
+            return zprime_dalitz_fb(mass, 1.0, math.sqrt(s_red), M_MU, 240)
+
+        return isr_convolved_fb(s, born, mass + 2 * M_MU, s_nodes)
+    if process == "alp":
+        return isr_ordered_photon_fb(s, lambda x, c: alp_dsigma_dcos(x, mass, c), mass, beta_e)
+    if process == "dark_photon":
+        return isr_ordered_photon_fb(
+            s, lambda x, c: dark_photon_dsigma_dcos(x, mass, c, beta_e), mass, beta_e
+        )
+    return None

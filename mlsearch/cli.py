@@ -294,14 +294,15 @@ def ui(
         uri = store_uri(config)
         cfg = load_config_or_none(config)
         exp_id = experiment_id(uri, (cfg.mlflow.experiment or cfg.search) if cfg else None)
-    page = landing_url(f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}", exp_id)
+    reach = "127.0.0.1" if host == "0.0.0.0" else host  # where this machine reaches the server
+    page = landing_url(f"http://{reach}:{port}", exp_id)
     # without access logs: a line per request would bury the page printed below
     server = ["--host", host, "--port", str(port), "--workers", "1"]
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, *server,
            "--uvicorn-opts", "--no-access-log"]  # fmt: skip
     proc = subprocess.Popen(cmd)
     try:
-        if _wait_for_port(host, port, proc):
+        if _wait_for_port(reach, port, proc):
             typer.echo(f"MLflow UI for {uri}\n  open {page}", err=True)
             if browser and _has_display():
                 import webbrowser
@@ -324,7 +325,7 @@ def _wait_for_port(
     while time.monotonic() < deadline and proc.poll() is None:
         with (
             contextlib.suppress(OSError),
-            socket.create_connection(("127.0.0.1" if host == "0.0.0.0" else host, port), timeout=1),
+            socket.create_connection((host, port), timeout=1),
         ):
             return True
         time.sleep(0.3)

@@ -67,6 +67,14 @@ class SignalSpec(_Strict):
 TauMode = Literal["e", "mu", "pi", "K", "rho", "pi2pi0", "3pi", "3pipi0"]
 
 
+class ChargedFilterSpec(_Strict):
+    """A truth filter before the simulation (generate/filters.py): keep events with at least
+    ``count`` charged particles in the CDC acceptance with lab momentum >= ``p_min``."""
+
+    count: int = Field(ge=1, le=10)
+    p_min: float = Field(ge=0, description="lab momentum [GeV]")
+
+
 class BackgroundSpec(_Strict):
     """One background process: built in (n_events generated), or read from ``file`` (an
     LHE/HepMC3 file from KKMC, BabaYaga, MadGraph, ...; n_events is then not used)."""
@@ -97,6 +105,14 @@ class BackgroundSpec(_Strict):
         "share the rest in proportion to their branching fractions); events are weighted "
         "back by branching fraction / probability, so the sample stays unbiased with more "
         "events in the modes the selection keeps",
+    )
+
+    charged_filter: ChargedFilterSpec | None = Field(
+        None,
+        description="drop, before the simulation, the events without `count` charged "
+        "particles in the CDC acceptance above `p_min` [GeV] (they cannot pass a selection "
+        "that needs that many identified tracks); weights unchanged, so the kept events still "
+        "stand for their own cross section",
     )
 
     @model_validator(mode="after")

@@ -22,7 +22,7 @@ from mlsearch.generate.dipole import dipole_photon_cos
 from mlsearch.physics.constants import ALPHA_EM
 from mlsearch.physics.kinematics import boost, invariant_mass2, rotate_z_to
 
-__all__ = ["Z_MIN", "fsr_beta", "radiate_final_state"]
+__all__ = ["Z_MIN", "fsr_beta", "radiate_final_state", "radiate_final_state_weighted"]
 
 FloatArray = NDArray[np.float64]
 Z_MIN = 1e-4  # lighter photons are dropped (below ~0.5 MeV for muons at 10.58 GeV)
@@ -47,6 +47,25 @@ def _fractions(beta: FloatArray, rng: np.random.Generator) -> FloatArray:
         out[todo[ok]] = z[ok]
         todo = todo[~ok]
     return out
+
+
+def _fractions_weighted(
+    beta: FloatArray, hard: float, rng: np.random.Generator
+) -> tuple[FloatArray, FloatArray]:
+    """z from the mixture (1 - hard) x the leading power beta/2 z^(beta/2-1) + hard x
+    log-uniform in [Z_MIN, 1], and the weight D(z) / (mixture density): hard photons (the
+    recoil mass of a muon pair that radiated) ~1/hard x more often at weight ~hard. D is
+    normalised to one, so the mean weight is 1 and the rate stays that of the unweighted
+    sampler."""
+    n = beta.shape[0]
+    b = np.where(beta > 0, beta, 1.0)
+    u = rng.uniform(size=n)
+    z = np.where(rng.uniform(size=n) < hard, Z_MIN ** (1 - u), u ** (2 / b))
+    z = np.clip(z, 1e-300, 1.0)
+    power = b / 2 * z ** (b / 2 - 1)
+    density = (1 - hard) * power + hard * np.where(z >= Z_MIN, 1 / (z * -np.log(Z_MIN)), 0.0)
+    d = power * (1 + 3 * b / 8) - b / 4 * (2 - z)
+    return np.where(beta > 0, z, 0.0), np.where(beta > 0, d / density, 1.0)
 
 
 def _photon_direction(
@@ -76,7 +95,24 @@ def radiate_final_state(
     as the input pair; ``at_rest``: the pair is given in its rest frame (saves two boosts).
     ``mass2``: the second lepton's mass when it differs from the first's (e mu pairs): each
     lepton then radiates with its own exponent beta_f and velocity."""
+    leptons, photons, _ = radiate_final_state_weighted(pair, mass, rng, at_rest, mass2)
+    return leptons, photons
+
+
+def radiate_final_state_weighted(
+    pair: FloatArray,
+    mass: float,
+    rng: np.random.Generator,
+    at_rest: bool = False,
+    mass2: float | None = None,
+    hard: float = 0.0,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`radiate_final_state` with the photon fractions importance-sampled: ``hard`` > 0
+    draws each z from the mixture of :func:`_fractions_weighted` and returns the event
+    weights (n,) (mean 1) with the leptons and photons; ``hard`` = 0 is the unweighted
+    sampler (weights 1, the same events as :func:`radiate_final_state`)."""
     n: int = pair.shape[0]
+    weight = np.ones(n)
     total = pair[:, 0] + pair[:, 1]
     m2 = invariant_mass2(total)
     beta_p = total[:, 1:] / total[:, :1]
@@ -88,7 +124,11 @@ def radiate_final_state(
         # the lepton's energy in the pair rest frame (the equal-mass form kept bit for bit)
         e_star = np.sqrt(m2) / 2 if mass2 is None else (m2 + m_i**2 - m_j**2) / (2 * np.sqrt(m2))
         beta_l = np.sqrt(np.clip(1 - m_i**2 / e_star**2, 0, None))
-        z = _fractions(fsr_beta(m2, m_i), rng)
+        if hard > 0:
+            z, w_z = _fractions_weighted(fsr_beta(m2, m_i), hard, rng)
+            weight *= w_z
+        else:
+            z = _fractions(fsr_beta(m2, m_i), rng)
         direction = _photon_direction(rest[:, i], beta_l, rng)
         energy = np.where(z > Z_MIN, z * e_star, 0.0)
         photons[:, i] = np.concatenate([energy[:, None], energy[:, None] * direction], axis=1)
@@ -114,7 +154,7 @@ def radiate_final_state(
     plus = np.concatenate([e_m[:, None], -p_l[:, None] * axis], axis=1)
     leptons = boost(np.stack([minus, plus], axis=1), -beta_q[:, None, :])
     if at_rest:
-        return leptons, photons
+        return leptons, photons, weight
     leptons = boost(leptons, -beta_p[:, None, :])
     photons = np.where(photons[..., :1] > 0, boost(photons, -beta_p[:, None, :]), 0.0)
-    return leptons, photons
+    return leptons, photons, weight

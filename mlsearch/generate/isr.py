@@ -20,6 +20,7 @@ radiating e- (:func:`hard_axis`).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,6 +34,7 @@ from mlsearch.physics.kinematics import boost, invariant_mass2, rotate_z_to
 __all__ = [
     "HARD_CHANNEL",
     "Y_MIN_HARD",
+    "IsrChannels",
     "hard_axis",
     "hard_isr_factor",
     "isr_beta",
@@ -64,18 +66,73 @@ def _structure_function(y: FloatArray, beta: float) -> FloatArray:
     return beta / 2 * y ** (beta / 2 - 1) * (1 + 3 * beta / 8) - beta / 4 * (2 - y)
 
 
-def radiate(n: int, beta: float, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
-    """ISR fractions (y1, y2) per event and the weight D(y1) D(y2) / sampling density, with
-    the hard channel (weighted backgrounds: more events at large y)."""
-    hard = rng.uniform(size=n) < HARD_CHANNEL
+@dataclass(frozen=True)
+class IsrChannels:
+    """How the ISR fractions (y1, y2) of a weighted background are sampled: a mixture of three
+    densities, the weight D(y1) D(y2) / (mixture density) making any choice exact.
+
+    ``hard``: probability of both y log-uniform in [Y_MIN_HARD, 1]; ``single``: of one beam's
+    y log-uniform, the other's from the leading power (one hard photon, the other soft: with a
+    hard FSR photon the commonest way a muon pair gets a large recoil mass); ``recoil``: probability
+    of the recoil channel, y1 y2 (= M_recoil^2 / s of two collinear photons) uniform in
+    [``recoil_min``, ``recoil_max``] and ln y1 uniform in [ln(y1 y2), 0]: as many events per
+    GeV^2 of recoil mass^2 at 8 GeV as at 1 GeV, where the Z' windows are; the rest: the
+    structure function's own leading power (the soft bulk)."""
+
+    hard: float = HARD_CHANNEL
+    single: float = 0.0
+    recoil: float = 0.0
+    recoil_min: float = 0.005
+    recoil_max: float = 0.8
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.hard and 0 <= self.recoil and self.hard + self.recoil < 1):
+            raise ValueError(
+                f"ISR channel probabilities {self.hard}, {self.recoil}: need >= 0, sum < 1"
+            )
+        if not 0 < self.recoil_min < self.recoil_max <= 1:
+            raise ValueError(f"recoil channel range [{self.recoil_min}, {self.recoil_max}]")
+
+
+def radiate(
+    n: int, beta: float, rng: np.random.Generator, channels: IsrChannels = IsrChannels()
+) -> tuple[FloatArray, FloatArray]:
+    """ISR fractions (y1, y2) per event and the weight D(y1) D(y2) / sampling density, drawn
+    from the ``channels`` mixture (weighted backgrounds: more events at large y)."""
+    pick = rng.uniform(size=n)
+    hard = pick < channels.hard
+    recoil = (pick >= channels.hard) & (pick < channels.hard + channels.recoil)
     u = rng.uniform(size=(n, 2))
     log_range = -np.log(Y_MIN_HARD)
     y = np.where(hard[:, None], Y_MIN_HARD ** (1 - u), u ** (2 / beta))
+    if channels.single > 0:
+        # the last slice of ``pick`` below 1 - soft: beam 1 or 2 log-uniform by its half
+        start = channels.hard + channels.recoil
+        single = (pick >= start) & (pick < start + channels.single)
+        first = pick < start + channels.single / 2
+        logu = Y_MIN_HARD ** (1 - u)
+        y[:, 0] = np.where(single & first, logu[:, 0], y[:, 0])
+        y[:, 1] = np.where(single & ~first, logu[:, 1], y[:, 1])
+    lo, hi = channels.recoil_min, channels.recoil_max
+    product = lo + (hi - lo) * u[:, 0]
+    y1 = product ** (1 - u[:, 1])  # ln y1 uniform in [ln(y1 y2), 0]
+    y = np.where(recoil[:, None], np.stack([y1, product / y1], axis=1), y)
     y = np.clip(y, 1e-300, 1.0)
     soft_density = beta / 2 * y ** (beta / 2 - 1)
     hard_density = np.where(y >= Y_MIN_HARD, 1 / (y * log_range), 0.0)
-    density = (1 - HARD_CHANNEL) * soft_density.prod(axis=1) + HARD_CHANNEL * hard_density.prod(
-        axis=1
+    # the recoil channel's density in (y1, y2): 1/(hi - lo) for y1 y2, 1/(-ln y1 y2) for ln y1
+    # given it, and |d(y1 y2, ln y1) / d(y1, y2)| = 1
+    yy = y.prod(axis=1)
+    inside = (yy >= lo) & (yy <= hi)
+    recoil_density = np.where(inside, 1 / ((hi - lo) * -np.log(np.where(inside, yy, 0.5))), 0.0)
+    soft = 1 - channels.hard - channels.single - channels.recoil
+    density = (
+        soft * soft_density.prod(axis=1)
+        + channels.hard * hard_density.prod(axis=1)
+        + channels.recoil * recoil_density
+        + channels.single
+        / 2
+        * (hard_density[:, 0] * soft_density[:, 1] + soft_density[:, 0] * hard_density[:, 1])
     )
     weight = _structure_function(y, beta).prod(axis=1) / density
     return y, weight

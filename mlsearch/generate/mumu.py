@@ -24,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.generate.fsr import radiate_final_state
-from mlsearch.generate.isr import hard_isr_factor, isr_beta, isr_photons, radiate
+from mlsearch.generate.fsr import radiate_final_state_weighted
+from mlsearch.generate.isr import IsrChannels, hard_isr_factor, isr_beta, isr_photons, radiate
 from mlsearch.io.truth import TruthSample
 from mlsearch.physics.beams import cms_to_lab, sample_beams
 from mlsearch.physics.constants import ALPHA_EM, M_MU
@@ -41,6 +41,13 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 CHUNK = 200_000
+#: mu mu: the radiation that gives a muon pair a large recoil mass is oversampled (weighted
+#: back): both ISR photons hard (log-uniform), one hard and one soft, y1 y2 = M_recoil^2 / s
+#: uniform; each FSR photon log-uniform with probability 0.3. Measured on 10^6 events in the
+#: Z' windows (docs/validation.md): 2-16x the effective MC luminosity of the structure
+#: function's own sampling at 1.7-8 GeV, 0.6x in the 0.5 GeV window (the unradiated peak).
+MUMU_ISR = IsrChannels(hard=0.2, single=0.3, recoil=0.3)
+MUMU_FSR_HARD = 0.3
 
 
 def born_mumu(s: FloatArray | float, mass: float = M_MU) -> FloatArray:
@@ -73,7 +80,13 @@ def _muon_directions(cos_max_weight: FloatArray, rng: np.random.Generator) -> Fl
 
 
 def isr_pair_events(
-    process: str, mass: float, n_events: int, seed: int, energy_spread: bool = True
+    process: str,
+    mass: float,
+    n_events: int,
+    seed: int,
+    energy_spread: bool = True,
+    channels: IsrChannels | None = None,
+    fsr_hard: float = 0.0,
 ) -> tuple[FloatArray, FloatArray]:
     """Lab four-momenta (n, 6, 4) of l-, l+, ISR photon along e-, ISR photon along e+, FSR
     photon off l-, FSR photon off l+ (:mod:`mlsearch.generate.fsr`) for e+e- -> l+ l- (ISR,
@@ -90,7 +103,7 @@ def isr_pair_events(
         sqrt_s = beams.sqrt_s
         s = sqrt_s**2
         b = isr_beta(float(np.mean(s)))
-        y, w_isr = radiate(n, b, rng)
+        y, w_isr = radiate(n, b, rng, channels or IsrChannels())
         g1, g2 = isr_photons(sqrt_s, y, rng)
         pair_p4 = np.stack([sqrt_s, *np.zeros((3, n))], axis=-1) - g1 - g2
         s_red = pair_p4[:, 0] ** 2 - (pair_p4[:, 1:] ** 2).sum(axis=1)
@@ -114,7 +127,10 @@ def isr_pair_events(
         # the pair's rest frame recoils against both ISR photons (along and across the beams)
         beta_pair = pair_p4[:, 1:] / pair_p4[:, :1]
         # FSR in the pair rest frame, then one boost for leptons and FSR photons together
-        leptons, fsr = radiate_final_state(np.stack([minus, plus], axis=1), mass, rng, True)
+        leptons, fsr, w_fsr = radiate_final_state_weighted(
+            np.stack([minus, plus], axis=1), mass, rng, True, hard=fsr_hard
+        )
+        weight = weight * w_fsr
         moved = boost(np.concatenate([leptons, fsr], axis=1), -beta_pair[:, None, :])
         pair, fsr = moved[:, :2], np.where(fsr[..., :1] > 0, moved[:, 2:], 0.0)
         p_cms = np.concatenate([pair, g1[:, None], g2[:, None], fsr], axis=1)
@@ -133,11 +149,14 @@ def generate_mumu(n_events: int, seed: int, energy_spread: bool = True) -> Truth
     Particle slots: mu-, mu+, ISR photon along e-, ISR photon along e+, FSR photons off mu-
     and mu+ (E = 0 when soft).
     """
-    p4, weights = isr_pair_events("mumu", M_MU, n_events, seed, energy_spread)
+    p4, weights = isr_pair_events(
+        "mumu", M_MU, n_events, seed, energy_spread, MUMU_ISR, MUMU_FSR_HARD
+    )
     pdg = np.tile(np.array([13, -13, 22, 22, 22, 22], dtype=np.int32), (n_events, 1))
     metadata = {
         "isr": "Kuraev-Fadin structure functions, both beams",
         "vacuum_polarisation": True,
         "fsr": "collinear structure function, both leptons (generate/fsr.py)",
+        "importance_sampling": f"ISR {MUMU_ISR}, FSR hard channel {MUMU_FSR_HARD}",
     }
     return TruthSample.from_weights("mumu", pdg, p4, weights, metadata)

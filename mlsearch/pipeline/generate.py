@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import numpy as np
 from mlsearch.compute import executor
 from mlsearch.config import Config
 from mlsearch.generate import generate_process
+from mlsearch.generate.filters import ChargedFilter
 from mlsearch.io.events import (
     EventDataset,
     part_metadata,
@@ -51,6 +52,7 @@ class _Partition:
     share: float
     tau_modes: tuple[tuple[str, float], ...] = ()
     radiation: bool = True
+    charged_filter: ChargedFilter | None = None
 
 
 def _partition_seed(seed: int, name: str, index: int) -> int:
@@ -81,6 +83,7 @@ def _partitions(config: Config, job: SampleJob, dataset: EventDataset) -> list[_
             n / job.n_events,
             job.tau_modes,
             gen.signal.radiation,
+            job.charged_filter,
         )
         for k, n in enumerate(sizes)
     ]
@@ -101,6 +104,10 @@ def _generate_partition(part: _Partition) -> dict[str, Any]:
         radiation=part.radiation,
     )  # fmt: skip
     events = truth_to_awkward(sample)
+    kept = len(sample)
+    if part.charged_filter is not None:
+        mask = part.charged_filter.keep(sample.pdg, sample.p4)
+        events, kept = events[mask], int(mask.sum())
     if part.offset:
         events = ak.with_field(events, events["event"] + part.offset, "event")
     if part.share != 1:
@@ -109,7 +116,7 @@ def _generate_partition(part: _Partition) -> dict[str, Any]:
     summary = {
         "n": len(sample), "cross_section_fb": sample.cross_section_fb,
         "cross_section_err_fb": sample.cross_section_err_fb, "share": part.share,
-        "metadata": sample.metadata,
+        "metadata": sample.metadata, "n_kept": kept,
     }  # fmt: skip
     write_event_part(events, part.out, summary)
     return summary
@@ -134,6 +141,16 @@ def _sample_summary(
         else parts[0]["cross_section_err_fb"],
         **({"partitions": len(parts)} if len(parts) > 1 else {}),
         **parts[0]["metadata"],
+        **(
+            {
+                "charged_filter": {
+                    **asdict(job.charged_filter),
+                    "kept": sum(p["n_kept"] for p in parts),
+                }
+            }
+            if job.charged_filter
+            else {}
+        ),
     }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mlsearch.config import Config
 from mlsearch.errors import InputError
+from mlsearch.generate.filters import ChargedFilter
 from mlsearch.physics.acceptance import TrackAcceptance
 from mlsearch.pipeline.cache import stage_key
 from mlsearch.pipeline.paths import Paths
@@ -36,6 +37,7 @@ class SampleJob:
     n_generated: int | None = None
     tau_modes: tuple[tuple[str, float], ...] = ()  # tau tau: importance-sampled decay modes
     forced_misid: str | None = None  # simulation: importance-sampled fakes of this ID
+    charged_filter: ChargedFilter | None = None  # truth filter before the simulation
 
 
 def _signal_jobs(config: Config) -> list[SampleJob]:
@@ -67,18 +69,21 @@ def _background_jobs(config: Config) -> list[SampleJob]:
         acceptance = (
             TrackAcceptance(pt_min=config.simulate.track_pt_min) if bkg.in_acceptance else None
         )
+        spec = bkg.charged_filter
+        charged = ChargedFilter(spec.count, spec.p_min) if spec else None
         key = stage_key(
             "generate", bkg.process, bkg.n_events, gen.energy_spread, config.seed,
             _source_digest(bkg.file), bkg.in_acceptance,
             astuple(acceptance) if acceptance else None, _source_digest(bkg.ntuple),
             bkg.cross_section_fb, bkg.n_generated, *_split(config, bkg.n_events),
             *([sorted(bkg.tau_modes.items())] if bkg.tau_modes else []),
+            *([astuple(charged)] if charged else []),
         )  # fmt: skip
         out.append(
             SampleJob(bkg.process, bkg.process, bkg.n_events, None, None,
                       events / f"{bkg.process}.parquet", key, False, bkg.file, acceptance,
                       bkg.ntuple, bkg.cross_section_fb, bkg.n_generated,
-                      tuple(sorted((bkg.tau_modes or {}).items())), bkg.forced_misid)
+                      tuple(sorted((bkg.tau_modes or {}).items())), bkg.forced_misid, charged)
         )  # fmt: skip
     return out
 

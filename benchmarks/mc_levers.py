@@ -1,38 +1,87 @@
 """Benchmark of the importance-sampling levers of the background MC: for each, the same
-background with and without it, generated, simulated and selected in one process (one core),
-measured as events generated per second, events selected per second and the effective MC
-luminosity (sum w / sum w^2 of the selected events) gained per second of work."""
+background with and without it, generated, (filtered,) simulated and selected in one process
+(one core), measured as events generated per second, events kept by the truth filter per
+second (with its acceptance), events selected per second and the effective MC luminosity
+(sum w / sum w^2 of the selected events, inside a recoil-mass^2 range where one is given)
+gained per second of work."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-# (row label, search whose selection applies, process, events, generator and simulation options)
-CASES: tuple[tuple[str, str, str, int, dict[str, Any], str | None], ...] = (
-    ("tau tau, LFV selection, plain", "lfv_zprime", "tautau", 300_000, {}, None),
-    ("tau tau, LFV selection, tau_modes e/mu 0.45", "lfv_zprime", "tautau", 300_000,
-     {"tau_modes": {"e": 0.45, "mu": 0.45}}, None),
-    ("tau tau, Z' selection, plain", "zprime_invisible", "tautau", 300_000, {}, None),
-    ("tau tau, Z' selection, tau_modes mu 0.6 pi 0.15", "zprime_invisible", "tautau", 300_000,
-     {"tau_modes": {"mu": 0.6, "pi": 0.15}}, None),
-    ("e e, LFV selection, plain", "lfv_zprime", "ee", 1_000_000, {}, None),
-    ("e e, LFV selection, forced_misid muon", "lfv_zprime", "ee", 1_000_000, {}, "muon"),
-    ("mu mu, LFV selection, plain", "lfv_zprime", "mumu", 1_000_000, {}, None),
-    ("mu mu, LFV selection, forced_misid electron", "lfv_zprime", "mumu", 1_000_000, {},
-     "electron"),
+
+@dataclass(frozen=True)
+class Case:
+    """One row: ``search``'s selection on ``n`` events of ``process``; ``options`` go to the
+    generator (``isr``: mu mu's radiation sampling, "plain" for the structure functions' own),
+    ``forced`` to the simulation, ``charged`` is a (count, p_min) truth filter, ``region`` a
+    range of the selection's recoil mass^2 [GeV^2] the effective luminosity is taken in."""
+
+    label: str
+    search: str
+    process: str
+    n: int
+    options: dict[str, Any] = field(default_factory=dict)
+    forced: str | None = None
+    charged: tuple[int, float] | None = None
+    region: tuple[float, float] | None = None
+
+    @property
+    def is_plain(self) -> bool:
+        return (not self.options or self.options.get("isr") == "plain") and not (
+            self.forced or self.charged
+        )
+
+
+CASES: tuple[Case, ...] = (
+    Case("tau tau, LFV selection, plain", "lfv_zprime", "tautau", 300_000),
+    Case("tau tau, LFV selection, tau_modes e/mu 0.45", "lfv_zprime", "tautau", 300_000,
+         {"tau_modes": {"e": 0.45, "mu": 0.45}}),
+    Case("tau tau, Z' selection, plain", "zprime_invisible", "tautau", 300_000),
+    Case("tau tau, Z' selection, tau_modes mu 0.6 pi 0.15", "zprime_invisible", "tautau",
+         300_000, {"tau_modes": {"mu": 0.6, "pi": 0.15}}),
+    Case("tau tau, Z' selection, tau_modes + charged_filter (2, 0.5 GeV)", "zprime_invisible",
+         "tautau", 300_000, {"tau_modes": {"mu": 0.6, "pi": 0.15}}, charged=(2, 0.5)),
+    Case("mu mu, Z' selection at M_recoil^2 4-16 GeV^2, structure-function ISR/FSR",
+         "zprime_invisible", "mumu", 1_000_000, {"isr": "plain"}, region=(4.0, 16.0)),
+    Case("mu mu, Z' selection at M_recoil^2 4-16 GeV^2, radiation sampling + charged_filter",
+         "zprime_invisible", "mumu", 1_000_000, charged=(2, 0.5), region=(4.0, 16.0)),
+    Case("e e, LFV selection, plain", "lfv_zprime", "ee", 1_000_000),
+    Case("e e, LFV selection, forced_misid muon", "lfv_zprime", "ee", 1_000_000,
+         forced="muon"),
+    Case("mu mu, LFV selection, plain", "lfv_zprime", "mumu", 1_000_000),
+    Case("mu mu, LFV selection, forced_misid electron", "lfv_zprime", "mumu", 1_000_000,
+         forced="electron"),
 )  # fmt: skip
+
+
+def _generate(case: Case) -> Any:
+    from mlsearch.generate import generate_process
+
+    if case.options.get("isr") != "plain":
+        return generate_process(case.process, case.n, 11, **case.options)
+    from mlsearch.generate.isr import IsrChannels
+    from mlsearch.generate.mumu import isr_pair_events
+    from mlsearch.io.truth import TruthSample
+    from mlsearch.physics.constants import M_MU
+
+    p4, w = isr_pair_events("mumu", M_MU, case.n, 11, True, IsrChannels(hard=0.0))
+    pdg = np.tile(np.array([13, -13, 22, 22, 22, 22], dtype=np.int32), (case.n, 1))
+    return TruthSample.from_weights("mumu", pdg, p4, w, {})
 
 
 def bench_mc_levers() -> list[tuple[str, str, str]]:
     """One row per case; the note compares the effective luminosity per second with the
-    plain sample of the same background and selection (the row before it)."""
+    plain sample of the same background and selection (the last plain row before it)."""
     from mlsearch.config import FeaturesConfig, SimulateConfig
     from mlsearch.detector import simulate_events
     from mlsearch.features import get_builder
     from mlsearch.generate import generate_process
+    from mlsearch.generate.filters import ChargedFilter
     from mlsearch.io.events import truth_to_awkward
 
     # warm up (imports, first-call costs) so the first plain row is not charged for them
@@ -43,30 +92,45 @@ def bench_mc_levers() -> list[tuple[str, str, str]]:
             FeaturesConfig(),
         )
     rows, plain_rate = [], 0.0
-    for label, search, process, n, options, forced in CASES:
+    for case in CASES:
         start = time.perf_counter()
-        truth = truth_to_awkward(generate_process(process, n, 11, **options))
-        reco = simulate_events(truth, SimulateConfig(), np.random.default_rng(12), forced)
-        table = get_builder(search).build(reco, FeaturesConfig())
+        sample = _generate(case)
+        generated = time.perf_counter() - start
+        truth = truth_to_awkward(sample)
+        kept = len(sample)
+        if case.charged:
+            mask = ChargedFilter(*case.charged).keep(sample.pdg, sample.p4)
+            truth, kept = truth[mask], int(mask.sum())
+        reco = simulate_events(truth, SimulateConfig(), np.random.default_rng(12), case.forced)
+        table = get_builder(case.search).build(reco, FeaturesConfig())
         seconds = time.perf_counter() - start
+        if case.region:
+            m2 = table["recoil_mass2"].to_numpy()
+            table = table[(m2 > case.region[0]) & (m2 < case.region[1])]
         w = table["weight"].to_numpy()
         lumi = float(w.sum() / (w**2).sum()) if len(w) else 0.0
         rate = lumi / seconds
-        is_plain = not options and forced is None
         note = (
             "the plain sample"
-            if is_plain
-            else f"{rate / plain_rate:.0f}x the plain sample's fb^-1/s"
+            if case.is_plain
+            else f"{rate / plain_rate:.1f}x the plain sample's fb^-1/s"
             if plain_rate
             else "-"
         )
-        if is_plain:
+        if case.is_plain:
             plain_rate = rate
+        filtered = (
+            f", kept {kept / seconds:,.0f}/s ({kept / case.n:.0%} pass the filter)"
+            if case.charged
+            else ""
+        )
         rows.append(
             (
-                f"MC levers: {label}",
-                f"{n / seconds / 1e3:.0f}k generated+simulated/s, {len(w) / seconds:,.0f} "
-                f"selected/s; {lumi:.3g} fb^-1 effective in {seconds:.1f} s",
+                f"MC levers: {case.label}",
+                f"{case.n / generated / 1e3:.0f}k generated/s{filtered}; "
+                f"{case.n / seconds / 1e3:.0f}k generated+simulated/s, "
+                f"{len(w) / seconds:,.0f} selected/s; {lumi:.3g} fb^-1 effective in "
+                f"{seconds:.1f} s",
                 note,
             )
         )

@@ -11,24 +11,21 @@ __all__ = ["per_mass_auc"]
 
 
 def per_mass_auc(
-    signal_mass: NDArray[np.float64],
-    signal_score: NDArray[np.floating],
-    signal_weight: NDArray[np.float64],
-    background_scores: dict[float, NDArray[np.floating]],
-    background_weight: NDArray[np.float64],
+    per_mass: dict[
+        float,
+        tuple[NDArray[np.floating], NDArray[np.float64], NDArray[np.floating], NDArray[np.float64]],
+    ],
 ) -> pd.DataFrame:
-    """Weighted ROC AUC at each mass: signal of that mass against all background scored at that
-    hypothesis. Columns: mass [GeV], auc."""
+    """Weighted ROC AUC at each mass from {mass [GeV]: (signal scores, signal weights,
+    background scores, background weights)} (the events of that mass's window, scored at
+    that hypothesis); each class normalised to one. Columns: mass [GeV], auc."""
     rows = []
-    for mass, bkg_score in sorted(background_scores.items()):
-        sel = signal_mass == mass
-        y = np.concatenate([np.ones(sel.sum()), np.zeros(len(bkg_score))])
-        s = np.concatenate([signal_score[sel], bkg_score])
-        w = np.concatenate(
-            [
-                signal_weight[sel] / signal_weight[sel].sum(),
-                background_weight / background_weight.sum(),
-            ]
-        )
+    for mass, (s_score, s_w, b_score, b_w) in sorted(per_mass.items()):
+        if not (len(s_score) and len(b_score)) or s_w.sum() <= 0 or b_w.sum() <= 0:
+            rows.append({"mass": mass, "auc": float("nan")})
+            continue
+        y = np.concatenate([np.ones(len(s_score)), np.zeros(len(b_score))])
+        s = np.concatenate([s_score, b_score])
+        w = np.concatenate([s_w / s_w.sum(), b_w / b_w.sum()])
         rows.append({"mass": mass, "auc": float(roc_auc_score(y, s, sample_weight=w))})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["mass", "auc"])

@@ -20,7 +20,12 @@ from mlsearch.errors import InputError
 from mlsearch.io.feature_table import FeatureTableMeta, background_rows
 from mlsearch.selection.mc_statistics import WindowMcLuminosity, window_mc_luminosity
 from mlsearch.selection.punzi import best_punzi_cut, one_event_floor, punzi_cross_section
-from mlsearch.selection.windows import MassWindow, search_values, select_window
+from mlsearch.selection.windows import (
+    NEIGHBOURHOOD_WIDTHS,
+    MassWindow,
+    search_values,
+    select_window,
+)
 
 __all__ = ["MassReport", "Sculpt", "mass_report", "roc_curve_weighted"]
 
@@ -180,9 +185,12 @@ def mass_report(
         [(cuts, sel[is_sig][at_mass][s_in], sel[~is_sig][b_in]) for cuts, sel in baselines],
         s_events, b_events, eff_window, floor, luminosity_fb,
     )  # fmt: skip
+    # rows not scored at this mass (outside the window's neighbourhood: pipeline/oof.py) are
+    # NaN and do not pass
     passes = background_score >= cut
+    near = window.widened(NEIGHBOURHOOD_WIDTHS).contains(b_var)
     eff_in = b_events[passes[b_in]].sum() / max(b_events.sum(), 1e-300)
-    eff_all = b_w_all[passes].sum() / max(b_w_all.sum(), 1e-300)
+    eff_near = b_w_all[passes & near].sum() / max(b_w_all[near].sum(), 1e-300)
     row = {
         "model": model,
         "mass": mass,
@@ -201,14 +209,16 @@ def mass_report(
         "baseline_background_events": base_bkg,
         "baseline_cuts": ";".join(f"{k}={v:g}" for k, v in base_cuts.items()),
         "gain_vs_baseline": base_punzi / punzi if punzi > 0 else float("nan"),
-        # background kept by the cut inside the window over kept everywhere: > 1 means the
-        # classifier prefers background that looks like the hypothesis (a sculpted peak)
-        "sculpt_ratio": float(eff_in / eff_all) if eff_all > 0 else float("nan"),
+        # background kept by the cut inside the window over kept in its neighbourhood (3
+        # window widths each side): > 1 means the classifier prefers background that looks
+        # like the hypothesis (a sculpted peak)
+        "sculpt_ratio": float(eff_in / eff_near) if eff_near > 0 else float("nan"),
         # [fb^-1]: below the luminosity, the background MC limits this mass
         "background_mc_lumi_fb": mc.limiting,
         **{f"mc_lumi_fb_{p}": v for p, v in sorted(mc.per_process.items())},
     }
-    sculpt = Sculpt.of(b_var, b_w_all, passes, (window.low, window.high))
+    scored = np.isfinite(background_score)
+    sculpt = Sculpt.of(b_var[scored], b_w_all[scored], passes[scored], (window.low, window.high))
     # the plot's points: log-spaced in the background efficiency (a window can hold 10^6)
     keep = np.unique(np.searchsorted(eff_b, np.geomspace(1e-6, 1.0, 2000)).clip(0, len(eff_b) - 1))
     roc = (eff_b[keep], eff_s[keep]) if len(eff_b) else (eff_b, eff_s)

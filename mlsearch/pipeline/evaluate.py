@@ -19,6 +19,7 @@ from mlsearch.errors import InputError
 from mlsearch.io.atomic import atomic_path, write_text_atomic
 from mlsearch.io.feature_table import FeatureTableMeta, read_feature_table
 from mlsearch.pipeline.cache import manifest_key, read_manifest, stage_key, write_manifest
+from mlsearch.pipeline.oof import BackgroundScores, figure_masses
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
@@ -49,7 +50,8 @@ def _model_reports(
     from mlsearch.evaluation.report import mass_report
 
     paths = Paths.of(config)
-    bkg = pd.read_parquet(paths.train / f"{kind}_oof_background.parquet")
+    bkg = BackgroundScores.read(paths.train / f"{kind}_oof_background.parquet")
+    n_bkg = int((table["label"] == 0).sum())
     own = pd.read_parquet(paths.train / f"{kind}_oof_signal.parquet")["score"].to_numpy()
     rows, rocs, sculpts, chosen = [], {}, {}, {}
     selected = table.loc[table["label"] == 1, "mass_hypothesis"].value_counts()
@@ -62,7 +64,7 @@ def _model_reports(
             kind,
             float(m),
             own,
-            bkg[f"score_m{m:g}"].to_numpy(),
+            bkg.at(float(m), n_bkg),
             baseline,
             config.luminosity_fb,
             config.limits.window_sigma,
@@ -109,21 +111,6 @@ def _leave_one_out(
     )
 
 
-#: most masses drawn in one model's ROC, sculpting and score plots (the table has them all)
-FIGURE_MASSES = 9
-
-
-def _figure_masses(grid: list[float], n: int = FIGURE_MASSES) -> list[float]:
-    """At most ``n`` masses spread evenly over the grid (its ends included).
-
-    >>> _figure_masses([1.0, 2.0, 3.0]), _figure_masses([float(m) for m in range(1, 61)], 4)
-    ([1.0, 2.0, 3.0], [1.0, 21.0, 40.0, 60.0])
-    """
-    if len(grid) <= n:
-        return list(grid)
-    return [grid[round(i * (len(grid) - 1) / (n - 1))] for i in range(n)]
-
-
 def _model_figures(
     config: Config, table: pd.DataFrame, meta: FeatureTableMeta, kind: str,
     rocs: dict[float, Any], sculpts: dict[float, Any], ks: pd.DataFrame, out: Path,
@@ -138,11 +125,11 @@ def _model_figures(
     )
 
     paths = Paths.of(config)
-    shown = [m for m in _figure_masses(meta.mass_grid) if m in rocs]
+    shown = [m for m in figure_masses(meta.mass_grid) if m in rocs]
     rocs, sculpts = {m: rocs[m] for m in shown}, {m: sculpts[m] for m in shown}
     sig = table["label"].to_numpy() == 1
     w = table["weight"].to_numpy()
-    bkg = pd.read_parquet(paths.train / f"{kind}_oof_background.parquet")
+    bkg = BackgroundScores.read(paths.train / f"{kind}_oof_background.parquet")
     own = pd.read_parquet(paths.train / f"{kind}_oof_signal.parquet")["score"].to_numpy()
     sig_mass = table["mass_hypothesis"].to_numpy()[sig]
     mine = [
@@ -161,7 +148,7 @@ def _model_figures(
     for m in shown:
         sel = sig_mass == m
         fig = score_distributions(
-            own[sel], w[sig][sel], bkg[f"score_m{m:g}"].to_numpy(), w[~sig],
+            own[sel], w[sig][sel], bkg.at(m, int((~sig).sum())), w[~sig],
             f"{kind}, m = {m:g} GeV (out-of-fold)",
         )  # fmt: skip
         mine.append(_save(fig, out / f"scores_{kind}_m{m:g}.png", dpi=80))

@@ -18,10 +18,12 @@ from mlsearch.models import make_model
 from mlsearch.models.punzi_loss import punzi_target
 from mlsearch.models.weights import training_weights
 from mlsearch.pipeline.cache import file_key, manifest_key, stage_key, write_manifest
+from mlsearch.pipeline.oof import BackgroundScores, scoring_rows
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
 from mlsearch.scoring import score_by_fold
+from mlsearch.selection.windows import search_values
 from mlsearch.tracking import flatten, log_dataset, log_per_mass, mlflow_run, nested_run
 
 __all__ = ["enabled_models", "native_model_path", "run_train"]
@@ -38,23 +40,35 @@ def native_model_path(train_dir: Path, kind: str, fold: int) -> Path:
 
 
 def _oof_scores(
-    models: list[Any], table: pd.DataFrame, features: list[str], grid: list[float]
-) -> tuple[np.ndarray, dict[float, np.ndarray]]:
-    """Signal scored at its own mass and background at every grid mass, each event by the
-    model of its fold (which never saw it)."""
+    models: list[Any], table: pd.DataFrame, meta: FeatureTableMeta, window_sigma: float
+) -> tuple[np.ndarray, BackgroundScores, pd.DataFrame]:
+    """Signal scored at its own mass and background at each grid mass where it lies in the
+    window's neighbourhood (everywhere at the figure masses: pipeline/oof.py), each event by
+    the model of its fold (which never saw it); and the per-mass AUC in the window."""
+    features = list(meta.features)
     x = table[features].to_numpy()
     fold = table["fold"].to_numpy()
     sig = table["label"].to_numpy() == 1
     scorers = [model.score for model in models]
     own = np.zeros(len(table), dtype=np.float32)
-    own[sig] = score_by_fold(
-        scorers, x[sig], table["mass_hypothesis"].to_numpy()[sig], fold[sig], np.float32
-    )
-    n_bkg = int((~sig).sum())
-    per_mass = {
-        m: score_by_fold(scorers, x[~sig], np.full(n_bkg, m), fold[~sig], np.float32) for m in grid
-    }
-    return own, per_mass
+    signal_mass = table["mass_hypothesis"].to_numpy()
+    own[sig] = score_by_fold(scorers, x[sig], signal_mass[sig], fold[sig], np.float32)
+    xb, fold_b = x[~sig], fold[~sig]
+    w = table["weight"].to_numpy()
+    background = table[~sig]
+    per_mass, auc_inputs = {}, {}
+    for m in meta.mass_grid:
+        rows, window = scoring_rows(table, meta, m, window_sigma)
+        idx = np.flatnonzero(rows)
+        scores = score_by_fold(scorers, xb[idx], np.full(len(idx), m), fold_b[idx], np.float32)
+        per_mass[m] = (idx, scores)
+        if window is None:
+            continue
+        s_in = sig & (signal_mass == m)
+        s_in[s_in] = window.contains(search_values(table[s_in], meta.search_rule, m))
+        b_in = window.contains(search_values(background.iloc[idx], meta.search_rule, m))
+        auc_inputs[m] = (own[s_in], w[s_in], scores[b_in], w[~sig][idx][b_in])
+    return own, BackgroundScores.of(per_mass), per_mass_auc(auc_inputs)
 
 
 def _cluster_client(config: Config) -> Any:
@@ -139,14 +153,12 @@ def _log_features(job: _Training, features_key: str) -> None:
 
 
 def _write_scores(
-    train_dir: Path, kind: str, own: np.ndarray, per_mass: dict[float, np.ndarray],
+    train_dir: Path, kind: str, own: np.ndarray, per_mass: BackgroundScores,
     train_test: list[pd.DataFrame],
 ) -> None:  # fmt: skip
-    """The out-of-fold scores (signal at its mass, background at every mass) and the
-    train/test scores of the overtraining check, for the evaluate stage."""
-    scores = pd.DataFrame({f"score_m{m:g}": s for m, s in per_mass.items()})
-    with atomic_path(train_dir / f"{kind}_oof_background.parquet") as tmp:
-        scores.to_parquet(tmp)
+    """The out-of-fold scores (signal at its mass, background by mass: pipeline/oof.py) and
+    the train/test scores of the overtraining check, for the evaluate stage."""
+    per_mass.write(train_dir / f"{kind}_oof_background.parquet")
     with atomic_path(train_dir / f"{kind}_train_test_scores.parquet") as tmp:
         pd.concat(train_test, ignore_index=True).to_parquet(tmp)
     with atomic_path(train_dir / f"{kind}_oof_signal.parquet") as tmp:
@@ -184,11 +196,9 @@ def _train_kind(job: _Training, kind: str, features_key: str) -> dict[str, Any]:
             models.append(model)
             job.reporter.advance("train", note=f"{kind} fold {i}")
         grid = job.meta.mass_grid
-        own, per_mass = _oof_scores(models, table, job.features, grid)
+        own, per_mass, auc = _oof_scores(models, table, job.meta, config.limits.window_sigma)
         sig = table["label"].to_numpy() == 1
-        w = table["weight"].to_numpy()
-        auc = per_mass_auc(table["mass_hypothesis"].to_numpy()[sig], own[sig], w[sig],
-                           per_mass, w[~sig])  # fmt: skip
+        auc = auc.dropna()
         pairs = list(zip(auc["mass"], auc["auc"], strict=True))
         mlflow.log_metric("auc_mean", float(auc["auc"].mean()))
         # one curve versus mass (step = mass in MeV): the chart view overlays two runs
@@ -213,7 +223,11 @@ def run_train(config: Config, reporter: Reporter | None = None) -> StageResult:
     client = _cluster_client(config) if "pbdt" in kinds else None
     # the pBDT of n > 1 workers differs slightly from the single-process one: its own key
     cluster = [("xgboost.dask", len(client.nthreads()))] if client is not None else []
-    key = stage_key("train", features_key, config.train, config.models, punzi, *cluster)
+    # the window width decides which background rows are scored at each mass (pipeline/oof.py)
+    key = stage_key(
+        "train", features_key, config.train, config.models, punzi, config.limits.window_sigma,
+        *cluster,
+    )  # fmt: skip
     n_folds = config.train.n_folds
     outputs = tuple(native_model_path(paths.train, k, i) for k in kinds for i in range(n_folds))
     if manifest_key(paths.train, "train") == key and all(p.exists() for p in outputs):

@@ -1,0 +1,51 @@
+"""Out-of-fold background scores by mass: which rows are scored, and the storage round trip."""
+
+import numpy as np
+import pandas as pd
+
+from mlsearch.pipeline.oof import FIGURE_MASSES, BackgroundScores, figure_masses, scoring_rows
+
+from .conftest import feature_meta
+
+
+def _table(masses: list[float], rng: np.random.Generator) -> pd.DataFrame:
+    """Signal peaks at each mass^2 (sigma 0.1 GeV^2), background flat in 0-100 GeV^2."""
+    sig = [
+        pd.DataFrame({"recoil_mass2": rng.normal(m**2, 0.1, 200), "label": 1, "mass_hypothesis": m})
+        for m in masses
+    ]
+    bkg = pd.DataFrame({"recoil_mass2": rng.uniform(0, 100, 20_000), "label": 0,
+                        "mass_hypothesis": masses[0]})  # fmt: skip
+    return pd.concat([*sig, bkg], ignore_index=True)
+
+
+def test_background_is_scored_near_each_window_and_everywhere_at_the_figure_masses():
+    masses = [float(m) for m in range(1, 10)] + [9.5, 9.7, 9.9]  # 12 > FIGURE_MASSES
+    table = _table(masses, np.random.default_rng(1))
+    meta = feature_meta({f"s{m}": {"is_signal": True, "mass": m} for m in masses})
+    shown = figure_masses(masses)
+    assert len(shown) == FIGURE_MASSES and 9.5 not in shown
+    rows, window = scoring_rows(table, meta, 9.5, 2.0)
+    assert window is not None
+    width = window.high - window.low
+    assert abs(width - 0.4) < 0.05  # +-2 sigma of 0.1 GeV^2
+    m2 = table.loc[table["label"] == 0, "recoil_mass2"].to_numpy()
+    # the window and 3 widths each side: 7 widths of the 100 GeV^2 background
+    assert rows.sum() == ((m2 >= window.low - 3 * width) & (m2 <= window.high + 3 * width)).sum()
+    assert 0.02 < rows.mean() < 0.04
+    everywhere, _ = scoring_rows(table, meta, shown[3], 2.0)
+    assert everywhere.all()
+
+
+def test_background_scores_round_trip_with_nan_where_not_scored(tmp_path):
+    scores = BackgroundScores.of(
+        {
+            1.0: (np.array([0, 3]), np.array([0.25, 0.5], np.float32)),
+            2.0: (np.array([1]), np.array([0.75], np.float32)),
+        }
+    )
+    scores.write(tmp_path / "oof.parquet")
+    back = BackgroundScores.read(tmp_path / "oof.parquet")
+    np.testing.assert_array_equal(back.at(1.0, 4), [0.25, np.nan, np.nan, 0.5])
+    np.testing.assert_array_equal(back.at(2.0, 4), [np.nan, 0.75, np.nan, np.nan])
+    assert np.isnan(back.at(3.0, 2)).all()

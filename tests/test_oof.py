@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from mlsearch.pipeline.oof import FIGURE_MASSES, BackgroundScores, figure_masses, scoring_rows
+from mlsearch.pipeline.oof import BackgroundScores, scoring_rows
 
 from .conftest import feature_meta
 
@@ -19,12 +19,10 @@ def _table(masses: list[float], rng: np.random.Generator) -> pd.DataFrame:
     return pd.concat([*sig, bkg], ignore_index=True)
 
 
-def test_background_is_scored_near_each_window_and_everywhere_at_the_figure_masses():
-    masses = [float(m) for m in range(1, 10)] + [9.5, 9.7, 9.9]  # 12 > FIGURE_MASSES
+def test_background_is_scored_near_each_window_only():
+    masses = [float(m) for m in range(1, 10)] + [9.5, 9.7, 9.9]
     table = _table(masses, np.random.default_rng(1))
     meta = feature_meta({f"s{m}": {"is_signal": True, "mass": m} for m in masses})
-    shown = figure_masses(masses)
-    assert len(shown) == FIGURE_MASSES and 9.5 not in shown
     rows, window = scoring_rows(table, meta, 9.5, 2.0)
     assert window is not None
     width = window.high - window.low
@@ -33,8 +31,9 @@ def test_background_is_scored_near_each_window_and_everywhere_at_the_figure_mass
     # the window and 3 widths each side: 7 widths of the 100 GeV^2 background
     assert rows.sum() == ((m2 >= window.low - 3 * width) & (m2 <= window.high + 3 * width)).sum()
     assert 0.02 < rows.mean() < 0.04
-    everywhere, _ = scoring_rows(table, meta, shown[3], 2.0)
-    assert everywhere.all()
+    few = table[(table["label"] == 0) | (table.index < 5)]  # 5 signal events at 1 GeV
+    none, window = scoring_rows(few, meta, 1.0, 2.0)
+    assert window is None and not none.any()
 
 
 def test_background_scores_round_trip_with_nan_where_not_scored(tmp_path):

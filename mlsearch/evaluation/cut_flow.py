@@ -29,6 +29,22 @@ def _generated(meta: FeatureTableMeta, luminosity_fb: float) -> dict[str, float]
     return out
 
 
+def _fixed_stages(
+    df: pd.DataFrame, selection: PublishedSelection
+) -> tuple[pd.DataFrame, list[tuple[str, str, np.ndarray | None]]]:
+    """``df`` and its stages up to the last fixed step: (name, cut, rows kept; None for
+    the generated sample), the last one's mask always an array."""
+    keep = np.ones(len(df), dtype=bool)
+    stages: list[tuple[str, str, np.ndarray | None]] = [
+        ("generated", "", None),
+        ("preselection", selection.preselection, keep.copy()),
+    ]
+    for step in selection.steps:
+        keep &= step.select(df)
+        stages.append((step.name, step.cut, keep.copy()))
+    return df, stages
+
+
 def cut_flow(
     table: pd.DataFrame,
     meta: FeatureTableMeta,
@@ -43,27 +59,25 @@ def cut_flow(
     bkg = background_rows(table, meta)
     process = meta.physics_process(bkg["process"])
     generated = _generated(meta, luminosity_fb)
+    # the fixed steps do not depend on the mass: each background's masks once, not per mass
+    fixed = {name: _fixed_stages(bkg[process == name], selection) for name in sorted(generated)}
     rows: list[dict[str, object]] = []
     for mass, (window, t) in sorted(points.items()):
         found = meta.signal_sample(mass)
         if found is None:
             continue
         sig = table[(table["label"] == 1) & (table["mass_hypothesis"] == mass)]
-        samples = {"signal": (sig, found[1].cross_section_fb * luminosity_fb)}
+        samples = {
+            "signal": (_fixed_stages(sig, selection), found[1].cross_section_fb * luminosity_fb)
+        }
         for name in sorted(generated):
-            samples[name] = (bkg[process == name], generated[name])
+            samples[name] = (fixed[name], generated[name])
         tuned = selection.tuned
-        for name, (df, n_gen) in samples.items():
+        for name, ((df, stages_fixed), n_gen) in samples.items():
             w = df["weight"].to_numpy() * luminosity_fb
-            keep = np.ones(len(df), dtype=bool)
-            stages: list[tuple[str, str, np.ndarray | None]] = [
-                ("generated", "", None),
-                ("preselection", selection.preselection, keep.copy()),
-            ]
-            for step in selection.steps:
-                keep &= step.select(df)
-                stages.append((step.name, step.cut, keep.copy()))
-            keep &= tuned.passes(df, t)
+            stages = list(stages_fixed)
+            last = stages[-1][2]
+            keep = (np.ones(len(df), dtype=bool) if last is None else last) & tuned.passes(df, t)
             stages.append((f"{tuned.name} ({t:g})", tuned.cut.format(t=f"{t:g}"), keep.copy()))
             keep &= window.contains(search_values(df, meta.search_rule, mass))
             stages.append(("signal window", f"{window.low:.4g} to {window.high:.4g}", keep))

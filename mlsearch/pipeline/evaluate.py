@@ -19,7 +19,7 @@ from mlsearch.errors import InputError
 from mlsearch.io.atomic import atomic_path, write_text_atomic
 from mlsearch.io.feature_table import FeatureTableMeta, read_feature_table
 from mlsearch.pipeline.cache import manifest_key, read_manifest, stage_key, write_manifest
-from mlsearch.pipeline.oof import BackgroundScores, figure_masses
+from mlsearch.pipeline.oof import BackgroundScores
 from mlsearch.pipeline.paths import Paths
 from mlsearch.pipeline.progress import NullReporter, Reporter
 from mlsearch.pipeline.result import StageResult
@@ -47,7 +47,7 @@ def _model_reports(
 ) -> tuple[list[dict[str, Any]], dict[float, Any], dict[float, Any], dict[float, Any]]:
     """Per mass: the report rows, ROC and sculpting arrays, and (the window, the baseline
     setting chosen there)."""
-    from mlsearch.evaluation.report import mass_report
+    from mlsearch.evaluation.report import ReportTable, mass_report
 
     paths = Paths.of(config)
     bkg = BackgroundScores.read(paths.train / f"{kind}_oof_background.parquet")
@@ -55,6 +55,7 @@ def _model_reports(
     own = pd.read_parquet(paths.train / f"{kind}_oof_signal.parquet")["score"].to_numpy()
     rows, rocs, sculpts, chosen = [], {}, {}, {}
     selected = table.loc[table["label"] == 1, "mass_hypothesis"].value_counts()
+    prepared = ReportTable.of(table, meta)
     for m in meta.mass_grid:
         if selected.get(float(m), 0) < MIN_SIGNAL_EVENTS:  # no window (the limits say why)
             continue
@@ -68,6 +69,7 @@ def _model_reports(
             baseline,
             config.luminosity_fb,
             config.limits.window_sigma,
+            prepared,
         )
         rows.append(rep.row)
         rocs[float(m)] = rep.roc
@@ -111,6 +113,21 @@ def _leave_one_out(
     )
 
 
+#: most masses drawn in one model's ROC, sculpting and score plots (the table has them all)
+FIGURE_MASSES = 9
+
+
+def figure_masses(grid: list[float], n: int = FIGURE_MASSES) -> list[float]:
+    """At most ``n`` masses spread evenly over the grid (its ends included).
+
+    >>> figure_masses([1.0, 2.0, 3.0]), figure_masses([float(m) for m in range(1, 61)], 4)
+    ([1.0, 2.0, 3.0], [1.0, 21.0, 40.0, 60.0])
+    """
+    if len(grid) <= n:
+        return list(grid)
+    return [grid[round(i * (len(grid) - 1) / (n - 1))] for i in range(n)]
+
+
 def _model_figures(
     config: Config, table: pd.DataFrame, meta: FeatureTableMeta, kind: str,
     rocs: dict[float, Any], sculpts: dict[float, Any], ks: pd.DataFrame, out: Path,
@@ -147,9 +164,11 @@ def _model_figures(
         mine.append(_save(fig, out / f"train_test_{kind}.png", dpi=80))
     for m in shown:
         sel = sig_mass == m
+        b = bkg.at(m, int((~sig).sum()))
+        near = np.isfinite(b)  # the background scored near this mass's window
         fig = score_distributions(
-            own[sel], w[sig][sel], bkg.at(m, int((~sig).sum())), w[~sig],
-            f"{kind}, m = {m:g} GeV (out-of-fold)",
+            own[sel], w[sig][sel], b[near], w[~sig][near],
+            f"{kind}, m = {m:g} GeV (out-of-fold; background near the window)",
         )  # fmt: skip
         mine.append(_save(fig, out / f"scores_{kind}_m{m:g}.png", dpi=80))
     return mine

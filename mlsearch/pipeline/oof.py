@@ -2,10 +2,10 @@
 evaluate stage reads them.
 
 A background row is scored at a mass when it lies in that mass's window neighbourhood
-(:data:`~mlsearch.selection.windows.NEIGHBOURHOOD_WIDTHS` window widths on each side), and
-at the grid's figure masses (:func:`figure_masses`, whose plots show the whole range)
-everywhere. Stored long, one row per (background row, mass) scored: at 61 masses the
-window-only scoring is ~1/10 of the every-row-at-every-mass one."""
+(:data:`~mlsearch.selection.windows.NEIGHBOURHOOD_WIDTHS` window widths on each side): what
+the evaluation's window metrics, sculpting ratio and plots look at. Stored long, one row per
+(background row, mass) scored: on the Z' grid (61 masses whose windows overlap) a row is
+scored at ~8 masses instead of 61."""
 
 from __future__ import annotations
 
@@ -26,39 +26,22 @@ from mlsearch.selection.windows import (
     signal_window,
 )
 
-__all__ = ["FIGURE_MASSES", "BackgroundScores", "figure_masses", "scoring_rows"]
-
-#: most masses drawn in one model's ROC, sculpting and score plots (the table has them all)
-FIGURE_MASSES = 9
-
-
-def figure_masses(grid: list[float], n: int = FIGURE_MASSES) -> list[float]:
-    """At most ``n`` masses spread evenly over the grid (its ends included).
-
-    >>> figure_masses([1.0, 2.0, 3.0]), figure_masses([float(m) for m in range(1, 61)], 4)
-    ([1.0, 2.0, 3.0], [1.0, 21.0, 40.0, 60.0])
-    """
-    if len(grid) <= n:
-        return list(grid)
-    return [grid[round(i * (len(grid) - 1) / (n - 1))] for i in range(n)]
+__all__ = ["BackgroundScores", "scoring_rows"]
 
 
 def scoring_rows(
     table: pd.DataFrame, meta: FeatureTableMeta, mass: float, window_sigma: float
 ) -> tuple[NDArray[np.bool_], MassWindow | None]:
     """Which background rows (in table order, background only) are scored at ``mass``
-    [GeV], and its window (None: too few signal events to measure one; then only a figure
-    mass scores anything). The window is measured on the signal rows at that mass, as the
-    evaluation and the limits measure it."""
+    [GeV], and its window (None: too few signal events to measure one, and nothing is
+    scored). The window is measured on the signal rows at that mass, as the evaluation and
+    the limits measure it."""
     is_sig = table["label"].to_numpy() == 1
     at_mass = is_sig & (table["mass_hypothesis"].to_numpy() == mass)
     background = table[~is_sig]
-    everywhere = mass in figure_masses(list(meta.mass_grid))
     if at_mass.sum() < MIN_SIGNAL_EVENTS:
-        return np.full(len(background), everywhere), None
+        return np.zeros(len(background), dtype=bool), None
     window = signal_window(search_values(table[at_mass], meta.search_rule, mass), window_sigma)
-    if everywhere:
-        return np.ones(len(background), dtype=bool), window
     near = window.widened(NEIGHBOURHOOD_WIDTHS)
     return near.contains(search_values(background, meta.search_rule, mass)), window
 

@@ -43,8 +43,8 @@ def _oof_scores(
     models: list[Any], table: pd.DataFrame, meta: FeatureTableMeta, window_sigma: float
 ) -> tuple[np.ndarray, BackgroundScores, pd.DataFrame]:
     """Signal scored at its own mass and background at each grid mass where it lies in the
-    window's neighbourhood (everywhere at the figure masses: pipeline/oof.py), each event by
-    the model of its fold (which never saw it); and the per-mass AUC in the window."""
+    window's neighbourhood (pipeline/oof.py), each event by the model of its fold (which
+    never saw it); and the per-mass AUC in the window."""
     features = list(meta.features)
     x = table[features].to_numpy()
     fold = table["fold"].to_numpy()

@@ -71,10 +71,13 @@ def window_mc_luminosity(
     process: NDArray[Any],
     all_weights_fb: NDArray[np.float64],
     all_process: NDArray[Any],
+    all_names: tuple[str, ...] | None = None,
 ) -> WindowMcLuminosity:
     """L_eff per process of the MC events in a window (``weights_fb``, ``process``), every
-    process of the sample (``all_weights_fb``, ``all_process``) included."""
-    names = sorted({str(p) for p in all_process} | {str(p) for p in process})
+    process of the sample (``all_weights_fb``, ``all_process``; ``all_names``: its distinct
+    names, when the caller has them: finding them is a pass over every row) included."""
+    everywhere = all_names if all_names is not None else {str(p) for p in all_process}
+    names = sorted(set(everywhere) | {str(p) for p in process})
     per, absent, expected = {}, [], {}
     for name in names:
         inside = weights_fb[process == name]

@@ -5,8 +5,6 @@ import pandas as pd
 
 from mlsearch.pipeline.oof import BackgroundScores, scoring_rows
 
-from .conftest import feature_meta
-
 
 def _table(masses: list[float], rng: np.random.Generator) -> pd.DataFrame:
     """Signal peaks at each mass^2 (sigma 0.1 GeV^2), background flat in 0-100 GeV^2."""
@@ -22,18 +20,21 @@ def _table(masses: list[float], rng: np.random.Generator) -> pd.DataFrame:
 def test_background_is_scored_near_each_window_only():
     masses = [float(m) for m in range(1, 10)] + [9.5, 9.7, 9.9]
     table = _table(masses, np.random.default_rng(1))
-    meta = feature_meta({f"s{m}": {"is_signal": True, "mass": m} for m in masses})
-    rows, window = scoring_rows(table, meta, 9.5, 2.0)
+    sig, bkg = table[table["label"] == 1], table[table["label"] == 0]
+    rows, window = scoring_rows(
+        sig.loc[sig["mass_hypothesis"] == 9.5, "recoil_mass2"].to_numpy(),
+        bkg["recoil_mass2"].to_numpy(),
+        2.0,
+    )
     assert window is not None
     width = window.high - window.low
     assert abs(width - 0.4) < 0.05  # +-2 sigma of 0.1 GeV^2
-    m2 = table.loc[table["label"] == 0, "recoil_mass2"].to_numpy()
+    m2 = bkg["recoil_mass2"].to_numpy()
     # the window and 3 widths each side: 7 widths of the 100 GeV^2 background
     assert rows.sum() == ((m2 >= window.low - 3 * width) & (m2 <= window.high + 3 * width)).sum()
     assert 0.02 < rows.mean() < 0.04
-    few = table[(table["label"] == 0) | (table.index < 5)]  # 5 signal events at 1 GeV
-    none, window = scoring_rows(few, meta, 1.0, 2.0)
-    assert window is None and not none.any()
+    none, window = scoring_rows(sig["recoil_mass2"].to_numpy()[:5], m2, 2.0)  # 5 events
+    assert window is None and not none.any() and len(none) == len(m2)
 
 
 def test_background_scores_round_trip_with_nan_where_not_scored(tmp_path):

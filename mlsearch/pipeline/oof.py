@@ -17,12 +17,10 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from mlsearch.io.atomic import atomic_path
-from mlsearch.io.feature_table import FeatureTableMeta
 from mlsearch.selection.windows import (
     MIN_SIGNAL_EVENTS,
     NEIGHBOURHOOD_WIDTHS,
     MassWindow,
-    search_values,
     signal_window,
 )
 
@@ -30,20 +28,16 @@ __all__ = ["BackgroundScores", "scoring_rows"]
 
 
 def scoring_rows(
-    table: pd.DataFrame, meta: FeatureTableMeta, mass: float, window_sigma: float
+    signal_values: NDArray[np.float64], background_values: NDArray[np.float64], window_sigma: float
 ) -> tuple[NDArray[np.bool_], MassWindow | None]:
-    """Which background rows (in table order, background only) are scored at ``mass``
-    [GeV], and its window (None: too few signal events to measure one, and nothing is
-    scored). The window is measured on the signal rows at that mass, as the evaluation and
-    the limits measure it."""
-    is_sig = table["label"].to_numpy() == 1
-    at_mass = is_sig & (table["mass_hypothesis"].to_numpy() == mass)
-    background = table[~is_sig]
-    if at_mass.sum() < MIN_SIGNAL_EVENTS:
-        return np.zeros(len(background), dtype=bool), None
-    window = signal_window(search_values(table[at_mass], meta.search_rule, mass), window_sigma)
-    near = window.widened(NEIGHBOURHOOD_WIDTHS)
-    return near.contains(search_values(background, meta.search_rule, mass)), window
+    """Which background rows are scored at a mass, from the search variable at that mass of
+    its signal rows and of every background row, and the window measured on the signal as
+    the evaluation and the limits measure it (None: too few signal events to measure one,
+    and nothing is scored)."""
+    if len(signal_values) < MIN_SIGNAL_EVENTS:
+        return np.zeros(len(background_values), dtype=bool), None
+    window = signal_window(signal_values, window_sigma)
+    return window.widened(NEIGHBOURHOOD_WIDTHS).contains(background_values), window
 
 
 @dataclass(frozen=True)

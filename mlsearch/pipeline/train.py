@@ -53,21 +53,23 @@ def _oof_scores(
     own = np.zeros(len(table), dtype=np.float32)
     signal_mass = table["mass_hypothesis"].to_numpy()
     own[sig] = score_by_fold(scorers, x[sig], signal_mass[sig], fold[sig], np.float32)
-    xb, fold_b = x[~sig], fold[~sig]
+    xb, fold_b, wb = x[~sig], fold[~sig], table["weight"].to_numpy()[~sig]
     w = table["weight"].to_numpy()
-    background = table[~sig]
+    background = table[~sig]  # split once: a copy per mass cost more than the scoring
+    rule = meta.search_rule
     per_mass, auc_inputs = {}, {}
     for m in meta.mass_grid:
-        rows, window = scoring_rows(table, meta, m, window_sigma)
+        at_mass = np.flatnonzero(sig & (signal_mass == m))
+        s_values = search_values(table.iloc[at_mass], rule, m)
+        b_values = search_values(background, rule, m)
+        rows, window = scoring_rows(s_values, b_values, window_sigma)
         idx = np.flatnonzero(rows)
         scores = score_by_fold(scorers, xb[idx], np.full(len(idx), m), fold_b[idx], np.float32)
         per_mass[m] = (idx, scores)
-        if window is None:
-            continue
-        s_in = sig & (signal_mass == m)
-        s_in[s_in] = window.contains(search_values(table[s_in], meta.search_rule, m))
-        b_in = window.contains(search_values(background.iloc[idx], meta.search_rule, m))
-        auc_inputs[m] = (own[s_in], w[s_in], scores[b_in], w[~sig][idx][b_in])
+        if window is not None:
+            s_in = at_mass[window.contains(s_values)]
+            b_in = window.contains(b_values[idx])
+            auc_inputs[m] = (own[s_in], w[s_in], scores[b_in], wb[idx][b_in])
     return own, BackgroundScores.of(per_mass), per_mass_auc(auc_inputs)
 
 

@@ -81,9 +81,9 @@ def _independent(process: str, kw: dict[str, float], sample_meta: dict) -> tuple
         )[0]
         return g**2 * val * GEV2_TO_FB, "quadrature of dsigma/dcos (Dirac-trace checked)"
     if process == "mumu":
-        return ref.isr_pair_fb(S, M_MU), "2-D quadrature of D(y1) D(y2) sigma_Born(s') VP(s')"
+        return ref.isr_pair_fb(S, M_MU, True), "2-D quadrature of D(y1) D(y2) h(y1) h(y2) sigma_Born(s') VP(s')"
     if process == "tautau":
-        return ref.isr_pair_fb(S, M_TAU), "2-D quadrature of D(y1) D(y2) sigma_Born(s') VP(s')"
+        return ref.isr_pair_fb(S, M_TAU, True), "2-D quadrature of D(y1) D(y2) h(y1) h(y2) sigma_Born(s') VP(s')"
     if process == "gg":
         beta = math.sqrt(1 - 4 * M_E**2 / S)
         log = math.log((1 + beta) / (1 - beta))

@@ -10,7 +10,7 @@ from mlsearch.validation.references import isr_pair_fb
 
 
 def _isr_cross_section_fb(s: float) -> float:
-    return isr_pair_fb(s, M_MU)
+    return isr_pair_fb(s, M_MU, hard_photon_term=True)  # the generator's hard-photon factor
 
 
 def test_born_cross_section_is_86_8_nb_over_s():

@@ -55,13 +55,19 @@ def _d_over_density(y: float, beta: float, big_l1: float | None = None) -> float
     return ((1 + 3 * beta / 8) - (2 - y) / 2 * y ** (1 - beta / 2)) * h
 
 
-def isr_pair_fb(s: float, mass: float) -> float:
-    """sigma = int D(y1) D(y2) sigma_Born(s') |alpha(s')/alpha|^2, s' = s (1-y1)(1-y2), by
-    adaptive 2-D quadrature with y = t^(2/beta) (removes the endpoint singularity)."""
+def isr_pair_fb(s: float, mass: float, hard_photon_term: bool = False) -> float:
+    """sigma = int D(y1) D(y2) h(y1) h(y2) sigma_Born(s') |alpha(s')/alpha|^2, s' = s (1-y1)
+    (1-y2), by adaptive 2-D quadrature with y = t^(2/beta) (removes the endpoint
+    singularity). ``hard_photon_term``: h(y) = 1 - y^2 / ((1 + (1-y)^2)(L - 1)), the exact
+    O(alpha) radiator's non-logarithmic term averaged over the photon angle (as in
+    :func:`isr_convolved_fb`), which the mu mu and tau tau generators apply per photon
+    (-0.23 % on tau tau); else h = 1 (the structure functions alone)."""
     beta = isr_beta(s)
+    big_l1 = math.log(s / M_E**2) - 1
 
     def d_over_density(y: float) -> float:
-        return _d_over_density(y, beta)
+        h = 1 - y**2 / ((1 + (1 - y) ** 2) * big_l1) if hard_photon_term else 1.0
+        return _d_over_density(y, beta) * h
 
     def integrand(t2: float, t1: float) -> float:
         y1, y2 = t1 ** (2 / beta), t2 ** (2 / beta)

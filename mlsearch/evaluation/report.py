@@ -163,6 +163,22 @@ class ReportTable:
         )  # fmt: skip
 
 
+def _sculpting(
+    passes: NDArray[np.bool_], values: FloatArray, weight: FloatArray, inside: NDArray[np.bool_],
+    window: MassWindow,
+) -> tuple[float, Sculpt]:  # fmt: skip
+    """The sculpting of a score cut (``passes``, per background row; rows not scored at this
+    mass, outside the window's neighbourhood (pipeline/oof.py), are NaN and do not pass):
+    the background kept inside the window (``inside``) over that kept in its neighbourhood
+    (3 window widths each side), > 1 where the classifier prefers background that looks like
+    the hypothesis (a sculpted peak); and the distributions the plot draws."""
+    near = window.widened(NEIGHBOURHOOD_WIDTHS).contains(values)
+    eff_in = weight[inside & passes].sum() / max(weight[inside].sum(), 1e-300)
+    eff_near = weight[passes & near].sum() / max(weight[near].sum(), 1e-300)
+    ratio = float(eff_in / eff_near) if eff_near > 0 else float("nan")
+    return ratio, Sculpt.of(values[near], weight[near], passes[near], (window.low, window.high))
+
+
 def mass_report(
     table: pd.DataFrame,
     meta: FeatureTableMeta,
@@ -211,12 +227,7 @@ def mass_report(
         [(cuts, sel[is_sig][at_mass][s_in], sel[~is_sig][b_in]) for cuts, sel in baselines],
         s_events, b_events, eff_window, floor, luminosity_fb,
     )  # fmt: skip
-    # rows not scored at this mass (outside the window's neighbourhood: pipeline/oof.py) are
-    # NaN and do not pass
-    passes = background_score >= cut
-    near = window.widened(NEIGHBOURHOOD_WIDTHS).contains(b_var)
-    eff_in = b_events[passes[b_in]].sum() / max(b_events.sum(), 1e-300)
-    eff_near = b_w_all[passes & near].sum() / max(b_w_all[near].sum(), 1e-300)
+    ratio, sculpt = _sculpting(background_score >= cut, b_var, b_w_all, b_in, window)
     row = {
         "model": model,
         "mass": mass,
@@ -235,16 +246,11 @@ def mass_report(
         "baseline_background_events": base_bkg,
         "baseline_cuts": ";".join(f"{k}={v:g}" for k, v in base_cuts.items()),
         "gain_vs_baseline": base_punzi / punzi if punzi > 0 else float("nan"),
-        # background kept by the cut inside the window over kept in its neighbourhood (3
-        # window widths each side): > 1 means the classifier prefers background that looks
-        # like the hypothesis (a sculpted peak)
-        "sculpt_ratio": float(eff_in / eff_near) if eff_near > 0 else float("nan"),
+        "sculpt_ratio": ratio,
         # [fb^-1]: below the luminosity, the background MC limits this mass
         "background_mc_lumi_fb": mc.limiting,
         **{f"mc_lumi_fb_{p}": v for p, v in sorted(mc.per_process.items())},
     }
-    scored = np.isfinite(background_score)
-    sculpt = Sculpt.of(b_var[scored], b_w_all[scored], passes[scored], (window.low, window.high))
     # the plot's points: log-spaced in the background efficiency (a window can hold 10^6)
     keep = np.unique(np.searchsorted(eff_b, np.geomspace(1e-6, 1.0, 2000)).clip(0, len(eff_b) - 1))
     roc = (eff_b[keep], eff_s[keep]) if len(eff_b) else (eff_b, eff_s)

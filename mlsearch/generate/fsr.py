@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlsearch.generate.dipole import dipole_photon_cos
+from mlsearch.generate.isr import structure_function
 from mlsearch.physics.constants import ALPHA_EM
 from mlsearch.physics.kinematics import boost, invariant_mass2, rotate_z_to
 
@@ -64,7 +65,7 @@ def _fractions_weighted(
     z = np.clip(z, 1e-300, 1.0)
     power = b / 2 * z ** (b / 2 - 1)
     density = (1 - hard) * power + hard * np.where(z >= Z_MIN, 1 / (z * -np.log(Z_MIN)), 0.0)
-    d = power * (1 + 3 * b / 8) - b / 4 * (2 - z)
+    d = structure_function(z, b)
     return np.where(beta > 0, z, 0.0), np.where(beta > 0, d / density, 1.0)
 
 

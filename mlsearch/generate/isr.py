@@ -42,6 +42,7 @@ __all__ = [
     "radiate",
     "radiate_natural",
     "reduced_frame",
+    "structure_function",
     "with_isr",
 ]
 
@@ -61,14 +62,14 @@ def isr_beta(s: float) -> float:
     return 2 * ALPHA_EM / math.pi * (math.log(s / M_E**2) - 1)
 
 
-def _structure_function(y: FloatArray, beta: float) -> FloatArray:
+def structure_function(y: FloatArray, beta: float | FloatArray) -> FloatArray:
     """Kuraev-Fadin D(y) for the fraction y of the beam energy radiated."""
     return beta / 2 * y ** (beta / 2 - 1) * (1 + 3 * beta / 8) - beta / 4 * (2 - y)
 
 
 @dataclass(frozen=True)
 class IsrChannels:
-    """How the ISR fractions (y1, y2) of a weighted background are sampled: a mixture of three
+    """How the ISR fractions (y1, y2) of a weighted background are sampled: a mixture of four
     densities, the weight D(y1) D(y2) / (mixture density) making any choice exact.
 
     ``hard``: probability of both y log-uniform in [Y_MIN_HARD, 1]; ``single``: of one beam's
@@ -86,10 +87,9 @@ class IsrChannels:
     recoil_max: float = 0.8
 
     def __post_init__(self) -> None:
-        if not (0 <= self.hard and 0 <= self.recoil and self.hard + self.recoil < 1):
-            raise ValueError(
-                f"ISR channel probabilities {self.hard}, {self.recoil}: need >= 0, sum < 1"
-            )
+        shares = (self.hard, self.single, self.recoil)
+        if min(shares) < 0 or sum(shares) >= 1:
+            raise ValueError(f"ISR channel probabilities {shares}: need >= 0, sum < 1")
         if not 0 < self.recoil_min < self.recoil_max <= 1:
             raise ValueError(f"recoil channel range [{self.recoil_min}, {self.recoil_max}]")
 
@@ -98,43 +98,43 @@ def radiate(
     n: int, beta: float, rng: np.random.Generator, channels: IsrChannels = IsrChannels()
 ) -> tuple[FloatArray, FloatArray]:
     """ISR fractions (y1, y2) per event and the weight D(y1) D(y2) / sampling density, drawn
-    from the ``channels`` mixture (weighted backgrounds: more events at large y)."""
+    from the ``channels`` mixture (weighted backgrounds: more events at large y). ``pick``
+    chooses the channel: [0, hard) hard, then recoil, then single (its halves: beam 1, beam 2),
+    the rest soft."""
     pick = rng.uniform(size=n)
     hard = pick < channels.hard
-    recoil = (pick >= channels.hard) & (pick < channels.hard + channels.recoil)
     u = rng.uniform(size=(n, 2))
     log_range = -np.log(Y_MIN_HARD)
-    y = np.where(hard[:, None], Y_MIN_HARD ** (1 - u), u ** (2 / beta))
+    log_uniform = Y_MIN_HARD ** (1 - u)
+    y = np.where(hard[:, None], log_uniform, u ** (2 / beta))
+    lo, hi = channels.recoil_min, channels.recoil_max
     if channels.single > 0:
-        # the last slice of ``pick`` below 1 - soft: beam 1 or 2 log-uniform by its half
         start = channels.hard + channels.recoil
         single = (pick >= start) & (pick < start + channels.single)
         first = pick < start + channels.single / 2
-        logu = Y_MIN_HARD ** (1 - u)
-        y[:, 0] = np.where(single & first, logu[:, 0], y[:, 0])
-        y[:, 1] = np.where(single & ~first, logu[:, 1], y[:, 1])
-    lo, hi = channels.recoil_min, channels.recoil_max
-    product = lo + (hi - lo) * u[:, 0]
-    y1 = product ** (1 - u[:, 1])  # ln y1 uniform in [ln(y1 y2), 0]
-    y = np.where(recoil[:, None], np.stack([y1, product / y1], axis=1), y)
+        y[:, 0] = np.where(single & first, log_uniform[:, 0], y[:, 0])
+        y[:, 1] = np.where(single & ~first, log_uniform[:, 1], y[:, 1])
+    if channels.recoil > 0:
+        recoil = (pick >= channels.hard) & (pick < channels.hard + channels.recoil)
+        product = lo + (hi - lo) * u[:, 0]
+        y1 = product ** (1 - u[:, 1])  # ln y1 uniform in [ln(y1 y2), 0]
+        y = np.where(recoil[:, None], np.stack([y1, product / y1], axis=1), y)
     y = np.clip(y, 1e-300, 1.0)
     soft_density = beta / 2 * y ** (beta / 2 - 1)
     hard_density = np.where(y >= Y_MIN_HARD, 1 / (y * log_range), 0.0)
-    # the recoil channel's density in (y1, y2): 1/(hi - lo) for y1 y2, 1/(-ln y1 y2) for ln y1
-    # given it, and |d(y1 y2, ln y1) / d(y1, y2)| = 1
-    yy = y.prod(axis=1)
-    inside = (yy >= lo) & (yy <= hi)
-    recoil_density = np.where(inside, 1 / ((hi - lo) * -np.log(np.where(inside, yy, 0.5))), 0.0)
     soft = 1 - channels.hard - channels.single - channels.recoil
-    density = (
-        soft * soft_density.prod(axis=1)
-        + channels.hard * hard_density.prod(axis=1)
-        + channels.recoil * recoil_density
-        + channels.single
-        / 2
-        * (hard_density[:, 0] * soft_density[:, 1] + soft_density[:, 0] * hard_density[:, 1])
+    density = soft * soft_density.prod(axis=1) + channels.hard * hard_density.prod(axis=1)
+    if channels.recoil > 0:
+        # the recoil channel's density in (y1, y2): 1/(hi - lo) for y1 y2, 1/(-ln y1 y2) for
+        # ln y1 given it, and |d(y1 y2, ln y1) / d(y1, y2)| = 1
+        yy = y.prod(axis=1)
+        inside = (yy >= lo) & (yy <= hi)
+        safe = np.where(inside, yy, 0.5)
+        density = density + channels.recoil * np.where(inside, 1 / ((hi - lo) * -np.log(safe)), 0)
+    density = density + channels.single / 2 * (
+        hard_density[:, 0] * soft_density[:, 1] + soft_density[:, 0] * hard_density[:, 1]
     )
-    weight = _structure_function(y, beta).prod(axis=1) / density
+    weight = structure_function(y, beta).prod(axis=1) / density
     return y, weight
 
 

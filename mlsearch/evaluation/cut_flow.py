@@ -31,9 +31,9 @@ def _generated(meta: FeatureTableMeta, luminosity_fb: float) -> dict[str, float]
 
 def _fixed_stages(
     df: pd.DataFrame, selection: PublishedSelection
-) -> tuple[pd.DataFrame, list[tuple[str, str, np.ndarray | None]]]:
-    """``df`` and its stages up to the last fixed step: (name, cut, rows kept; None for
-    the generated sample), the last one's mask always an array."""
+) -> list[tuple[str, str, np.ndarray | None]]:
+    """The stages of ``df`` up to the last fixed step: (name, cut, rows kept; None for the
+    generated sample), the last one's mask always an array."""
     keep = np.ones(len(df), dtype=bool)
     stages: list[tuple[str, str, np.ndarray | None]] = [
         ("generated", "", None),
@@ -42,7 +42,7 @@ def _fixed_stages(
     for step in selection.steps:
         keep &= step.select(df)
         stages.append((step.name, step.cut, keep.copy()))
-    return df, stages
+    return stages
 
 
 def cut_flow(
@@ -60,20 +60,20 @@ def cut_flow(
     process = meta.physics_process(bkg["process"])
     generated = _generated(meta, luminosity_fb)
     # the fixed steps do not depend on the mass: each background's masks once, not per mass
-    fixed = {name: _fixed_stages(bkg[process == name], selection) for name in sorted(generated)}
+    per_process = {name: bkg[process == name] for name in sorted(generated)}
+    fixed = {name: _fixed_stages(df, selection) for name, df in per_process.items()}
     rows: list[dict[str, object]] = []
     for mass, (window, t) in sorted(points.items()):
         found = meta.signal_sample(mass)
         if found is None:
             continue
         sig = table[(table["label"] == 1) & (table["mass_hypothesis"] == mass)]
-        samples = {
-            "signal": (_fixed_stages(sig, selection), found[1].cross_section_fb * luminosity_fb)
-        }
-        for name in sorted(generated):
-            samples[name] = (fixed[name], generated[name])
+        n_signal = found[1].cross_section_fb * luminosity_fb
+        samples = {"signal": (sig, _fixed_stages(sig, selection), n_signal)}
+        for name, df in per_process.items():
+            samples[name] = (df, fixed[name], generated[name])
         tuned = selection.tuned
-        for name, ((df, stages_fixed), n_gen) in samples.items():
+        for name, (df, stages_fixed, n_gen) in samples.items():
             w = df["weight"].to_numpy() * luminosity_fb
             stages = list(stages_fixed)
             last = stages[-1][2]

@@ -117,6 +117,12 @@ class BackgroundSpec(_Strict):
 
     @model_validator(mode="after")
     def _events_or_file(self) -> BackgroundSpec:
+        # the filter runs between the generator and the simulation: read events never pass it
+        if self.charged_filter is not None and (self.file or self.ntuple):
+            raise ValueError(
+                f"background {self.process}: charged_filter filters generated events, not a "
+                "file or an ntuple"
+            )
         if self.ntuple is not None:
             if self.cross_section_fb is None or self.n_generated is None:
                 raise ValueError(

@@ -42,6 +42,10 @@ def test_hash_changes_with_content_only():
             "alp_fusion, not zprime",
         ),
         ("features.triggers=[trg_sp9]", "unknown trigger line(s) ['trg_sp9']"),
+        (
+            "generate.backgrounds.0.file=kkmc_mumu.hepmc3",
+            "background mumu: charged_filter filters generated events, not a file or an ntuple",
+        ),
     ],
 )
 def test_bad_values_give_one_line_errors(override, message):

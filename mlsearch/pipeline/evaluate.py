@@ -38,24 +38,32 @@ def _save(fig: Any, path: Path, dpi: int = 100) -> Path:
     return path
 
 
+def _oof_scores(config: Config, kind: str) -> tuple[BackgroundScores, np.ndarray]:
+    """The train stage's out-of-fold scores of model ``kind``: background by mass, signal at
+    its own mass (read once for the report and the figures)."""
+    train = Paths.of(config).train
+    own = pd.read_parquet(train / f"{kind}_oof_signal.parquet")["score"].to_numpy()
+    return BackgroundScores.read(train / f"{kind}_oof_background.parquet"), own
+
+
 def _model_reports(
     config: Config,
     table: pd.DataFrame,
     meta: FeatureTableMeta,
     kind: str,
     baseline: list[tuple[dict[str, float], np.ndarray]],
+    scores: tuple[BackgroundScores, np.ndarray],
+    prepared: Any,
 ) -> tuple[list[dict[str, Any]], dict[float, Any], dict[float, Any], dict[float, Any]]:
     """Per mass: the report rows, ROC and sculpting arrays, and (the window, the baseline
-    setting chosen there)."""
-    from mlsearch.evaluation.report import ReportTable, mass_report
+    setting chosen there). ``scores``: the model's out-of-fold scores (:func:`_oof_scores`);
+    ``prepared``: the table's evaluation.report.ReportTable, made once for every model."""
+    from mlsearch.evaluation.report import mass_report
 
-    paths = Paths.of(config)
-    bkg = BackgroundScores.read(paths.train / f"{kind}_oof_background.parquet")
+    bkg, own = scores
     n_bkg = int((table["label"] == 0).sum())
-    own = pd.read_parquet(paths.train / f"{kind}_oof_signal.parquet")["score"].to_numpy()
     rows, rocs, sculpts, chosen = [], {}, {}, {}
     selected = table.loc[table["label"] == 1, "mass_hypothesis"].value_counts()
-    prepared = ReportTable.of(table, meta)
     for m in meta.mass_grid:
         if selected.get(float(m), 0) < MIN_SIGNAL_EVENTS:  # no window (the limits say why)
             continue
@@ -131,6 +139,7 @@ def figure_masses(grid: list[float], n: int = FIGURE_MASSES) -> list[float]:
 def _model_figures(
     config: Config, table: pd.DataFrame, meta: FeatureTableMeta, kind: str,
     rocs: dict[float, Any], sculpts: dict[float, Any], ks: pd.DataFrame, out: Path,
+    scores: tuple[BackgroundScores, np.ndarray],
 ) -> list[Path]:  # fmt: skip
     """One model's plots: ROC and sculpting per mass, train versus test scores, and the
     out-of-fold score distributions at each mass (at most FIGURE_MASSES of the grid's)."""
@@ -146,8 +155,7 @@ def _model_figures(
     rocs, sculpts = {m: rocs[m] for m in shown}, {m: sculpts[m] for m in shown}
     sig = table["label"].to_numpy() == 1
     w = table["weight"].to_numpy()
-    bkg = BackgroundScores.read(paths.train / f"{kind}_oof_background.parquet")
-    own = pd.read_parquet(paths.train / f"{kind}_oof_signal.parquet")["score"].to_numpy()
+    bkg, own = scores
     sig_mass = table["mass_hypothesis"].to_numpy()[sig]
     mine = [
         _save(roc_curves(rocs, f"{config.search}, {kind}: ROC in the window"),
@@ -272,17 +280,23 @@ def run_evaluate(config: Config, reporter: Reporter | None = None) -> StageResul
     baseline = baseline_masks(config.search, table, config.evaluate.baseline)
     curves = {str(k): (g["mass"].to_numpy(), g["auc"].to_numpy()) for k, g in auc.groupby("model")}
     common = [
-        _save(auc_vs_mass(curves, f"{config.search}: per-mass AUC (all events)"),
+        _save(auc_vs_mass(curves, f"{config.search}: per-mass AUC (in the window)"),
               out / "auc_vs_mass.png")
     ]  # fmt: skip
     reporter.advance("evaluate")
     figures: dict[str, list[Path]] = {}
     report_rows: list[dict[str, Any]] = []
     chosen: dict[float, Any] = {}  # the baseline's, the same for every model
+    from mlsearch.evaluation.report import ReportTable
+
+    prepared = ReportTable.of(table, meta)
     for kind in train["runs"]:
-        rows, rocs, sculpts, chosen = _model_reports(config, table, meta, kind, baseline)
+        scores = _oof_scores(config, kind)
+        rows, rocs, sculpts, chosen = _model_reports(
+            config, table, meta, kind, baseline, scores, prepared
+        )
         report_rows += rows
-        figures[kind] = _model_figures(config, table, meta, kind, rocs, sculpts, ks, out)
+        figures[kind] = _model_figures(config, table, meta, kind, rocs, sculpts, ks, out, scores)
         reporter.advance("evaluate", note=kind)
     report = pd.DataFrame(report_rows)
     write_text_atomic(out / "report.csv", report.to_csv(index=False, float_format="%.6g"))

@@ -107,6 +107,14 @@ class BackgroundSpec(_Strict):
         "events in the modes the selection keeps",
     )
 
+    lost_photon_share: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="gamma gamma: the share of its two-photon events drawn with one photon "
+        "aimed at an ECL gap or past the backward endcap while the other hits the ECL (the "
+        "single-photon background), weighted back by the true angular distribution",
+    )
     charged_filter: ChargedFilterSpec | None = Field(
         None,
         description="drop, before the simulation, the events without `count` charged "
@@ -122,6 +130,11 @@ class BackgroundSpec(_Strict):
             raise ValueError(
                 f"background {self.process}: charged_filter filters generated events, not a "
                 "file or an ntuple"
+            )
+        if self.lost_photon_share and (self.process != "gg" or self.file or self.ntuple):
+            raise ValueError(
+                f"background {self.process}: lost_photon_share is an option of the built-in gg "
+                "generator"
             )
         if self.ntuple is not None:
             if self.cross_section_fb is None or self.n_generated is None:

@@ -46,6 +46,11 @@ def test_hash_changes_with_content_only():
             "generate.backgrounds.0.file=kkmc_mumu.hepmc3",
             "background mumu: charged_filter filters generated events, not a file or an ntuple",
         ),
+        (
+            "generate.backgrounds.0.lost_photon_share=0.5",
+            "background mumu: lost_photon_share is an option of the built-in gg generator",
+        ),
+        ("generate.backgrounds.0.lost_photon_share=1.0", "lost_photon_share"),
     ],
 )
 def test_bad_values_give_one_line_errors(override, message):

@@ -21,6 +21,8 @@ import itertools
 import numpy as np
 from numpy.typing import NDArray
 
+from mlsearch.physics.acceptance import ECL_THETA_DEG
+
 __all__ = [
     "CRYSTAL_PHI",
     "CRYSTAL_REGION",
@@ -39,9 +41,9 @@ __all__ = [
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 
-_FORWARD = (12.4, 31.4, [48, 48, 64, 64, 64, 96, 96, 96, 96, 96, 96, 144, 144])
-_BARREL = (32.2, 128.7, [144] * 46)
-_BACKWARD = (130.7, 155.1, [144, 144, 96, 96, 96, 96, 96, 64, 64, 64])
+_FORWARD = (*ECL_THETA_DEG[0], [48, 48, 64, 64, 64, 96, 96, 96, 96, 96, 96, 144, 144])
+_BARREL = (*ECL_THETA_DEG[1], [144] * 46)
+_BACKWARD = (*ECL_THETA_DEG[2], [144, 144, 96, 96, 96, 96, 96, 64, 64, 64])
 
 
 def _rings() -> tuple[FloatArray, IntArray, IntArray]:

@@ -87,13 +87,15 @@ def generate_process(
     acceptance: TrackAcceptance | None = None,
     tau_modes: dict[str, float] | None = None,
     radiation: bool = True,
+    lost_photon_share: float = 0.0,
 ) -> TruthSample:
     """Generate ``n_events`` of ``process`` (a key of PROCESSES); signals need a mass [GeV]
     and take a coupling (default 1 in the model's natural unit). ``acceptance``: e e mu mu
     only with both muons inside this tracking acceptance (other processes refuse it).
     ``tau_modes``: tau tau only, importance sampling of named tau decay modes.
     ``radiation``: signals only (photon fusion aside), ISR and FSR; False gives the Born
-    process."""
+    process. ``lost_photon_share``: gamma gamma only, the share of its two-photon events drawn
+    where one photon is lost (generate/gg.py), weighted back."""
     if process not in PROCESSES:
         raise ConfigError(f"unknown process {process!r}; known: {', '.join(PROCESSES)}")
     info = PROCESSES[process]
@@ -101,6 +103,8 @@ def generate_process(
         raise ConfigError(f"an acceptance filter is an e e mu mu option, not one of {process}")
     if tau_modes and process != "tautau":
         raise ConfigError(f"tau decay modes are a tau tau option, not one of {process}")
+    if lost_photon_share and process != "gg":
+        raise ConfigError(f"lost_photon_share is a gamma gamma option, not one of {process}")
     if info.is_signal:
         if mass is None:
             raise ConfigError(f"{process} needs a mass [GeV] (--mass)")
@@ -110,6 +114,10 @@ def generate_process(
         from mlsearch.generate.tautau import generate_tautau
 
         return generate_tautau(n_events, seed, energy_spread, tau_modes)
+    if process == "gg":
+        from mlsearch.generate.gg import generate_gg
+
+        return generate_gg(n_events, seed, energy_spread, lost_photon_share)
     return _background(process, n_events, seed, energy_spread, acceptance)
 
 
@@ -148,10 +156,6 @@ def _background(
         from mlsearch.generate.two_photon import generate_eemumu
 
         return generate_eemumu(n, seed, spread, acceptance)
-    if process == "gg":
-        from mlsearch.generate.gg import generate_gg
-
-        return generate_gg(n, seed, spread)
     from mlsearch.generate.bhabha import generate_ee
 
     return generate_ee(n, seed, spread)

@@ -9,6 +9,11 @@ softer than both hard photons), so a third photon can go down the beam pipe or i
 while the two others are anywhere. Where all three photons of such an event (the two hard
 ones and an ISR photon) lie inside the three-photon channel's cuts, the event gets weight 0:
 that region belongs to the exact matrix element of the second channel.
+With ``lost_photon_share`` > 0 that share of the two-photon events draws cos(theta*) uniformly
+in the bands where one photon of the pair leaves no cluster (a barrel-endcap gap, or past the
+backward endcap while its partner is in the forward one: :func:`lost_photon_bands`) - the
+events that pass a single-photon selection - and every event is weighted by the true
+dsigma/dcos over the mixture's density, so the sample stays unbiased.
 gamma gamma gamma: Berends-Kleiss |M|^2 with 1/3! for identical photons (the sampler is
 cross-checked against flat RAMBO phase space in the tests), all three photons with CM energy
 above E3_MIN and CM polar angle within [THETA3_MIN, 180 - THETA3_MIN]. The soft and virtual
@@ -23,6 +28,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from mlsearch.errors import ConfigError
 from mlsearch.generate.dark_photon import SQRT_S_MAX, electron_beta
 from mlsearch.generate.isr import with_isr
 from mlsearch.generate.phase_space import (
@@ -30,13 +36,14 @@ from mlsearch.generate.phase_space import (
     collinear_cos_density,
     two_body,
 )
-from mlsearch.generate.unweight import weighted_events
+from mlsearch.generate.unweight import Trial, weighted_events
 from mlsearch.io.truth import TruthSample
-from mlsearch.physics.beams import Beams
+from mlsearch.physics.acceptance import in_ecl
+from mlsearch.physics.beams import Beams, cms_to_lab, sample_beams
 from mlsearch.physics.kinematics import boost, invariant_mass2
 from mlsearch.physics.qed_me import dark_photon_dsigma_dcos, me2_three_photons
 
-__all__ = ["E3_MIN", "THETA3_MIN", "generate_gg"]
+__all__ = ["E3_MIN", "THETA3_MIN", "generate_gg", "lost_photon_bands"]
 
 FloatArray = NDArray[np.float64]
 E3_MIN = 0.1  # GeV, every photon of the 3-photon channel (CM)
@@ -44,14 +51,71 @@ THETA3_MIN = 10.0  # deg, every photon of the 3-photon channel (CM)
 THREE_PHOTON_FRACTION = 0.5  # share of the events from the 3-photon channel
 
 
-def _two_photon(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
-    sqrt_s = beams.sqrt_s
-    n: int = sqrt_s.shape[0]
+#: cos(theta*) bins of the band search (width 0.005), azimuths tried per bin, and bins added
+#: on each side of a band: ISR and the beam-energy spread move the photons by ~1 deg
+_BAND_BINS, _BAND_PHI, _BAND_DILATE = 400, 72, 2
+
+
+def lost_photon_bands() -> tuple[FloatArray, FloatArray]:
+    """Intervals (low, high edges) of cos(theta*) of photon 1 in the generator CM frame where,
+    for some azimuth, one photon of a back-to-back pair hits an ECL crystal and the other none
+    (:func:`~mlsearch.physics.acceptance.in_ecl`: the gaps, beyond the endcaps) in the lab of
+    the nominal beams; widened by _BAND_DILATE bins each side. The bands only steer
+    the sampling (the weights are exact wherever they lie)."""
+    edges = np.linspace(-1.0, 1.0, _BAND_BINS + 1)
+    centre = 0.5 * (edges[1:] + edges[:-1])
+    cos_t = np.repeat(centre, _BAND_PHI)
+    phi = np.tile(np.linspace(0, 2 * np.pi, _BAND_PHI, endpoint=False), _BAND_BINS)
+    n = len(cos_t)
+    pair = two_body(np.full(n, 10.58), 0.0, 0.0, cos_t, phi)
+    lab = cms_to_lab(pair, sample_beams(n, np.random.default_rng(0), energy_spread=False))
+    theta = np.arctan2(np.hypot(lab[..., 1], lab[..., 2]), lab[..., 3])
+    hit = in_ecl(theta)
+    one_lost = (hit[:, 0] != hit[:, 1]).reshape(_BAND_BINS, _BAND_PHI).any(axis=1)
+    kernel = np.ones(2 * _BAND_DILATE + 1)
+    chosen = np.convolve(one_lost.astype(float), kernel, mode="same") > 0
+    return edges[:-1][chosen], edges[1:][chosen]
+
+
+_BANDS = lost_photon_bands()
+
+
+def _band_cos(n: int, rng: np.random.Generator) -> FloatArray:
+    """cos(theta*) uniform over the bins of :func:`lost_photon_bands`."""
+    low, high = _BANDS
+    pick = rng.integers(0, len(low), n)
+    return np.asarray(rng.uniform(low[pick], high[pick]))
+
+
+def _band_density(cos_t: FloatArray) -> FloatArray:
+    low, high = _BANDS
+    inside = np.zeros(cos_t.shape, dtype=bool)
+    for lo, hi in zip(low, high, strict=True):
+        inside |= (cos_t >= lo) & (cos_t < hi)
+    return np.where(inside, 1.0 / float((high - low).sum()), 0.0)
+
+
+def _two_photon_trial(lost_photon_share: float) -> Trial:
+    """The e+e- -> gamma gamma Born trial; with ``lost_photon_share`` > 0 a mixture of the
+    collinear-peak sampling and the lost-photon bands."""
     beta = electron_beta(SQRT_S_MAX)
-    cos_t = collinear_cos(n, beta, rng)
-    phi = rng.uniform(0, 2 * np.pi, n)
-    w = 0.5 * dark_photon_dsigma_dcos(sqrt_s**2, 0.0, cos_t, beta)
-    return two_body(sqrt_s, 0.0, 0.0, cos_t, phi), w / collinear_cos_density(cos_t, beta)
+
+    def trial(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+        sqrt_s = beams.sqrt_s
+        n: int = sqrt_s.shape[0]
+        cos_t = collinear_cos(n, beta, rng)
+        density = collinear_cos_density(cos_t, beta)
+        if lost_photon_share > 0:
+            band = rng.uniform(size=n) < lost_photon_share
+            cos_t = np.where(band, _band_cos(n, rng), cos_t)
+            density = (1 - lost_photon_share) * collinear_cos_density(
+                cos_t, beta
+            ) + lost_photon_share * _band_density(cos_t)
+        phi = rng.uniform(0, 2 * np.pi, n)
+        w = 0.5 * dark_photon_dsigma_dcos(sqrt_s**2, 0.0, cos_t, beta)
+        return two_body(sqrt_s, 0.0, 0.0, cos_t, phi), w / density
+
+    return trial
 
 
 def _in_three_photon_cuts(p: FloatArray) -> NDArray[np.bool_]:
@@ -61,16 +125,18 @@ def _in_three_photon_cuts(p: FloatArray) -> NDArray[np.bool_]:
     return np.asarray((e > E3_MIN) & (np.abs(cos_t) < math.cos(math.radians(THETA3_MIN))))
 
 
-_TWO_PHOTON_ISR = with_isr(_two_photon, 0.0, ordered_photons=(0, 1))
-
-
-def _two_photon_isr(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+def _two_photon_isr(lost_photon_share: float) -> Trial:
     """gamma gamma with ISR: slots photon, photon, ISR photon along e-, along e+; events with
     three photons inside the three-photon cuts are left to that channel (weight 0)."""
-    p, w = _TWO_PHOTON_ISR(beams, rng)
-    inside = _in_three_photon_cuts(p)
-    covered = inside[:, 0] & inside[:, 1] & (inside[:, 2] | inside[:, 3])
-    return p, np.where(covered, 0.0, w)
+    radiated = with_isr(_two_photon_trial(lost_photon_share), 0.0, ordered_photons=(0, 1))
+
+    def trial(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+        p, w = radiated(beams, rng)
+        inside = _in_three_photon_cuts(p)
+        covered = inside[:, 0] & inside[:, 1] & (inside[:, 2] | inside[:, 3])
+        return p, np.where(covered, 0.0, w)
+
+    return trial
 
 
 def _three_photon(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
@@ -109,13 +175,20 @@ def _three_photon(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, F
     return np.concatenate([k, np.zeros((n, 1, 4))], axis=1), w
 
 
-def generate_gg(n_events: int, seed: int, energy_spread: bool = True) -> TruthSample:
+def generate_gg(
+    n_events: int, seed: int, energy_spread: bool = True, lost_photon_share: float = 0.0
+) -> TruthSample:
     """n weighted e+e- -> gamma gamma (gamma) events (lab frame); slots: four photons (two-photon
     events: the two hard photons and the ISR photons along e- and e+, E = 0 when softer than
     1 keV; three-photon events: three photons and an empty slot). Weights sum to
-    sigma_2gamma(ISR) + sigma_3gamma(cuts)."""
+    sigma_2gamma(ISR) + sigma_3gamma(cuts). ``lost_photon_share``: the share of the
+    two-photon events drawn in the lost-photon bands (0: the collinear peaks alone)."""
+    if not 0 <= lost_photon_share < 1:
+        raise ConfigError(f"gg: lost_photon_share must be in [0, 1), not {lost_photon_share}")
     n3 = round(n_events * THREE_PHOTON_FRACTION)
-    two = weighted_events("gg2", n_events - n3, seed, _two_photon_isr, energy_spread=energy_spread)
+    two = weighted_events(
+        "gg2", n_events - n3, seed, _two_photon_isr(lost_photon_share), energy_spread=energy_spread
+    )
     three = weighted_events("gg3", n3, seed, _three_photon, energy_spread=energy_spread)
     sigma = two.cross_section_fb + three.cross_section_fb
     return TruthSample(
@@ -130,5 +203,6 @@ def generate_gg(n_events: int, seed: int, energy_spread: bool = True) -> TruthSa
             "sigma_3gamma_fb": three.cross_section_fb,
             "three_photon_cuts": {"e_min_gev": E3_MIN, "theta_min_deg": THETA3_MIN},
             "isr": "two-photon channel: structure functions, dipole angles, ordered",
+            **({"lost_photon_share": lost_photon_share} if lost_photon_share else {}),
         },
     )

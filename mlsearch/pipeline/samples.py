@@ -38,6 +38,7 @@ class SampleJob:
     tau_modes: tuple[tuple[str, float], ...] = ()  # tau tau: importance-sampled decay modes
     forced_misid: str | None = None  # simulation: importance-sampled fakes of this ID
     charged_filter: ChargedFilter | None = None  # truth filter before the simulation
+    lost_photon_share: float = 0.0  # gamma gamma: two-photon events drawn with a photon lost
 
 
 def _signal_jobs(config: Config) -> list[SampleJob]:
@@ -78,12 +79,14 @@ def _background_jobs(config: Config) -> list[SampleJob]:
             bkg.cross_section_fb, bkg.n_generated, *_split(config, bkg.n_events),
             *([sorted(bkg.tau_modes.items())] if bkg.tau_modes else []),
             *([astuple(charged)] if charged else []),
+            *([("lost_photon_share", bkg.lost_photon_share)] if bkg.lost_photon_share else []),
         )  # fmt: skip
         out.append(
             SampleJob(bkg.process, bkg.process, bkg.n_events, None, None,
                       events / f"{bkg.process}.parquet", key, False, bkg.file, acceptance,
                       bkg.ntuple, bkg.cross_section_fb, bkg.n_generated,
-                      tuple(sorted((bkg.tau_modes or {}).items())), bkg.forced_misid, charged)
+                      tuple(sorted((bkg.tau_modes or {}).items())), bkg.forced_misid, charged,
+                      bkg.lost_photon_share)
         )  # fmt: skip
     return out
 

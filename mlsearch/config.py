@@ -99,6 +99,15 @@ class BackgroundSpec(_Strict):
         "(e e for the LFV search's muon, mu mu for its electron); only for a selection that "
         "needs such a track",
     )
+    track_loss: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="importance sampling of tracking inefficiency in the simulation: each "
+        "track the CDC could find is lost with this probability instead of 1 - "
+        "track_efficiency, weighted back (exact for any selection); for a sample whose "
+        "selected events need charged particles without a track (e e in the photon searches)",
+    )
     tau_modes: dict[TauMode, float] | None = Field(
         None,
         description="tau tau: sampling probabilities of named tau decay modes (the others "

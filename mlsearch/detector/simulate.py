@@ -17,7 +17,7 @@ from mlsearch.detector.calorimeter import (
 )
 from mlsearch.detector.pid import electron_id, forced_fakes, muon_id
 from mlsearch.detector.showers import Profile
-from mlsearch.detector.tracking import reconstruct_tracks
+from mlsearch.detector.tracking import reconstruct_tracks, track_loss_weights, trackable
 from mlsearch.detector.trigger import trigger_bits
 from mlsearch.physics.constants import M_E, M_K, M_MU, M_PI
 
@@ -31,6 +31,7 @@ def simulate_events(
     config: SimulateConfig,
     rng: np.random.Generator,
     forced_misid: str | None = None,
+    track_loss: float | None = None,
 ) -> ak.Array:
     """Reconstruct truth records (event, weight, particles) into (event, weight, tracks,
     clusters); momenta in GeV, angles in rad, lengths in cm, times in ns, lab frame.
@@ -39,6 +40,13 @@ def simulate_events(
     (:func:`mlsearch.detector.pid.forced_fakes`): every event with a track that can fake it
     has one that does, and its weight is multiplied back; only for samples whose selection
     needs such a track (events without one are then missing).
+
+    ``track_loss`` (0-1): importance sampling of tracking inefficiency: every track the CDC
+    could find is lost with this probability instead of 1 - track_efficiency, and the event
+    weight takes the ratio of the true to the biased probability of each track's outcome
+    (:func:`~mlsearch.detector.tracking.track_loss_weights`). Unbiased for any selection;
+    it pays where a selection needs charged particles to leave no track (the single-photon
+    and three-photon searches: an e+e- -> e+e- gamma event whose electrons were not tracked).
 
     tracks (e, mu, pi, K, and beam-background tracks with mcPDG 0): px, py, pz, charge,
     muonID, electronID, clusterE (energy of the ECL cluster matched to the track), mcPDG.
@@ -75,10 +83,11 @@ def simulate_events(
     )
     # only charged particles can become tracks: smear and identify just those rows
     charged_rows = np.flatnonzero(is_charged)
+    find = config.track_efficiency if track_loss is None else 1.0 - track_loss
     found_c, p3_meas_c = reconstruct_tracks(
         p3[charged_rows],
         mass[charged_rows],
-        config.track_efficiency,
+        find,
         rng,
         config.track_pt_min,
         config.pt_resolution,
@@ -94,6 +103,14 @@ def simulate_events(
         forced_misid,
     )  # fmt: skip
     weight = ak.to_numpy(truth.weight) * id_weight
+    if track_loss is not None:
+        factor = track_loss_weights(
+            found_c,
+            trackable(p3[charged_rows], config.track_pt_min),
+            config.track_efficiency,
+            track_loss,
+        )
+        np.multiply.at(weight, event_index[charged_rows], factor)
     # leptons: pdg > 0 is negative (e-, mu-); hadrons: pdg > 0 is positive (pi+, K+)
     charge = np.where(is_hadron, np.sign(pdg), -np.sign(pdg)).astype(np.float64)
     ecl = simulate_ecl(

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from mlsearch.physics.acceptance import CDC_THETA
 
-__all__ = ["PT_MIN", "pt_resolution", "reconstruct_tracks"]
+__all__ = ["PT_MIN", "pt_resolution", "reconstruct_tracks", "track_loss_weights", "trackable"]
 
 FloatArray = NDArray[np.float64]
 PT_MIN = 0.1  # tracks reach the CDC above ~0.1 GeV [GeV]
@@ -28,6 +28,30 @@ def pt_resolution(
     """
     p_over_e = pt / np.sqrt(pt**2 + np.asarray(mass) ** 2)
     return np.hypot(a * pt, b / p_over_e)
+
+
+def trackable(p3: FloatArray, pt_min: float = PT_MIN) -> NDArray[np.bool_]:
+    """Which particles (n, 3 momenta [GeV]) the CDC can find: inside its polar acceptance
+    and above ``pt_min`` (the condition of :func:`reconstruct_tracks`, which finds each of
+    them with probability ``efficiency``)."""
+    pt = np.hypot(p3[:, 0], p3[:, 1])
+    theta = np.arctan2(pt, p3[:, 2])
+    return np.asarray((theta > CDC_THETA[0]) & (theta < CDC_THETA[1]) & (pt > pt_min))
+
+
+def track_loss_weights(
+    found: NDArray[np.bool_], findable: NDArray[np.bool_], efficiency: float, loss: float
+) -> FloatArray:
+    """Per particle, the weight of a biased track finding that lost each findable track with
+    probability ``loss`` instead of 1 - ``efficiency``: efficiency / (1 - loss) for a found
+    track, (1 - efficiency) / loss for a lost one, 1 for particles the CDC cannot find.
+
+    >>> track_loss_weights(np.array([True, False, False]), np.array([True, True, False]),
+    ...                    0.99, 0.5).round(4).tolist()
+    [1.98, 0.02, 1.0]
+    """
+    lost = findable & ~found
+    return np.where(found, efficiency / (1 - loss), np.where(lost, (1 - efficiency) / loss, 1.0))
 
 
 def reconstruct_tracks(

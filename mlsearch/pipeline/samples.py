@@ -39,6 +39,7 @@ class SampleJob:
     forced_misid: str | None = None  # simulation: importance-sampled fakes of this ID
     charged_filter: ChargedFilter | None = None  # truth filter before the simulation
     lost_photon_share: float = 0.0  # gamma gamma: two-photon events drawn with a photon lost
+    track_loss: float | None = None  # simulation: importance-sampled tracking inefficiency
 
 
 def _signal_jobs(config: Config) -> list[SampleJob]:
@@ -86,16 +87,17 @@ def _background_jobs(config: Config) -> list[SampleJob]:
                       events / f"{bkg.process}.parquet", key, False, bkg.file, acceptance,
                       bkg.ntuple, bkg.cross_section_fb, bkg.n_generated,
                       tuple(sorted((bkg.tau_modes or {}).items())), bkg.forced_misid, charged,
-                      bkg.lost_photon_share)
+                      bkg.lost_photon_share, bkg.track_loss)
         )  # fmt: skip
     return out
 
 
 def simulate_key(job: SampleJob, config: Config) -> str:
     """The cache key of a sample's reconstructed file: its truth file's key, the simulation
-    settings and the forced misidentification (the simulate stage writes it, the features
-    stage checks it)."""
-    return stage_key("simulate", job.key, config.simulate, *filter(None, [job.forced_misid]))
+    settings and its importance sampling (the simulate stage writes it, the features stage
+    checks it)."""
+    bias = [("track_loss", job.track_loss)] if job.track_loss is not None else []
+    return stage_key("simulate", job.key, config.simulate, *filter(None, [job.forced_misid]), *bias)
 
 
 def sample_jobs(config: Config) -> list[SampleJob]:

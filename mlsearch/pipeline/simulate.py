@@ -50,6 +50,7 @@ class _SimTask:
     name: str
     first_chunk: int
     forced_misid: str | None = None
+    track_loss: float | None = None
 
 
 def _simulate_task(task: _SimTask) -> ak.Array:
@@ -62,6 +63,7 @@ def _simulate_task(task: _SimTask) -> ak.Array:
             task.config,
             chunk_rng(task.seed, f"sim/{task.name}", task.first_chunk + index),
             task.forced_misid,
+            task.track_loss,
         )
         for index, start in enumerate(range(0, max(len(task.truth), 1), SIM_CHUNK))
     ]
@@ -104,6 +106,7 @@ class _PartTask:
     first_chunk: int
     out: Path
     forced_misid: str | None = None
+    track_loss: float | None = None
 
 
 def _simulate_part(task: _PartTask) -> int:
@@ -115,8 +118,9 @@ def _simulate_part(task: _PartTask) -> int:
         return int(done["n"])
     truth = read_event_part(task.path, task.row_group)
     reco = _simulate_task(
-        _SimTask(truth, task.config, task.seed, task.name, task.first_chunk, task.forced_misid)
-    )
+        _SimTask(truth, task.config, task.seed, task.name, task.first_chunk, task.forced_misid,
+                 task.track_loss)
+    )  # fmt: skip
     return write_event_part(reco, task.out, {"n": len(reco)})
 
 
@@ -132,7 +136,8 @@ def _part_tasks(job: SampleJob, config: Config, out: EventDataset) -> list[_Part
     for index, size in enumerate(part_sizes(job.path)):
         tasks.append(
             _PartTask(job.path, index, config.simulate, config.seed, job.name,
-                      offset // SIM_CHUNK, out.part_path(index), job.forced_misid)
+                      offset // SIM_CHUNK, out.part_path(index), job.forced_misid,
+                      job.track_loss)
         )  # fmt: skip
         offset += size
     return tasks
@@ -186,7 +191,9 @@ def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResul
     for (job, _, key), tasks, ds in zip(simulated, parts, datasets, strict=True):
         for _ in tasks:
             next(results)
-        forced = {"forced_misid": job.forced_misid} if job.forced_misid else {}
+        forced: dict[str, object] = {"forced_misid": job.forced_misid} if job.forced_misid else {}
+        if job.track_loss is not None:
+            forced["track_loss"] = job.track_loss
         meta = {**read_metadata(job.path), "cache_key": key, "generator_key": job.key, **forced}
         ds.commit(len(tasks), meta)
         reporter.advance("simulate", note=job.name)

@@ -1,7 +1,8 @@
 """Print the numbers of the background-MC closure tests (tests/test_mc_sampling.py) that
 docs/validation.md quotes: the mu mu radiation sampling against the structure functions' own
-sampling, the weighted FSR against the unweighted one, and the truth filter against the
-unfiltered, simulated and selected tau tau and mu mu samples.
+sampling, the weighted FSR against the unweighted one, the truth filter against the
+unfiltered, simulated and selected tau tau and mu mu samples, the lost-photon sampling of
+gamma gamma through the dark-photon selection, and the biased track loss on e e.
 
     ./dev python scripts/validate_mc_sampling.py
 """
@@ -74,7 +75,59 @@ def charged_filter(n: int = 150_000) -> None:
               f"drops {(~keep[event]).sum()}")  # fmt: skip
 
 
+def _line(label: str, w: np.ndarray) -> str:
+    return (f"{label}: {len(w)} events, {w.sum():.4g} +- {np.sqrt((w**2).sum()):.3g} fb, "
+            f"L_eff {w.sum() / (w**2).sum():.3g} fb^-1")  # fmt: skip
+
+
+def lost_photon(n: int = 200_000) -> None:
+    from mlsearch.generate.gg import generate_gg
+
+    tables = []
+    for share, seed in ((0.0, 11), (0.5, 12)):
+        sample = generate_gg(n, seed, lost_photon_share=share)
+        reco = simulate_events(truth_to_awkward(sample), SimulateConfig(),
+                               np.random.default_rng(seed))  # fmt: skip
+        print(f"gg, lost_photon_share {share}: sigma {sample.cross_section_fb:.5g} +- "
+              f"{sample.cross_section_err_fb:.3g} fb")  # fmt: skip
+        tables.append(get_builder("dark_photon").build(reco, FeaturesConfig()))
+    edges = np.array([0.5, 1.5, 2.2, 2.7, 3.2, 3.7, 4.2, 4.7, 5.0, 5.2, 5.35, 6.0])
+    hist = []
+    for share, table in zip((0.0, 0.5), tables, strict=True):
+        e, w = table["photon_e_cms"].to_numpy(), table["weight"].to_numpy()
+        print(_line(f"  dark-photon selection, share {share}", w))
+        for lo, hi in ((0.5, 3.7), (3.7, 4.2), (4.2, 5.0), (5.0, 6.0)):
+            print(_line(f"    E* {lo}-{hi} GeV", w[(e > lo) & (e < hi)]))
+        hist.append([np.histogram(e, edges, weights=x)[0] for x in (w, w**2)])
+    (h0, v0), (h1, v1) = hist
+    print(f"  E* spectrum: chi2 {((h1 - h0) ** 2 / (v0 + v1)).sum():.1f} for {len(edges) - 1} bins")
+
+
+def track_loss(n: int = 60_000) -> None:
+    import awkward as ak
+
+    from mlsearch.detector.tracking import trackable
+    from mlsearch.features.common import no_track_above
+    from mlsearch.generate.bhabha import generate_ee
+
+    sample = generate_ee(n, 3)
+    inside = trackable(sample.p4[:, :2, 1:].reshape(-1, 3)).reshape(-1, 2).all(axis=1)
+    truth = truth_to_awkward(sample)
+    config = SimulateConfig(track_efficiency=0.9)
+    for loss, seed in ((None, 1), (0.5, 2)):
+        reco = simulate_events(truth, config, np.random.default_rng(seed), track_loss=loss)
+        e = reco.clusters.clusterE
+        sel = no_track_above(reco) & ak.to_numpy(ak.sum(e > 1.0, axis=1) >= 2)
+        w = ak.to_numpy(reco.weight)
+        print(f"e e, track efficiency 0.9, track_loss {loss}: all events "
+              f"{w.sum():.5g} fb")  # fmt: skip
+        print(_line("  no track, two clusters above 1 GeV", w[sel]))
+        print(_line("    of which both electrons in the CDC", w[sel & inside]))
+
+
 if __name__ == "__main__":
     radiation_sampling()
     weighted_fsr()
     charged_filter()
+    lost_photon()
+    track_loss()

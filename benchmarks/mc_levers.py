@@ -2,8 +2,8 @@
 background with and without it, generated, (filtered,) simulated and selected in one process
 (one core), measured as events generated per second, events kept by the truth filter per
 second (with its acceptance), events selected per second and the effective MC luminosity
-(sum w / sum w^2 of the selected events, inside a recoil-mass^2 range where one is given)
-gained per second of work."""
+(sum w / sum w^2 of the selected events, inside a range of the search variable - recoil or
+missing mass^2 - where one is given) gained per second of work."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ import numpy as np
 class Case:
     """One row: ``search``'s selection on ``n`` events of ``process``; ``options`` go to the
     generator (``isr``: mu mu's radiation sampling, "plain" for the structure functions' own),
-    ``forced`` to the simulation, ``charged`` is a (count, p_min) truth filter, ``region`` a
-    range of the selection's recoil mass^2 [GeV^2] the effective luminosity is taken in."""
+    ``forced`` and ``track_loss`` to the simulation, ``charged`` is a (count, p_min) truth
+    filter, ``region`` a range of the search variable [GeV^2] the effective luminosity is
+    taken in."""
 
     label: str
     search: str
@@ -29,11 +30,12 @@ class Case:
     forced: str | None = None
     charged: tuple[int, float] | None = None
     region: tuple[float, float] | None = None
+    track_loss: float | None = None
 
     @property
     def is_plain(self) -> bool:
         return (not self.options or self.options.get("isr") == "plain") and not (
-            self.forced or self.charged
+            self.forced or self.charged or self.track_loss
         )
 
 
@@ -56,6 +58,14 @@ CASES: tuple[Case, ...] = (
     Case("mu mu, LFV selection, plain", "lfv_zprime", "mumu", 1_000_000),
     Case("mu mu, LFV selection, forced_misid electron", "lfv_zprime", "mumu", 1_000_000,
          forced="electron"),
+    Case("gamma gamma, dark-photon selection at M_miss^2 < 23 GeV^2 (E* > 4.2 GeV), plain",
+         "dark_photon", "gg", 1_000_000, region=(-20.0, 23.0)),
+    Case("gamma gamma, dark-photon selection at M_miss^2 < 23 GeV^2, lost_photon_share 0.5",
+         "dark_photon", "gg", 1_000_000, {"lost_photon_share": 0.5}, region=(-20.0, 23.0)),
+    Case("e e, dark-photon selection at M_miss^2 55-67 GeV^2, plain", "dark_photon", "ee",
+         1_000_000, region=(55.0, 67.0)),
+    Case("e e, dark-photon selection at M_miss^2 55-67 GeV^2, track_loss 0.5", "dark_photon",
+         "ee", 1_000_000, region=(55.0, 67.0), track_loss=0.5),
 )  # fmt: skip
 
 
@@ -101,11 +111,14 @@ def bench_mc_levers() -> list[tuple[str, str, str]]:
         if case.charged:
             mask = ChargedFilter(*case.charged).keep(sample.pdg, sample.p4)
             truth, kept = truth[mask], int(mask.sum())
-        reco = simulate_events(truth, SimulateConfig(), np.random.default_rng(12), case.forced)
-        table = get_builder(case.search).build(reco, FeaturesConfig())
+        reco = simulate_events(
+            truth, SimulateConfig(), np.random.default_rng(12), case.forced, case.track_loss
+        )
+        builder = get_builder(case.search)
+        table = builder.build(reco, FeaturesConfig())
         seconds = time.perf_counter() - start
         if case.region:
-            m2 = table["recoil_mass2"].to_numpy()
+            m2 = table[builder.search_variable].to_numpy()
             table = table[(m2 > case.region[0]) & (m2 < case.region[1])]
         w = table["weight"].to_numpy()
         lumi = float(w.sum() / (w**2).sum()) if len(w) else 0.0

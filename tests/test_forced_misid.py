@@ -103,10 +103,9 @@ def test_biased_track_loss_gives_the_plain_untracked_yield() -> None:
     events still sum to the cross section."""
     from mlsearch.config import SimulateConfig
     from mlsearch.detector import simulate_events
+    from mlsearch.detector.tracking import trackable
     from mlsearch.generate.bhabha import generate_ee
     from mlsearch.io.events import truth_to_awkward
-
-    from mlsearch.detector.tracking import trackable
 
     sample = generate_ee(60_000, 3)
     inside = trackable(sample.p4[:, :2, 1:].reshape(-1, 3)).reshape(-1, 2).all(axis=1)

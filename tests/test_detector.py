@@ -119,3 +119,21 @@ def test_resolution_and_timing_parameters_come_from_the_config():
         )
     )
     np.testing.assert_allclose(dt99, 2.576 * 3.0, rtol=1e-6)
+
+
+def test_trackable_is_the_condition_the_track_finder_applies():
+    """track_loss weights each particle by whether the CDC could find it (trackable), a twin
+    of the condition inside reconstruct_tracks' kernel: at efficiency 1 the kernel finds
+    exactly the trackable particles, also within 1e-9 rad of the CDC edges and 1e-12 GeV of
+    the pT threshold."""
+    from mlsearch.detector.tracking import trackable
+
+    rng = np.random.default_rng(1)
+    n = 400_000
+    theta = np.radians(rng.choice([17.0, 150.0, 90.0], n) + rng.normal(0, 1e-9, n))
+    pt = rng.choice([0.1, 0.5], n) + rng.normal(0, 1e-12, n)
+    phi = rng.uniform(0, 2 * np.pi, n)
+    p3 = np.stack([pt * np.cos(phi), pt * np.sin(phi), pt / np.tan(theta)], axis=1)
+    found, _ = reconstruct_tracks(p3, np.full(n, 0.000511), 1.0, rng)
+    assert 0.2 < found.mean() < 0.8
+    np.testing.assert_array_equal(found, trackable(p3))

@@ -2,7 +2,8 @@
 docs/validation.md quotes: the mu mu radiation sampling against the structure functions' own
 sampling, the weighted FSR against the unweighted one, the truth filter against the
 unfiltered, simulated and selected tau tau and mu mu samples, the lost-photon sampling of
-gamma gamma through the dark-photon selection, and the biased track loss on e e.
+gamma gamma through the dark-photon selection, the biased track loss on e e, and the final-state
+channels of the radiative Bhabha in the ALP search's e e topology.
 
     ./dev python scripts/validate_mc_sampling.py
 """
@@ -125,9 +126,30 @@ def track_loss(n: int = 60_000) -> None:
         print(_line("    of which both electrons in the CDC", w[sel & inside]))
 
 
+def final_state_channel(n: int = 600_000) -> None:
+    from mlsearch.generate import bhabha
+    from mlsearch.generate.unweight import weighted_events
+    from mlsearch.physics.acceptance import CDC_THETA, in_ecl
+
+    share = bhabha.FSR_SHARE
+    for fsr, seed in ((0.0, 31), (share, 32)):
+        bhabha.FSR_SHARE = fsr
+        r = weighted_events("ee_radiative", n, seed, bhabha._radiative, energy_spread=False)
+        p, w = r.p4, r.weight_fb
+        theta = np.arctan2(np.hypot(p[..., 1], p[..., 2]), p[..., 3])
+        lepton = theta[:, :2]
+        ring = in_ecl(lepton) & ((lepton < CDC_THETA[0]) | (lepton > CDC_THETA[1]))
+        alp = ring.all(axis=1) & in_ecl(theta[:, 2]) & (p[:, :3, 0] > 0.25).all(axis=1)
+        print(f"radiative Bhabha, FSR_SHARE {fsr}: sigma {r.cross_section_fb:.5g} +- "
+              f"{r.cross_section_err_fb:.3g} fb")  # fmt: skip
+        print(_line("  both electrons in the ECL outside the CDC, photon in the ECL", w[alp]))
+    bhabha.FSR_SHARE = share
+
+
 if __name__ == "__main__":
     radiation_sampling()
     weighted_fsr()
     charged_filter()
     lost_photon()
     track_loss()
+    final_state_channel()

@@ -101,6 +101,47 @@ def test_gg_lost_photon_sampling_is_unbiased_for_the_single_photon_selection():
     assert lumi1 > 4 * lumi0, (lumi0, lumi1)
 
 
+def test_radiative_bhabha_final_state_channel_is_unbiased_and_fills_the_alp_topology(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The radiative Bhabha sampler with its final-state channels (lepton along the photon)
+    against the same sampler without them: the same cross section and photon-lepton angle
+    spectrum within MC errors, and >= 5x the effective MC luminosity of the ALP search's e e
+    topology (both electrons in the ECL outside the CDC, photon in the ECL)."""
+    from mlsearch.generate import bhabha
+    from mlsearch.generate.unweight import weighted_events
+    from mlsearch.physics.acceptance import CDC_THETA, in_ecl
+
+    def sample(share: float, seed: int):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(bhabha, "FSR_SHARE", share)
+        r = weighted_events("ee_radiative", 600_000, seed, bhabha._radiative, energy_spread=False)
+        p, w = r.p4, r.weight_fb
+        k = p[:, 2, 1:] / np.linalg.norm(p[:, 2, 1:], axis=1, keepdims=True)
+        cos_psi = [(k * q).sum(1) / np.linalg.norm(q, axis=1) for q in (p[:, 0, 1:], p[:, 1, 1:])]
+        psi = np.degrees(np.arccos(np.clip(np.maximum(*cos_psi), -1, 1)))
+        theta = np.arctan2(np.hypot(p[..., 1], p[..., 2]), p[..., 3])
+        lepton = theta[:, :2]
+        ring = in_ecl(lepton) & ((lepton < CDC_THETA[0]) | (lepton > CDC_THETA[1]))
+        alp = ring.all(axis=1) & in_ecl(theta[:, 2]) & (p[:, :3, 0] > 0.25).all(axis=1)
+        return r, psi, w, alp
+
+    share = bhabha.FSR_SHARE
+    plain, psi0, w0, alp0 = sample(0.0, 31)
+    fsr, psi1, w1, alp1 = sample(share, 32)
+    err = np.hypot(plain.cross_section_err_fb, fsr.cross_section_err_fb)
+    assert abs(fsr.cross_section_fb - plain.cross_section_fb) < 4 * err
+    edges = np.array([2, 3, 5, 10, 20, 40, 90, 180])
+    assert _chi2(psi0, w0, psi1, w1, edges) < 20  # 7 bins: p = 0.005
+    y0, y1 = w0[alp0].sum(), w1[alp1].sum()
+    assert abs(y1 - y0) < 4 * np.sqrt((w0[alp0] ** 2).sum() + (w1[alp1] ** 2).sum())
+
+    def n_eff(w: np.ndarray) -> float:
+        return float(w.sum() ** 2 / (w**2).sum())
+
+    assert share > 0
+    assert n_eff(w1[alp1]) > 5 * n_eff(w0[alp0])
+
+
 @pytest.mark.parametrize(
     ("process", "options"), [("tautau", {"tau_modes": {"mu": 0.6, "pi": 0.15}}), ("mumu", {})]
 )

@@ -51,6 +51,13 @@ PSI_MIN = 2.0  # deg, photon to either lepton, radiative channel
 M_PAIR_MIN = 1.0
 RADIATIVE_FRACTION = 0.5
 _DELTA = 1e-10  # 1 + delta - cos: the t-channel peak of the radiative sampler
+#: share of the radiative events whose lepton is drawn along the photon (final-state
+#: collinear peaks, half for each lepton); the rest go to the flat and t-channel channels
+FSR_SHARE = 0.4
+#: 1 + delta - cos of the final-state channels, in the pair frame: ~0.8 deg there is about
+#: where the PSI_MIN cone of the CM frame ends (the pair frame's boost widens the angles), so
+#: the peak is not spent inside the cone the weights zero
+_DELTA_FSR = 1e-4
 
 
 def bhabha_vp_dsigma_dcos(s: FloatArray, cos_t: FloatArray) -> FloatArray:
@@ -109,19 +116,19 @@ def _bhabha(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatAr
     return p, np.where(keep, w, 0.0)
 
 
-def _peaked_direction(axis: FloatArray, rng: np.random.Generator) -> FloatArray:
+def _peaked_direction(axis: FloatArray, rng: np.random.Generator, delta: float) -> FloatArray:
     """Unit vectors with cos(angle to axis) ~ 1/(1 + delta - c) (density: _peak_density)."""
     n: int = axis.shape[0]
-    log_r = math.log((2 + _DELTA) / _DELTA)
-    c = 1 + _DELTA - (2 + _DELTA) * np.exp(-rng.uniform(size=n) * log_r)
+    log_r = math.log((2 + delta) / delta)
+    c = 1 + delta - (2 + delta) * np.exp(-rng.uniform(size=n) * log_r)
     phi = rng.uniform(0, 2 * np.pi, n)
     sin_c = np.sqrt(np.clip(1 - c**2, 0, None))
     local = np.stack([np.ones(n), sin_c * np.cos(phi), sin_c * np.sin(phi), c], axis=-1)
     return np.asarray(rotate_z_to(local[:, None], axis[:, None])[:, 0, 1:])
 
 
-def _peak_density(cos_t: FloatArray) -> FloatArray:
-    return np.asarray(1 / ((1 + _DELTA - cos_t) * math.log((2 + _DELTA) / _DELTA) * 2 * np.pi))
+def _peak_density(cos_t: FloatArray, delta: float) -> FloatArray:
+    return np.asarray(1 / ((1 + delta - cos_t) * math.log((2 + delta) / delta) * 2 * np.pi))
 
 
 def _radiative(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
@@ -141,22 +148,34 @@ def _radiative(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, Floa
     rest = p_minus + p_plus - k
     m_pair = np.sqrt(np.clip(rest[:, 0] ** 2 - (rest[:, 1:] ** 2).sum(axis=1), 0, None))
     beta = rest[:, 1:] / rest[:, :1]
-    # e- direction in the pair frame: flat, along the e- beam, or against the e+ beam
+    # e- direction in the pair frame: flat, along the e- beam, against the e+ beam (the
+    # t-channel peaks), or along / against the photon (e- or e+ collinear with it: the pair
+    # frame moves against the photon, so its direction there is still k's)
     d_minus = boost(p_minus, beta)[:, 1:]
     d_minus /= np.linalg.norm(d_minus, axis=1, keepdims=True)
     d_plus = boost(p_plus, beta)[:, 1:]
     d_plus /= np.linalg.norm(d_plus, axis=1, keepdims=True)
-    channel = rng.integers(0, 3, n)
+    d_k = k[:, 1:] / e_k[:, None]
+    share = [(1 - FSR_SHARE) / 3] * 3 + [FSR_SHARE / 2] * 2
+    channel = rng.choice(5, size=n, p=share)
     flat = rng.normal(size=(n, 3))
     flat /= np.linalg.norm(flat, axis=1, keepdims=True)
-    along = _peaked_direction(d_minus, rng)
-    against = _peaked_direction(d_plus, rng)
-    direction = np.where(
-        channel[:, None] == 0, flat, np.where(channel[:, None] == 1, along, -against)
-    )
+    candidates = [
+        flat,
+        _peaked_direction(d_minus, rng, _DELTA),
+        -_peaked_direction(d_plus, rng, _DELTA),
+        _peaked_direction(d_k, rng, _DELTA_FSR),
+        -_peaked_direction(d_k, rng, _DELTA_FSR),
+    ]
+    direction = np.select([channel[:, None] == i for i in range(4)], candidates[:4], candidates[4])
     c1 = np.clip((direction * d_minus).sum(axis=1), -1, 1)
     c2 = np.clip(-(direction * d_plus).sum(axis=1), -1, 1)
-    density = (1 / (4 * np.pi) + _peak_density(c1) + _peak_density(c2)) / 3
+    c3 = np.clip((direction * d_k).sum(axis=1), -1, 1)
+    density = (
+        share[0] / (4 * np.pi)
+        + share[1] * (_peak_density(c1, _DELTA) + _peak_density(c2, _DELTA))
+        + share[3] * (_peak_density(c3, _DELTA_FSR) + _peak_density(-c3, _DELTA_FSR))
+    )
     cos_t = direction[:, 2]
     phi = np.arctan2(direction[:, 1], direction[:, 0])
     pair = boost(two_body(m_pair, M_E, M_E, cos_t, phi), -beta[:, None, :])
@@ -166,10 +185,9 @@ def _radiative(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, Floa
     phase_space = e_k / (16 * np.pi**3) * bar_beta / (8 * np.pi) / (4 * np.pi)
     sampling = collinear_cos_density(cos_k, 1.0, c_gamma) / (e_k * log_e * 2 * np.pi) * density
     cos_psi = np.cos(math.radians(PSI_MIN))
-    k_dir = k[:, 1:] / e_k[:, None]
     separated = np.ones(n, dtype=bool)
     for q in (q_minus, q_plus):
-        separated &= (k_dir * q[:, 1:]).sum(axis=1) / np.linalg.norm(q[:, 1:], axis=1) < cos_psi
+        separated &= (d_k * q[:, 1:]).sum(axis=1) / np.linalg.norm(q[:, 1:], axis=1) < cos_psi
     w = np.where(separated, me2 / (2 * s) * phase_space / sampling, 0.0)
     return np.stack([q_minus, q_plus, k, np.zeros_like(k)], axis=1), w
 

@@ -124,6 +124,15 @@ class BackgroundSpec(_Strict):
         "aimed at an ECL gap or past the backward endcap while the other hits the ECL (the "
         "single-photon background), weighted back by the true angular distribution",
     )
+    ring_share: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="e e: the share of its events drawn from the radiative Bhabha with both "
+        "leptons where the ECL sees them and the CDC does not (12.4-17 and 150-155 deg lab: "
+        "the e e background of a multi-photon selection); the rest is the usual sample with "
+        "that region left out, so together they are unbiased",
+    )
     charged_filter: ChargedFilterSpec | None = Field(
         None,
         description="drop, before the simulation, the events without `count` charged "
@@ -144,6 +153,10 @@ class BackgroundSpec(_Strict):
             raise ValueError(
                 f"background {self.process}: lost_photon_share is an option of the built-in gg "
                 "generator"
+            )
+        if self.ring_share and (self.process != "ee" or self.file or self.ntuple):
+            raise ValueError(
+                f"background {self.process}: ring_share is an option of the built-in ee generator"
             )
         if self.ntuple is not None:
             if self.cross_section_fb is None or self.n_generated is None:

@@ -51,6 +51,10 @@ def test_hash_changes_with_content_only():
             "background mumu: lost_photon_share is an option of the built-in gg generator",
         ),
         ("generate.backgrounds.0.lost_photon_share=1.0", "lost_photon_share"),
+        (
+            "generate.backgrounds.0.ring_share=0.9",
+            "background mumu: ring_share is an option of the built-in ee generator",
+        ),
     ],
 )
 def test_bad_values_give_one_line_errors(override, message):

@@ -9,6 +9,7 @@ import pytest
 
 from mlsearch.generate.isr import IsrChannels
 from mlsearch.generate.mumu import MUMU_FSR_HARD, MUMU_ISR, isr_pair_events
+from mlsearch.physics.beams import sample_beams
 from mlsearch.physics.constants import GEV2_TO_FB, M_MU
 from mlsearch.physics.kinematics import invariant_mass2
 
@@ -140,6 +141,41 @@ def test_radiative_bhabha_final_state_channel_is_unbiased_and_fills_the_alp_topo
 
     assert share > 0
     assert n_eff(w1[alp1]) > 5 * n_eff(w0[alp0])
+
+
+def test_ring_share_is_unbiased_and_fills_the_ring() -> None:
+    """An e e sample with 90 % of its events drawn in the ring (both leptons in the ECL
+    outside the CDC) and the ring left out of the rest, against the plain sample: the same
+    radiative cross section and ring yield within MC errors, >= 10x the effective MC
+    luminosity there, and no event of the restricted radiative part inside the ring."""
+    from mlsearch.generate import bhabha
+    from mlsearch.physics.acceptance import CDC_THETA, in_ecl
+
+    def ring_yield(sample):  # type: ignore[no-untyped-def]
+        p, w = sample.p4, sample.weight
+        theta = np.arctan2(np.hypot(p[..., 1], p[..., 2]), p[..., 3])
+        ring = in_ecl(theta) & ((theta < CDC_THETA[0]) | (theta > CDC_THETA[1]))
+        both = ring[:, :2].all(axis=1) & in_ecl(theta[:, 2]) & (p[:, :3, 0] > 0.25).all(axis=1)
+        return w[both]
+
+    plain = bhabha.generate_ee(200_000, 41, energy_spread=False)
+    ringed = bhabha.generate_ee(200_000, 42, energy_spread=False, ring_share=0.9)
+    rad0, rad1 = plain.metadata["sigma_radiative_fb"], ringed.metadata["sigma_radiative_fb"]
+    w0_rad = plain.weight[100_000:]  # the radiative half of the plain sample
+    err = np.hypot(np.sqrt((w0_rad**2).sum() - (w0_rad.sum() ** 2) / len(w0_rad)), 0.01 * rad1)
+    assert abs(rad1 - rad0) < 4 * err
+    w0, w1 = ring_yield(plain), ring_yield(ringed)
+    assert abs(w1.sum() - w0.sum()) < 4 * np.sqrt((w0**2).sum() + (w1**2).sum())
+    assert w1.sum() / (w1**2).sum() > 10 * w0.sum() / (w0**2).sum()
+    # the two restricted trials split the radiative events between them (CM frame)
+    beams = sample_beams(50_000, np.random.default_rng(5), energy_spread=False)
+    p_in, w_in = bhabha._radiative_in(True)(beams, np.random.default_rng(6))
+    w_out = bhabha._radiative_in(False)(beams, np.random.default_rng(6))[1]
+    inside = bhabha._in_ring(p_in[:, :2])
+    assert inside.any() and (w_in[~inside] == 0).all() and (w_out[inside] == 0).all()
+    np.testing.assert_array_equal(
+        w_in + w_out, bhabha._radiative(beams, np.random.default_rng(6))[1]
+    )
 
 
 @pytest.mark.parametrize(

@@ -87,15 +87,17 @@ def generate_process(
     acceptance: TrackAcceptance | None = None,
     tau_modes: dict[str, float] | None = None,
     radiation: bool = True,
-    lost_photon_share: float = 0.0,
+    topology_share: float = 0.0,
 ) -> TruthSample:
     """Generate ``n_events`` of ``process`` (a key of PROCESSES); signals need a mass [GeV]
     and take a coupling (default 1 in the model's natural unit). ``acceptance``: e e mu mu
     only with both muons inside this tracking acceptance (other processes refuse it).
     ``tau_modes``: tau tau only, importance sampling of named tau decay modes.
     ``radiation``: signals only (photon fusion aside), ISR and FSR; False gives the Born
-    process. ``lost_photon_share``: gamma gamma only, the share of its two-photon events drawn
-    where one photon is lost (generate/gg.py), weighted back."""
+    process. ``topology_share``: the share of the events drawn in the generator's focused
+    topology, weighted back or with the region left out of the rest: gamma gamma, two-photon
+    events with one photon lost (generate/gg.py ``lost_photon_share``); e e, radiative
+    Bhabhas with both leptons in the ECL outside the CDC (generate/bhabha.py ``ring_share``)."""
     if process not in PROCESSES:
         raise ConfigError(f"unknown process {process!r}; known: {', '.join(PROCESSES)}")
     info = PROCESSES[process]
@@ -103,8 +105,8 @@ def generate_process(
         raise ConfigError(f"an acceptance filter is an e e mu mu option, not one of {process}")
     if tau_modes and process != "tautau":
         raise ConfigError(f"tau decay modes are a tau tau option, not one of {process}")
-    if lost_photon_share and process != "gg":
-        raise ConfigError(f"lost_photon_share is a gamma gamma option, not one of {process}")
+    if topology_share and process not in ("gg", "ee"):
+        raise ConfigError(f"topology_share is a gamma gamma and e e option, not one of {process}")
     if info.is_signal:
         if mass is None:
             raise ConfigError(f"{process} needs a mass [GeV] (--mass)")
@@ -117,7 +119,11 @@ def generate_process(
     if process == "gg":
         from mlsearch.generate.gg import generate_gg
 
-        return generate_gg(n_events, seed, energy_spread, lost_photon_share)
+        return generate_gg(n_events, seed, energy_spread, topology_share)
+    if process == "ee":
+        from mlsearch.generate.bhabha import generate_ee
+
+        return generate_ee(n_events, seed, energy_spread, topology_share)
     return _background(process, n_events, seed, energy_spread, acceptance)
 
 
@@ -152,10 +158,6 @@ def _background(
         from mlsearch.generate.mumu import generate_mumu
 
         return generate_mumu(n, seed, spread)
-    if process == "eemumu":
-        from mlsearch.generate.two_photon import generate_eemumu
+    from mlsearch.generate.two_photon import generate_eemumu
 
-        return generate_eemumu(n, seed, spread, acceptance)
-    from mlsearch.generate.bhabha import generate_ee
-
-    return generate_ee(n, seed, spread)
+    return generate_eemumu(n, seed, spread, acceptance)

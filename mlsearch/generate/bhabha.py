@@ -19,6 +19,13 @@ background that mimics a single photon. Weighted events; two channels:
   formula is used there: ~10 % on the rate with an untagged lepton, docs/validation.md).
   Its photon may go anywhere outside the leptons' 2 deg cones, the leptons anywhere: the
   radiative Bhabha with both leptons lost down the beam pipe is in.
+
+With ``ring_share`` > 0 that share of the events is a radiative sample of the "ring" alone -
+both leptons' CM directions in :func:`ring_bands`, where the lab ECL sees a particle and the
+CDC does not (two clusters without tracks: what a multi-photon selection keeps of e e) - and
+the radiative channel of the rest leaves that region out. Both parts are drawn by the same
+sampler with the same weights, restricted to complementary regions, so together they are
+the unrestricted sample, with ~1/(share of the region's cross section) more events in it.
 """
 
 from __future__ import annotations
@@ -28,17 +35,19 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from mlsearch.errors import ConfigError
 from mlsearch.generate.isr import hard_axis, isr_beta, isr_photons, radiate, reduced_frame
 from mlsearch.generate.phase_space import collinear_cos, collinear_cos_density, two_body
-from mlsearch.generate.unweight import weighted_events
+from mlsearch.generate.unweight import Trial, weighted_events
 from mlsearch.io.truth import TruthSample
-from mlsearch.physics.beams import Beams
+from mlsearch.physics.acceptance import CDC_THETA, in_ecl
+from mlsearch.physics.beams import Beams, cms_to_lab, sample_beams
 from mlsearch.physics.constants import ALPHA_EM, M_E
 from mlsearch.physics.kinematics import boost, rotate_z_to
 from mlsearch.physics.qed_me import me2_radiative_bhabha
 from mlsearch.physics.vacuum_polarisation import vp_factor
 
-__all__ = ["bhabha_vp_dsigma_dcos", "generate_ee"]
+__all__ = ["bhabha_vp_dsigma_dcos", "generate_ee", "ring_bands"]
 
 FloatArray = NDArray[np.float64]
 THETA_E_MIN = 10.0  # deg, CM, both leptons of the Bhabha channel
@@ -58,6 +67,36 @@ FSR_SHARE = 0.4
 #: where the PSI_MIN cone of the CM frame ends (the pair frame's boost widens the angles), so
 #: the peak is not spent inside the cone the weights zero
 _DELTA_FSR = 1e-4
+#: cos(theta*) bins of the ring search, azimuths tried per bin, bins added on each side (the
+#: beam-energy spread moves the lab angles; only the efficiency of the split depends on it)
+_RING_BINS, _RING_PHI, _RING_DILATE = 1000, 72, 3
+
+
+def ring_bands() -> NDArray[np.bool_]:
+    """Which of _RING_BINS equal cos(theta*) bins (generator CM, -1 to 1) hold directions
+    that, for some azimuth, point in the lab of the nominal beams at an ECL crystal outside
+    the CDC (:data:`~mlsearch.physics.acceptance.CDC_THETA`; 12.4-17 and 150-155.1 deg):
+    massless particles (a lepton of 0.25 GeV is off by 1e-6 rad), widened by _RING_DILATE."""
+    edges = np.linspace(-1.0, 1.0, _RING_BINS + 1)
+    cos_t = np.repeat(0.5 * (edges[1:] + edges[:-1]), _RING_PHI)
+    phi = np.tile(np.linspace(0, 2 * np.pi, _RING_PHI, endpoint=False), _RING_BINS)
+    beams = sample_beams(len(cos_t), np.random.default_rng(0), energy_spread=False)
+    lab = cms_to_lab(two_body(beams.sqrt_s, 0.0, 0.0, cos_t, phi), beams)[:, 0]
+    theta = np.arctan2(np.hypot(lab[:, 1], lab[:, 2]), lab[:, 3])
+    ring = in_ecl(theta) & ((theta < CDC_THETA[0]) | (theta > CDC_THETA[1]))
+    hit = ring.reshape(_RING_BINS, _RING_PHI).any(axis=1)
+    kernel = np.ones(2 * _RING_DILATE + 1)
+    return np.asarray(np.convolve(hit.astype(float), kernel, mode="same") > 0)
+
+
+_RING = ring_bands()
+
+
+def _in_ring(pair: FloatArray) -> NDArray[np.bool_]:
+    """Both leptons of ``pair`` (n, 2, 4), CM frame, in the ring bands."""
+    cos_t = _cm_cos(pair)
+    index = np.clip(((cos_t + 1) / 2 * _RING_BINS).astype(np.int64), 0, _RING_BINS - 1)
+    return np.asarray(_RING[index].all(axis=1))
 
 
 def bhabha_vp_dsigma_dcos(s: FloatArray, cos_t: FloatArray) -> FloatArray:
@@ -192,24 +231,60 @@ def _radiative(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, Floa
     return np.stack([q_minus, q_plus, k, np.zeros_like(k)], axis=1), w
 
 
-def generate_ee(n_events: int, seed: int, energy_spread: bool = True) -> TruthSample:
+def _radiative_in(ring: bool) -> Trial:
+    """The radiative trial restricted to the ring (ring=True) or to the rest."""
+
+    def trial(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+        p, w = _radiative(beams, rng)
+        return p, np.where(_in_ring(p[:, :2]) == ring, w, 0.0)
+
+    return trial
+
+
+def generate_ee(
+    n_events: int, seed: int, energy_spread: bool = True, ring_share: float = 0.0
+) -> TruthSample:
     """n weighted e+e- -> e+e- (gamma) events (lab frame): the Bhabha-with-ISR channel and
-    the radiative channel (RADIATIVE_FRACTION of the events). Slots: e-, e+, photon, photon."""
-    n_rad = round(n_events * RADIATIVE_FRACTION)
+    the radiative channel (RADIATIVE_FRACTION of the events other than the ring's); with
+    ``ring_share`` > 0 that share of the events is the radiative channel in the ring (both
+    leptons in the ECL outside the CDC) and the other radiative events leave the ring out.
+    Slots: e-, e+, photon, photon."""
+    if not 0 <= ring_share < 1:
+        raise ConfigError(f"ee: ring_share must be in [0, 1), not {ring_share}")
+    n_ring = round(n_events * ring_share)
+    n_rad = round((n_events - n_ring) * RADIATIVE_FRACTION)
+    spread = energy_spread
     born = weighted_events(
-        "ee_bhabha", n_events - n_rad, seed, _bhabha, energy_spread=energy_spread
+        "ee_bhabha", n_events - n_ring - n_rad, seed, _bhabha, energy_spread=spread
     )
-    rad = weighted_events("ee_radiative", n_rad, seed, _radiative, energy_spread=energy_spread)
+    parts = [born]
+    if ring_share:
+        rad = weighted_events(
+            "ee_radiative", n_rad, seed, _radiative_in(False), energy_spread=spread
+        )
+        parts += [
+            rad,
+            weighted_events("ee_ring", n_ring, seed, _radiative_in(True), energy_spread=spread),
+        ]
+    else:
+        rad = weighted_events("ee_radiative", n_rad, seed, _radiative, energy_spread=spread)
+        parts.append(rad)
+    sigma_rad = sum(part.cross_section_fb for part in parts[1:])
     return TruthSample(
         "ee",
         np.tile(np.array([11, -11, 22, 22], dtype=np.int32), (n_events, 1)),
-        np.concatenate([born.p4, rad.p4]),
-        np.concatenate([born.weight_fb, rad.weight_fb]),
-        born.cross_section_fb + rad.cross_section_fb,
-        math.hypot(born.cross_section_err_fb, rad.cross_section_err_fb),
+        np.concatenate([part.p4 for part in parts]),
+        np.concatenate([part.weight_fb for part in parts]),
+        born.cross_section_fb + sigma_rad,
+        math.sqrt(sum(part.cross_section_err_fb**2 for part in parts)),
         {
             "sigma_bhabha_fb": born.cross_section_fb,
-            "sigma_radiative_fb": rad.cross_section_fb,
+            "sigma_radiative_fb": sigma_rad,
+            **(
+                {"ring_share": ring_share, "sigma_ring_fb": parts[2].cross_section_fb}
+                if ring_share
+                else {}
+            ),
             "cuts": {
                 "theta_e_min_deg": THETA_E_MIN,
                 "m_pair_min_gev": M_PAIR_MIN,

@@ -53,7 +53,7 @@ class _Partition:
     tau_modes: tuple[tuple[str, float], ...] = ()
     radiation: bool = True
     charged_filter: ChargedFilter | None = None
-    lost_photon_share: float = 0.0
+    topology_share: float = 0.0
 
 
 def _partition_seed(seed: int, name: str, index: int) -> int:
@@ -85,7 +85,7 @@ def _partitions(config: Config, job: SampleJob, dataset: EventDataset) -> list[_
             job.tau_modes,
             gen.signal.radiation,
             job.charged_filter,
-            job.lost_photon_share,
+            job.topology_share,
         )
         for k, n in enumerate(sizes)
     ]
@@ -103,7 +103,7 @@ def _generate_partition(part: _Partition) -> dict[str, Any]:
         part.process, part.n, part.seed, mass=part.mass, coupling=part.coupling,
         invisible_br=part.invisible_br, energy_spread=part.energy_spread,
         acceptance=part.acceptance, tau_modes=dict(part.tau_modes) or None,
-        radiation=part.radiation, lost_photon_share=part.lost_photon_share,
+        radiation=part.radiation, topology_share=part.topology_share,
     )  # fmt: skip
     events = truth_to_awkward(sample)
     kept = len(sample)

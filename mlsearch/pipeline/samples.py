@@ -38,7 +38,9 @@ class SampleJob:
     tau_modes: tuple[tuple[str, float], ...] = ()  # tau tau: importance-sampled decay modes
     forced_misid: str | None = None  # simulation: importance-sampled fakes of this ID
     charged_filter: ChargedFilter | None = None  # truth filter before the simulation
-    lost_photon_share: float = 0.0  # gamma gamma: two-photon events drawn with a photon lost
+    #: share of the events drawn in the generator's focused topology (gamma gamma: a photon
+    #: lost, lost_photon_share; e e: both leptons in the ECL outside the CDC, ring_share)
+    topology_share: float = 0.0
     track_loss: float | None = None  # simulation: importance-sampled tracking inefficiency
 
 
@@ -81,13 +83,14 @@ def _background_jobs(config: Config) -> list[SampleJob]:
             *([sorted(bkg.tau_modes.items())] if bkg.tau_modes else []),
             *([astuple(charged)] if charged else []),
             *([("lost_photon_share", bkg.lost_photon_share)] if bkg.lost_photon_share else []),
+            *([("ring_share", bkg.ring_share)] if bkg.ring_share else []),
         )  # fmt: skip
         out.append(
             SampleJob(bkg.process, bkg.process, bkg.n_events, None, None,
                       events / f"{bkg.process}.parquet", key, False, bkg.file, acceptance,
                       bkg.ntuple, bkg.cross_section_fb, bkg.n_generated,
                       tuple(sorted((bkg.tau_modes or {}).items())), bkg.forced_misid, charged,
-                      bkg.lost_photon_share, bkg.track_loss)
+                      bkg.lost_photon_share or bkg.ring_share, bkg.track_loss)
         )  # fmt: skip
     return out
 

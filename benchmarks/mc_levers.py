@@ -61,11 +61,13 @@ CASES: tuple[Case, ...] = (
     Case("gamma gamma, dark-photon selection at M_miss^2 < 23 GeV^2 (E* > 4.2 GeV), plain",
          "dark_photon", "gg", 1_000_000, region=(-20.0, 23.0)),
     Case("gamma gamma, dark-photon selection at M_miss^2 < 23 GeV^2, lost_photon_share 0.5",
-         "dark_photon", "gg", 1_000_000, {"lost_photon_share": 0.5}, region=(-20.0, 23.0)),
+         "dark_photon", "gg", 1_000_000, {"topology_share": 0.5}, region=(-20.0, 23.0)),
     Case("e e, dark-photon selection at M_miss^2 55-67 GeV^2, plain", "dark_photon", "ee",
          1_000_000, region=(55.0, 67.0)),
     Case("e e, dark-photon selection at M_miss^2 55-67 GeV^2, track_loss 0.5", "dark_photon",
          "ee", 1_000_000, region=(55.0, 67.0), track_loss=0.5),
+    Case("e e, ALP selection, plain", "alp", "ee", 1_000_000),
+    Case("e e, ALP selection, ring_share 0.9", "alp", "ee", 1_000_000, {"topology_share": 0.9}),
 )  # fmt: skip
 
 

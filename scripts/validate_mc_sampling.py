@@ -3,7 +3,8 @@ docs/validation.md quotes: the mu mu radiation sampling against the structure fu
 sampling, the weighted FSR against the unweighted one, the truth filter against the
 unfiltered, simulated and selected tau tau and mu mu samples, the lost-photon sampling of
 gamma gamma through the dark-photon selection, the biased track loss on e e, and the final-state
-channels of the radiative Bhabha in the ALP search's e e topology.
+channels of the radiative Bhabha and its ring sampling (ring_share) in the ALP search's e e
+topology.
 
     ./dev python scripts/validate_mc_sampling.py
 """
@@ -146,6 +147,21 @@ def final_state_channel(n: int = 600_000) -> None:
     bhabha.FSR_SHARE = share
 
 
+def ring_share(n: int = 200_000) -> None:
+    from mlsearch.generate.bhabha import generate_ee
+    from mlsearch.physics.acceptance import CDC_THETA, in_ecl
+
+    for share, seed in ((0.0, 41), (0.9, 42)):
+        sample = generate_ee(n, seed, energy_spread=False, ring_share=share)
+        p, w = sample.p4, sample.weight
+        theta = np.arctan2(np.hypot(p[..., 1], p[..., 2]), p[..., 3])
+        ring = in_ecl(theta[:, :2]) & ((theta[:, :2] < CDC_THETA[0]) | (theta[:, :2] > CDC_THETA[1]))
+        alp = ring.all(axis=1) & in_ecl(theta[:, 2]) & (p[:, :3, 0] > 0.25).all(axis=1)
+        print(f"e e, ring_share {share}: radiative sigma "
+              f"{sample.metadata['sigma_radiative_fb']:.5g} fb")  # fmt: skip
+        print(_line("  both electrons in the ECL outside the CDC, photon in the ECL", w[alp]))
+
+
 if __name__ == "__main__":
     radiation_sampling()
     weighted_fsr()
@@ -153,3 +169,4 @@ if __name__ == "__main__":
     lost_photon()
     track_loss()
     final_state_channel()
+    ring_share()

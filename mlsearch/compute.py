@@ -87,7 +87,9 @@ _CACHE: dict[tuple[str, int], _Dask] = {}
 
 def local_cluster(workers: int, threads_per_worker: int = 1) -> Any:
     """A dask.distributed LocalCluster of ``workers`` processes (the kernels hold the GIL in
-    places), bound to 127.0.0.1, without a dashboard port, its logs at ERROR only."""
+    places), bound to 127.0.0.1, its logs at ERROR only. The scheduler's HTTP server (health
+    and metrics; the dashboard too where bokeh is installed) takes a free 127.0.0.1 port, not
+    Dask's default 8787, which a second cluster or the user's own may hold."""
     import dask
     from distributed import LocalCluster
 
@@ -100,7 +102,7 @@ def local_cluster(workers: int, threads_per_worker: int = 1) -> Any:
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         return LocalCluster(
             n_workers=workers, threads_per_worker=threads_per_worker, processes=True,
-            host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+            host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
         )  # fmt: skip
 
 

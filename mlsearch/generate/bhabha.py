@@ -37,11 +37,17 @@ from numpy.typing import NDArray
 
 from mlsearch.errors import ConfigError
 from mlsearch.generate.isr import hard_axis, isr_beta, isr_photons, radiate, reduced_frame
-from mlsearch.generate.phase_space import collinear_cos, collinear_cos_density, two_body
+from mlsearch.generate.phase_space import (
+    collinear_cos,
+    collinear_cos_density,
+    dilate,
+    lab_polar_scan,
+    two_body,
+)
 from mlsearch.generate.unweight import Trial, weighted_events
 from mlsearch.io.truth import TruthSample
 from mlsearch.physics.acceptance import CDC_THETA, in_ecl
-from mlsearch.physics.beams import Beams, cms_to_lab, sample_beams
+from mlsearch.physics.beams import Beams
 from mlsearch.physics.constants import ALPHA_EM, M_E
 from mlsearch.physics.kinematics import boost, rotate_z_to
 from mlsearch.physics.qed_me import me2_radiative_bhabha
@@ -77,16 +83,10 @@ def ring_bands() -> NDArray[np.bool_]:
     that, for some azimuth, point in the lab of the nominal beams at an ECL crystal outside
     the CDC (:data:`~mlsearch.physics.acceptance.CDC_THETA`; 12.4-17 and 150-155.1 deg):
     massless particles (a lepton of 0.25 GeV is off by 1e-6 rad), widened by _RING_DILATE."""
-    edges = np.linspace(-1.0, 1.0, _RING_BINS + 1)
-    cos_t = np.repeat(0.5 * (edges[1:] + edges[:-1]), _RING_PHI)
-    phi = np.tile(np.linspace(0, 2 * np.pi, _RING_PHI, endpoint=False), _RING_BINS)
-    beams = sample_beams(len(cos_t), np.random.default_rng(0), energy_spread=False)
-    lab = cms_to_lab(two_body(beams.sqrt_s, 0.0, 0.0, cos_t, phi), beams)[:, 0]
-    theta = np.arctan2(np.hypot(lab[:, 1], lab[:, 2]), lab[:, 3])
-    ring = in_ecl(theta) & ((theta < CDC_THETA[0]) | (theta > CDC_THETA[1]))
-    hit = ring.reshape(_RING_BINS, _RING_PHI).any(axis=1)
-    kernel = np.ones(2 * _RING_DILATE + 1)
-    return np.asarray(np.convolve(hit.astype(float), kernel, mode="same") > 0)
+    _, theta = lab_polar_scan(_RING_BINS, _RING_PHI)
+    one = theta[..., 0]
+    ring = in_ecl(one) & ((one < CDC_THETA[0]) | (one > CDC_THETA[1]))
+    return dilate(np.asarray(ring.any(axis=1)), _RING_DILATE)
 
 
 _RING = ring_bands()

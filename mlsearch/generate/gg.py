@@ -34,12 +34,14 @@ from mlsearch.generate.isr import with_isr
 from mlsearch.generate.phase_space import (
     collinear_cos,
     collinear_cos_density,
+    dilate,
+    lab_polar_scan,
     two_body,
 )
 from mlsearch.generate.unweight import Trial, weighted_events
 from mlsearch.io.truth import TruthSample
 from mlsearch.physics.acceptance import in_ecl
-from mlsearch.physics.beams import Beams, cms_to_lab, sample_beams
+from mlsearch.physics.beams import Beams
 from mlsearch.physics.kinematics import boost, invariant_mass2
 from mlsearch.physics.qed_me import dark_photon_dsigma_dcos, me2_three_photons
 
@@ -62,17 +64,10 @@ def lost_photon_bands() -> tuple[FloatArray, FloatArray]:
     (:func:`~mlsearch.physics.acceptance.in_ecl`: the gaps, beyond the endcaps) in the lab of
     the nominal beams; widened by _BAND_DILATE bins each side. The bands only steer
     the sampling (the weights are exact wherever they lie)."""
-    edges = np.linspace(-1.0, 1.0, _BAND_BINS + 1)
-    centre = 0.5 * (edges[1:] + edges[:-1])
-    cos_t = np.repeat(centre, _BAND_PHI)
-    phi = np.tile(np.linspace(0, 2 * np.pi, _BAND_PHI, endpoint=False), _BAND_BINS)
-    beams = sample_beams(len(cos_t), np.random.default_rng(0), energy_spread=False)
-    lab = cms_to_lab(two_body(beams.sqrt_s, 0.0, 0.0, cos_t, phi), beams)
-    theta = np.arctan2(np.hypot(lab[..., 1], lab[..., 2]), lab[..., 3])
+    edges, theta = lab_polar_scan(_BAND_BINS, _BAND_PHI)
     hit = in_ecl(theta)
-    one_lost = (hit[:, 0] != hit[:, 1]).reshape(_BAND_BINS, _BAND_PHI).any(axis=1)
-    kernel = np.ones(2 * _BAND_DILATE + 1)
-    chosen = np.convolve(one_lost.astype(float), kernel, mode="same") > 0
+    one_lost = (hit[..., 0] != hit[..., 1]).any(axis=1)
+    chosen = dilate(one_lost, _BAND_DILATE)
     return edges[:-1][chosen], edges[1:][chosen]
 
 

@@ -14,6 +14,8 @@ __all__ = [
     "collinear_cos",
     "collinear_cos_density",
     "decay_two_body",
+    "dilate",
+    "lab_polar_scan",
     "rambo_massless",
     "random_rotation",
     "two_body",
@@ -96,3 +98,24 @@ def rambo_massless(sqrt_s: FloatArray, k: int, rng: np.random.Generator) -> Floa
     shift = q[..., :1] + a[:, None, None] * bq[..., None]
     p = x[:, None, None] * (q[..., 1:] + b[:, None, :] * shift)
     return np.concatenate([e[..., None], p], axis=-1)
+
+
+def lab_polar_scan(bins: int, n_phi: int) -> tuple[FloatArray, FloatArray]:
+    """Edges of ``bins`` equal cos(theta*) bins over [-1, 1] (generator CM) and the lab polar
+    angles [rad], shape (bins, n_phi, 2), of a back-to-back massless pair with particle 1 at
+    each bin centre and ``n_phi`` azimuths, boosted with the nominal beams (no energy spread):
+    the map the generators' topology bands are read from."""
+    from mlsearch.physics.beams import cms_to_lab, sample_beams
+
+    edges = np.linspace(-1.0, 1.0, bins + 1)
+    cos_t = np.repeat(0.5 * (edges[1:] + edges[:-1]), n_phi)
+    phi = np.tile(np.linspace(0, 2 * np.pi, n_phi, endpoint=False), bins)
+    beams = sample_beams(len(cos_t), np.random.default_rng(0), energy_spread=False)
+    lab = cms_to_lab(two_body(beams.sqrt_s, 0.0, 0.0, cos_t, phi), beams)
+    theta = np.arctan2(np.hypot(lab[..., 1], lab[..., 2]), lab[..., 3])
+    return edges, np.asarray(theta.reshape(bins, n_phi, 2))
+
+
+def dilate(mask: NDArray[np.bool_], width: int) -> NDArray[np.bool_]:
+    """``mask`` with ``width`` more True entries on each side of every True run."""
+    return np.asarray(np.convolve(mask.astype(float), np.ones(2 * width + 1), mode="same") > 0)

@@ -155,7 +155,8 @@ def ring_share(n: int = 200_000) -> None:
         sample = generate_ee(n, seed, energy_spread=False, ring_share=share)
         p, w = sample.p4, sample.weight
         theta = np.arctan2(np.hypot(p[..., 1], p[..., 2]), p[..., 3])
-        ring = in_ecl(theta[:, :2]) & ((theta[:, :2] < CDC_THETA[0]) | (theta[:, :2] > CDC_THETA[1]))
+        lepton = theta[:, :2]
+        ring = in_ecl(lepton) & ((lepton < CDC_THETA[0]) | (lepton > CDC_THETA[1]))
         alp = ring.all(axis=1) & in_ecl(theta[:, 2]) & (p[:, :3, 0] > 0.25).all(axis=1)
         print(f"e e, ring_share {share}: radiative sigma "
               f"{sample.metadata['sigma_radiative_fb']:.5g} fb")  # fmt: skip

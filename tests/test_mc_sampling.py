@@ -178,6 +178,28 @@ def test_ring_share_is_unbiased_and_fills_the_ring() -> None:
     )
 
 
+def test_ring_share_reaches_the_ee_generator_through_the_pipeline(tmp_path: Path) -> None:
+    """`ring_share` on the ALP profile's e e: a sample job of its own cache key, and its
+    partitions draw that share of the events in the ring (the generator's metadata says so)."""
+    from mlsearch.config import load_config
+    from mlsearch.io.events import EventDataset
+    from mlsearch.pipeline.generate import _generate_partition, _partitions
+    from mlsearch.pipeline.samples import sample_jobs
+
+    profile = Path(__file__).parents[1] / "configs" / "profiles" / "alp_small.yaml"
+    plain, ringed = (
+        load_config(profile, [f"workdir={tmp_path}", *extra])
+        for extra in ([], ["generate.backgrounds.1.ring_share=0.9"])
+    )
+    job0, job = sample_jobs(plain)[-1], sample_jobs(ringed)[-1]
+    assert (job.process, job0.topology_share, job.topology_share) == ("ee", 0.0, 0.9)
+    assert job.key != job0.key
+    dataset = EventDataset(job.path, job.key).prepare()
+    summary = _generate_partition(_partitions(ringed, job, dataset)[0])
+    assert summary["metadata"]["ring_share"] == 0.9
+    assert 0 < summary["metadata"]["sigma_ring_fb"] < summary["metadata"]["sigma_radiative_fb"]
+
+
 @pytest.mark.parametrize(
     ("process", "options"), [("tautau", {"tau_modes": {"mu": 0.6, "pi": 0.15}}), ("mumu", {})]
 )

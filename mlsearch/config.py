@@ -128,10 +128,11 @@ class BackgroundSpec(_Strict):
         0.0,
         ge=0,
         lt=1,
-        description="e e: the share of its events drawn from the radiative Bhabha with both "
-        "leptons where the ECL sees them and the CDC does not (12.4-17 and 150-155 deg lab: "
-        "the e e background of a multi-photon selection); the rest is the usual sample with "
-        "that region left out, so together they are unbiased",
+        description="e e: the share of its events drawn from the radiative Bhabha with a "
+        "lepton where the ECL sees it and the CDC does not (12.4-17 and 150-155 deg lab: the "
+        "e e background of a multi-photon selection; 3/4 of them with both leptons there); "
+        "the rest is the usual sample with that region left out, so together they are "
+        "unbiased",
     )
     charged_filter: ChargedFilterSpec | None = Field(
         None,

@@ -155,12 +155,18 @@ def ring_share(n: int = 200_000) -> None:
         sample = generate_ee(n, seed, energy_spread=False, ring_share=share)
         p, w = sample.p4, sample.weight
         theta = np.arctan2(np.hypot(p[..., 1], p[..., 2]), p[..., 3])
-        lepton = theta[:, :2]
-        ring = in_ecl(lepton) & ((lepton < CDC_THETA[0]) | (lepton > CDC_THETA[1]))
-        alp = ring.all(axis=1) & in_ecl(theta[:, 2]) & (p[:, :3, 0] > 0.25).all(axis=1)
-        print(f"e e, ring_share {share}: radiative sigma "
-              f"{sample.metadata['sigma_radiative_fb']:.5g} fb")  # fmt: skip
-        print(_line("  both electrons in the ECL outside the CDC, photon in the ECL", w[alp]))
+        outside = (theta < CDC_THETA[0]) | (theta > CDC_THETA[1])
+        ring = in_ecl(theta) & outside & (p[..., 0] > 0.25)
+        past = outside & ~in_ecl(theta)
+        photon = in_ecl(theta[:, 2]) & (p[:, 2, 0] > 0.25)
+        both = ring[:, 0] & ring[:, 1] & photon
+        one = ((ring[:, 0] & past[:, 1]) | (ring[:, 1] & past[:, 0])) & photon
+        meta = sample.metadata
+        print(f"e e, ring_share {share}: radiative sigma {meta['sigma_radiative_fb']:.5g} fb"
+              + (f" (both in the ring {meta['sigma_ring_fb']:.4g}, one "
+                 f"{meta['sigma_ring_one_fb']:.4g})" if share else ""))  # fmt: skip
+        print(_line("  both electrons in the ring, photon in the ECL", w[both]))
+        print(_line("  one in the ring, the other past the ECL, photon in the ECL", w[one]))
 
 
 if __name__ == "__main__":

@@ -130,17 +130,14 @@ def track_loss(n: int = 60_000) -> None:
 def final_state_channel(n: int = 600_000) -> None:
     from mlsearch.generate import bhabha
     from mlsearch.generate.unweight import weighted_events
-    from mlsearch.physics.acceptance import CDC_THETA, in_ecl
+    from mlsearch.validation.ee_topology import ring_topologies
 
     share = bhabha.FSR_SHARE
     for fsr, seed in ((0.0, 31), (share, 32)):
         bhabha.FSR_SHARE = fsr
         r = weighted_events("ee_radiative", n, seed, bhabha._radiative, energy_spread=False)
         p, w = r.p4, r.weight_fb
-        theta = np.arctan2(np.hypot(p[..., 1], p[..., 2]), p[..., 3])
-        lepton = theta[:, :2]
-        ring = in_ecl(lepton) & ((lepton < CDC_THETA[0]) | (lepton > CDC_THETA[1]))
-        alp = ring.all(axis=1) & in_ecl(theta[:, 2]) & (p[:, :3, 0] > 0.25).all(axis=1)
+        alp = ring_topologies(p)[0]
         print(f"radiative Bhabha, FSR_SHARE {fsr}: sigma {r.cross_section_fb:.5g} +- "
               f"{r.cross_section_err_fb:.3g} fb")  # fmt: skip
         print(_line("  both electrons in the ECL outside the CDC, photon in the ECL", w[alp]))
@@ -149,18 +146,12 @@ def final_state_channel(n: int = 600_000) -> None:
 
 def ring_share(n: int = 200_000) -> None:
     from mlsearch.generate.bhabha import generate_ee
-    from mlsearch.physics.acceptance import CDC_THETA, in_ecl
+    from mlsearch.validation.ee_topology import ring_topologies
 
     for share, seed in ((0.0, 41), (0.9, 42)):
         sample = generate_ee(n, seed, energy_spread=False, ring_share=share)
-        p, w = sample.p4, sample.weight
-        theta = np.arctan2(np.hypot(p[..., 1], p[..., 2]), p[..., 3])
-        outside = (theta < CDC_THETA[0]) | (theta > CDC_THETA[1])
-        ring = in_ecl(theta) & outside & (p[..., 0] > 0.25)
-        past = outside & ~in_ecl(theta)
-        photon = in_ecl(theta[:, 2]) & (p[:, 2, 0] > 0.25)
-        both = ring[:, 0] & ring[:, 1] & photon
-        one = ((ring[:, 0] & past[:, 1]) | (ring[:, 1] & past[:, 0])) & photon
+        w = sample.weight
+        both, one = ring_topologies(sample.p4)
         meta = sample.metadata
         print(f"e e, ring_share {share}: radiative sigma {meta['sigma_radiative_fb']:.5g} fb"
               + (f" (both in the ring {meta['sigma_ring_fb']:.4g}, one "

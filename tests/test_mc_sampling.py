@@ -111,7 +111,7 @@ def test_radiative_bhabha_final_state_channel_is_unbiased_and_fills_the_alp_topo
     topology (both electrons in the ECL outside the CDC, photon in the ECL)."""
     from mlsearch.generate import bhabha
     from mlsearch.generate.unweight import weighted_events
-    from mlsearch.physics.acceptance import CDC_THETA, in_ecl
+    from mlsearch.validation.ee_topology import ring_topologies
 
     def sample(share: float, seed: int):  # type: ignore[no-untyped-def]
         monkeypatch.setattr(bhabha, "FSR_SHARE", share)
@@ -120,11 +120,7 @@ def test_radiative_bhabha_final_state_channel_is_unbiased_and_fills_the_alp_topo
         k = p[:, 2, 1:] / np.linalg.norm(p[:, 2, 1:], axis=1, keepdims=True)
         cos_psi = [(k * q).sum(1) / np.linalg.norm(q, axis=1) for q in (p[:, 0, 1:], p[:, 1, 1:])]
         psi = np.degrees(np.arccos(np.clip(np.maximum(*cos_psi), -1, 1)))
-        theta = np.arctan2(np.hypot(p[..., 1], p[..., 2]), p[..., 3])
-        lepton = theta[:, :2]
-        ring = in_ecl(lepton) & ((lepton < CDC_THETA[0]) | (lepton > CDC_THETA[1]))
-        alp = ring.all(axis=1) & in_ecl(theta[:, 2]) & (p[:, :3, 0] > 0.25).all(axis=1)
-        return r, psi, w, alp
+        return r, psi, w, ring_topologies(p)[0]
 
     share = bhabha.FSR_SHARE
     plain, psi0, w0, alp0 = sample(0.0, 31)
@@ -150,18 +146,10 @@ def test_ring_share_is_unbiased_and_fills_the_ring() -> None:
     electrons in the ring, and with one there and the other past the ECL (photon in the ECL),
     and more effective MC luminosity in each."""
     from mlsearch.generate import bhabha
-    from mlsearch.physics.acceptance import CDC_THETA, in_ecl
+    from mlsearch.validation.ee_topology import ring_topologies
 
     def yields(sample):  # type: ignore[no-untyped-def]
-        p, w = sample.p4, sample.weight
-        theta = np.arctan2(np.hypot(p[..., 1], p[..., 2]), p[..., 3])
-        outside = (theta < CDC_THETA[0]) | (theta > CDC_THETA[1])
-        ring = in_ecl(theta) & outside & (p[..., 0] > 0.25)
-        past = outside & ~in_ecl(theta)
-        photon = in_ecl(theta[:, 2]) & (p[:, 2, 0] > 0.25)
-        both = ring[:, 0] & ring[:, 1] & photon
-        one = ((ring[:, 0] & past[:, 1]) | (ring[:, 1] & past[:, 0])) & photon
-        return w[both], w[one]
+        return tuple(sample.weight[m] for m in ring_topologies(sample.p4))
 
     plain = bhabha.generate_ee(200_000, 41, energy_spread=False)
     ringed = bhabha.generate_ee(200_000, 42, energy_spread=False, ring_share=0.9)

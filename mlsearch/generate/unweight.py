@@ -91,7 +91,10 @@ def weighted_events(
     """Run ``trial`` on chunks until n_events have non-zero weight; trials outside the
     process's phase space (weight 0) are counted in the normalisation but not kept.
 
-    An event's weight is w / n_trials, so the weights sum to the cross section.
+    The trials are counted up to the n_events-th kept one (the rest of the last chunk is not
+    used), so an event's weight is w / n_trials and the weights sum to the cross section's
+    estimate over those trials. (Rescaling the kept weights to the mean over whole chunks
+    instead would spread a heavy trial of the unused tail over every kept event.)
     """
     kept_p4: list[FloatArray] = []
     kept_w: list[FloatArray] = []
@@ -106,21 +109,25 @@ def weighted_events(
         keep = w > 0
         if index == 0 and not keep.any():
             raise ConfigError(f"{process}: no phase space (all trial weights are zero)")
+        used = chunk
+        if n_kept + int(keep.sum()) > n_events:  # the last chunk: up to the last event needed
+            used = int(np.flatnonzero(keep)[n_events - n_kept - 1]) + 1
+            w, keep = w[:used], keep[:used]
         w_sum += float(w.sum())
         w2_sum += float((w**2).sum())
-        n_trials += chunk
-        kept_p4.append(cms_to_lab(p_cms[keep], Beams(beams.electron[keep], beams.positron[keep])))
+        n_trials += used
+        lab = cms_to_lab(
+            p_cms[:used][keep], Beams(beams.electron[:used][keep], beams.positron[:used][keep])
+        )
+        kept_p4.append(lab)
         kept_w.append(w[keep])
         n_kept += int(keep.sum())
         index += 1
     mean = w_sum / n_trials
     err = math.sqrt(max(w2_sum / n_trials - mean**2, 0.0) / n_trials)
-    weights = np.concatenate(kept_w)[:n_events]
-    # the events past n_events are dropped: rescale so the kept weights sum to sigma
-    weights = weights * (mean * n_trials / weights.sum()) / n_trials * GEV2_TO_FB
     return Weighted(
-        np.concatenate(kept_p4)[:n_events],
-        weights,
+        np.concatenate(kept_p4),
+        np.concatenate(kept_w) / n_trials * GEV2_TO_FB,
         mean * GEV2_TO_FB,
         err * GEV2_TO_FB,
         n_kept / n_trials,

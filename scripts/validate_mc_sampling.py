@@ -151,13 +151,27 @@ def ring_share(n: int = 200_000) -> None:
     for share, seed in ((0.0, 41), (0.9, 42)):
         sample = generate_ee(n, seed, energy_spread=False, ring_share=share)
         w = sample.weight
-        both, one = ring_topologies(sample.p4)
+        both, one, compton = ring_topologies(sample.p4)
         meta = sample.metadata
         print(f"e e, ring_share {share}: radiative sigma {meta['sigma_radiative_fb']:.5g} fb"
               + (f" (both in the ring {meta['sigma_ring_fb']:.4g}, one "
-                 f"{meta['sigma_ring_one_fb']:.4g})" if share else ""))  # fmt: skip
+                 f"{meta['sigma_ring_one_fb']:.4g}, Compton "
+                 f"{meta['sigma_compton_fb']:.4g})" if share else ""))  # fmt: skip
         print(_line("  both electrons in the ring, photon in the ECL", w[both]))
         print(_line("  one in the ring, the other past the ECL, photon in the ECL", w[one]))
+        print(_line("  the Compton region", w[compton]))
+
+
+def bhabha_channel(n: int = 500_000) -> None:
+    from mlsearch.generate import bhabha
+    from mlsearch.generate.unweight import weighted_events
+
+    for seed in (1, 2, 3):
+        r = weighted_events("ee_bhabha", n, seed, bhabha._bhabha, energy_spread=False)
+        w = r.weight_fb
+        print(f"Bhabha channel, seed {seed}: sigma {r.cross_section_fb:.5g} +- "
+              f"{r.cross_section_err_fb:.3g} fb, max / mean weight {w.max() / w.mean():.0f}, "
+              f"N_eff / N {w.sum() ** 2 / (w**2).sum() / len(w):.3f}")  # fmt: skip
 
 
 if __name__ == "__main__":
@@ -168,3 +182,4 @@ if __name__ == "__main__":
     track_loss()
     final_state_channel()
     ring_share()
+    bhabha_channel()

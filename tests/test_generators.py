@@ -142,7 +142,10 @@ def test_bhabha_cross_section_near_babayaga_and_radiative_photon_inside_cuts():
     cms = _cms(sample.p4)
     cos_leptons = cms[:, :2, 3] / np.linalg.norm(cms[:, :2, 1:], axis=-1)
     inside = (np.abs(cos_leptons) < math.cos(math.radians(10))).all(axis=1)
-    assert sample.weight[inside].sum() == pytest.approx(PUBLISHED_FB["ee"][0], rel=0.03)
+    # 3 % for the leading-log ISR against NLO, and the sample's own MC error (1.6 % here)
+    w = sample.weight[inside]
+    tolerance = 0.03 * PUBLISHED_FB["ee"][0] + 3 * math.sqrt((w**2).sum())
+    assert w.sum() == pytest.approx(PUBLISHED_FB["ee"][0], abs=tolerance)
     rad = _cms(sample.p4[50_000:])
     k = rad[:, 2]
     assert (k[:, 0] > bhabha.E_GAMMA_MIN).all()

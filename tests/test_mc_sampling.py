@@ -140,16 +140,20 @@ def test_radiative_bhabha_final_state_channel_is_unbiased_and_fills_the_alp_topo
 
 
 def test_ring_share_is_unbiased_and_fills_the_ring() -> None:
-    """An e e sample with 90 % of its events drawn with a lepton in the ring (the ECL outside
-    the CDC; 3/4 of them with both there) and the ring left out of the rest, against the
-    plain sample: the same radiative cross section and yields within MC errors with both
-    electrons in the ring, and with one there and the other past the ECL (photon in the ECL),
-    and more effective MC luminosity in each."""
+    """An e e sample with 90 % of its events drawn in the ring (the ECL outside the CDC; both
+    leptons there or one) or the Compton region (one lepton past the ECL, the other and the
+    photon in the ECL on its side), and those regions left out of the rest, against the plain
+    sample: the same radiative cross section, and in each region (both electrons in the ring;
+    one there and the other past the ECL; the Compton region) the same yield within MC
+    errors and more effective MC luminosity."""
     from mlsearch.generate import bhabha
     from mlsearch.validation.ee_topology import ring_topologies
 
     def yields(sample):  # type: ignore[no-untyped-def]
         return tuple(sample.weight[m] for m in ring_topologies(sample.p4))
+
+    def rad(sample, first: int):  # type: ignore[no-untyped-def]
+        return tuple(m & (np.arange(len(m)) >= first) for m in ring_topologies(sample.p4))
 
     plain = bhabha.generate_ee(200_000, 41, energy_spread=False)
     ringed = bhabha.generate_ee(200_000, 42, energy_spread=False, ring_share=0.9)
@@ -157,18 +161,26 @@ def test_ring_share_is_unbiased_and_fills_the_ring() -> None:
     w0_rad = plain.weight[100_000:]  # the radiative half of the plain sample
     err = np.hypot(np.sqrt((w0_rad**2).sum() - (w0_rad.sum() ** 2) / len(w0_rad)), 0.01 * rad1)
     assert abs(rad1 - rad0) < 4 * err
-    # the gain: 10x with both in the ring; with one (a region of 10 nb against 4 nb, given a
-    # quarter of the ring's events) 3x the events of the plain sample's radiative half
-    for w0, w1, gain in zip(yields(plain), yields(ringed), (10, 2), strict=True):
+    for w0, w1 in zip(yields(plain), yields(ringed), strict=True):
         assert abs(w1.sum() - w0.sum()) < 4 * np.sqrt((w0**2).sum() + (w1**2).sum())
+    # the gains of the radiative events (the Bhabha channel reaches the Compton region too,
+    # with an ISR photon; the ring sampling leaves it fewer events): both in the ring 10x;
+    # one there (10 nb, 10 % of the ring's events; the Compton events with a lepton in the
+    # ring are the other stratum's) 1.5x; the Compton region (3.7 nb, 30 %) 6x the plain
+    # sample's radiative half
+    born = len(ringed.weight) - round(0.9 * 200_000) - round(0.1 * 200_000 / 2)
+    gains = (10, 1.5, 6)
+    for m0, m1, gain in zip(rad(plain, 100_000), rad(ringed, born), gains, strict=True):
+        w0, w1 = plain.weight[m0], ringed.weight[m1]
         assert w1.sum() / (w1**2).sum() > gain * w0.sum() / (w0**2).sum()
-    # the three restricted trials split the radiative events between them (CM frame)
+    # the four restricted trials split the radiative events between them (CM frame)
     beams = sample_beams(50_000, np.random.default_rng(5), energy_spread=False)
-    parts = [bhabha._radiative_in(count)(beams, np.random.default_rng(6)) for count in (0, 1, 2)]
-    count = bhabha._ring_count(parts[0][0][:, :2])
-    assert set(np.unique(count)) == {0, 1, 2}
-    for k, (_, w) in enumerate(parts):
-        assert (w[count != k] == 0).all() and (w[count == k] > 0).any()
+    strata = (0, 1, 2, bhabha.COMPTON)
+    parts = [bhabha._radiative_in(k)(beams, np.random.default_rng(6)) for k in strata]
+    stratum = bhabha._stratum(parts[0][0], beams)
+    assert set(np.unique(stratum)) == set(strata)
+    for k, (_, w) in zip(strata, parts, strict=True):
+        assert (w[stratum != k] == 0).all() and (w[stratum == k] > 0).any()
     np.testing.assert_array_equal(
         sum(w for _, w in parts), bhabha._radiative(beams, np.random.default_rng(6))[1]
     )
@@ -235,3 +247,28 @@ def test_filtered_sample_keeps_its_events_and_says_how_many(small_run: Path):
     events, _ = read_events(path)
     assert len(events) == kept
     assert ak.sum(events.weight) < meta["cross_section_fb"]
+
+
+def test_weighted_events_count_the_trials_up_to_the_last_event_kept() -> None:
+    """A weighted sample stops counting trials at its last event: a heavy trial in the unused
+    tail of the last chunk neither enters the cross section nor inflates the kept weights
+    (rescaling the kept weights to the whole chunk's mean had multiplied them 1 000x)."""
+    from mlsearch.generate.unweight import weighted_events
+
+    def trial(beams, rng):  # type: ignore[no-untyped-def]
+        n = beams.sqrt_s.shape[0]
+        w = np.where(np.arange(n) % 2 == 0, 1.0, 0.0)  # every other trial in phase space
+        w[-1] = 1e6  # a heavy trial at the end of the chunk
+        return np.tile(np.array([1.0, 0.0, 0.0, 0.0]), (n, 2, 1)), w
+
+    sample = weighted_events("toy", 300, 1, trial, chunk=1000, energy_spread=False)
+    # 300 events: trials 0, 2, ..., 598 -> 599 trials counted
+    assert len(sample.weight_fb) == 300
+    np.testing.assert_allclose(sample.weight_fb, GEV2_TO_FB / 599)
+    np.testing.assert_allclose(sample.cross_section_fb, 300 * GEV2_TO_FB / 599)
+    assert sample.efficiency == pytest.approx(300 / 599)
+    # over two chunks the first chunk's heavy trial is kept (501 events there), the second
+    # chunk counted up to its 299th event (trial 596)
+    two = weighted_events("toy", 800, 1, trial, chunk=1000, energy_spread=False)
+    assert two.weight_fb.max() == pytest.approx(1e6 * GEV2_TO_FB / (1000 + 597))
+    np.testing.assert_allclose(two.weight_fb.sum(), two.cross_section_fb)

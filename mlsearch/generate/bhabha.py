@@ -20,12 +20,14 @@ background that mimics a single photon. Weighted events; two channels:
   Its photon may go anywhere outside the leptons' 2 deg cones, the leptons anywhere: the
   radiative Bhabha with both leptons lost down the beam pipe is in.
 
-With ``ring_share`` > 0 that share of the events is a radiative sample of the "ring" -
-leptons' CM directions in :func:`ring_bands`, where the lab ECL sees a particle and the CDC
-does not (clusters without tracks: what a multi-photon selection keeps of e e): RING_BOTH of
-them with both leptons there, the others with exactly one - and the radiative channel of the
-rest has neither there. The parts are drawn by the same sampler with the same weights,
-restricted to complementary regions, so together they are the unrestricted sample, with
+With ``ring_share`` > 0 that share of the events is a radiative sample of the regions a
+multi-photon selection keeps of e e (clusters without tracks): the "ring" - leptons' CM
+directions in :func:`ring_bands`, where the lab ECL sees a particle and the CDC does not -
+RING_BOTH of them with both leptons there, the rest of them with exactly one; and the
+"Compton" region (:func:`compton_region`: one lepton past the ECL, the other and the photon in
+the ECL on its side), RING_COMPTON of them. The radiative channel of the rest has none of
+these. The parts are drawn by the same sampler with the same weights, restricted to
+complementary regions (:func:`_stratum`), so together they are the unrestricted sample, with
 ~1/(share of the region's cross section) more events in each region.
 """
 
@@ -48,13 +50,13 @@ from mlsearch.generate.phase_space import (
 from mlsearch.generate.unweight import Trial, weighted_events
 from mlsearch.io.truth import TruthSample
 from mlsearch.physics.acceptance import CDC_THETA, in_ecl
-from mlsearch.physics.beams import Beams
+from mlsearch.physics.beams import Beams, cms_to_lab
 from mlsearch.physics.constants import ALPHA_EM, M_E
 from mlsearch.physics.kinematics import boost, rotate_z_to
 from mlsearch.physics.qed_me import me2_radiative_bhabha
 from mlsearch.physics.vacuum_polarisation import vp_factor
 
-__all__ = ["bhabha_vp_dsigma_dcos", "generate_ee", "ring_bands"]
+__all__ = ["bhabha_vp_dsigma_dcos", "compton_region", "generate_ee", "ring_bands"]
 
 FloatArray = NDArray[np.float64]
 THETA_E_MIN = 10.0  # deg, CM, both leptons of the Bhabha channel
@@ -77,10 +79,15 @@ _DELTA_FSR = 1e-4
 #: cos(theta*) bins of the ring search, azimuths tried per bin, bins added on each side (the
 #: beam-energy spread moves the lab angles; only the efficiency of the split depends on it)
 _RING_BINS, _RING_PHI, _RING_DILATE = 1000, 72, 3
-#: share of the ring events with both leptons in the ring (the rest: exactly one, the other
-#: past the ECL or in the CDC: 10 nb against 4 nb, but each weighs in a three-photon
-#: selection only with a lost track or a split cluster, so it gets fewer events)
-RING_BOTH = 0.75
+#: shares of the ring events with both leptons in the ring (4 nb) and in the Compton region
+#: (3.7 nb, :func:`compton_region`); the rest have exactly one lepton in the ring (10 nb, but
+#: outside the Compton region each weighs in a three-photon selection only with a lost track
+#: or a split cluster, so it gets fewer events)
+RING_BOTH, RING_COMPTON = 0.6, 0.3
+#: the Compton stratum's label (the others are the number of leptons in the ring, 0-2)
+COMPTON = 3
+#: GeV, lab: a lepton or photon that makes a photon candidate in the Compton region
+E_SEEN = 0.25
 
 
 def ring_bands() -> NDArray[np.bool_]:
@@ -102,6 +109,28 @@ def _ring_count(pair: FloatArray) -> NDArray[np.int64]:
     cos_t = _cm_cos(pair)
     index = np.clip(((cos_t + 1) / 2 * _RING_BINS).astype(np.int64), 0, _RING_BINS - 1)
     return np.asarray(_RING[index].sum(axis=1))
+
+
+def compton_region(lab: FloatArray) -> NDArray[np.bool_]:
+    """Lab-frame e e (gamma) events ((n, k >= 3, 4): e-, e+, photon, ...) in the Compton
+    region: one lepton past the ECL (neither a crystal nor the CDC), the other and the photon
+    above E_SEEN in the ECL on the same side (lab polar angles both below or above 90 deg) -
+    quasi-real Compton scattering (the lost lepton exchanged a nearly real photon), whose
+    lepton and photon make two photon candidates when the lepton's track is lost or the
+    lepton is in the ring."""
+    theta = np.arctan2(np.hypot(lab[:, :3, 1], lab[:, :3, 2]), lab[:, :3, 3])
+    ecl = in_ecl(theta)
+    past = ~ecl & ((theta < CDC_THETA[0]) | (theta > CDC_THETA[1]))
+    seen = ecl & (lab[:, :3, 0] > E_SEEN)
+    forward = theta < np.pi / 2
+    partner = [seen[:, j] & (forward[:, j] == forward[:, 2]) for j in (1, 0)]
+    return np.asarray(((past[:, 0] & partner[0]) | (past[:, 1] & partner[1])) & seen[:, 2])
+
+
+def _stratum(p: FloatArray, beams: Beams) -> NDArray[np.int64]:
+    """The ring sampling's stratum of radiative events (CM frame, their beams): COMPTON in
+    the Compton region, else the number of leptons in the ring (0, 1, 2)."""
+    return np.where(compton_region(cms_to_lab(p[:, :3], beams)), COMPTON, _ring_count(p[:, :2]))
 
 
 def bhabha_vp_dsigma_dcos(s: FloatArray, cos_t: FloatArray) -> FloatArray:
@@ -139,12 +168,16 @@ def _bhabha(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatAr
     y, w_isr = radiate(n, isr_beta(float(np.mean(s))), rng)
     g1, g2 = isr_photons(sqrt_s, y, rng)
     rest, s_red, above = reduced_frame(sqrt_s, g1, g2, M_PAIR_MIN**2)
-    # pair-frame angle: half t-peaked (1/(1 + d - c)^2), half flat, inside a cone wider than
-    # the CM cut (the ISR boost moves the angles); the CM cut is applied afterwards
+    # pair-frame angle to the hard axis: half t-peaked (1/(1 + d - c)^2), half flat, both
+    # inside THETA_E_MIN / 3 of either axis direction (wider than the CM cut: the ISR boost
+    # moves the angles); the CM cut is applied afterwards. Inside that cone, a pair the CM
+    # cut keeps is a light one with two hard photons at angles, its lepton along its own
+    # incoming one - where factorised ISR x Born does not hold (its Born 1/(1 - c)^2 there had
+    # given 20 trials in 2x10^6 a tenth of the channel's cross section, 1e5x the mean weight)
     c_max = math.cos(math.radians(THETA_E_MIN / 3))
     d = 1 - c_max
     u = rng.uniform(size=n)
-    a, b = 1 / (1 + d + c_max), 1 / d  # CDF of the peaked part runs over [a, b]
+    a, b = 1 / (1 + d + c_max), 1 / (2 * d)  # CDF of the peaked part runs over [a, b]
     peaked = 1 + d - 1 / (a + u * (b - a))
     cos_t = np.where(rng.uniform(size=n) < 0.5, peaked, rng.uniform(-c_max, c_max, n))
     density = 0.5 / ((1 + d - cos_t) ** 2 * (b - a)) + 0.5 / (2 * c_max)
@@ -236,12 +269,12 @@ def _radiative(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, Floa
     return np.stack([q_minus, q_plus, k, np.zeros_like(k)], axis=1), w
 
 
-def _radiative_in(count: int) -> Trial:
-    """The radiative trial restricted to events with ``count`` leptons in the ring."""
+def _radiative_in(stratum: int) -> Trial:
+    """The radiative trial restricted to one :func:`_stratum`."""
 
     def trial(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
         p, w = _radiative(beams, rng)
-        return p, np.where(_ring_count(p[:, :2]) == count, w, 0.0)
+        return p, np.where(_stratum(p, beams) == stratum, w, 0.0)
 
     return trial
 
@@ -251,13 +284,14 @@ def generate_ee(
 ) -> TruthSample:
     """n weighted e+e- -> e+e- (gamma) events (lab frame): the Bhabha-with-ISR channel and
     the radiative channel (RADIATIVE_FRACTION of the events other than the ring's); with
-    ``ring_share`` > 0 that share of the events is the radiative channel with a lepton in the
-    ring (the ECL outside the CDC): RING_BOTH of them with both there, the rest with exactly
-    one; the other radiative events have none there. Slots: e-, e+, photon, photon."""
+    ``ring_share`` > 0 that share of the events is the radiative channel in the regions of
+    :func:`_stratum`: RING_BOTH of them with both leptons in the ring (the ECL outside the
+    CDC), RING_COMPTON in the Compton region, the rest with exactly one lepton in the ring;
+    the other radiative events are in none of them. Slots: e-, e+, photon, photon."""
     if not 0 <= ring_share < 1:
         raise ConfigError(f"ee: ring_share must be in [0, 1), not {ring_share}")
     n_ring = round(n_events * ring_share)
-    n_both = round(n_ring * RING_BOTH)
+    n_both, n_compton = round(n_ring * RING_BOTH), round(n_ring * RING_COMPTON)
     n_rad = round((n_events - n_ring) * RADIATIVE_FRACTION)
     spread = energy_spread
     born = weighted_events(
@@ -268,8 +302,9 @@ def generate_ee(
             weighted_events(name, n, seed, _radiative_in(count), energy_spread=spread)
             for name, n, count in (
                 ("ee_radiative", n_rad, 0),
-                ("ee_ring_one", n_ring - n_both, 1),
+                ("ee_ring_one", n_ring - n_both - n_compton, 1),
                 ("ee_ring", n_both, 2),
+                ("ee_compton", n_compton, COMPTON),
             )
         ]
     else:
@@ -291,6 +326,7 @@ def generate_ee(
                     "ring_share": ring_share,
                     "sigma_ring_one_fb": parts[2].cross_section_fb,
                     "sigma_ring_fb": parts[3].cross_section_fb,
+                    "sigma_compton_fb": parts[4].cross_section_fb,
                 }
                 if ring_share
                 else {}

@@ -145,21 +145,31 @@ def final_state_channel(n: int = 600_000) -> None:
 
 
 def ring_share(n: int = 200_000) -> None:
+    from mlsearch.generate import bhabha
     from mlsearch.generate.bhabha import generate_ee
     from mlsearch.validation.ee_topology import ring_topologies
 
     for share, seed in ((0.0, 41), (0.9, 42)):
         sample = generate_ee(n, seed, energy_spread=False, ring_share=share)
         w = sample.weight
-        both, one, compton = ring_topologies(sample.p4)
+        ring = round(n * share)  # the Bhabha-channel events come first
+        n_born = n - ring - round((n - ring) * bhabha.RADIATIVE_FRACTION)
+        n_born += round(ring * bhabha.RING_BORN)
+        radiative = np.arange(n) >= n_born
+        both, one, compton = (m & radiative for m in ring_topologies(sample.p4))
         meta = sample.metadata
         print(f"e e, ring_share {share}: radiative sigma {meta['sigma_radiative_fb']:.5g} fb"
               + (f" (both in the ring {meta['sigma_ring_fb']:.4g}, one "
                  f"{meta['sigma_ring_one_fb']:.4g}, Compton "
-                 f"{meta['sigma_compton_fb']:.4g})" if share else ""))  # fmt: skip
-        print(_line("  both electrons in the ring, photon in the ECL", w[both]))
-        print(_line("  one in the ring, the other past the ECL, photon in the ECL", w[one]))
-        print(_line("  the Compton region", w[compton]))
+                 f"{meta['sigma_compton_fb']:.4g}; Bhabha channel's ring "
+                 f"{meta['sigma_bhabha_ring_fb']:.4g})" if share else ""))  # fmt: skip
+        print(_line("  radiative, both electrons in the ring, photon in the ECL", w[both]))
+        print(_line("  radiative, one in the ring, the other past the ECL", w[one]))
+        print(_line("  radiative, the Compton region", w[compton]))
+        born = bhabha.born_ring_region(sample.p4)
+        born &= ~radiative
+        print(_line("  Bhabha channel: a lepton in the ring, the other there or in the CDC",
+                    w[born]))  # fmt: skip
 
 
 def bhabha_channel(n: int = 500_000) -> None:

@@ -25,10 +25,12 @@ multi-photon selection keeps of e e (clusters without tracks): the "ring" - lept
 directions in :func:`ring_bands`, where the lab ECL sees a particle and the CDC does not -
 RING_BOTH of them with both leptons there, the rest of them with exactly one; and the
 "Compton" region (:func:`compton_region`: one lepton past the ECL, the other and the photon in
-the ECL on its side), RING_COMPTON of them. The radiative channel of the rest has none of
-these. The parts are drawn by the same sampler with the same weights, restricted to
-complementary regions (:func:`_stratum`), so together they are the unrestricted sample, with
-~1/(share of the region's cross section) more events in each region.
+the ECL on its side), RING_COMPTON of them; and RING_BORN of them from the Bhabha channel
+with a lepton in the ring and the other in the ring or the CDC (:func:`born_ring_region`).
+The rest of each channel has none of its regions. The parts are drawn by the same sampler
+with the same weights, restricted to complementary regions (:func:`_stratum`,
+:func:`_bhabha_in`), so together they are the unrestricted sample, with ~1/(share of the
+region's cross section) more events in each region.
 """
 
 from __future__ import annotations
@@ -56,7 +58,13 @@ from mlsearch.physics.kinematics import boost, rotate_z_to
 from mlsearch.physics.qed_me import me2_radiative_bhabha
 from mlsearch.physics.vacuum_polarisation import vp_factor
 
-__all__ = ["bhabha_vp_dsigma_dcos", "compton_region", "generate_ee", "ring_bands"]
+__all__ = [
+    "bhabha_vp_dsigma_dcos",
+    "born_ring_region",
+    "compton_region",
+    "generate_ee",
+    "ring_bands",
+]
 
 FloatArray = NDArray[np.float64]
 THETA_E_MIN = 10.0  # deg, CM, both leptons of the Bhabha channel
@@ -79,11 +87,13 @@ _DELTA_FSR = 1e-4
 #: cos(theta*) bins of the ring search, azimuths tried per bin, bins added on each side (the
 #: beam-energy spread moves the lab angles; only the efficiency of the split depends on it)
 _RING_BINS, _RING_PHI, _RING_DILATE = 1000, 72, 3
-#: shares of the ring events with both leptons in the ring (4 nb) and in the Compton region
-#: (3.7 nb, :func:`compton_region`); the rest have exactly one lepton in the ring (10 nb, but
-#: outside the Compton region each weighs in a three-photon selection only with a lost track
-#: or a split cluster, so it gets fewer events)
-RING_BOTH, RING_COMPTON = 0.6, 0.3
+#: shares of the ring events: radiative with both leptons in the ring (3.5 nb), radiative in
+#: the Compton region (3.7 nb, :func:`compton_region`), Bhabha-channel with a lepton in the
+#: ring and the other in the ring or the CDC (28 nb, :func:`born_ring_region`; kept by a
+#: three-photon selection only with a split cluster or a lost track); the rest are radiative
+#: with exactly one lepton in the ring (9 nb, but outside the Compton region each weighs in
+#: a three-photon selection only with a lost track or a split cluster, so it gets fewer events)
+RING_BOTH, RING_COMPTON, RING_BORN = 0.5, 0.3, 0.1
 #: the Compton stratum's label (the others are the number of leptons in the ring, 0-2)
 COMPTON = 3
 #: GeV, lab: a lepton or photon that makes a photon candidate in the Compton region
@@ -125,6 +135,28 @@ def compton_region(lab: FloatArray) -> NDArray[np.bool_]:
     forward = theta < np.pi / 2
     partner = [seen[:, j] & (forward[:, j] == forward[:, 2]) for j in (1, 0)]
     return np.asarray(((past[:, 0] & partner[0]) | (past[:, 1] & partner[1])) & seen[:, 2])
+
+
+def born_ring_region(lab: FloatArray) -> NDArray[np.bool_]:
+    """Lab-frame e e (gamma) events ((n, k >= 2, 4): e-, e+, ...) with one lepton in the
+    ring (an ECL crystal outside the CDC, above E_SEEN) and the other in the ring or inside
+    the CDC: the Bhabha-channel events whose leptons make two clusters without tracks when
+    the one in the CDC (if any) loses its track."""
+    theta = np.arctan2(np.hypot(lab[:, :2, 1], lab[:, :2, 2]), lab[:, :2, 3])
+    inside = (theta >= CDC_THETA[0]) & (theta <= CDC_THETA[1])
+    ring = in_ecl(theta) & ~inside & (lab[:, :2, 0] > E_SEEN)
+    return np.asarray((ring[:, 0] & (ring[:, 1] | inside[:, 1])) | (ring[:, 1] & inside[:, 0]))
+
+
+def _bhabha_in(ring: bool) -> Trial:
+    """The Bhabha-channel trial restricted to :func:`born_ring_region` or its complement."""
+
+    def trial(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+        p, w = _bhabha(beams, rng)
+        region = born_ring_region(cms_to_lab(p[:, :2], beams))
+        return p, np.where(region == ring, w, 0.0)
+
+    return trial
 
 
 def _stratum(p: FloatArray, beams: Beams) -> NDArray[np.int64]:
@@ -284,49 +316,58 @@ def generate_ee(
 ) -> TruthSample:
     """n weighted e+e- -> e+e- (gamma) events (lab frame): the Bhabha-with-ISR channel and
     the radiative channel (RADIATIVE_FRACTION of the events other than the ring's); with
-    ``ring_share`` > 0 that share of the events is the radiative channel in the regions of
-    :func:`_stratum`: RING_BOTH of them with both leptons in the ring (the ECL outside the
-    CDC), RING_COMPTON in the Compton region, the rest with exactly one lepton in the ring;
-    the other radiative events are in none of them. Slots: e-, e+, photon, photon."""
+    ``ring_share`` > 0 that share of the events is drawn in the regions a multi-photon
+    selection keeps: RING_BOTH of them radiative with both leptons in the ring (the ECL
+    outside the CDC), RING_COMPTON radiative in the Compton region, RING_BORN from the
+    Bhabha channel in :func:`born_ring_region`, the rest radiative with exactly one lepton in
+    the ring; the other events of each channel are in none of its regions. Slots: e-, e+,
+    photon, photon."""
     if not 0 <= ring_share < 1:
         raise ConfigError(f"ee: ring_share must be in [0, 1), not {ring_share}")
     n_ring = round(n_events * ring_share)
     n_both, n_compton = round(n_ring * RING_BOTH), round(n_ring * RING_COMPTON)
+    n_born_ring = round(n_ring * RING_BORN)
     n_rad = round((n_events - n_ring) * RADIATIVE_FRACTION)
     spread = energy_spread
-    born = weighted_events(
-        "ee_bhabha", n_events - n_ring - n_rad, seed, _bhabha, energy_spread=spread
-    )
     if ring_share:
-        parts = [born] + [
+        born = [
+            weighted_events(name, n, seed, _bhabha_in(ring), energy_spread=spread)
+            for name, n, ring in (
+                ("ee_bhabha", n_events - n_ring - n_rad, False),
+                ("ee_bhabha_ring", n_born_ring, True),
+            )
+        ]
+        parts = [
             weighted_events(name, n, seed, _radiative_in(count), energy_spread=spread)
             for name, n, count in (
                 ("ee_radiative", n_rad, 0),
-                ("ee_ring_one", n_ring - n_both - n_compton, 1),
+                ("ee_ring_one", n_ring - n_both - n_compton - n_born_ring, 1),
                 ("ee_ring", n_both, 2),
                 ("ee_compton", n_compton, COMPTON),
             )
         ]
     else:
-        rad = weighted_events("ee_radiative", n_rad, seed, _radiative, energy_spread=spread)
-        parts = [born, rad]
-    sigma_rad = sum(part.cross_section_fb for part in parts[1:])
+        born = [weighted_events("ee_bhabha", n_events - n_rad, seed, _bhabha, energy_spread=spread)]
+        parts = [weighted_events("ee_radiative", n_rad, seed, _radiative, energy_spread=spread)]
+    sigma_born = sum(part.cross_section_fb for part in born)
+    sigma_rad = sum(part.cross_section_fb for part in parts)
     return TruthSample(
         "ee",
         np.tile(np.array([11, -11, 22, 22], dtype=np.int32), (n_events, 1)),
-        np.concatenate([part.p4 for part in parts]),
-        np.concatenate([part.weight_fb for part in parts]),
-        born.cross_section_fb + sigma_rad,
-        math.sqrt(sum(part.cross_section_err_fb**2 for part in parts)),
+        np.concatenate([part.p4 for part in born + parts]),
+        np.concatenate([part.weight_fb for part in born + parts]),
+        sigma_born + sigma_rad,
+        math.sqrt(sum(part.cross_section_err_fb**2 for part in born + parts)),
         {
-            "sigma_bhabha_fb": born.cross_section_fb,
+            "sigma_bhabha_fb": sigma_born,
             "sigma_radiative_fb": sigma_rad,
             **(
                 {
                     "ring_share": ring_share,
-                    "sigma_ring_one_fb": parts[2].cross_section_fb,
-                    "sigma_ring_fb": parts[3].cross_section_fb,
-                    "sigma_compton_fb": parts[4].cross_section_fb,
+                    "sigma_ring_one_fb": parts[1].cross_section_fb,
+                    "sigma_ring_fb": parts[2].cross_section_fb,
+                    "sigma_compton_fb": parts[3].cross_section_fb,
+                    "sigma_bhabha_ring_fb": born[1].cross_section_fb,
                 }
                 if ring_share
                 else {}

@@ -152,10 +152,7 @@ def ring_share(n: int = 200_000) -> None:
     for share, seed in ((0.0, 41), (0.9, 42)):
         sample = generate_ee(n, seed, energy_spread=False, ring_share=share)
         w = sample.weight
-        ring = round(n * share)  # the Bhabha-channel events come first
-        n_born = n - ring - round((n - ring) * bhabha.RADIATIVE_FRACTION)
-        n_born += round(ring * bhabha.RING_BORN)
-        radiative = np.arange(n) >= n_born
+        radiative = np.arange(n) >= sample.metadata["n_bhabha"]  # Bhabha channel first
         both, one, compton = (m & radiative for m in ring_topologies(sample.p4))
         meta = sample.metadata
         print(f"e e, ring_share {share}: radiative sigma {meta['sigma_radiative_fb']:.5g} fb"

@@ -158,7 +158,9 @@ def test_ring_share_is_unbiased_and_fills_the_ring() -> None:
     plain = bhabha.generate_ee(200_000, 41, energy_spread=False)
     ringed = bhabha.generate_ee(200_000, 42, energy_spread=False, ring_share=0.9)
     rad0, rad1 = plain.metadata["sigma_radiative_fb"], ringed.metadata["sigma_radiative_fb"]
-    w0_rad = plain.weight[100_000:]  # the radiative half of the plain sample
+    n0, n_born = plain.metadata["n_bhabha"], ringed.metadata["n_bhabha"]  # Bhabha channel first
+    assert (n0, n_born) == (100_000, 10_000 + 18_000)
+    w0_rad = plain.weight[n0:]  # the radiative half of the plain sample
     err = np.hypot(np.sqrt((w0_rad**2).sum() - (w0_rad.sum() ** 2) / len(w0_rad)), 0.01 * rad1)
     assert abs(rad1 - rad0) < 4 * err
     for w0, w1 in zip(yields(plain), yields(ringed), strict=True):
@@ -168,16 +170,15 @@ def test_ring_share_is_unbiased_and_fills_the_ring() -> None:
     # one there (10 nb, 10 % of the ring's events; the Compton events with a lepton in the
     # ring are the other stratum's) 1.5x; the Compton region (3.7 nb, 30 %) 6x the plain
     # sample's radiative half
-    n_born = 200_000 - 180_000 - 10_000 + round(180_000 * bhabha.RING_BORN)
     gains = (10, 1.5, 6)
-    for m0, m1, gain in zip(rad(plain, 100_000), rad(ringed, n_born), gains, strict=True):
+    for m0, m1, gain in zip(rad(plain, n0), rad(ringed, n_born), gains, strict=True):
         w0, w1 = plain.weight[m0], ringed.weight[m1]
         assert w1.sum() / (w1**2).sum() > gain * w0.sum() / (w0**2).sum()
     # the Bhabha channel with a lepton in the ring, the other in the ring or the CDC (28 nb,
     # 18 000 events against the plain sample's ~5 000): the same yield, > 2.5x the luminosity
     # (3.7x measured)
     m0, m1 = (bhabha.born_ring_region(s.p4) for s in (plain, ringed))
-    m0[100_000:], m1[n_born:] = False, False
+    m0[n0:], m1[n_born:] = False, False
     w0, w1 = plain.weight[m0], ringed.weight[m1]
     assert abs(w1.sum() - w0.sum()) < 4 * np.sqrt((w0**2).sum() + (w1**2).sum())
     assert w1.sum() / (w1**2).sum() > 2.5 * w0.sum() / (w0**2).sum()

@@ -54,7 +54,7 @@ from mlsearch.io.truth import TruthSample
 from mlsearch.physics.acceptance import CDC_THETA, in_ecl
 from mlsearch.physics.beams import Beams, cms_to_lab
 from mlsearch.physics.constants import ALPHA_EM, M_E
-from mlsearch.physics.kinematics import boost, rotate_z_to
+from mlsearch.physics.kinematics import boost, polar_angle, rotate_z_to
 from mlsearch.physics.qed_me import me2_radiative_bhabha
 from mlsearch.physics.vacuum_polarisation import vp_factor
 
@@ -128,7 +128,7 @@ def compton_region(lab: FloatArray) -> NDArray[np.bool_]:
     quasi-real Compton scattering (the lost lepton exchanged a nearly real photon), whose
     lepton and photon make two photon candidates when the lepton's track is lost or the
     lepton is in the ring."""
-    theta = np.arctan2(np.hypot(lab[:, :3, 1], lab[:, :3, 2]), lab[:, :3, 3])
+    theta = polar_angle(lab[:, :3])
     ecl = in_ecl(theta)
     past = ~ecl & ((theta < CDC_THETA[0]) | (theta > CDC_THETA[1]))
     seen = ecl & (lab[:, :3, 0] > E_SEEN)
@@ -142,7 +142,7 @@ def born_ring_region(lab: FloatArray) -> NDArray[np.bool_]:
     ring (an ECL crystal outside the CDC, above E_SEEN) and the other in the ring or inside
     the CDC: the Bhabha-channel events whose leptons make two clusters without tracks when
     the one in the CDC (if any) loses its track."""
-    theta = np.arctan2(np.hypot(lab[:, :2, 1], lab[:, :2, 2]), lab[:, :2, 3])
+    theta = polar_angle(lab[:, :2])
     inside = (theta >= CDC_THETA[0]) & (theta <= CDC_THETA[1])
     ring = in_ecl(theta) & ~inside & (lab[:, :2, 0] > E_SEEN)
     return np.asarray((ring[:, 0] & (ring[:, 1] | inside[:, 1])) | (ring[:, 1] & inside[:, 0]))
@@ -361,6 +361,7 @@ def generate_ee(
         {
             "sigma_bhabha_fb": sigma_born,
             "sigma_radiative_fb": sigma_rad,
+            "n_bhabha": sum(len(part.weight_fb) for part in born),  # the first events
             **(
                 {
                     "ring_share": ring_share,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.physics.kinematics import boost, rotate_z_to
+from mlsearch.physics.kinematics import boost, polar_angle, rotate_z_to
 
 __all__ = [
     "collinear_cos",
@@ -112,7 +112,7 @@ def lab_polar_scan(bins: int, n_phi: int) -> tuple[FloatArray, FloatArray]:
     phi = np.tile(np.linspace(0, 2 * np.pi, n_phi, endpoint=False), bins)
     beams = sample_beams(len(cos_t), np.random.default_rng(0), energy_spread=False)
     lab = cms_to_lab(two_body(beams.sqrt_s, 0.0, 0.0, cos_t, phi), beams)
-    theta = np.arctan2(np.hypot(lab[..., 1], lab[..., 2]), lab[..., 3])
+    theta = polar_angle(lab)
     return edges, np.asarray(theta.reshape(bins, n_phi, 2))
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "invariant_mass2",
     "minkowski_dot",
     "momentum",
+    "polar_angle",
     "recoil_mass2",
     "rotate_z_to",
 ]
@@ -54,6 +55,12 @@ def cos_theta(p: FloatArray) -> FloatArray:
     """Cosine of the polar angle to +z (0 for a null momentum)."""
     mag = momentum(p)
     return np.divide(p[..., 3], mag, out=np.zeros_like(mag), where=mag > 0)
+
+
+def polar_angle(p: FloatArray) -> FloatArray:
+    """Polar angle to +z [rad], in [0, pi] (arctan2: exact near the beams, where arccos of
+    the cosine loses digits)."""
+    return np.asarray(np.arctan2(np.hypot(p[..., 1], p[..., 2]), p[..., 3]))
 
 
 def beam_four_momenta(

@@ -8,6 +8,7 @@ from numpy.typing import NDArray
 
 from mlsearch.generate.bhabha import compton_region
 from mlsearch.physics.acceptance import CDC_THETA, in_ecl
+from mlsearch.physics.kinematics import polar_angle
 
 __all__ = ["ring_topologies"]
 
@@ -22,7 +23,7 @@ def ring_topologies(
     above E_MIN), (2) one electron there and the other past the ECL (no crystal, no CDC);
     and (3) the generator's Compton region (one electron past the ECL, the other and the
     photon in the ECL on one side, :func:`~mlsearch.generate.bhabha.compton_region`)."""
-    theta = np.arctan2(np.hypot(p4[..., 1], p4[..., 2]), p4[..., 3])
+    theta = polar_angle(p4)
     outside = (theta < CDC_THETA[0]) | (theta > CDC_THETA[1])
     ring = in_ecl(theta) & outside & (p4[..., 0] > E_MIN)
     past = outside & ~in_ecl(theta)

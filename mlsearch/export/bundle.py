@@ -24,7 +24,11 @@ from mlsearch.scoring import fold_of, score_by_fold, stack_inputs
 
 __all__ = ["PARITY_TOLERANCE", "OnnxBundle", "bundle_parity", "onnx_file_name", "write_bundle"]
 
-PARITY_TOLERANCE = 1e-5  # max |ONNX - native| score at any checked mass and row
+#: max |ONNX - native| score at any checked mass and row. Both run float32, but torch's and
+#: ONNX Runtime's matrix products sum in different orders: on the ALP job's pNN (2 000 rows,
+#: 119 masses) a correct export differed by 1.01e-5, so 1e-5 refused it; an export fault
+#: (standardisation, input order, mass column) moves scores by > 1e-2
+PARITY_TOLERANCE = 1e-4
 
 #: a native fold model's score function: (features (n, k), mass (n,) [GeV]) -> (n,)
 Native = Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.floating]]

@@ -68,8 +68,8 @@ CASES: tuple[Case, ...] = (
          "ee", 1_000_000, region=(55.0, 67.0), track_loss=0.5),
     Case("e e, ALP selection, plain", "alp", "ee", 1_000_000),
     Case("e e, ALP selection, ring_share 0.9", "alp", "ee", 1_000_000, {"topology_share": 0.9}),
-    Case("e e, ALP selection, ring_share 0.925 + track_loss 0.5", "alp", "ee", 1_000_000,
-         {"topology_share": 0.925}, track_loss=0.5),
+    Case("e e, ALP selection, ring_share 0.945 + track_loss 0.5", "alp", "ee", 1_000_000,
+         {"topology_share": 0.945}, track_loss=0.5),
 )  # fmt: skip
 
 

@@ -11,6 +11,8 @@ topology.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from mlsearch.config import FeaturesConfig, SimulateConfig
@@ -158,15 +160,91 @@ def ring_share(n: int = 200_000) -> None:
         print(f"e e, ring_share {share}: radiative sigma {meta['sigma_radiative_fb']:.5g} fb"
               + (f" (both in the ring {meta['sigma_ring_fb']:.4g}, one "
                  f"{meta['sigma_ring_one_fb']:.4g}, Compton "
-                 f"{meta['sigma_compton_fb']:.4g}; Bhabha channel's ring "
-                 f"{meta['sigma_bhabha_ring_fb']:.4g})" if share else ""))  # fmt: skip
+                 f"{meta['sigma_compton_fb']:.4g}, its lepton and photon in the ring "
+                 f"{meta['sigma_compton_ring_fb']:.4g}; Bhabha channel's ring "
+                 f"{meta['sigma_bhabha_ring_fb']:.4g}, both there "
+                 f"{meta['sigma_bhabha_ring_both_fb']:.4g})" if share else ""))  # fmt: skip
         print(_line("  radiative, both electrons in the ring, photon in the ECL", w[both]))
         print(_line("  radiative, one in the ring, the other past the ECL", w[one]))
         print(_line("  radiative, the Compton region", w[compton]))
-        born = bhabha.born_ring_region(sample.p4)
-        born &= ~radiative
-        print(_line("  Bhabha channel: a lepton in the ring, the other there or in the CDC",
-                    w[born]))  # fmt: skip
+        born = np.where(radiative, 0, bhabha.born_ring_stratum(sample.p4))
+        print(_line("  Bhabha channel: a lepton in the ring, the other in the CDC",
+                    w[born == 1]))  # fmt: skip
+        print(_line("  Bhabha channel: both leptons in the ring", w[born == 2]))
+
+
+def aimed_strata(n_born: int = 100_000, n_compton: int = 30_000) -> None:
+    """The two strata drawn aimed at their regions against the plain samplers restricted to
+    them by rejection: the Bhabha channel with both leptons in the ring (band channel,
+    natural ISR) and the radiative Compton region with the seen lepton and the photon in the
+    ring (photons drawn in the ring bands)."""
+    from mlsearch.generate import bhabha
+    from mlsearch.generate.unweight import weighted_events
+    from mlsearch.physics.beams import cms_to_lab
+
+    def restricted(trial, keep):  # type: ignore[no-untyped-def]
+        def run(beams, rng):  # type: ignore[no-untyped-def]
+            p, w = trial(beams, rng)
+            return p, np.where(keep(p, beams), w, 0.0)
+
+        return run
+
+    def both_in_ring(p, beams):  # type: ignore[no-untyped-def]
+        return bhabha.born_ring_stratum(cms_to_lab(p[:, :2], beams)) == 2
+
+    def compton_ring(p, beams):  # type: ignore[no-untyped-def]
+        return bhabha._stratum(p, beams) == bhabha.COMPTON_RING
+
+    cases = (
+        ("Bhabha channel, both leptons in the ring", n_born,
+         restricted(bhabha._bhabha, both_in_ring), bhabha._bhabha_in(2)),
+        ("radiative, Compton region, lepton and photon in the ring", n_compton,
+         restricted(bhabha._radiative, compton_ring), bhabha._radiative_in(bhabha.COMPTON_RING)),
+    )  # fmt: skip
+    for label, n, plain, aimed in cases:
+        for name, trial in (("rejection", plain), ("aimed", aimed)):
+            start = time.perf_counter()
+            r = weighted_events("x", n, 1, trial, energy_spread=False)
+            w = r.weight_fb
+            print(f"{label}, {name}: sigma {r.cross_section_fb:.5g} +- "
+                  f"{r.cross_section_err_fb:.3g} fb, kept per trial {r.efficiency:.4f}, "
+                  f"N_eff / N {w.sum() ** 2 / (w**2).sum() / len(w):.3f}, max / mean "
+                  f"{w.max() / w.mean():.0f}, {time.perf_counter() - start:.1f} s")  # fmt: skip
+
+
+def aimed_selection(n: int = 2_000_000) -> None:
+    """The Bhabha channel's both-in-ring stratum as the ALP preselection sees it (simulated,
+    `track_loss` 0.5): effective events and the largest weight over the mean of the selected
+    ones, for the plain ISR channels with 70 % of the angles aimed and for the config's
+    sampler (returning ISR channel, BAND_SHARE aimed), split by the ISR energy."""
+    from mlsearch.generate import bhabha
+    from mlsearch.generate.isr import IsrChannels
+    from mlsearch.generate.unweight import weighted_events
+    from mlsearch.io.truth import TruthSample
+
+    chunk = 250_000
+    saved = bhabha.BAND_SHARE, bhabha.BAND_ISR
+    for share, isr in ((0.7, IsrChannels()), saved):
+        bhabha.BAND_SHARE, bhabha.BAND_ISR = share, isr
+        weights, energies, mean = [], [], 0.0
+        for seed in range(n // chunk):
+            r = weighted_events("x", chunk, 100 + seed, bhabha._bhabha_in(2))
+            mean += r.weight_fb.mean() / (n // chunk)
+            pdg = np.tile(np.array([11, -11, 22, 22], dtype=np.int32), (chunk, 1))
+            truth = truth_to_awkward(TruthSample("ee", pdg, r.p4, r.weight_fb, 0.0, 0.0))
+            reco = simulate_events(truth, SimulateConfig(), np.random.default_rng(seed),
+                                   track_loss=0.5)  # fmt: skip
+            df = get_builder("alp").build(reco, FeaturesConfig())
+            weights.append(df["weight"].to_numpy() / (n // chunk))
+            energies.append(r.p4[df["event"].to_numpy(), 2:, 0].sum(axis=1))
+        w, e = np.concatenate(weights), np.concatenate(energies)
+        print(f"Bhabha channel, both in the ring, {share:.0%} aimed, ISR {isr}: {len(w)} "
+              f"selected, {w.sum() / 1e3:.3f} pb, N_eff {w.sum() ** 2 / (w**2).sum():.0f}, "
+              f"max / mean weight {w.max() * (n // chunk) / mean:.0f}")  # fmt: skip
+        for lo, hi in ((0, 0.3), (0.3, 1), (1, 3), (3, 11)):
+            m = (e >= lo) & (e < hi)
+            print(_line(f"  ISR energy {lo}-{hi} GeV", w[m]))
+    bhabha.BAND_SHARE, bhabha.BAND_ISR = saved
 
 
 def bhabha_channel(n: int = 500_000) -> None:
@@ -189,4 +267,6 @@ if __name__ == "__main__":
     track_loss()
     final_state_channel()
     ring_share()
+    aimed_strata()
+    aimed_selection()
     bhabha_channel()

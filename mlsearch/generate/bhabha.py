@@ -25,10 +25,12 @@ multi-photon selection keeps of e e (clusters without tracks): the "ring" - lept
 directions in :func:`ring_bands`, where the lab ECL sees a particle and the CDC does not -
 RING_BOTH of them with both leptons there, the rest of them with exactly one; and the
 "Compton" region (:func:`compton_region`: one lepton past the ECL, the other and the photon in
-the ECL on its side), RING_COMPTON of them; and RING_BORN of them from the Bhabha channel
-with a lepton in the ring and the other in the ring or the CDC (:func:`born_ring_region`).
-The rest of each channel has none of its regions. The parts are drawn by the same sampler
-with the same weights, restricted to complementary regions (:func:`_stratum`,
+the ECL on its side), RING_COMPTON of them; RING_BORN of them from the Bhabha channel with
+a lepton in the ring and the other in the CDC, and RING_BORN_BOTH with both in the ring
+(:func:`born_ring_stratum`; these drawn aimed at the ring, :func:`_band_cos`, with the ISR
+of the structure function's own power). The rest of each channel has none of its regions.
+The parts are drawn by the same sampler with the same weights (the Bhabha channel's
+both-in-ring part by one of its own), restricted to complementary regions (:func:`_stratum`,
 :func:`_bhabha_in`), so together they are the unrestricted sample, with ~1/(share of the
 region's cross section) more events in each region.
 """
@@ -41,7 +43,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlsearch.errors import ConfigError
-from mlsearch.generate.isr import hard_axis, isr_beta, isr_photons, radiate, reduced_frame
+from mlsearch.generate.isr import (
+    IsrChannels,
+    hard_axis,
+    isr_beta,
+    isr_photons,
+    radiate,
+    reduced_frame,
+)
 from mlsearch.generate.phase_space import (
     collinear_cos,
     collinear_cos_density,
@@ -53,14 +62,14 @@ from mlsearch.generate.unweight import Trial, weighted_events
 from mlsearch.io.truth import TruthSample
 from mlsearch.physics.acceptance import CDC_THETA, in_ecl
 from mlsearch.physics.beams import Beams, cms_to_lab
-from mlsearch.physics.constants import ALPHA_EM, M_E
+from mlsearch.physics.constants import ALPHA_EM, E_HER, E_LER, M_E
 from mlsearch.physics.kinematics import boost, polar_angle, rotate_z_to
 from mlsearch.physics.qed_me import me2_radiative_bhabha
 from mlsearch.physics.vacuum_polarisation import vp_factor
 
 __all__ = [
     "bhabha_vp_dsigma_dcos",
-    "born_ring_region",
+    "born_ring_stratum",
     "compton_region",
     "generate_ee",
     "ring_bands",
@@ -89,13 +98,30 @@ _DELTA_FSR = 1e-4
 _RING_BINS, _RING_PHI, _RING_DILATE = 1000, 72, 3
 #: shares of the ring events: radiative with both leptons in the ring (3.5 nb), radiative in
 #: the Compton region (3.7 nb, :func:`compton_region`), Bhabha-channel with a lepton in the
-#: ring and the other in the ring or the CDC (28 nb, :func:`born_ring_region`; kept by a
-#: three-photon selection only with a split cluster or a lost track); the rest are radiative
-#: with exactly one lepton in the ring (9 nb, but outside the Compton region each weighs in
-#: a three-photon selection only with a lost track or a split cluster, so it gets fewer events)
-RING_BOTH, RING_COMPTON, RING_BORN = 0.5, 0.3, 0.1
-#: the Compton stratum's label (the others are the number of leptons in the ring, 0-2)
-COMPTON = 3
+#: ring and the other in the CDC (15 nb) and with both in the ring (13 nb,
+#: :func:`born_ring_stratum`; kept by a three-photon selection only with a split cluster or
+#: a lost track and a failed Bhabha veto: 5e-4 of them, which in the ALP windows had set the
+#: MC luminosity); the rest are radiative with exactly one lepton in the ring (9 nb, but
+#: outside the Compton region each weighs in a three-photon selection only with a lost track
+#: or a split cluster, so it gets fewer events)
+RING_BOTH, RING_COMPTON, RING_COMPTON_RING = 0.34, 0.19, 0.08
+RING_BORN, RING_BORN_BOTH = 0.03, 0.32
+#: the Bhabha channel's both-in-ring stratum: the share of its trials aimed at the ring
+#: (:func:`_band_cos`; the rest keep the peaked and flat channels, which cover the pairs
+#: recoiling against hard ISR, whose pair-frame angles lie outside the bands) and its ISR
+#: channels. A three-photon selection keeps those recoiling pairs 100x as often as the soft
+#: ones (the trigger's Bhabha veto fails), and their Born cross section grows as 1/s': the
+#: returning channel (density ~ 1/s') puts half the trials there. Selected by the ALP
+#: preselection, 2x10^6 events: N_eff 911 and max / mean weight 5, against 225 and 53 with
+#: the plain ISR channels (docs/validation.md)
+BAND_SHARE = 0.5
+BAND_ISR = IsrChannels(hard=0.2, returning=0.5)
+#: the Compton strata's labels (the others are the number of leptons in the ring, 0-2):
+#: COMPTON_RING with the seen lepton and the photon both in the ring (0.7 nb; three clusters
+#: without a track then need no lost track, and their photons are drawn in the ring bands,
+#: PHOTON_RING of them), COMPTON the rest of the Compton region (3 nb)
+COMPTON, COMPTON_RING = 3, 4
+PHOTON_RING = 0.8
 #: GeV, lab: a lepton or photon that makes a photon candidate in the Compton region
 E_SEEN = 0.25
 
@@ -137,32 +163,40 @@ def compton_region(lab: FloatArray) -> NDArray[np.bool_]:
     return np.asarray(((past[:, 0] & partner[0]) | (past[:, 1] & partner[1])) & seen[:, 2])
 
 
-def born_ring_region(lab: FloatArray) -> NDArray[np.bool_]:
-    """Lab-frame e e (gamma) events ((n, k >= 2, 4): e-, e+, ...) with one lepton in the
-    ring (an ECL crystal outside the CDC, above E_SEEN) and the other in the ring or inside
-    the CDC: the Bhabha-channel events whose leptons make two clusters without tracks when
-    the one in the CDC (if any) loses its track."""
+def born_ring_stratum(lab: FloatArray) -> NDArray[np.int64]:
+    """Lab-frame e e (gamma) events ((n, k >= 2, 4): e-, e+, ...) labelled 2 with both
+    leptons in the ring (an ECL crystal outside the CDC, above E_SEEN), 1 with one there and
+    the other inside the CDC, else 0: the Bhabha-channel events whose leptons make two
+    clusters without tracks (when the one in the CDC, if any, loses its track)."""
     theta = polar_angle(lab[:, :2])
     inside = (theta >= CDC_THETA[0]) & (theta <= CDC_THETA[1])
     ring = in_ecl(theta) & ~inside & (lab[:, :2, 0] > E_SEEN)
-    return np.asarray((ring[:, 0] & (ring[:, 1] | inside[:, 1])) | (ring[:, 1] & inside[:, 0]))
+    one = (ring[:, 0] & inside[:, 1]) | (ring[:, 1] & inside[:, 0])
+    return np.where(ring.all(axis=1), 2, np.where(one, 1, 0))
 
 
-def _bhabha_in(ring: bool) -> Trial:
-    """The Bhabha-channel trial restricted to :func:`born_ring_region` or its complement."""
+def _bhabha_in(stratum: int) -> Trial:
+    """The Bhabha-channel trial restricted to one :func:`born_ring_stratum`; the pairs with
+    both leptons in the ring are drawn aimed at it (:func:`_bhabha`'s band channel)."""
+    band = BAND_SHARE if stratum == 2 else 0.0
 
     def trial(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
-        p, w = _bhabha(beams, rng)
-        region = born_ring_region(cms_to_lab(p[:, :2], beams))
-        return p, np.where(region == ring, w, 0.0)
+        p, w = _bhabha(beams, rng, band)
+        region = born_ring_stratum(cms_to_lab(p[:, :2], beams))
+        return p, np.where(region == stratum, w, 0.0)
 
     return trial
 
 
 def _stratum(p: FloatArray, beams: Beams) -> NDArray[np.int64]:
-    """The ring sampling's stratum of radiative events (CM frame, their beams): COMPTON in
-    the Compton region, else the number of leptons in the ring (0, 1, 2)."""
-    return np.where(compton_region(cms_to_lab(p[:, :3], beams)), COMPTON, _ring_count(p[:, :2]))
+    """The ring sampling's stratum of radiative events (CM frame, their beams): in the
+    Compton region COMPTON_RING when none of the three particles is inside the CDC, else
+    COMPTON; outside it the number of leptons in the ring (0, 1, 2)."""
+    lab = cms_to_lab(p[:, :3], beams)
+    theta = polar_angle(lab)
+    outside = ((theta < CDC_THETA[0]) | (theta > CDC_THETA[1])).all(axis=1)
+    compton = np.where(outside, COMPTON_RING, COMPTON)
+    return np.where(compton_region(lab), compton, _ring_count(p[:, :2]))
 
 
 def bhabha_vp_dsigma_dcos(s: FloatArray, cos_t: FloatArray) -> FloatArray:
@@ -193,11 +227,49 @@ def _in_radiative_cuts(k: FloatArray, pair: FloatArray) -> NDArray[np.bool_]:
     return np.asarray(inside)
 
 
-def _bhabha(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+def _band_table() -> tuple[NDArray[np.int64], FloatArray]:
+    """The cos(theta*) bins of the ring bands whose back-to-back partner is in them too
+    (both leptons of a Born pair can be in the ring) and each bin's probability in the band
+    channel: the Born cross section at the bin centre (nominal s), so the band's events
+    carry about equal weights."""
+    both = np.flatnonzero(_RING & _RING[::-1])
+    centre = -1 + (both + 0.5) * 2 / _RING_BINS
+    born = bhabha_vp_dsigma_dcos(np.full(len(both), 4 * E_HER * E_LER), centre)
+    return both, born / born.sum()
+
+
+_BAND = _band_table()
+
+
+def _band_cos(n: int, rng: np.random.Generator) -> FloatArray:
+    """n values of cos(theta) from the band channel (a bin of :func:`_band_table`, then
+    uniform inside it)."""
+    bins, prob = _BAND
+    chosen = bins[rng.choice(len(bins), size=n, p=prob)]
+    return np.asarray(-1 + (chosen + rng.uniform(size=n)) * 2 / _RING_BINS)
+
+
+def _band_density(cos_t: FloatArray) -> FloatArray:
+    """The normalised density of :func:`_band_cos` at cos_t (0 outside the bands)."""
+    bins, prob = _BAND
+    per_bin = np.zeros(_RING_BINS)
+    per_bin[bins] = prob * _RING_BINS / 2
+    index = np.clip(((cos_t + 1) / 2 * _RING_BINS).astype(np.int64), 0, _RING_BINS - 1)
+    return np.asarray(per_bin[index])
+
+
+def _bhabha(
+    beams: Beams, rng: np.random.Generator, band: float = 0.0
+) -> tuple[FloatArray, FloatArray]:
+    """Bhabha-channel trials (CM frame) and weights [GeV^-2]. ``band`` > 0: that share of
+    the trials has its pair-frame angle from the band channel (:func:`_band_cos`: both
+    leptons aimed at the ring), the rest from the peaked and flat channels, and the ISR
+    fractions come from BAND_ISR's channels."""
     sqrt_s = beams.sqrt_s
     n: int = sqrt_s.shape[0]
     s = sqrt_s**2
-    y, w_isr = radiate(n, isr_beta(float(np.mean(s))), rng)
+    beta = isr_beta(float(np.mean(s)))
+    y, w_isr = radiate(n, beta, rng, BAND_ISR) if band else radiate(n, beta, rng)
     g1, g2 = isr_photons(sqrt_s, y, rng)
     rest, s_red, above = reduced_frame(sqrt_s, g1, g2, M_PAIR_MIN**2)
     # pair-frame angle to the hard axis: half t-peaked (1/(1 + d - c)^2), half flat, both
@@ -212,7 +284,11 @@ def _bhabha(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatAr
     a, b = 1 / (1 + d + c_max), 1 / (2 * d)  # CDF of the peaked part runs over [a, b]
     peaked = 1 + d - 1 / (a + u * (b - a))
     cos_t = np.where(rng.uniform(size=n) < 0.5, peaked, rng.uniform(-c_max, c_max, n))
+    if band:  # drawn only then: the other strata keep their random streams
+        cos_t = np.where(rng.uniform(size=n) < band, _band_cos(n, rng), cos_t)
     density = 0.5 / ((1 + d - cos_t) ** 2 * (b - a)) + 0.5 / (2 * c_max)
+    if band:  # the bands lie inside [-c_max, c_max], where both other channels are
+        density = (1 - band) * density + band * _band_density(cos_t)
     pair = two_body(np.sqrt(s_red), M_E, M_E, cos_t, rng.uniform(0, 2 * np.pi, n))
     pair = rotate_z_to(pair, hard_axis(sqrt_s, g1, rest)[:, None, :])
     pair = boost(pair, -(rest[:, 1:] / rest[:, :1])[:, None, :])
@@ -240,7 +316,25 @@ def _peak_density(cos_t: FloatArray, delta: float) -> FloatArray:
     return np.asarray(1 / ((1 + delta - cos_t) * math.log((2 + delta) / delta) * 2 * np.pi))
 
 
-def _radiative(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+def _ring_cos(n: int, rng: np.random.Generator) -> FloatArray:
+    """n values of cos(theta) uniform over the ring bands (:func:`ring_bands`)."""
+    bins = np.flatnonzero(_RING)
+    chosen = bins[rng.integers(len(bins), size=n)]
+    return np.asarray(-1 + (chosen + rng.uniform(size=n)) * 2 / _RING_BINS)
+
+
+def _ring_density(cos_t: FloatArray) -> FloatArray:
+    """The normalised density of :func:`_ring_cos` at cos_t (0 outside the bands)."""
+    index = np.clip(((cos_t + 1) / 2 * _RING_BINS).astype(np.int64), 0, _RING_BINS - 1)
+    return np.asarray(np.where(_RING[index], _RING_BINS / (2 * _RING.sum()), 0.0))
+
+
+def _radiative(
+    beams: Beams, rng: np.random.Generator, photon_ring: float = 0.0
+) -> tuple[FloatArray, FloatArray]:
+    """Radiative-channel trials (CM frame) and weights [GeV^-2]; ``photon_ring`` > 0: that
+    share of the photons is drawn in the ring bands (:func:`_ring_cos`), the rest along the
+    beams' collinear peaks."""
     sqrt_s = beams.sqrt_s
     n: int = sqrt_s.shape[0]
     s = sqrt_s**2
@@ -249,6 +343,8 @@ def _radiative(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, Floa
     log_e = np.log(e_max / E_GAMMA_MIN)
     e_k = E_GAMMA_MIN * np.exp(rng.uniform(size=n) * log_e)
     cos_k = collinear_cos(n, 1.0, rng, c_gamma)  # the initial-state collinear peaks
+    if photon_ring:  # drawn only then: the other strata keep their random streams
+        cos_k = np.where(rng.uniform(size=n) < photon_ring, _ring_cos(n, rng), cos_k)
     k = two_body(sqrt_s, 0.0, 0.0, cos_k, rng.uniform(0, 2 * np.pi, n))
     k = k[:, 0] * (e_k / k[:, 0, 0])[:, None]
     zero = np.zeros(n)
@@ -292,7 +388,10 @@ def _radiative(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, Floa
     me2 = me2_radiative_bhabha(p_plus, p_minus, q_plus, q_minus, k)
     bar_beta = np.sqrt(np.clip(1 - 4 * M_E**2 / m_pair**2, 0, None))
     phase_space = e_k / (16 * np.pi**3) * bar_beta / (8 * np.pi) / (4 * np.pi)
-    sampling = collinear_cos_density(cos_k, 1.0, c_gamma) / (e_k * log_e * 2 * np.pi) * density
+    cos_density = collinear_cos_density(cos_k, 1.0, c_gamma)
+    if photon_ring:  # the bands lie inside [-c_gamma, c_gamma]
+        cos_density = (1 - photon_ring) * cos_density + photon_ring * _ring_density(cos_k)
+    sampling = cos_density / (e_k * log_e * 2 * np.pi) * density
     cos_psi = np.cos(math.radians(PSI_MIN))
     separated = np.ones(n, dtype=bool)
     for q in (q_minus, q_plus):
@@ -302,10 +401,12 @@ def _radiative(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, Floa
 
 
 def _radiative_in(stratum: int) -> Trial:
-    """The radiative trial restricted to one :func:`_stratum`."""
+    """The radiative trial restricted to one :func:`_stratum` (COMPTON_RING's photons drawn
+    in the ring bands, PHOTON_RING of them)."""
+    photon_ring = PHOTON_RING if stratum == COMPTON_RING else 0.0
 
     def trial(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
-        p, w = _radiative(beams, rng)
+        p, w = _radiative(beams, rng, photon_ring)
         return p, np.where(_stratum(p, beams) == stratum, w, 0.0)
 
     return trial
@@ -318,32 +419,37 @@ def generate_ee(
     the radiative channel (RADIATIVE_FRACTION of the events other than the ring's); with
     ``ring_share`` > 0 that share of the events is drawn in the regions a multi-photon
     selection keeps: RING_BOTH of them radiative with both leptons in the ring (the ECL
-    outside the CDC), RING_COMPTON radiative in the Compton region, RING_BORN from the
-    Bhabha channel in :func:`born_ring_region`, the rest radiative with exactly one lepton in
-    the ring; the other events of each channel are in none of its regions. Slots: e-, e+,
+    outside the CDC), RING_COMPTON radiative in the Compton region, RING_BORN and
+    RING_BORN_BOTH from the Bhabha channel with one lepton in the ring and the other in the
+    CDC, or both in the ring (:func:`born_ring_stratum`), the rest radiative with exactly one
+    lepton in the ring; the other events of each channel are in none of its regions. Slots: e-, e+,
     photon, photon."""
     if not 0 <= ring_share < 1:
         raise ConfigError(f"ee: ring_share must be in [0, 1), not {ring_share}")
     n_ring = round(n_events * ring_share)
     n_both, n_compton = round(n_ring * RING_BOTH), round(n_ring * RING_COMPTON)
-    n_born_ring = round(n_ring * RING_BORN)
+    n_compton_ring = round(n_ring * RING_COMPTON_RING)
+    n_born_ring, n_born_both = round(n_ring * RING_BORN), round(n_ring * RING_BORN_BOTH)
     n_rad = round((n_events - n_ring) * RADIATIVE_FRACTION)
     spread = energy_spread
     if ring_share:
         born = [
-            weighted_events(name, n, seed, _bhabha_in(ring), energy_spread=spread)
-            for name, n, ring in (
-                ("ee_bhabha", n_events - n_ring - n_rad, False),
-                ("ee_bhabha_ring", n_born_ring, True),
+            weighted_events(name, n, seed, _bhabha_in(stratum), energy_spread=spread)
+            for name, n, stratum in (
+                ("ee_bhabha", n_events - n_ring - n_rad, 0),
+                ("ee_bhabha_ring", n_born_ring, 1),
+                ("ee_bhabha_ring_both", n_born_both, 2),
             )
         ]
+        n_one = n_ring - n_both - n_compton - n_compton_ring - n_born_ring - n_born_both
         parts = [
             weighted_events(name, n, seed, _radiative_in(count), energy_spread=spread)
             for name, n, count in (
                 ("ee_radiative", n_rad, 0),
-                ("ee_ring_one", n_ring - n_both - n_compton - n_born_ring, 1),
+                ("ee_ring_one", n_one, 1),
                 ("ee_ring", n_both, 2),
                 ("ee_compton", n_compton, COMPTON),
+                ("ee_compton_ring", n_compton_ring, COMPTON_RING),
             )
         ]
     else:
@@ -367,8 +473,10 @@ def generate_ee(
                     "ring_share": ring_share,
                     "sigma_ring_one_fb": parts[1].cross_section_fb,
                     "sigma_ring_fb": parts[2].cross_section_fb,
-                    "sigma_compton_fb": parts[3].cross_section_fb,
+                    "sigma_compton_fb": parts[3].cross_section_fb + parts[4].cross_section_fb,
+                    "sigma_compton_ring_fb": parts[4].cross_section_fb,
                     "sigma_bhabha_ring_fb": born[1].cross_section_fb,
+                    "sigma_bhabha_ring_both_fb": born[2].cross_section_fb,
                 }
                 if ring_share
                 else {}

@@ -53,6 +53,8 @@ FloatArray = NDArray[np.float64]
 #: recoil masses where the Z' windows are than the structure function itself would.
 HARD_CHANNEL = 0.7
 Y_MIN_HARD = 1e-4
+#: the returning channel's smallest 1 - y (a pair of 1 GeV after two photons: (1 - y)^2 ~ 0.01)
+RETURN_MIN = 0.005
 #: photons below this CM energy [GeV] are left out (empty slots, E = 0)
 E_PHOTON_MIN = 1e-6
 
@@ -77,17 +79,21 @@ class IsrChannels:
     hard FSR photon the commonest way a muon pair gets a large recoil mass); ``recoil``: probability
     of the recoil channel, y1 y2 (= M_recoil^2 / s of two collinear photons) uniform in
     [``recoil_min``, ``recoil_max``] and ln y1 uniform in [ln(y1 y2), 0]: as many events per
-    GeV^2 of recoil mass^2 at 8 GeV as at 1 GeV, where the Z' windows are; the rest: the
-    structure function's own leading power (the soft bulk)."""
+    GeV^2 of recoil mass^2 at 8 GeV as at 1 GeV, where the Z' windows are; ``returning``:
+    of both 1 - y log-uniform in [RETURN_MIN, 1] (density ~ 1 / (1 - y): the 1/s' of a
+    Born cross section, s' = (1 - y1)(1 - y2) s, whose light pairs recoiling against two
+    hard photons the other channels leave heavy); the rest: the structure function's own
+    leading power (the soft bulk)."""
 
     hard: float = HARD_CHANNEL
     single: float = 0.0
     recoil: float = 0.0
     recoil_min: float = 0.005
     recoil_max: float = 0.8
+    returning: float = 0.0
 
     def __post_init__(self) -> None:
-        shares = (self.hard, self.single, self.recoil)
+        shares = (self.hard, self.single, self.recoil, self.returning)
         if min(shares) < 0 or sum(shares) >= 1:
             raise ValueError(f"ISR channel probabilities {shares}: need >= 0, sum < 1")
         if not 0 < self.recoil_min < self.recoil_max <= 1:
@@ -100,7 +106,7 @@ def radiate(
     """ISR fractions (y1, y2) per event and the weight D(y1) D(y2) / sampling density, drawn
     from the ``channels`` mixture (weighted backgrounds: more events at large y). ``pick``
     chooses the channel: [0, hard) hard, then recoil, then single (its halves: beam 1, beam 2),
-    the rest soft."""
+    then returning, the rest soft."""
     pick = rng.uniform(size=n)
     hard = pick < channels.hard
     u = rng.uniform(size=(n, 2))
@@ -119,10 +125,14 @@ def radiate(
         product = lo + (hi - lo) * u[:, 0]
         y1 = product ** (1 - u[:, 1])  # ln y1 uniform in [ln(y1 y2), 0]
         y = np.where(recoil[:, None], np.stack([y1, product / y1], axis=1), y)
+    if channels.returning > 0:  # drawn only then: the other samplers keep their streams
+        start = channels.hard + channels.recoil + channels.single
+        back = (pick >= start) & (pick < start + channels.returning)
+        y = np.where(back[:, None], 1 - RETURN_MIN**u, y)
     y = np.clip(y, 1e-300, 1.0)
     soft_density = beta / 2 * y ** (beta / 2 - 1)
     hard_density = np.where(y >= Y_MIN_HARD, 1 / (y * log_range), 0.0)
-    soft = 1 - channels.hard - channels.single - channels.recoil
+    soft = 1 - channels.hard - channels.single - channels.recoil - channels.returning
     density = soft * soft_density.prod(axis=1) + channels.hard * hard_density.prod(axis=1)
     if channels.recoil > 0:
         # the recoil channel's density in (y1, y2): 1/(hi - lo) for y1 y2, 1/(-ln y1 y2) for
@@ -134,6 +144,13 @@ def radiate(
     density = density + channels.single / 2 * (
         hard_density[:, 0] * soft_density[:, 1] + soft_density[:, 0] * hard_density[:, 1]
     )
+    if channels.returning > 0:
+        one_minus = 1 - y
+        inside = one_minus >= RETURN_MIN
+        per_beam = np.where(
+            inside, 1 / (np.maximum(one_minus, RETURN_MIN) * -math.log(RETURN_MIN)), 0.0
+        )
+        density = density + channels.returning * per_beam.prod(axis=1)
     weight = structure_function(y, beta).prod(axis=1) / density
     return y, weight
 

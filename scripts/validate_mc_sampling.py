@@ -180,26 +180,13 @@ def aimed_strata(n_born: int = 100_000, n_compton: int = 30_000) -> None:
     ring (photons drawn in the ring bands)."""
     from mlsearch.generate import bhabha
     from mlsearch.generate.unweight import weighted_events
-    from mlsearch.physics.beams import cms_to_lab
-
-    def restricted(trial, keep):  # type: ignore[no-untyped-def]
-        def run(beams, rng):  # type: ignore[no-untyped-def]
-            p, w = trial(beams, rng)
-            return p, np.where(keep(p, beams), w, 0.0)
-
-        return run
-
-    def both_in_ring(p, beams):  # type: ignore[no-untyped-def]
-        return bhabha.born_ring_stratum(cms_to_lab(p[:, :2], beams)) == 2
-
-    def compton_ring(p, beams):  # type: ignore[no-untyped-def]
-        return bhabha._stratum(p, beams) == bhabha.COMPTON_RING
 
     cases = (
         ("Bhabha channel, both leptons in the ring", n_born,
-         restricted(bhabha._bhabha, both_in_ring), bhabha._bhabha_in(2)),
+         bhabha._bhabha_in(2, aimed=False), bhabha._bhabha_in(2)),
         ("radiative, Compton region, lepton and photon in the ring", n_compton,
-         restricted(bhabha._radiative, compton_ring), bhabha._radiative_in(bhabha.COMPTON_RING)),
+         bhabha._radiative_in(bhabha.COMPTON_RING, aimed=False),
+         bhabha._radiative_in(bhabha.COMPTON_RING)),
     )  # fmt: skip
     for label, n, plain, aimed in cases:
         for name, trial in (("rejection", plain), ("aimed", aimed)):

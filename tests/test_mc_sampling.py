@@ -259,31 +259,20 @@ def test_aimed_strata_are_unbiased() -> None:
     more effective events per trial): the Bhabha channel with both leptons in the ring
     (born_ring_stratum 2, 13 nb: the band channel, ISR with the returning channel; measured
     14x the effective events per trial, and for the ALP preselection's events 4x the N_eff
-    at equal events, docs/validation.md) and the radiative Compton region with the seen lepton and
-    the photon in the ring (COMPTON_RING, 0.7 nb: photons in the ring bands; 3x per trial)."""
+    at equal events, docs/validation.md) and the radiative Compton region with the seen
+    lepton and the photon in the ring (COMPTON_RING, 0.7 nb: photons in the ring bands; 3x
+    per trial)."""
     from mlsearch.generate import bhabha
     from mlsearch.generate.unweight import weighted_events
 
-    def restricted(trial, keep):  # type: ignore[no-untyped-def]
-        def run(beams, rng):  # type: ignore[no-untyped-def]
-            p, w = trial(beams, rng)
-            return p, np.where(keep(p, beams), w, 0.0)
-
-        return run
-
-    def both_in_ring(p, beams):  # type: ignore[no-untyped-def]
-        return bhabha.born_ring_stratum(cms_to_lab(p[:, :2], beams)) == 2
-
-    def compton_ring(p, beams):  # type: ignore[no-untyped-def]
-        return bhabha._stratum(p, beams) == bhabha.COMPTON_RING
-
-    plain = weighted_events("x", 20_000, 7, restricted(bhabha._bhabha, both_in_ring))
+    plain = weighted_events("x", 20_000, 7, bhabha._bhabha_in(2, aimed=False))
     aimed = weighted_events("x", 20_000, 8, bhabha._bhabha_in(2))
     assert 12e6 < plain.cross_section_fb < 14.5e6  # 13.2 nb measured (2e5 events)
     forward, backward = [12, 13, 14, 15, 16, 17], [150, 151, 152, 153, 154, 155.2]
     _closure(plain, aimed, {0: [*forward, 150, 155.2], 1: [12, 17, *backward]}, (2, 3), 8)
-    plain = weighted_events("x", 10_000, 7, restricted(bhabha._radiative, compton_ring))
-    aimed = weighted_events("x", 10_000, 8, bhabha._radiative_in(bhabha.COMPTON_RING))
+    compton_ring = bhabha.COMPTON_RING
+    plain = weighted_events("x", 10_000, 7, bhabha._radiative_in(compton_ring, aimed=False))
+    aimed = weighted_events("x", 10_000, 8, bhabha._radiative_in(compton_ring))
     assert 0.6e6 < plain.cross_section_fb < 0.85e6  # 0.71 nb measured (3e4 events)
     ring = [0, 12.4, 13, 14, 15, 16, 17, 150, 152, 154, 155.2, 180]
     _closure(plain, aimed, {0: ring, 1: ring, 2: ring}, (2,), 2)

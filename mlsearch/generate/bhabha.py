@@ -175,10 +175,11 @@ def born_ring_stratum(lab: FloatArray) -> NDArray[np.int64]:
     return np.where(ring.all(axis=1), 2, np.where(one, 1, 0))
 
 
-def _bhabha_in(stratum: int) -> Trial:
+def _bhabha_in(stratum: int, aimed: bool = True) -> Trial:
     """The Bhabha-channel trial restricted to one :func:`born_ring_stratum`; the pairs with
-    both leptons in the ring are drawn aimed at it (:func:`_bhabha`'s band channel)."""
-    band = BAND_SHARE if stratum == 2 else 0.0
+    both leptons in the ring are drawn aimed at it (:func:`_bhabha`'s band channel) unless
+    ``aimed`` is False (the plain sampler by rejection: the closure tests' reference)."""
+    band = BAND_SHARE if stratum == 2 and aimed else 0.0
 
     def trial(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
         p, w = _bhabha(beams, rng, band)
@@ -400,10 +401,10 @@ def _radiative(
     return np.stack([q_minus, q_plus, k, np.zeros_like(k)], axis=1), w
 
 
-def _radiative_in(stratum: int) -> Trial:
+def _radiative_in(stratum: int, aimed: bool = True) -> Trial:
     """The radiative trial restricted to one :func:`_stratum` (COMPTON_RING's photons drawn
-    in the ring bands, PHOTON_RING of them)."""
-    photon_ring = PHOTON_RING if stratum == COMPTON_RING else 0.0
+    in the ring bands, PHOTON_RING of them, unless ``aimed`` is False)."""
+    photon_ring = PHOTON_RING if stratum == COMPTON_RING and aimed else 0.0
 
     def trial(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
         p, w = _radiative(beams, rng, photon_ring)

@@ -28,7 +28,7 @@ RING_BOTH of them with both leptons there, the rest of them with exactly one; an
 the ECL on its side), RING_COMPTON of them; RING_BORN of them from the Bhabha channel with
 a lepton in the ring and the other in the CDC, and RING_BORN_BOTH with both in the ring
 (:func:`born_ring_stratum`; these drawn aimed at the ring, :func:`_band_cos`, with the ISR
-of the structure function's own power). The rest of each channel has none of its regions.
+of BAND_ISR's returning channel). The rest of each channel has none of its regions.
 The parts are drawn by the same sampler with the same weights (the Bhabha channel's
 both-in-ring part by one of its own), restricted to complementary regions (:func:`_stratum`,
 :func:`_bhabha_in`), so together they are the unrestricted sample, with ~1/(share of the
@@ -140,11 +140,23 @@ def ring_bands() -> NDArray[np.bool_]:
 _RING = ring_bands()
 
 
+def _bin_of(cos_t: FloatArray) -> NDArray[np.int64]:
+    """The _RING_BINS bin of each cos(theta*) in [-1, 1]."""
+    return np.clip(((cos_t + 1) / 2 * _RING_BINS).astype(np.int64), 0, _RING_BINS - 1)
+
+
+def _in_bins(chosen: NDArray[np.int64], rng: np.random.Generator) -> FloatArray:
+    """cos(theta*) uniform inside each of the ``chosen`` _RING_BINS bins."""
+    return np.asarray(-1 + (chosen + rng.uniform(size=len(chosen))) * 2 / _RING_BINS)
+
+
+#: the normalised density of :func:`_ring_cos` per bin (0 outside the bands)
+_RING_DENSITY = np.where(_RING, _RING_BINS / (2 * _RING.sum()), 0.0)
+
+
 def _ring_count(pair: FloatArray) -> NDArray[np.int64]:
     """How many leptons of ``pair`` (n, 2, 4), CM frame, are in the ring bands (0, 1, 2)."""
-    cos_t = _cm_cos(pair)
-    index = np.clip(((cos_t + 1) / 2 * _RING_BINS).astype(np.int64), 0, _RING_BINS - 1)
-    return np.asarray(_RING[index].sum(axis=1))
+    return np.asarray(_RING[_bin_of(_cm_cos(pair))].sum(axis=1))
 
 
 def compton_region(lab: FloatArray) -> NDArray[np.bool_]:
@@ -239,24 +251,16 @@ def _band_table() -> tuple[NDArray[np.int64], FloatArray]:
     return both, born / born.sum()
 
 
-_BAND = _band_table()
+_BAND_BINS, _BAND_PROB = _band_table()
+#: the normalised density of :func:`_band_cos` per bin (0 outside the bands)
+_BAND_DENSITY = np.zeros(_RING_BINS)
+_BAND_DENSITY[_BAND_BINS] = _BAND_PROB * _RING_BINS / 2
 
 
 def _band_cos(n: int, rng: np.random.Generator) -> FloatArray:
     """n values of cos(theta) from the band channel (a bin of :func:`_band_table`, then
     uniform inside it)."""
-    bins, prob = _BAND
-    chosen = bins[rng.choice(len(bins), size=n, p=prob)]
-    return np.asarray(-1 + (chosen + rng.uniform(size=n)) * 2 / _RING_BINS)
-
-
-def _band_density(cos_t: FloatArray) -> FloatArray:
-    """The normalised density of :func:`_band_cos` at cos_t (0 outside the bands)."""
-    bins, prob = _BAND
-    per_bin = np.zeros(_RING_BINS)
-    per_bin[bins] = prob * _RING_BINS / 2
-    index = np.clip(((cos_t + 1) / 2 * _RING_BINS).astype(np.int64), 0, _RING_BINS - 1)
-    return np.asarray(per_bin[index])
+    return _in_bins(_BAND_BINS[rng.choice(len(_BAND_BINS), size=n, p=_BAND_PROB)], rng)
 
 
 def _bhabha(
@@ -289,7 +293,7 @@ def _bhabha(
         cos_t = np.where(rng.uniform(size=n) < band, _band_cos(n, rng), cos_t)
     density = 0.5 / ((1 + d - cos_t) ** 2 * (b - a)) + 0.5 / (2 * c_max)
     if band:  # the bands lie inside [-c_max, c_max], where both other channels are
-        density = (1 - band) * density + band * _band_density(cos_t)
+        density = (1 - band) * density + band * _BAND_DENSITY[_bin_of(cos_t)]
     pair = two_body(np.sqrt(s_red), M_E, M_E, cos_t, rng.uniform(0, 2 * np.pi, n))
     pair = rotate_z_to(pair, hard_axis(sqrt_s, g1, rest)[:, None, :])
     pair = boost(pair, -(rest[:, 1:] / rest[:, :1])[:, None, :])
@@ -320,14 +324,7 @@ def _peak_density(cos_t: FloatArray, delta: float) -> FloatArray:
 def _ring_cos(n: int, rng: np.random.Generator) -> FloatArray:
     """n values of cos(theta) uniform over the ring bands (:func:`ring_bands`)."""
     bins = np.flatnonzero(_RING)
-    chosen = bins[rng.integers(len(bins), size=n)]
-    return np.asarray(-1 + (chosen + rng.uniform(size=n)) * 2 / _RING_BINS)
-
-
-def _ring_density(cos_t: FloatArray) -> FloatArray:
-    """The normalised density of :func:`_ring_cos` at cos_t (0 outside the bands)."""
-    index = np.clip(((cos_t + 1) / 2 * _RING_BINS).astype(np.int64), 0, _RING_BINS - 1)
-    return np.asarray(np.where(_RING[index], _RING_BINS / (2 * _RING.sum()), 0.0))
+    return _in_bins(bins[rng.integers(len(bins), size=n)], rng)
 
 
 def _radiative(
@@ -391,7 +388,7 @@ def _radiative(
     phase_space = e_k / (16 * np.pi**3) * bar_beta / (8 * np.pi) / (4 * np.pi)
     cos_density = collinear_cos_density(cos_k, 1.0, c_gamma)
     if photon_ring:  # the bands lie inside [-c_gamma, c_gamma]
-        cos_density = (1 - photon_ring) * cos_density + photon_ring * _ring_density(cos_k)
+        cos_density = (1 - photon_ring) * cos_density + photon_ring * _RING_DENSITY[_bin_of(cos_k)]
     sampling = cos_density / (e_k * log_e * 2 * np.pi) * density
     cos_psi = np.cos(math.radians(PSI_MIN))
     separated = np.ones(n, dtype=bool)

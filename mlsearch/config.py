@@ -134,6 +134,15 @@ class BackgroundSpec(_Strict):
         "the rest is the usual sample with that region left out, so together they are "
         "unbiased",
     )
+    single_share: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="e e: the share of its events drawn from the radiative Bhabha with both "
+        "leptons down the beam pipe (past the ECL) and the photon in the ECL above 2 GeV (CM): "
+        "the e e background of a single-photon selection; the rest is the usual sample with "
+        "that region left out, so together they are unbiased",
+    )
     charged_filter: ChargedFilterSpec | None = Field(
         None,
         description="drop, before the simulation, the events without `count` charged "
@@ -155,9 +164,14 @@ class BackgroundSpec(_Strict):
                 f"background {self.process}: lost_photon_share is an option of the built-in gg "
                 "generator"
             )
-        if self.ring_share and (self.process != "ee" or self.file or self.ntuple):
+        for name, share in (("ring_share", self.ring_share), ("single_share", self.single_share)):
+            if share and (self.process != "ee" or self.file or self.ntuple):
+                raise ValueError(
+                    f"background {self.process}: {name} is an option of the built-in ee generator"
+                )
+        if self.ring_share + self.single_share >= 1:
             raise ValueError(
-                f"background {self.process}: ring_share is an option of the built-in ee generator"
+                f"background {self.process}: ring_share + single_share must be below 1"
             )
         if self.ntuple is not None:
             if self.cross_section_fb is None or self.n_generated is None:

@@ -173,20 +173,25 @@ def ring_share(n: int = 200_000) -> None:
         print(_line("  Bhabha channel: both leptons in the ring", w[born == 2]))
 
 
-def aimed_strata(n_born: int = 100_000, n_compton: int = 30_000) -> None:
-    """The two strata drawn aimed at their regions against the plain samplers restricted to
-    them by rejection: the Bhabha channel with both leptons in the ring (band channel,
-    natural ISR) and the radiative Compton region with the seen lepton and the photon in the
-    ring (photons drawn in the ring bands)."""
+def aimed_strata(n_born: int = 100_000, n_compton: int = 30_000, n_single: int = 200_000) -> None:
+    """The three strata drawn aimed at their regions against the plain samplers restricted
+    to them by rejection: the Bhabha channel with both leptons in the ring (band channel,
+    natural ISR), the radiative Compton region with the seen lepton and the photon in the
+    ring (photons drawn in the ring bands) and the radiative single-photon region (photons
+    from the lost-photon cells)."""
     from mlsearch.generate import bhabha
     from mlsearch.generate.unweight import weighted_events
 
+    single = bhabha.SINGLE
     cases = (
         ("Bhabha channel, both leptons in the ring", n_born,
          bhabha._bhabha_in(2, aimed=False), bhabha._bhabha_in(2)),
         ("radiative, Compton region, lepton and photon in the ring", n_compton,
          bhabha._radiative_in(bhabha.COMPTON_RING, aimed=False),
          bhabha._radiative_in(bhabha.COMPTON_RING)),
+        ("radiative, both leptons down the beam pipe, photon in the ECL above 2 GeV", n_single,
+         bhabha._radiative_in(single, False, False, True),
+         bhabha._radiative_in(single, True, False, True)),
     )  # fmt: skip
     for label, n, plain, aimed in cases:
         for name, trial in (("rejection", plain), ("aimed", aimed)):

@@ -55,6 +55,10 @@ def test_hash_changes_with_content_only():
             "generate.backgrounds.0.ring_share=0.9",
             "background mumu: ring_share is an option of the built-in ee generator",
         ),
+        (
+            "generate.backgrounds.0.single_share=0.5",
+            "background mumu: single_share is an option of the built-in ee generator",
+        ),
     ],
 )
 def test_bad_values_give_one_line_errors(override, message):

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mlsearch.errors import ConfigError
 from mlsearch.generate.isr import IsrChannels
 from mlsearch.generate.mumu import MUMU_FSR_HARD, MUMU_ISR, isr_pair_events
 from mlsearch.physics.beams import cms_to_lab, sample_beams
@@ -278,6 +279,55 @@ def test_aimed_strata_are_unbiased() -> None:
     _closure(plain, aimed, {0: ring, 1: ring, 2: ring}, (2,), 2)
 
 
+def test_single_photon_stratum_is_unbiased() -> None:
+    """The radiative Bhabha with both leptons down the beam pipe and the photon in the ECL
+    above 2 GeV (SINGLE, ~1 nb: the e e background of the single-photon search), drawn with
+    90 % of its photons from the lost-photon cells, against the plain sampler restricted to
+    that region by rejection: the same cross section, lab angles of the three particles and
+    photon energy within MC errors, and more effective events per trial (4.7x measured,
+    2x10^5 events each: docs/validation.md)."""
+    from mlsearch.generate import bhabha
+    from mlsearch.generate.unweight import weighted_events
+
+    single = bhabha.SINGLE
+    plain = weighted_events("x", 20_000, 7, bhabha._radiative_in(single, False, False, True))
+    aimed = weighted_events("x", 20_000, 8, bhabha._radiative_in(single, True, False, True))
+    assert 0.9e6 < plain.cross_section_fb < 1.15e6  # 1.025 nb measured (2e5 events)
+    lepton = [0, 1, 2, 4, 8, 12.4, 155.1, 170, 175, 180]
+    photon = [12.4, 14, 16, 20, 31.4, 130.7, 145, 150, 155.1]
+    _closure(plain, aimed, {0: lepton, 1: lepton, 2: photon}, (2,), 3)
+
+
+def test_single_share_is_unbiased() -> None:
+    """An e e sample with half its events in the single-photon stratum and that region left
+    out of the rest, against the plain sample: the same radiative cross section; in the
+    region the same yield and > 20x the effective MC luminosity (the plain sample's
+    radiative half puts 1.6 % of its events there)."""
+    from mlsearch.features.common import cms_frame
+    from mlsearch.generate import bhabha
+    from mlsearch.generate.bhabha_lost import E_LOST_MIN, past_ecl
+    from mlsearch.physics.acceptance import in_ecl
+    from mlsearch.physics.kinematics import polar_angle
+
+    plain = bhabha.generate_ee(100_000, 41, energy_spread=False)
+    split = bhabha.generate_ee(100_000, 42, energy_spread=False, single_share=0.5)
+    assert split.metadata["n_bhabha"] == 25_000 and split.metadata["single_share"] == 0.5
+    rad0, rad1 = plain.metadata["sigma_radiative_fb"], split.metadata["sigma_radiative_fb"]
+    w0_rad = plain.weight[plain.metadata["n_bhabha"] :]
+    err = np.hypot(np.sqrt((w0_rad**2).sum() - (w0_rad.sum() ** 2) / len(w0_rad)), 0.01 * rad1)
+    assert abs(rad1 - rad0) < 4 * err
+
+    def region(sample):  # type: ignore[no-untyped-def]
+        theta = polar_angle(sample.p4[:, :3])
+        e_star = cms_frame().to_cms(sample.p4[:, 2])[:, 0]  # nominal beams: the trials' CM
+        seen = in_ecl(theta[:, 2]) & (e_star >= E_LOST_MIN)
+        return sample.weight[past_ecl(theta[:, :2]).all(axis=1) & seen]
+
+    w0, w1 = region(plain), region(split)
+    assert abs(w1.sum() - w0.sum()) < 4 * np.sqrt((w0**2).sum() + (w1**2).sum())
+    assert w1.sum() / (w1**2).sum() > 20 * w0.sum() / (w0**2).sum()
+
+
 def test_ring_share_reaches_the_ee_generator_through_the_pipeline(tmp_path: Path) -> None:
     """`ring_share` on the ALP profile's e e: a sample job of its own cache key, and its
     partitions draw that share of the events in the ring (the generator's metadata says so)."""
@@ -298,6 +348,30 @@ def test_ring_share_reaches_the_ee_generator_through_the_pipeline(tmp_path: Path
     summary = _generate_partition(_partitions(ringed, job, dataset)[0])
     assert summary["metadata"]["ring_share"] == 0.9
     assert 0 < summary["metadata"]["sigma_ring_fb"] < summary["metadata"]["sigma_radiative_fb"]
+
+
+def test_single_share_reaches_the_ee_generator_through_the_pipeline(tmp_path: Path) -> None:
+    """`single_share` with `ring_share` on the ALP profile's e e: its own cache key, both
+    reach the partitions, and the strata split the radiative events (the generator's
+    metadata); a share sum of 1 is a config error naming both keys."""
+    from mlsearch.config import load_config
+    from mlsearch.io.events import EventDataset
+    from mlsearch.pipeline.generate import _generate_partition, _partitions
+    from mlsearch.pipeline.samples import sample_jobs
+
+    profile = Path(__file__).parents[1] / "configs" / "profiles" / "alp_small.yaml"
+    ring = ["generate.backgrounds.1.ring_share=0.5"]
+    both = [*ring, "generate.backgrounds.1.single_share=0.3"]
+    plain, split = (load_config(profile, [f"workdir={tmp_path}", *extra]) for extra in (ring, both))
+    job0, job = sample_jobs(plain)[-1], sample_jobs(split)[-1]
+    assert (job.topology_share, job0.single_share, job.single_share) == (0.5, 0.0, 0.3)
+    assert job.key != job0.key
+    dataset = EventDataset(job.path, job.key).prepare()
+    meta = _generate_partition(_partitions(split, job, dataset)[0])["metadata"]
+    assert (meta["ring_share"], meta["single_share"]) == (0.5, 0.3)
+    assert 0 < meta["sigma_single_fb"] < meta["sigma_radiative_fb"]
+    with pytest.raises(ConfigError, match="ring_share \\+ single_share must be below 1"):
+        load_config(profile, [*both[:1], "generate.backgrounds.1.single_share=0.5"])
 
 
 @pytest.mark.parametrize(

@@ -88,6 +88,7 @@ def generate_process(
     tau_modes: dict[str, float] | None = None,
     radiation: bool = True,
     topology_share: float = 0.0,
+    single_share: float = 0.0,
 ) -> TruthSample:
     """Generate ``n_events`` of ``process`` (a key of PROCESSES); signals need a mass [GeV]
     and take a coupling (default 1 in the model's natural unit). ``acceptance``: e e mu mu
@@ -97,7 +98,9 @@ def generate_process(
     process. ``topology_share``: the share of the events drawn in the generator's focused
     topology, weighted back or with the region left out of the rest: gamma gamma, two-photon
     events with one photon lost (generate/gg.py ``lost_photon_share``); e e, radiative
-    Bhabhas with both leptons in the ECL outside the CDC (generate/bhabha.py ``ring_share``)."""
+    Bhabhas with both leptons in the ECL outside the CDC (generate/bhabha.py ``ring_share``).
+    ``single_share``: e e only, the share in the single-photon region (both leptons down the
+    beam pipe, the photon in the ECL; generate/bhabha.py)."""
     if process not in PROCESSES:
         raise ConfigError(f"unknown process {process!r}; known: {', '.join(PROCESSES)}")
     info = PROCESSES[process]
@@ -107,6 +110,8 @@ def generate_process(
         raise ConfigError(f"tau decay modes are a tau tau option, not one of {process}")
     if topology_share and process not in ("gg", "ee"):
         raise ConfigError(f"topology_share is a gamma gamma and e e option, not one of {process}")
+    if single_share and process != "ee":
+        raise ConfigError(f"single_share is an e e option, not one of {process}")
     if info.is_signal:
         if mass is None:
             raise ConfigError(f"{process} needs a mass [GeV] (--mass)")
@@ -123,7 +128,7 @@ def generate_process(
     if process == "ee":
         from mlsearch.generate.bhabha import generate_ee
 
-        return generate_ee(n_events, seed, energy_spread, topology_share)
+        return generate_ee(n_events, seed, energy_spread, topology_share, single_share)
     return _background(process, n_events, seed, energy_spread, acceptance)
 
 

@@ -43,6 +43,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlsearch.errors import ConfigError
+from mlsearch.generate.bhabha_lost import (
+    E_LOST_MIN,
+    lost_photon_density,
+    lost_photons,
+    past_ecl,
+)
 from mlsearch.generate.isr import (
     IsrChannels,
     hard_axis,
@@ -121,6 +127,14 @@ BAND_ISR = IsrChannels(hard=0.2, returning=0.5)
 #: without a track then need no lost track, and their photons are drawn in the ring bands,
 #: PHOTON_RING of them), COMPTON the rest of the Compton region (3 nb)
 COMPTON, COMPTON_RING = 3, 4
+#: the single-photon stratum (``single_share``): both leptons past the ECL (down the beam
+#: pipe) and the photon in it with at least E_LOST_MIN (CM): the e e background of the
+#: single-photon search where the photon is seen (1.0 nb; a lepton seen without its track and
+#: the photon lost, 2.5 nb before the track's loss, stays in the rest). SINGLE_AIM of its
+#: photons from the lost-photon cells (:mod:`~mlsearch.generate.bhabha_lost`): 11 % of those
+#: land in the stratum, 1.6 % of the usual photons
+SINGLE = 5
+SINGLE_AIM = 0.9
 PHOTON_RING = 0.8
 #: GeV, lab: a lepton or photon that makes a photon candidate in the Compton region
 E_SEEN = 0.25
@@ -201,15 +215,25 @@ def _bhabha_in(stratum: int, aimed: bool = True) -> Trial:
     return trial
 
 
-def _stratum(p: FloatArray, beams: Beams) -> NDArray[np.int64]:
-    """The ring sampling's stratum of radiative events (CM frame, their beams): in the
-    Compton region COMPTON_RING when none of the three particles is inside the CDC, else
-    COMPTON; outside it the number of leptons in the ring (0, 1, 2)."""
+def _stratum(
+    p: FloatArray, beams: Beams, ring: bool = True, single: bool = False
+) -> NDArray[np.int64]:
+    """The stratum of radiative events (CM frame, their beams). With ``single``: SINGLE in
+    the single-photon region (see SINGLE). Else, with ``ring``: in
+    the Compton region COMPTON_RING when none of the three particles is inside the CDC, else
+    COMPTON; outside it the number of leptons in the ring (0, 1, 2). The rest 0."""
     lab = cms_to_lab(p[:, :3], beams)
     theta = polar_angle(lab)
-    outside = ((theta < CDC_THETA[0]) | (theta > CDC_THETA[1])).all(axis=1)
-    compton = np.where(outside, COMPTON_RING, COMPTON)
-    return np.where(compton_region(lab), compton, _ring_count(p[:, :2]))
+    if ring:
+        outside = ((theta < CDC_THETA[0]) | (theta > CDC_THETA[1])).all(axis=1)
+        compton = np.where(outside, COMPTON_RING, COMPTON)
+        label = np.where(compton_region(lab), compton, _ring_count(p[:, :2]))
+    else:
+        label = np.zeros(len(p), dtype=np.int64)
+    if single:
+        alone = past_ecl(theta[:, :2]).all(axis=1) & in_ecl(theta[:, 2])
+        label = np.where(alone & (p[:, 2, 0] >= E_LOST_MIN), SINGLE, label)
+    return np.asarray(label)
 
 
 def bhabha_vp_dsigma_dcos(s: FloatArray, cos_t: FloatArray) -> FloatArray:
@@ -328,11 +352,13 @@ def _ring_cos(n: int, rng: np.random.Generator) -> FloatArray:
 
 
 def _radiative(
-    beams: Beams, rng: np.random.Generator, photon_ring: float = 0.0
+    beams: Beams, rng: np.random.Generator, photon_ring: float = 0.0, lost: float = 0.0
 ) -> tuple[FloatArray, FloatArray]:
     """Radiative-channel trials (CM frame) and weights [GeV^-2]; ``photon_ring`` > 0: that
     share of the photons is drawn in the ring bands (:func:`_ring_cos`), the rest along the
-    beams' collinear peaks."""
+    beams' collinear peaks; ``lost`` > 0: that share of the photons from
+    :func:`~mlsearch.generate.bhabha_lost.lost_photons` (where both leptons can go down the
+    beam pipe)."""
     sqrt_s = beams.sqrt_s
     n: int = sqrt_s.shape[0]
     s = sqrt_s**2
@@ -343,6 +369,10 @@ def _radiative(
     cos_k = collinear_cos(n, 1.0, rng, c_gamma)  # the initial-state collinear peaks
     if photon_ring:  # drawn only then: the other strata keep their random streams
         cos_k = np.where(rng.uniform(size=n) < photon_ring, _ring_cos(n, rng), cos_k)
+    if lost:  # likewise
+        pick = rng.uniform(size=n) < lost
+        cos_lost, e_lost = lost_photons(n, rng)
+        cos_k, e_k = np.where(pick, cos_lost, cos_k), np.where(pick, e_lost, e_k)
     k = two_body(sqrt_s, 0.0, 0.0, cos_k, rng.uniform(0, 2 * np.pi, n))
     k = k[:, 0] * (e_k / k[:, 0, 0])[:, None]
     zero = np.zeros(n)
@@ -389,6 +419,9 @@ def _radiative(
     cos_density = collinear_cos_density(cos_k, 1.0, c_gamma)
     if photon_ring:  # the bands lie inside [-c_gamma, c_gamma]
         cos_density = (1 - photon_ring) * cos_density + photon_ring * _RING_DENSITY[_bin_of(cos_k)]
+    if lost:  # as a density in cos theta* times e_k log_e (the expression below divides it)
+        usual = np.where((e_k >= E_GAMMA_MIN) & (e_k <= e_max), cos_density, 0.0)
+        cos_density = (1 - lost) * usual + lost * lost_photon_density(cos_k, e_k) * e_k * log_e
     sampling = cos_density / (e_k * log_e * 2 * np.pi) * density
     cos_psi = np.cos(math.radians(PSI_MIN))
     separated = np.ones(n, dtype=bool)
@@ -398,20 +431,28 @@ def _radiative(
     return np.stack([q_minus, q_plus, k, np.zeros_like(k)], axis=1), w
 
 
-def _radiative_in(stratum: int, aimed: bool = True) -> Trial:
-    """The radiative trial restricted to one :func:`_stratum` (COMPTON_RING's photons drawn
-    in the ring bands, PHOTON_RING of them, unless ``aimed`` is False)."""
+def _radiative_in(
+    stratum: int, aimed: bool = True, ring: bool = True, single: bool = False
+) -> Trial:
+    """The radiative trial restricted to one :func:`_stratum` of the split ``ring`` and
+    ``single`` ask for (COMPTON_RING's photons drawn in the ring bands, PHOTON_RING of them;
+    SINGLE's from the lost-photon cells, SINGLE_AIM of them; unless ``aimed`` is False)."""
     photon_ring = PHOTON_RING if stratum == COMPTON_RING and aimed else 0.0
+    aim = SINGLE_AIM if stratum == SINGLE and aimed else 0.0
 
     def trial(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
-        p, w = _radiative(beams, rng, photon_ring)
-        return p, np.where(_stratum(p, beams) == stratum, w, 0.0)
+        p, w = _radiative(beams, rng, photon_ring, aim)
+        return p, np.where(_stratum(p, beams, ring, single) == stratum, w, 0.0)
 
     return trial
 
 
 def generate_ee(
-    n_events: int, seed: int, energy_spread: bool = True, ring_share: float = 0.0
+    n_events: int,
+    seed: int,
+    energy_spread: bool = True,
+    ring_share: float = 0.0,
+    single_share: float = 0.0,
 ) -> TruthSample:
     """n weighted e+e- -> e+e- (gamma) events (lab frame): the Bhabha-with-ISR channel and
     the radiative channel (RADIATIVE_FRACTION of the events other than the ring's); with
@@ -420,35 +461,56 @@ def generate_ee(
     outside the CDC), RING_COMPTON radiative in the Compton region, RING_BORN and
     RING_BORN_BOTH from the Bhabha channel with one lepton in the ring and the other in the
     CDC, or both in the ring (:func:`born_ring_stratum`), the rest radiative with exactly one
-    lepton in the ring; the other events of each channel are in none of its regions. Slots: e-, e+,
-    photon, photon."""
-    if not 0 <= ring_share < 1:
-        raise ConfigError(f"ee: ring_share must be in [0, 1), not {ring_share}")
-    n_ring = round(n_events * ring_share)
+    lepton in the ring; the other events of each channel are in none of its regions. With
+    ``single_share`` > 0 that share of the events is radiative in the single-photon region
+    (SINGLE: both leptons past the ECL, the photon in it above E_LOST_MIN), which the other
+    radiative events then leave out. Slots: e-, e+, photon, photon."""
+    if not 0 <= ring_share < 1 or not 0 <= single_share < 1 or ring_share + single_share >= 1:
+        raise ConfigError(
+            f"ee: ring_share ({ring_share}) and single_share ({single_share}) must each be in "
+            "[0, 1), their sum below 1"
+        )
+    n_ring, n_single = round(n_events * ring_share), round(n_events * single_share)
     n_both, n_compton = round(n_ring * RING_BOTH), round(n_ring * RING_COMPTON)
     n_compton_ring = round(n_ring * RING_COMPTON_RING)
     n_born_ring, n_born_both = round(n_ring * RING_BORN), round(n_ring * RING_BORN_BOTH)
-    n_rad = round((n_events - n_ring) * RADIATIVE_FRACTION)
+    n_rad = round((n_events - n_ring - n_single) * RADIATIVE_FRACTION)
     spread = energy_spread
+    ring, single = bool(ring_share), bool(single_share)
+    single_part = [("ee_single", n_single, SINGLE)] if single else []
     if ring_share:
         born = [
             weighted_events(name, n, seed, _bhabha_in(stratum), energy_spread=spread)
             for name, n, stratum in (
-                ("ee_bhabha", n_events - n_ring - n_rad, 0),
+                ("ee_bhabha", n_events - n_ring - n_single - n_rad, 0),
                 ("ee_bhabha_ring", n_born_ring, 1),
                 ("ee_bhabha_ring_both", n_born_both, 2),
             )
         ]
         n_one = n_ring - n_both - n_compton - n_compton_ring - n_born_ring - n_born_both
         parts = [
-            weighted_events(name, n, seed, _radiative_in(count), energy_spread=spread)
-            for name, n, count in (
+            weighted_events(
+                name, n, seed, _radiative_in(label, True, ring, single), energy_spread=spread
+            )
+            for name, n, label in (
                 ("ee_radiative", n_rad, 0),
                 ("ee_ring_one", n_one, 1),
                 ("ee_ring", n_both, 2),
                 ("ee_compton", n_compton, COMPTON),
                 ("ee_compton_ring", n_compton_ring, COMPTON_RING),
+                *single_part,
             )
+        ]
+    elif single_share:
+        name = "ee_bhabha"
+        born = [
+            weighted_events(name, n_events - n_single - n_rad, seed, _bhabha, energy_spread=spread)
+        ]
+        parts = [
+            weighted_events(
+                name, n, seed, _radiative_in(label, True, ring, single), energy_spread=spread
+            )
+            for name, n, label in (("ee_radiative", n_rad, 0), *single_part)
         ]
     else:
         born = [weighted_events("ee_bhabha", n_events - n_rad, seed, _bhabha, energy_spread=spread)]
@@ -477,6 +539,11 @@ def generate_ee(
                     "sigma_bhabha_ring_both_fb": born[2].cross_section_fb,
                 }
                 if ring_share
+                else {}
+            ),
+            **(
+                {"single_share": single_share, "sigma_single_fb": parts[-1].cross_section_fb}
+                if single_share
                 else {}
             ),
             "cuts": {

@@ -54,6 +54,7 @@ class _Partition:
     radiation: bool = True
     charged_filter: ChargedFilter | None = None
     topology_share: float = 0.0
+    single_share: float = 0.0
 
 
 def _partition_seed(seed: int, name: str, index: int) -> int:
@@ -86,6 +87,7 @@ def _partitions(config: Config, job: SampleJob, dataset: EventDataset) -> list[_
             gen.signal.radiation,
             job.charged_filter,
             job.topology_share,
+            job.single_share,
         )
         for k, n in enumerate(sizes)
     ]
@@ -104,6 +106,7 @@ def _generate_partition(part: _Partition) -> dict[str, Any]:
         invisible_br=part.invisible_br, energy_spread=part.energy_spread,
         acceptance=part.acceptance, tau_modes=dict(part.tau_modes) or None,
         radiation=part.radiation, topology_share=part.topology_share,
+        single_share=part.single_share,
     )  # fmt: skip
     events = truth_to_awkward(sample)
     kept = len(sample)

@@ -42,6 +42,9 @@ class SampleJob:
     #: lost, lost_photon_share; e e: both leptons in the ECL outside the CDC, ring_share)
     topology_share: float = 0.0
     track_loss: float | None = None  # simulation: importance-sampled tracking inefficiency
+    #: e e: share of the events with both leptons down the beam pipe and the photon in the
+    #: ECL (single_share)
+    single_share: float = 0.0
 
 
 def _signal_jobs(config: Config) -> list[SampleJob]:
@@ -84,13 +87,15 @@ def _background_jobs(config: Config) -> list[SampleJob]:
             *([astuple(charged)] if charged else []),
             *([("lost_photon_share", bkg.lost_photon_share)] if bkg.lost_photon_share else []),
             *([("ring_share", bkg.ring_share)] if bkg.ring_share else []),
+            *([("single_share", bkg.single_share)] if bkg.single_share else []),
         )  # fmt: skip
         out.append(
             SampleJob(bkg.process, bkg.process, bkg.n_events, None, None,
                       events / f"{bkg.process}.parquet", key, False, bkg.file, acceptance,
                       bkg.ntuple, bkg.cross_section_fb, bkg.n_generated,
                       tuple(sorted((bkg.tau_modes or {}).items())), bkg.forced_misid, charged,
-                      bkg.lost_photon_share or bkg.ring_share, bkg.track_loss)
+                      bkg.lost_photon_share or bkg.ring_share, bkg.track_loss,
+                      bkg.single_share)
         )  # fmt: skip
     return out
 

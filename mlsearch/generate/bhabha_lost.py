@@ -1,0 +1,157 @@
+"""The single-photon region of e+e- -> e+e- gamma: both leptons past the ECL (down the beam
+pipe: no track, no cluster) and the photon in the ECL with at least E_LOST_MIN in the CM
+frame - the radiative-Bhabha background of the dark-photon search (~1 nb above 2 GeV, 1/50 of
+the radiative channel's cross section, so a sampler that does not aim at it spends 98 % of
+its trials elsewhere).
+
+Where its cross section sits: one lepton goes on along its beam (|t| ~ m_e^2) and the other
+takes the photon's transverse momentum at a few degrees, so a photon of energy E* and polar
+angle theta* makes the region only where the recoiling lepton stays inside the beam pipe. With
+the spectator exactly along its beam the recoil is fixed by the photon alone;
+:func:`photon_cells` scans that on a (cos theta*, log E*) grid of the photon and keeps the
+cells where it can happen (with a margin: the spectator's own angle and a share of the
+transverse momentum on it move the recoil). :func:`lost_photons` draws photons over those
+cells with the radiative channel's own (cos theta*, log E*) shape; its density
+(:func:`lost_photon_density`) is 0 elsewhere, so the radiative sampler mixes it with its
+usual photons, which keep every point of the region reachable.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mlsearch.physics.acceptance import ECL_THETA_DEG, in_ecl
+from mlsearch.physics.beams import cms_to_lab, sample_beams
+from mlsearch.physics.constants import E_HER, E_LER
+from mlsearch.physics.kinematics import polar_angle
+
+__all__ = ["E_LOST_MIN", "lost_photon_density", "lost_photons", "past_ecl", "photon_cells"]
+
+FloatArray = NDArray[np.float64]
+#: GeV, CM: the region's lowest photon energy. The dark-photon search's mass grid ends at
+#: 8 GeV (E* = 2.26 GeV); lower photon energies stay in the ordinary sample
+E_LOST_MIN = 2.0
+#: the photon grid: cos(theta*) bins over [-1, 1], log(E*) bins over [E_LOST_MIN, beam energy]
+_COS_BINS, _LOG_E_BINS = 200, 24
+_PHI = 8  # azimuths tried per grid point (the lab boost and crossing angle break the symmetry)
+#: deg: the recoiling lepton may reach this far inside the ECL edge on the table (its true
+#: angle moves with the spectator's), and the cells are widened by _DILATE on each side
+_MARGIN_DEG = 3.0
+_DILATE = 2
+_E_TOP = math.sqrt(4 * E_HER * E_LER) / 2
+#: the radiative channel's photons stop 10 deg from the beams (its THETA_GAMMA_MIN)
+_C_MAX = math.cos(math.radians(10.0))
+
+
+def past_ecl(theta: FloatArray) -> NDArray[np.bool_]:
+    """Lab polar angles [rad] beyond the ECL on the beam sides (below the forward endcap's
+    12.4 deg or above the backward endcap's 155.1 deg): no cluster, no track."""
+    deg = np.degrees(theta)
+    return np.asarray((deg < ECL_THETA_DEG[0][0]) | (deg >= ECL_THETA_DEG[2][1]))
+
+
+def _log_e_edges() -> FloatArray:
+    return np.linspace(math.log(E_LOST_MIN), math.log(_E_TOP), _LOG_E_BINS + 1)
+
+
+def _recoil(k: FloatArray, sqrt_s: float, spectator: int) -> FloatArray:
+    """The massless lepton (n, 4) that balances photons k (n, 4), CM frame, when the other
+    lepton goes on exactly along its beam (spectator +1: the e- along +z, -1: the e+ along
+    -z), from energy and momentum conservation."""
+    a = sqrt_s - k[:, 0]
+    e_spec = (a**2 - k[:, 0] ** 2) / (2 * (a + spectator * k[:, 3]))
+    return np.stack([a - e_spec, -k[:, 1], -k[:, 2], -k[:, 3] - spectator * e_spec], axis=-1)
+
+
+@functools.cache
+def photon_cells() -> tuple[NDArray[np.int64], FloatArray]:
+    """The photon grid's cells (flat index cos_bin * _LOG_E_BINS + log_e_bin) where the
+    recoiling lepton can stay past the ECL while the photon hits it (nominal beams, corners
+    and centre of each cell, _PHI azimuths, either spectator), widened by _DILATE, and each
+    cell's probability in :func:`lost_photons`: the radiative channel's photon density
+    (1/(1 - cos^2) in cos theta*, uniform in log E*) integrated over the cell."""
+    cos_edges = np.linspace(-1.0, 1.0, _COS_BINS + 1)
+    e_edges = _log_e_edges()
+    fractions = np.array([0.0, 0.5, 1.0])
+    cos_pts = cos_edges[:-1, None] + np.diff(cos_edges)[:, None] * fractions  # (bins, 3)
+    loge_pts = e_edges[:-1, None] + np.diff(e_edges)[:, None] * fractions
+    c = np.clip(cos_pts, -1 + 1e-9, 1 - 1e-9)[:, None, :, None, None]
+    e = np.exp(loge_pts)[None, :, None, :, None]
+    phi = np.linspace(0, 2 * np.pi, _PHI, endpoint=False)[None, None, None, None, :]
+    shape = np.broadcast_shapes(c.shape, e.shape, phi.shape)
+    sin = np.sqrt(1 - c**2)
+    k = np.stack(
+        [
+            np.broadcast_to(x, shape)
+            for x in (e, e * sin * np.cos(phi), e * sin * np.sin(phi), e * c)
+        ],
+        axis=-1,
+    ).reshape(-1, 4)
+    beams = sample_beams(len(k), np.random.default_rng(0), energy_spread=False)
+    sqrt_s = float(beams.sqrt_s[0])
+    photon_seen = in_ecl(polar_angle(cms_to_lab(k[:, None], beams)[:, 0]))
+    low, high = (
+        math.radians(ECL_THETA_DEG[0][0] + _MARGIN_DEG),
+        math.radians(ECL_THETA_DEG[2][1] - _MARGIN_DEG),
+    )
+    possible = np.zeros(len(k), dtype=bool)
+    for spectator in (1, -1):
+        theta = polar_angle(cms_to_lab(_recoil(k, sqrt_s, spectator)[:, None], beams)[:, 0])
+        possible |= photon_seen & ((theta < low) | (theta > high))
+    cell = possible.reshape(_COS_BINS, _LOG_E_BINS, -1).any(axis=-1)
+    kernel = np.ones(2 * _DILATE + 1)
+    for axis in (0, 1):
+        cell = np.apply_along_axis(lambda m: np.convolve(m, kernel, mode="same"), axis, cell) > 0
+    lo, hi = np.clip(cos_edges[:-1], -_C_MAX, _C_MAX), np.clip(cos_edges[1:], -_C_MAX, _C_MAX)
+    mass_cos = np.arctanh(hi) - np.arctanh(lo)  # the integral of 1/(1 - c^2)
+    mass = mass_cos[:, None] * np.diff(e_edges)[None, :] * cell
+    flat = np.flatnonzero(mass > 0)
+    return flat, mass.ravel()[flat] / mass.sum()
+
+
+def lost_photons(n: int, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+    """n photons (cos theta*, E* [GeV]) drawn over :func:`photon_cells`: a cell by its
+    probability, then uniform in cos theta* and log E* inside it (the cos range clipped at
+    the radiative channel's 10 deg)."""
+    cells, prob = photon_cells()
+    chosen = cells[rng.choice(len(cells), size=n, p=prob)]
+    i_cos, i_e = np.divmod(chosen, _LOG_E_BINS)
+    lo, hi = _cos_range(i_cos)
+    e_edges = _log_e_edges()
+    cos_t = lo + rng.uniform(size=n) * (hi - lo)
+    log_e = e_edges[i_e] + rng.uniform(size=n) * (e_edges[1] - e_edges[0])
+    return np.asarray(cos_t), np.exp(log_e)
+
+
+def _cos_range(i_cos: NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
+    width = 2 / _COS_BINS
+    lo = np.clip(-1 + i_cos * width, -_C_MAX, _C_MAX)
+    hi = np.clip(-1 + (i_cos + 1) * width, -_C_MAX, _C_MAX)
+    return np.asarray(lo), np.asarray(hi)
+
+
+@functools.cache
+def _cell_table() -> FloatArray:
+    cells, prob = photon_cells()
+    table = np.zeros(_COS_BINS * _LOG_E_BINS)
+    table[cells] = prob
+    return table
+
+
+def lost_photon_density(cos_t: FloatArray, e: FloatArray) -> FloatArray:
+    """The density of :func:`lost_photons` in (cos theta*, E* [GeV]) [GeV^-1]; 0 off its
+    cells."""
+    table = _cell_table()
+    log_e = np.log(np.where(e > 0, e, 1.0))
+    e_edges = _log_e_edges()
+    i_e = np.floor((log_e - e_edges[0]) / (e_edges[1] - e_edges[0])).astype(np.int64)
+    i_cos = np.clip(((cos_t + 1) / 2 * _COS_BINS).astype(np.int64), 0, _COS_BINS - 1)
+    inside = (i_e >= 0) & (i_e < _LOG_E_BINS) & (np.abs(cos_t) <= _C_MAX)
+    p = table[i_cos * _LOG_E_BINS + np.clip(i_e, 0, _LOG_E_BINS - 1)] * inside
+    lo, hi = _cos_range(i_cos)
+    width = np.where(hi > lo, hi - lo, 1.0)
+    return np.asarray(p / (width * (e_edges[1] - e_edges[0]) * np.where(e > 0, e, 1.0)))

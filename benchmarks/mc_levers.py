@@ -66,6 +66,9 @@ CASES: tuple[Case, ...] = (
          1_000_000, region=(55.0, 67.0)),
     Case("e e, dark-photon selection at M_miss^2 55-67 GeV^2, track_loss 0.5", "dark_photon",
          "ee", 1_000_000, region=(55.0, 67.0), track_loss=0.5),
+    Case("e e, dark-photon selection at M_miss^2 55-67 GeV^2, single_share 0.5 + track_loss "
+         "0.5", "dark_photon", "ee", 1_000_000, {"single_share": 0.5}, region=(55.0, 67.0),
+         track_loss=0.5),
     Case("e e, ALP selection, plain", "alp", "ee", 1_000_000),
     Case("e e, ALP selection, ring_share 0.9", "alp", "ee", 1_000_000, {"topology_share": 0.9}),
     Case("e e, ALP selection, ring_share 0.945 + track_loss 0.5", "alp", "ee", 1_000_000,

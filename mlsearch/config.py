@@ -138,10 +138,11 @@ class BackgroundSpec(_Strict):
         0.0,
         ge=0,
         lt=1,
-        description="e e: the share of its events drawn from the radiative Bhabha with both "
-        "leptons down the beam pipe (past the ECL) and the photon in the ECL above 2 GeV (CM): "
-        "the e e background of a single-photon selection; the rest is the usual sample with "
-        "that region left out, so together they are unbiased",
+        description="e e: the share of its events drawn from the radiative Bhabha with one "
+        "particle in the ECL above 2 GeV (CM) and the two others down the beam pipe (half with "
+        "the photon seen, half with a lepton, which a lost track leaves as a cluster): the e e "
+        "background of a single-photon selection; the rest is the usual sample with those "
+        "regions left out, so together they are unbiased",
     )
     charged_filter: ChargedFilterSpec | None = Field(
         None,

@@ -174,11 +174,11 @@ def ring_share(n: int = 200_000) -> None:
 
 
 def aimed_strata(n_born: int = 100_000, n_compton: int = 30_000, n_single: int = 200_000) -> None:
-    """The three strata drawn aimed at their regions against the plain samplers restricted
+    """The four strata drawn aimed at their regions against the plain samplers restricted
     to them by rejection: the Bhabha channel with both leptons in the ring (band channel,
     natural ISR), the radiative Compton region with the seen lepton and the photon in the
-    ring (photons drawn in the ring bands) and the radiative single-photon region (photons
-    from the lost-photon cells)."""
+    ring (photons drawn in the ring bands) and the radiative single-cluster regions (photons
+    from the lost-photon cells; in the beam-pipe bands)."""
     from mlsearch.generate import bhabha
     from mlsearch.generate.unweight import weighted_events
 
@@ -192,6 +192,9 @@ def aimed_strata(n_born: int = 100_000, n_compton: int = 30_000, n_single: int =
         ("radiative, both leptons down the beam pipe, photon in the ECL above 2 GeV", n_single,
          bhabha._radiative_in(single, False, False, True),
          bhabha._radiative_in(single, True, False, True)),
+        ("radiative, a lepton in the ECL above 2 GeV, the other and the photon down the pipe",
+         n_single, bhabha._radiative_in(bhabha.SINGLE_LEPTON, False, False, True),
+         bhabha._radiative_in(bhabha.SINGLE_LEPTON, True, False, True)),
     )  # fmt: skip
     for label, n, plain, aimed in cases:
         for name, trial in (("rejection", plain), ("aimed", aimed)):

@@ -48,6 +48,8 @@ from mlsearch.generate.bhabha_lost import (
     lost_photon_density,
     lost_photons,
     past_ecl,
+    pipe_cos,
+    pipe_density,
 )
 from mlsearch.generate.isr import (
     IsrChannels,
@@ -127,14 +129,23 @@ BAND_ISR = IsrChannels(hard=0.2, returning=0.5)
 #: without a track then need no lost track, and their photons are drawn in the ring bands,
 #: PHOTON_RING of them), COMPTON the rest of the Compton region (3 nb)
 COMPTON, COMPTON_RING = 3, 4
-#: the single-photon stratum (``single_share``): both leptons past the ECL (down the beam
-#: pipe) and the photon in it with at least E_LOST_MIN (CM): the e e background of the
-#: single-photon search where the photon is seen (1.0 nb; a lepton seen without its track and
-#: the photon lost, 2.5 nb before the track's loss, stays in the rest). SINGLE_AIM of its
-#: photons from the lost-photon cells (:mod:`~mlsearch.generate.bhabha_lost`): 11 % of those
-#: land in the stratum, 1.6 % of the usual photons
-SINGLE = 5
-SINGLE_AIM = 0.9
+#: the single-cluster strata (``single_share``, SINGLE_PHOTON of it in SINGLE): the e e
+#: background of the single-photon search. SINGLE: both leptons past the ECL (down the beam
+#: pipe) and the photon in it with at least E_LOST_MIN (CM), 1.0 nb; SINGLE_AIM of its
+#: photons from the lost-photon cells (:mod:`~mlsearch.generate.bhabha_lost`: 11 % of those
+#: land in the stratum, 1.6 % of the usual photons). SINGLE_LEPTON: a lepton in the ECL with
+#: at least E_LOST_MIN, the other lepton and the photon past it (2.5 nb, seen as a single
+#: cluster when the lepton's track is lost or it is outside the CDC); SINGLE_AIM of its
+#: photons in the beam-pipe bands (where all of them are)
+SINGLE, SINGLE_LEPTON = 5, 6
+#: the Bhabha channel's single-cluster stratum (7.4 nb): a lepton in the ECL with E_LOST_MIN
+#: to E_BORN_SINGLE_MAX (CM), the other past it - a pair recoiling against hard ISR (the
+#: photons go down the pipe); drawn with BAND_ISR's channels and PIPE_SHARE of its angles
+#: from the pipe channel (:func:`_pipe_intervals`): 3.7x the events per trial
+BORN_SINGLE = 3
+E_BORN_SINGLE_MAX = 4.5  # GeV, CM
+PIPE_SHARE = 0.7
+SINGLE_AIM, SINGLE_PHOTON, SINGLE_BORN = 0.9, 0.4, 0.2
 PHOTON_RING = 0.8
 #: GeV, lab: a lepton or photon that makes a photon candidate in the Compton region
 E_SEEN = 0.25
@@ -201,15 +212,25 @@ def born_ring_stratum(lab: FloatArray) -> NDArray[np.int64]:
     return np.where(ring.all(axis=1), 2, np.where(one, 1, 0))
 
 
-def _bhabha_in(stratum: int, aimed: bool = True) -> Trial:
-    """The Bhabha-channel trial restricted to one :func:`born_ring_stratum`; the pairs with
-    both leptons in the ring are drawn aimed at it (:func:`_bhabha`'s band channel) unless
-    ``aimed`` is False (the plain sampler by rejection: the closure tests' reference)."""
+def _bhabha_in(stratum: int, aimed: bool = True, ring: bool = True, single: bool = False) -> Trial:
+    """The Bhabha-channel trial restricted to one stratum of the split ``ring`` and
+    ``single`` ask for (:func:`born_ring_stratum`'s 0-2; BORN_SINGLE); the pairs with both
+    leptons in the ring are drawn aimed at it (:func:`_bhabha`'s band channel), BORN_SINGLE
+    with the returning ISR channel, unless ``aimed`` is False (the plain sampler by
+    rejection: the closure tests' reference)."""
     band = BAND_SHARE if stratum == 2 and aimed else 0.0
+    pipe = PIPE_SHARE if stratum == BORN_SINGLE and aimed else 0.0
 
     def trial(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
-        p, w = _bhabha(beams, rng, band)
-        region = born_ring_stratum(cms_to_lab(p[:, :2], beams))
+        p, w = _bhabha(beams, rng, band, pipe)
+        lab = cms_to_lab(p[:, :2], beams)
+        region = born_ring_stratum(lab) if ring else np.zeros(len(p), dtype=np.int64)
+        if single:
+            theta = polar_angle(lab)
+            energy = (p[:, :2, 0] >= E_LOST_MIN) & (p[:, :2, 0] < E_BORN_SINGLE_MAX)
+            seen, past = in_ecl(theta) & energy, past_ecl(theta)
+            alone = (seen[:, 0] & past[:, 1]) | (seen[:, 1] & past[:, 0])
+            region = np.where(alone, BORN_SINGLE, region)
         return p, np.where(region == stratum, w, 0.0)
 
     return trial
@@ -231,8 +252,11 @@ def _stratum(
     else:
         label = np.zeros(len(p), dtype=np.int64)
     if single:
-        alone = past_ecl(theta[:, :2]).all(axis=1) & in_ecl(theta[:, 2])
-        label = np.where(alone & (p[:, 2, 0] >= E_LOST_MIN), SINGLE, label)
+        past = past_ecl(theta)
+        alone = past[:, :2].all(axis=1) & in_ecl(theta[:, 2]) & (p[:, 2, 0] >= E_LOST_MIN)
+        lepton = in_ecl(theta[:, :2]) & (p[:, :2, 0] >= E_LOST_MIN)
+        lepton_alone = ((lepton[:, 0] & past[:, 1]) | (lepton[:, 1] & past[:, 0])) & past[:, 2]
+        label = np.where(alone, SINGLE, np.where(lepton_alone, SINGLE_LEPTON, label))
     return np.asarray(label)
 
 
@@ -288,17 +312,19 @@ def _band_cos(n: int, rng: np.random.Generator) -> FloatArray:
 
 
 def _bhabha(
-    beams: Beams, rng: np.random.Generator, band: float = 0.0
+    beams: Beams, rng: np.random.Generator, band: float = 0.0, pipe: float = 0.0
 ) -> tuple[FloatArray, FloatArray]:
     """Bhabha-channel trials (CM frame) and weights [GeV^-2]. ``band`` > 0: that share of
     the trials has its pair-frame angle from the band channel (:func:`_band_cos`: both
-    leptons aimed at the ring), the rest from the peaked and flat channels, and the ISR
-    fractions come from BAND_ISR's channels."""
+    leptons aimed at the ring); ``pipe`` > 0: that share from the pipe channel
+    (:func:`_pipe_intervals`: a lepton aimed down the beam pipe); the rest from the peaked
+    and flat channels. With either, the ISR fractions come from BAND_ISR's channels."""
     sqrt_s = beams.sqrt_s
     n: int = sqrt_s.shape[0]
     s = sqrt_s**2
     beta = isr_beta(float(np.mean(s)))
-    y, w_isr = radiate(n, beta, rng, BAND_ISR) if band else radiate(n, beta, rng)
+    aimed_isr = band or pipe
+    y, w_isr = radiate(n, beta, rng, BAND_ISR) if aimed_isr else radiate(n, beta, rng)
     g1, g2 = isr_photons(sqrt_s, y, rng)
     rest, s_red, above = reduced_frame(sqrt_s, g1, g2, M_PAIR_MIN**2)
     # pair-frame angle to the hard axis: half t-peaked (1/(1 + d - c)^2), half flat, both
@@ -315,9 +341,23 @@ def _bhabha(
     cos_t = np.where(rng.uniform(size=n) < 0.5, peaked, rng.uniform(-c_max, c_max, n))
     if band:  # drawn only then: the other strata keep their random streams
         cos_t = np.where(rng.uniform(size=n) < band, _band_cos(n, rng), cos_t)
+    if pipe:  # likewise
+        low, high = _pipe_intervals(rest[:, 3] / rest[:, 0], c_max)
+        length = high - low
+        total = length.sum(axis=1)
+        share = np.where(total > 0, pipe, 0.0)  # no interval: the plain channels alone
+        u = rng.uniform(size=n) * total
+        start = np.cumsum(length, axis=1) - length
+        k = np.clip((u[:, None] >= start + length).sum(axis=1), 0, 3)
+        rows = np.arange(n)
+        aimed_cos = low[rows, k] + u - start[rows, k]
+        cos_t = np.where(rng.uniform(size=n) < share, aimed_cos, cos_t)
     density = 0.5 / ((1 + d - cos_t) ** 2 * (b - a)) + 0.5 / (2 * c_max)
     if band:  # the bands lie inside [-c_max, c_max], where both other channels are
         density = (1 - band) * density + band * _BAND_DENSITY[_bin_of(cos_t)]
+    if pipe:  # the intervals too (clipped)
+        hits = ((cos_t[:, None] >= low) & (cos_t[:, None] < high)).sum(axis=1)
+        density = (1 - share) * density + share * hits / np.where(total > 0, total, 1.0)
     pair = two_body(np.sqrt(s_red), M_E, M_E, cos_t, rng.uniform(0, 2 * np.pi, n))
     pair = rotate_z_to(pair, hard_axis(sqrt_s, g1, rest)[:, None, :])
     pair = boost(pair, -(rest[:, 1:] / rest[:, :1])[:, None, :])
@@ -328,6 +368,34 @@ def _bhabha(
     keep &= ~(_in_radiative_cuts(p[:, 2], pair) | _in_radiative_cuts(p[:, 3], pair))
     w = bhabha_vp_dsigma_dcos(s_red, cos_t) / density * w_isr
     return p, np.where(keep, w, 0.0)
+
+
+#: cos(theta*) bands of the CM frame where a lepton is past the ECL (10-17 and 160-170 deg:
+#: the lab's 12.4 and 155.1 deg, 1 deg of margin for the crossing angle and the spread)
+_PIPE_CM = (
+    (math.cos(math.radians(17.0)), math.cos(math.radians(THETA_E_MIN))),
+    (-math.cos(math.radians(THETA_E_MIN)), math.cos(math.radians(160.0))),
+)
+
+
+def _pipe_intervals(beta: FloatArray, c_max: float) -> tuple[FloatArray, FloatArray]:
+    """Per event (pair velocity ``beta`` along z in the CM frame) four intervals (n, 4) of
+    the pair-frame cos(theta) of the e- that put the e- or the e+ (at -cos) into a band of
+    _PIPE_CM, clipped to [-c_max, c_max]; empty ones have low = high. (The pair-frame axis is
+    the hard axis, along z but for the ISR photons' angles: the intervals only steer.)"""
+    b = beta[:, None]
+
+    def pair_frame(c: float) -> FloatArray:
+        return np.asarray((c - b) / (1 - b * c))
+
+    lows, highs = [], []
+    for c0, c1 in _PIPE_CM:
+        lo, hi = pair_frame(c0), pair_frame(c1)
+        lows += [lo, -hi]
+        highs += [hi, -lo]
+    low = np.clip(np.concatenate(lows, axis=1), -c_max, c_max)
+    high = np.clip(np.concatenate(highs, axis=1), -c_max, c_max)
+    return low, np.maximum(high, low)
 
 
 def _peaked_direction(axis: FloatArray, rng: np.random.Generator, delta: float) -> FloatArray:
@@ -352,13 +420,18 @@ def _ring_cos(n: int, rng: np.random.Generator) -> FloatArray:
 
 
 def _radiative(
-    beams: Beams, rng: np.random.Generator, photon_ring: float = 0.0, lost: float = 0.0
+    beams: Beams,
+    rng: np.random.Generator,
+    photon_ring: float = 0.0,
+    lost: float = 0.0,
+    pipe: float = 0.0,
 ) -> tuple[FloatArray, FloatArray]:
     """Radiative-channel trials (CM frame) and weights [GeV^-2]; ``photon_ring`` > 0: that
     share of the photons is drawn in the ring bands (:func:`_ring_cos`), the rest along the
     beams' collinear peaks; ``lost`` > 0: that share of the photons from
     :func:`~mlsearch.generate.bhabha_lost.lost_photons` (where both leptons can go down the
-    beam pipe)."""
+    beam pipe); ``pipe`` > 0: that share of the photons in the beam-pipe bands
+    (:func:`~mlsearch.generate.bhabha_lost.pipe_cos`)."""
     sqrt_s = beams.sqrt_s
     n: int = sqrt_s.shape[0]
     s = sqrt_s**2
@@ -373,6 +446,8 @@ def _radiative(
         pick = rng.uniform(size=n) < lost
         cos_lost, e_lost = lost_photons(n, rng)
         cos_k, e_k = np.where(pick, cos_lost, cos_k), np.where(pick, e_lost, e_k)
+    if pipe:  # likewise
+        cos_k = np.where(rng.uniform(size=n) < pipe, pipe_cos(n, rng), cos_k)
     k = two_body(sqrt_s, 0.0, 0.0, cos_k, rng.uniform(0, 2 * np.pi, n))
     k = k[:, 0] * (e_k / k[:, 0, 0])[:, None]
     zero = np.zeros(n)
@@ -422,6 +497,8 @@ def _radiative(
     if lost:  # as a density in cos theta* times e_k log_e (the expression below divides it)
         usual = np.where((e_k >= E_GAMMA_MIN) & (e_k <= e_max), cos_density, 0.0)
         cos_density = (1 - lost) * usual + lost * lost_photon_density(cos_k, e_k) * e_k * log_e
+    if pipe:  # the bands lie inside [-c_gamma, c_gamma]
+        cos_density = (1 - pipe) * cos_density + pipe * pipe_density(cos_k)
     sampling = cos_density / (e_k * log_e * 2 * np.pi) * density
     cos_psi = np.cos(math.radians(PSI_MIN))
     separated = np.ones(n, dtype=bool)
@@ -439,9 +516,10 @@ def _radiative_in(
     SINGLE's from the lost-photon cells, SINGLE_AIM of them; unless ``aimed`` is False)."""
     photon_ring = PHOTON_RING if stratum == COMPTON_RING and aimed else 0.0
     aim = SINGLE_AIM if stratum == SINGLE and aimed else 0.0
+    pipe = SINGLE_AIM if stratum == SINGLE_LEPTON and aimed else 0.0
 
     def trial(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
-        p, w = _radiative(beams, rng, photon_ring, aim)
+        p, w = _radiative(beams, rng, photon_ring, aim, pipe)
         return p, np.where(_stratum(p, beams, ring, single) == stratum, w, 0.0)
 
     return trial
@@ -462,9 +540,12 @@ def generate_ee(
     RING_BORN_BOTH from the Bhabha channel with one lepton in the ring and the other in the
     CDC, or both in the ring (:func:`born_ring_stratum`), the rest radiative with exactly one
     lepton in the ring; the other events of each channel are in none of its regions. With
-    ``single_share`` > 0 that share of the events is radiative in the single-photon region
-    (SINGLE: both leptons past the ECL, the photon in it above E_LOST_MIN), which the other
-    radiative events then leave out. Slots: e-, e+, photon, photon."""
+    ``single_share`` > 0 that share of the events is drawn in the single-cluster regions
+    (SINGLE_PHOTON of them radiative SINGLE: both leptons past the ECL, the photon in it
+    above E_LOST_MIN; SINGLE_BORN from the Bhabha channel, BORN_SINGLE: a lepton in the ECL
+    with E_LOST_MIN to E_BORN_SINGLE_MAX, the other past it; the rest radiative
+    SINGLE_LEPTON: a lepton there above E_LOST_MIN, the other lepton and the photon past it),
+    which the other events of each channel then leave out. Slots: e-, e+, photon, photon."""
     if not 0 <= ring_share < 1 or not 0 <= single_share < 1 or ring_share + single_share >= 1:
         raise ConfigError(
             f"ee: ring_share ({ring_share}) and single_share ({single_share}) must each be in "
@@ -477,40 +558,43 @@ def generate_ee(
     n_rad = round((n_events - n_ring - n_single) * RADIATIVE_FRACTION)
     spread = energy_spread
     ring, single = bool(ring_share), bool(single_share)
-    single_part = [("ee_single", n_single, SINGLE)] if single else []
-    if ring_share:
-        born = [
-            weighted_events(name, n, seed, _bhabha_in(stratum), energy_spread=spread)
-            for name, n, stratum in (
-                ("ee_bhabha", n_events - n_ring - n_single - n_rad, 0),
+    n_photon, n_born_single = round(n_single * SINGLE_PHOTON), round(n_single * SINGLE_BORN)
+    radiative_single = [
+        ("ee_single", n_photon, SINGLE),
+        ("ee_single_lepton", n_single - n_photon - n_born_single, SINGLE_LEPTON),
+    ]
+    n_born = n_events - n_ring - n_single - n_rad
+    if ring or single:
+        born_parts = [("ee_bhabha", n_born, 0)]
+        if ring:
+            born_parts += [
                 ("ee_bhabha_ring", n_born_ring, 1),
                 ("ee_bhabha_ring_both", n_born_both, 2),
+            ]
+        if single:
+            born_parts += [("ee_bhabha_single", n_born_single, BORN_SINGLE)]
+        born = [
+            weighted_events(
+                name, n, seed, _bhabha_in(label, True, ring, single), energy_spread=spread
             )
+            for name, n, label in born_parts
         ]
         n_one = n_ring - n_both - n_compton - n_compton_ring - n_born_ring - n_born_both
+        ring_parts = [
+            ("ee_ring_one", n_one, 1),
+            ("ee_ring", n_both, 2),
+            ("ee_compton", n_compton, COMPTON),
+            ("ee_compton_ring", n_compton_ring, COMPTON_RING),
+        ]
         parts = [
             weighted_events(
                 name, n, seed, _radiative_in(label, True, ring, single), energy_spread=spread
             )
             for name, n, label in (
                 ("ee_radiative", n_rad, 0),
-                ("ee_ring_one", n_one, 1),
-                ("ee_ring", n_both, 2),
-                ("ee_compton", n_compton, COMPTON),
-                ("ee_compton_ring", n_compton_ring, COMPTON_RING),
-                *single_part,
+                *(ring_parts if ring else []),
+                *(radiative_single if single else []),
             )
-        ]
-    elif single_share:
-        name = "ee_bhabha"
-        born = [
-            weighted_events(name, n_events - n_single - n_rad, seed, _bhabha, energy_spread=spread)
-        ]
-        parts = [
-            weighted_events(
-                name, n, seed, _radiative_in(label, True, ring, single), energy_spread=spread
-            )
-            for name, n, label in (("ee_radiative", n_rad, 0), *single_part)
         ]
     else:
         born = [weighted_events("ee_bhabha", n_events - n_rad, seed, _bhabha, energy_spread=spread)]
@@ -542,7 +626,12 @@ def generate_ee(
                 else {}
             ),
             **(
-                {"single_share": single_share, "sigma_single_fb": parts[-1].cross_section_fb}
+                {
+                    "single_share": single_share,
+                    "sigma_single_fb": parts[-2].cross_section_fb,
+                    "sigma_single_lepton_fb": parts[-1].cross_section_fb,
+                    "sigma_bhabha_single_fb": born[-1].cross_section_fb,
+                }
                 if single_share
                 else {}
             ),

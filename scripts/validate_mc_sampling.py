@@ -174,11 +174,12 @@ def ring_share(n: int = 200_000) -> None:
 
 
 def aimed_strata(n_born: int = 100_000, n_compton: int = 30_000, n_single: int = 200_000) -> None:
-    """The four strata drawn aimed at their regions against the plain samplers restricted
+    """The five strata drawn aimed at their regions against the plain samplers restricted
     to them by rejection: the Bhabha channel with both leptons in the ring (band channel,
     natural ISR), the radiative Compton region with the seen lepton and the photon in the
-    ring (photons drawn in the ring bands) and the radiative single-cluster regions (photons
-    from the lost-photon cells; in the beam-pipe bands)."""
+    ring (photons drawn in the ring bands), the radiative single-cluster regions (photons
+    from the lost-photon cells; in the beam-pipe bands) and the Bhabha channel's (the pipe
+    channel, returning ISR)."""
     from mlsearch.generate import bhabha
     from mlsearch.generate.unweight import weighted_events
 
@@ -195,6 +196,9 @@ def aimed_strata(n_born: int = 100_000, n_compton: int = 30_000, n_single: int =
         ("radiative, a lepton in the ECL above 2 GeV, the other and the photon down the pipe",
          n_single, bhabha._radiative_in(bhabha.SINGLE_LEPTON, False, False, True),
          bhabha._radiative_in(bhabha.SINGLE_LEPTON, True, False, True)),
+        ("Bhabha channel, a lepton in the ECL at 2-4.5 GeV, the other down the pipe", n_born,
+         bhabha._bhabha_in(bhabha.BORN_SINGLE, False, False, True),
+         bhabha._bhabha_in(bhabha.BORN_SINGLE, True, False, True)),
     )  # fmt: skip
     for label, n, plain, aimed in cases:
         for name, trial in (("rejection", plain), ("aimed", aimed)):

@@ -285,7 +285,7 @@ def test_single_cluster_strata_are_unbiased() -> None:
     rejection: the same cross section, lab angles of the three particles and photon energy
     within MC errors, and more effective events per trial (docs/validation.md). SINGLE: both
     leptons down the beam pipe, the photon in the ECL above 2 GeV (1.0 nb), 90 % of its
-    photons from the lost-photon cells (4.7x per trial measured, 2x10^5 events each);
+    photons from the lost-photon cells (4.6x per trial measured, 2x10^5 events each);
     SINGLE_LEPTON: a lepton in the ECL above 2 GeV, the other and the photon down the pipe
     (2.5 nb), 90 % of its photons in the beam-pipe bands (3.0x); the Bhabha channel's
     BORN_SINGLE: a lepton in the ECL with 2-4.5 GeV, the other down the pipe (7.4 nb), the

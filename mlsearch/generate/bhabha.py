@@ -419,6 +419,39 @@ def _ring_cos(n: int, rng: np.random.Generator) -> FloatArray:
     return _in_bins(bins[rng.integers(len(bins), size=n)], rng)
 
 
+def _photons(
+    sqrt_s: FloatArray, rng: np.random.Generator, photon_ring: float, lost: float, pipe: float
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """The radiative channel's photons (CM energy [GeV] log-uniform above E_GAMMA_MIN, cos
+    theta* along the initial-state collinear peaks, mixed with the channels :func:`_radiative`
+    names) and their density: (E*, cos theta*, density in cos theta* times E* log_e, log_e)
+    with log_e = log(E_max / E_GAMMA_MIN), the usual draw's density being 1 / (E* log_e) in
+    E*."""
+    n: int = sqrt_s.shape[0]
+    c_gamma = math.cos(math.radians(THETA_GAMMA_MIN))
+    e_max = sqrt_s / 2 - 2 * M_E
+    log_e = np.log(e_max / E_GAMMA_MIN)
+    e_k = E_GAMMA_MIN * np.exp(rng.uniform(size=n) * log_e)
+    cos_k = collinear_cos(n, 1.0, rng, c_gamma)  # the initial-state collinear peaks
+    if photon_ring:  # drawn only then: the other strata keep their random streams
+        cos_k = np.where(rng.uniform(size=n) < photon_ring, _ring_cos(n, rng), cos_k)
+    if lost:  # likewise
+        pick = rng.uniform(size=n) < lost
+        cos_lost, e_lost = lost_photons(n, rng)
+        cos_k, e_k = np.where(pick, cos_lost, cos_k), np.where(pick, e_lost, e_k)
+    if pipe:  # likewise
+        cos_k = np.where(rng.uniform(size=n) < pipe, pipe_cos(n, rng), cos_k)
+    cos_density = collinear_cos_density(cos_k, 1.0, c_gamma)
+    if photon_ring:  # the bands lie inside [-c_gamma, c_gamma]
+        cos_density = (1 - photon_ring) * cos_density + photon_ring * _RING_DENSITY[_bin_of(cos_k)]
+    if lost:  # the cells' density in (cos, E*) times E* log_e, as the caller divides by it
+        usual = np.where((e_k >= E_GAMMA_MIN) & (e_k <= e_max), cos_density, 0.0)
+        cos_density = (1 - lost) * usual + lost * lost_photon_density(cos_k, e_k) * e_k * log_e
+    if pipe:  # the bands lie inside [-c_gamma, c_gamma]
+        cos_density = (1 - pipe) * cos_density + pipe * pipe_density(cos_k)
+    return e_k, cos_k, cos_density, log_e
+
+
 def _radiative(
     beams: Beams,
     rng: np.random.Generator,
@@ -435,19 +468,7 @@ def _radiative(
     sqrt_s = beams.sqrt_s
     n: int = sqrt_s.shape[0]
     s = sqrt_s**2
-    c_gamma = math.cos(math.radians(THETA_GAMMA_MIN))
-    e_max = sqrt_s / 2 - 2 * M_E
-    log_e = np.log(e_max / E_GAMMA_MIN)
-    e_k = E_GAMMA_MIN * np.exp(rng.uniform(size=n) * log_e)
-    cos_k = collinear_cos(n, 1.0, rng, c_gamma)  # the initial-state collinear peaks
-    if photon_ring:  # drawn only then: the other strata keep their random streams
-        cos_k = np.where(rng.uniform(size=n) < photon_ring, _ring_cos(n, rng), cos_k)
-    if lost:  # likewise
-        pick = rng.uniform(size=n) < lost
-        cos_lost, e_lost = lost_photons(n, rng)
-        cos_k, e_k = np.where(pick, cos_lost, cos_k), np.where(pick, e_lost, e_k)
-    if pipe:  # likewise
-        cos_k = np.where(rng.uniform(size=n) < pipe, pipe_cos(n, rng), cos_k)
+    e_k, cos_k, cos_density, log_e = _photons(sqrt_s, rng, photon_ring, lost, pipe)
     k = two_body(sqrt_s, 0.0, 0.0, cos_k, rng.uniform(0, 2 * np.pi, n))
     k = k[:, 0] * (e_k / k[:, 0, 0])[:, None]
     zero = np.zeros(n)
@@ -491,14 +512,6 @@ def _radiative(
     me2 = me2_radiative_bhabha(p_plus, p_minus, q_plus, q_minus, k)
     bar_beta = np.sqrt(np.clip(1 - 4 * M_E**2 / m_pair**2, 0, None))
     phase_space = e_k / (16 * np.pi**3) * bar_beta / (8 * np.pi) / (4 * np.pi)
-    cos_density = collinear_cos_density(cos_k, 1.0, c_gamma)
-    if photon_ring:  # the bands lie inside [-c_gamma, c_gamma]
-        cos_density = (1 - photon_ring) * cos_density + photon_ring * _RING_DENSITY[_bin_of(cos_k)]
-    if lost:  # as a density in cos theta* times e_k log_e (the expression below divides it)
-        usual = np.where((e_k >= E_GAMMA_MIN) & (e_k <= e_max), cos_density, 0.0)
-        cos_density = (1 - lost) * usual + lost * lost_photon_density(cos_k, e_k) * e_k * log_e
-    if pipe:  # the bands lie inside [-c_gamma, c_gamma]
-        cos_density = (1 - pipe) * cos_density + pipe * pipe_density(cos_k)
     sampling = cos_density / (e_k * log_e * 2 * np.pi) * density
     cos_psi = np.cos(math.radians(PSI_MIN))
     separated = np.ones(n, dtype=bool)
@@ -523,6 +536,63 @@ def _radiative_in(
         return p, np.where(_stratum(p, beams, ring, single) == stratum, w, 0.0)
 
     return trial
+
+
+def _strata(
+    n_events: int, ring_share: float, single_share: float
+) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
+    """The (name, events, stratum) of the Bhabha-channel and the radiative parts of a sample
+    split by ``ring_share`` and ``single_share`` (:func:`generate_ee`), in the order the
+    sample concatenates them."""
+    n_ring, n_single = round(n_events * ring_share), round(n_events * single_share)
+    n_both, n_compton = round(n_ring * RING_BOTH), round(n_ring * RING_COMPTON)
+    n_compton_ring = round(n_ring * RING_COMPTON_RING)
+    n_born_ring, n_born_both = round(n_ring * RING_BORN), round(n_ring * RING_BORN_BOTH)
+    n_rad = round((n_events - n_ring - n_single) * RADIATIVE_FRACTION)
+    n_photon, n_born_single = round(n_single * SINGLE_PHOTON), round(n_single * SINGLE_BORN)
+    n_one = n_ring - n_both - n_compton - n_compton_ring - n_born_ring - n_born_both
+    born = [("ee_bhabha", n_events - n_ring - n_single - n_rad, 0)]
+    radiative = [("ee_radiative", n_rad, 0)]
+    if ring_share:
+        born += [("ee_bhabha_ring", n_born_ring, 1), ("ee_bhabha_ring_both", n_born_both, 2)]
+        radiative += [
+            ("ee_ring_one", n_one, 1),
+            ("ee_ring", n_both, 2),
+            ("ee_compton", n_compton, COMPTON),
+            ("ee_compton_ring", n_compton_ring, COMPTON_RING),
+        ]
+    if single_share:
+        born += [("ee_bhabha_single", n_born_single, BORN_SINGLE)]
+        radiative += [
+            ("ee_single", n_photon, SINGLE),
+            ("ee_single_lepton", n_single - n_photon - n_born_single, SINGLE_LEPTON),
+        ]
+    return born, radiative
+
+
+def _strata_metadata(
+    sigma: dict[str, float], ring_share: float, single_share: float
+) -> dict[str, float]:
+    """A split sample's shares and cross sections per region [fb] (``sigma``: per part)."""
+    out: dict[str, float] = {}
+    if ring_share:
+        out |= {
+            "ring_share": ring_share,
+            "sigma_ring_one_fb": sigma["ee_ring_one"],
+            "sigma_ring_fb": sigma["ee_ring"],
+            "sigma_compton_fb": sigma["ee_compton"] + sigma["ee_compton_ring"],
+            "sigma_compton_ring_fb": sigma["ee_compton_ring"],
+            "sigma_bhabha_ring_fb": sigma["ee_bhabha_ring"],
+            "sigma_bhabha_ring_both_fb": sigma["ee_bhabha_ring_both"],
+        }
+    if single_share:
+        out |= {
+            "single_share": single_share,
+            "sigma_single_fb": sigma["ee_single"],
+            "sigma_single_lepton_fb": sigma["ee_single_lepton"],
+            "sigma_bhabha_single_fb": sigma["ee_bhabha_single"],
+        }
+    return out
 
 
 def generate_ee(
@@ -551,89 +621,48 @@ def generate_ee(
             f"ee: ring_share ({ring_share}) and single_share ({single_share}) must each be in "
             "[0, 1), their sum below 1"
         )
-    n_ring, n_single = round(n_events * ring_share), round(n_events * single_share)
-    n_both, n_compton = round(n_ring * RING_BOTH), round(n_ring * RING_COMPTON)
-    n_compton_ring = round(n_ring * RING_COMPTON_RING)
-    n_born_ring, n_born_both = round(n_ring * RING_BORN), round(n_ring * RING_BORN_BOTH)
-    n_rad = round((n_events - n_ring - n_single) * RADIATIVE_FRACTION)
-    spread = energy_spread
     ring, single = bool(ring_share), bool(single_share)
-    n_photon, n_born_single = round(n_single * SINGLE_PHOTON), round(n_single * SINGLE_BORN)
-    radiative_single = [
-        ("ee_single", n_photon, SINGLE),
-        ("ee_single_lepton", n_single - n_photon - n_born_single, SINGLE_LEPTON),
-    ]
-    n_born = n_events - n_ring - n_single - n_rad
     if ring or single:
-        born_parts = [("ee_bhabha", n_born, 0)]
-        if ring:
-            born_parts += [
-                ("ee_bhabha_ring", n_born_ring, 1),
-                ("ee_bhabha_ring_both", n_born_both, 2),
-            ]
-        if single:
-            born_parts += [("ee_bhabha_single", n_born_single, BORN_SINGLE)]
-        born = [
-            weighted_events(
-                name, n, seed, _bhabha_in(label, True, ring, single), energy_spread=spread
-            )
-            for name, n, label in born_parts
-        ]
-        n_one = n_ring - n_both - n_compton - n_compton_ring - n_born_ring - n_born_both
-        ring_parts = [
-            ("ee_ring_one", n_one, 1),
-            ("ee_ring", n_both, 2),
-            ("ee_compton", n_compton, COMPTON),
-            ("ee_compton_ring", n_compton_ring, COMPTON_RING),
-        ]
-        parts = [
-            weighted_events(
-                name, n, seed, _radiative_in(label, True, ring, single), energy_spread=spread
-            )
-            for name, n, label in (
-                ("ee_radiative", n_rad, 0),
-                *(ring_parts if ring else []),
-                *(radiative_single if single else []),
-            )
-        ]
+        born_parts, radiative_parts = _strata(n_events, ring_share, single_share)
     else:
-        born = [weighted_events("ee_bhabha", n_events - n_rad, seed, _bhabha, energy_spread=spread)]
-        parts = [weighted_events("ee_radiative", n_rad, seed, _radiative, energy_spread=spread)]
-    sigma_born = sum(part.cross_section_fb for part in born)
-    sigma_rad = sum(part.cross_section_fb for part in parts)
+        n_rad = round(n_events * RADIATIVE_FRACTION)
+        born_parts, radiative_parts = (
+            [("ee_bhabha", n_events - n_rad, 0)],
+            [("ee_radiative", n_rad, 0)],
+        )
+    born = {
+        name: weighted_events(
+            name, n, seed, _bhabha_in(label, True, ring, single) if ring or single else _bhabha,
+            energy_spread=energy_spread,
+        )
+        for name, n, label in born_parts
+    }  # fmt: skip
+    parts = {
+        name: weighted_events(
+            name, n, seed,
+            _radiative_in(label, True, ring, single) if ring or single else _radiative,
+            energy_spread=energy_spread,
+        )
+        for name, n, label in radiative_parts
+    }  # fmt: skip
+    every = [*born.values(), *parts.values()]
+    sigma_born = sum(part.cross_section_fb for part in born.values())
+    sigma_rad = sum(part.cross_section_fb for part in parts.values())
     return TruthSample(
         "ee",
         np.tile(np.array([11, -11, 22, 22], dtype=np.int32), (n_events, 1)),
-        np.concatenate([part.p4 for part in born + parts]),
-        np.concatenate([part.weight_fb for part in born + parts]),
+        np.concatenate([part.p4 for part in every]),
+        np.concatenate([part.weight_fb for part in every]),
         sigma_born + sigma_rad,
-        math.sqrt(sum(part.cross_section_err_fb**2 for part in born + parts)),
+        math.sqrt(sum(part.cross_section_err_fb**2 for part in every)),
         {
             "sigma_bhabha_fb": sigma_born,
             "sigma_radiative_fb": sigma_rad,
-            "n_bhabha": sum(len(part.weight_fb) for part in born),  # the first events
-            **(
-                {
-                    "ring_share": ring_share,
-                    "sigma_ring_one_fb": parts[1].cross_section_fb,
-                    "sigma_ring_fb": parts[2].cross_section_fb,
-                    "sigma_compton_fb": parts[3].cross_section_fb + parts[4].cross_section_fb,
-                    "sigma_compton_ring_fb": parts[4].cross_section_fb,
-                    "sigma_bhabha_ring_fb": born[1].cross_section_fb,
-                    "sigma_bhabha_ring_both_fb": born[2].cross_section_fb,
-                }
-                if ring_share
-                else {}
-            ),
-            **(
-                {
-                    "single_share": single_share,
-                    "sigma_single_fb": parts[-2].cross_section_fb,
-                    "sigma_single_lepton_fb": parts[-1].cross_section_fb,
-                    "sigma_bhabha_single_fb": born[-1].cross_section_fb,
-                }
-                if single_share
-                else {}
+            "n_bhabha": sum(len(part.weight_fb) for part in born.values()),  # the first events
+            **_strata_metadata(
+                {name: part.cross_section_fb for name, part in {**born, **parts}.items()},
+                ring_share,
+                single_share,
             ),
             "cuts": {
                 "theta_e_min_deg": THETA_E_MIN,

@@ -28,11 +28,15 @@ RING_BOTH of them with both leptons there, the rest of them with exactly one; an
 the ECL on its side), RING_COMPTON of them; RING_BORN of them from the Bhabha channel with
 a lepton in the ring and the other in the CDC, and RING_BORN_BOTH with both in the ring
 (:func:`born_ring_stratum`; these drawn aimed at the ring, :func:`_band_cos`, with the ISR
-of BAND_ISR's returning channel). The rest of each channel has none of its regions.
-The parts are drawn by the same sampler with the same weights (the Bhabha channel's
-both-in-ring part by one of its own), restricted to complementary regions (:func:`_stratum`,
-:func:`_bhabha_in`), so together they are the unrestricted sample, with ~1/(share of the
-region's cross section) more events in each region.
+of BAND_ISR's returning channel). With ``single_share`` > 0 that share is drawn in the
+single-cluster regions of a single-photon selection (SINGLE, SINGLE_LEPTON, BORN_SINGLE: one
+particle in the ECL above E_LOST_MIN, the two others down the beam pipe; their photons or
+pair angles aimed there, :mod:`~mlsearch.generate.bhabha_lost`, :func:`_pipe_intervals`).
+The rest of each channel has none of its regions. The parts are drawn by the same sampler
+with the same weights (the aimed parts by mixtures that add channels of their own),
+restricted to complementary regions (:func:`_stratum`, :func:`_bhabha_in`), so together they
+are the unrestricted sample, with ~1/(share of the region's cross section) more events in
+each region.
 """
 
 from __future__ import annotations

@@ -139,10 +139,11 @@ class BackgroundSpec(_Strict):
         ge=0,
         lt=1,
         description="e e: the share of its events drawn from the radiative Bhabha with one "
-        "particle in the ECL above 2 GeV (CM) and the two others down the beam pipe (half with "
-        "the photon seen, half with a lepton, which a lost track leaves as a cluster): the e e "
-        "background of a single-photon selection; the rest is the usual sample with those "
-        "regions left out, so together they are unbiased",
+        "particle in the ECL above 2 GeV (CM) and the two others down the beam pipe (40 % with "
+        "the photon seen, 60 % with a lepton, which a lost track leaves as a cluster, a third "
+        "of those from pairs recoiling against hard ISR): the e e background of a "
+        "single-photon selection; the rest is the usual sample with those regions left out, "
+        "so together they are unbiased",
     )
     charged_filter: ChargedFilterSpec | None = Field(
         None,

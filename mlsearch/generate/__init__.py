@@ -99,8 +99,8 @@ def generate_process(
     topology, weighted back or with the region left out of the rest: gamma gamma, two-photon
     events with one photon lost (generate/gg.py ``lost_photon_share``); e e, radiative
     Bhabhas with both leptons in the ECL outside the CDC (generate/bhabha.py ``ring_share``).
-    ``single_share``: e e only, the share in the single-photon region (both leptons down the
-    beam pipe, the photon in the ECL; generate/bhabha.py)."""
+    ``single_share``: e e only, the share in the single-cluster regions (one particle in the
+    ECL above 2 GeV, the two others down the beam pipe; generate/bhabha.py)."""
     if process not in PROCESSES:
         raise ConfigError(f"unknown process {process!r}; known: {', '.join(PROCESSES)}")
     info = PROCESSES[process]

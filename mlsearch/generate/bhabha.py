@@ -216,12 +216,17 @@ def born_ring_stratum(lab: FloatArray) -> NDArray[np.int64]:
     return np.where(ring.all(axis=1), 2, np.where(one, 1, 0))
 
 
+def _one_seen(seen: NDArray[np.bool_], past: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Events (n, 2 leptons) with one lepton ``seen`` and the other ``past`` the ECL."""
+    return np.asarray((seen[:, 0] & past[:, 1]) | (seen[:, 1] & past[:, 0]))
+
+
 def _bhabha_in(stratum: int, aimed: bool = True, ring: bool = True, single: bool = False) -> Trial:
     """The Bhabha-channel trial restricted to one stratum of the split ``ring`` and
     ``single`` ask for (:func:`born_ring_stratum`'s 0-2; BORN_SINGLE); the pairs with both
     leptons in the ring are drawn aimed at it (:func:`_bhabha`'s band channel), BORN_SINGLE
-    with the returning ISR channel, unless ``aimed`` is False (the plain sampler by
-    rejection: the closure tests' reference)."""
+    with its pipe channel (both with BAND_ISR's returning ISR), unless ``aimed`` is False
+    (the plain sampler by rejection: the closure tests' reference)."""
     band = BAND_SHARE if stratum == 2 and aimed else 0.0
     pipe = PIPE_SHARE if stratum == BORN_SINGLE and aimed else 0.0
 
@@ -232,8 +237,7 @@ def _bhabha_in(stratum: int, aimed: bool = True, ring: bool = True, single: bool
         if single:
             theta = polar_angle(lab)
             energy = (p[:, :2, 0] >= E_LOST_MIN) & (p[:, :2, 0] < E_BORN_SINGLE_MAX)
-            seen, past = in_ecl(theta) & energy, past_ecl(theta)
-            alone = (seen[:, 0] & past[:, 1]) | (seen[:, 1] & past[:, 0])
+            alone = _one_seen(in_ecl(theta) & energy, past_ecl(theta))
             region = np.where(alone, BORN_SINGLE, region)
         return p, np.where(region == stratum, w, 0.0)
 
@@ -259,7 +263,7 @@ def _stratum(
         past = past_ecl(theta)
         alone = past[:, :2].all(axis=1) & in_ecl(theta[:, 2]) & (p[:, 2, 0] >= E_LOST_MIN)
         lepton = in_ecl(theta[:, :2]) & (p[:, :2, 0] >= E_LOST_MIN)
-        lepton_alone = ((lepton[:, 0] & past[:, 1]) | (lepton[:, 1] & past[:, 0])) & past[:, 2]
+        lepton_alone = _one_seen(lepton, past[:, :2]) & past[:, 2]
         label = np.where(alone, SINGLE, np.where(lepton_alone, SINGLE_LEPTON, label))
     return np.asarray(label)
 

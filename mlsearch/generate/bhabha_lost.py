@@ -117,10 +117,9 @@ def photon_cells() -> tuple[NDArray[np.int64], FloatArray]:
         theta = polar_angle(cms_to_lab(_recoil(k, sqrt_s, spectator)[:, None], beams)[:, 0])
         possible |= photon_seen & ((theta < low) | (theta > high))
     cell = possible.reshape(_COS_BINS, _LOG_E_BINS, -1).any(axis=-1)
-    kernel = np.ones(2 * _DILATE + 1)
     for axis in (0, 1):
-        cell = np.apply_along_axis(lambda m: np.convolve(m, kernel, mode="same"), axis, cell) > 0
-    lo, hi = np.clip(cos_edges[:-1], -_C_MAX, _C_MAX), np.clip(cos_edges[1:], -_C_MAX, _C_MAX)
+        cell = np.apply_along_axis(dilate, axis, cell, _DILATE)
+    lo, hi = _clipped_bins(_COS_BINS)
     mass_cos = np.arctanh(hi) - np.arctanh(lo)  # the integral of 1/(1 - c^2)
     mass = mass_cos[:, None] * np.diff(e_edges)[None, :] * cell
     flat = np.flatnonzero(mass > 0)
@@ -134,18 +133,24 @@ def lost_photons(n: int, rng: np.random.Generator) -> tuple[FloatArray, FloatArr
     cells, prob = photon_cells()
     chosen = cells[rng.choice(len(cells), size=n, p=prob)]
     i_cos, i_e = np.divmod(chosen, _LOG_E_BINS)
-    lo, hi = _cos_range(i_cos)
+    low, high = _clipped_bins(_COS_BINS)
+    lo, hi = low[i_cos], high[i_cos]
     e_edges = _log_e_edges()
     cos_t = lo + rng.uniform(size=n) * (hi - lo)
     log_e = e_edges[i_e] + rng.uniform(size=n) * (e_edges[1] - e_edges[0])
     return np.asarray(cos_t), np.exp(log_e)
 
 
-def _cos_range(i_cos: NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
-    width = 2 / _COS_BINS
-    lo = np.clip(-1 + i_cos * width, -_C_MAX, _C_MAX)
-    hi = np.clip(-1 + (i_cos + 1) * width, -_C_MAX, _C_MAX)
-    return np.asarray(lo), np.asarray(hi)
+def _clipped_bins(bins: int) -> tuple[FloatArray, FloatArray]:
+    """The (low, high) edges of ``bins`` equal cos(theta*) bins over [-1, 1], clipped to the
+    radiative channel's |cos| < cos 10 deg (empty bins beyond it)."""
+    edges = np.linspace(-1.0, 1.0, bins + 1)
+    return np.clip(edges[:-1], -_C_MAX, _C_MAX), np.clip(edges[1:], -_C_MAX, _C_MAX)
+
+
+def _cos_bin(cos_t: FloatArray, bins: int) -> NDArray[np.int64]:
+    """The bin of each cos(theta*) among ``bins`` equal bins over [-1, 1]."""
+    return np.clip(((cos_t + 1) / 2 * bins).astype(np.int64), 0, bins - 1)
 
 
 @functools.cache
@@ -163,10 +168,11 @@ def lost_photon_density(cos_t: FloatArray, e: FloatArray) -> FloatArray:
     log_e = np.log(np.where(e > 0, e, 1.0))
     e_edges = _log_e_edges()
     i_e = np.floor((log_e - e_edges[0]) / (e_edges[1] - e_edges[0])).astype(np.int64)
-    i_cos = np.clip(((cos_t + 1) / 2 * _COS_BINS).astype(np.int64), 0, _COS_BINS - 1)
+    i_cos = _cos_bin(cos_t, _COS_BINS)
     inside = (i_e >= 0) & (i_e < _LOG_E_BINS) & (np.abs(cos_t) <= _C_MAX)
     p = table[i_cos * _LOG_E_BINS + np.clip(i_e, 0, _LOG_E_BINS - 1)] * inside
-    lo, hi = _cos_range(i_cos)
+    low, high = _clipped_bins(_COS_BINS)
+    lo, hi = low[i_cos], high[i_cos]
     width = np.where(hi > lo, hi - lo, 1.0)
     return np.asarray(p / (width * (e_edges[1] - e_edges[0]) * np.where(e > 0, e, 1.0)))
 
@@ -181,9 +187,9 @@ def _pipe_table() -> tuple[FloatArray, FloatArray, FloatArray]:
     |cos| < cos 10 deg (low, high) and its probability in :func:`pipe_cos`, non-zero where a
     photon is past the ECL for some azimuth (nominal beams), widened by _PIPE_DILATE, and
     weighted by the channel's own 1/(1 - cos^2) over the clipped bin."""
-    edges, theta = lab_polar_scan(_PIPE_BINS, _PIPE_PHI)
+    _, theta = lab_polar_scan(_PIPE_BINS, _PIPE_PHI)
     past = dilate(np.asarray(past_ecl(theta[..., 0]).any(axis=1)), _PIPE_DILATE)
-    low, high = np.clip(edges[:-1], -_C_MAX, _C_MAX), np.clip(edges[1:], -_C_MAX, _C_MAX)
+    low, high = _clipped_bins(_PIPE_BINS)
     mass = (np.arctanh(high) - np.arctanh(low)) * past
     return np.asarray(low), np.asarray(high), np.asarray(mass / mass.sum())
 
@@ -199,7 +205,7 @@ def pipe_cos(n: int, rng: np.random.Generator) -> FloatArray:
 def pipe_density(cos_t: FloatArray) -> FloatArray:
     """The density of :func:`pipe_cos` at cos_t (0 off the bands)."""
     low, high, prob = _pipe_table()
-    i = np.clip(((cos_t + 1) / 2 * _PIPE_BINS).astype(np.int64), 0, _PIPE_BINS - 1)
+    i = _cos_bin(cos_t, _PIPE_BINS)
     width = high[i] - low[i]
     inside = (np.abs(cos_t) <= _C_MAX) & (width > 0)
     return np.asarray(np.where(inside, prob[i] / np.where(width > 0, width, 1.0), 0.0))

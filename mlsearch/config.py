@@ -75,6 +75,15 @@ class ChargedFilterSpec(_Strict):
     p_min: float = Field(ge=0, description="lab momentum [GeV]")
 
 
+class SinglePhotonFilterSpec(_Strict):
+    """A truth filter before the simulation (generate/filters.py): keep the events where some
+    photon or electron may make a cluster above ``e_min`` (CM) and no two photons surely make
+    clusters above ``veto_e`` (CM) - what a single-photon selection can select."""
+
+    e_min: float = Field(0.5, ge=0, description="CM energy [GeV]")
+    veto_e: float = Field(1.0, gt=0, description="CM energy [GeV]")
+
+
 class BackgroundSpec(_Strict):
     """One background process: built in (n_events generated), or read from ``file`` (an
     LHE/HepMC3 file from KKMC, BabaYaga, MadGraph, ...; n_events is then not used)."""
@@ -138,12 +147,23 @@ class BackgroundSpec(_Strict):
         0.0,
         ge=0,
         lt=1,
-        description="e e: the share of its events drawn from the radiative Bhabha with one "
+        description="gamma gamma: the share of its two-photon events whose hardest ISR "
+        "photon is aimed where one photon is seen above 2 GeV (CM) and the others leave no "
+        "cluster (a wide-angle ISR photon seen or in a gap, or a hard one along the beam with "
+        "the pair's angle in the bands where one of its photons is lost); "
+        "e e: the share of its events drawn from the radiative Bhabha with one "
         "particle in the ECL above 2 GeV (CM) and the two others down the beam pipe (40 % with "
         "the photon seen, 60 % with a lepton, which a lost track leaves as a cluster, a third "
         "of those from pairs recoiling against hard ISR): the e e background of a "
         "single-photon selection; the rest is the usual sample with those regions left out, "
         "so together they are unbiased",
+    )
+    single_photon_filter: SinglePhotonFilterSpec | None = Field(
+        None,
+        description="drop, before the simulation, the events a single-photon selection cannot "
+        "select: no photon or electron that may make a cluster above `e_min` (CM), or two "
+        "photons that surely make clusters above `veto_e` (CM); weights unchanged. Its cuts "
+        "must not be tighter than the features' single_photon_e_min / second_photon_e_max",
     )
     charged_filter: ChargedFilterSpec | None = Field(
         None,
@@ -156,20 +176,33 @@ class BackgroundSpec(_Strict):
     @model_validator(mode="after")
     def _events_or_file(self) -> BackgroundSpec:
         # the filter runs between the generator and the simulation: read events never pass it
-        if self.charged_filter is not None and (self.file or self.ntuple):
+        for name, spec in (
+            ("charged_filter", self.charged_filter),
+            ("single_photon_filter", self.single_photon_filter),
+        ):
+            if spec is not None and (self.file or self.ntuple):
+                raise ValueError(
+                    f"background {self.process}: {name} filters generated events, not a "
+                    "file or an ntuple"
+                )
+        if self.charged_filter is not None and self.single_photon_filter is not None:
             raise ValueError(
-                f"background {self.process}: charged_filter filters generated events, not a "
-                "file or an ntuple"
+                f"background {self.process}: one truth filter per sample (charged_filter or "
+                "single_photon_filter)"
             )
         if self.lost_photon_share and (self.process != "gg" or self.file or self.ntuple):
             raise ValueError(
                 f"background {self.process}: lost_photon_share is an option of the built-in gg "
                 "generator"
             )
-        for name, share in (("ring_share", self.ring_share), ("single_share", self.single_share)):
-            if share and (self.process != "ee" or self.file or self.ntuple):
+        for name, share, takes in (
+            ("ring_share", self.ring_share, ("ee",)),
+            ("single_share", self.single_share, ("ee", "gg")),
+        ):
+            if share and (self.process not in takes or self.file or self.ntuple):
                 raise ValueError(
-                    f"background {self.process}: {name} is an option of the built-in ee generator"
+                    f"background {self.process}: {name} is an option of the built-in "
+                    f"{' and '.join(takes)} generator{'s' if len(takes) > 1 else ''}"
                 )
         if self.ring_share + self.single_share >= 1:
             raise ValueError(
@@ -412,6 +445,19 @@ class Config(_Strict):
                 raise ValueError(
                     f"limits.uncertainties.{name}.samples: {sorted(unknown)} are not samples of "
                     f"this config (signal, backgrounds, {', '.join(sorted(processes))})"
+                )
+        for bkg in self.generate.backgrounds:
+            spec = bkg.single_photon_filter
+            if spec is not None and (
+                spec.e_min > self.features.single_photon_e_min
+                or spec.veto_e < self.features.second_photon_e_max
+            ):
+                raise ValueError(
+                    f"background {bkg.process}: single_photon_filter (e_min {spec.e_min}, veto_e "
+                    f"{spec.veto_e} GeV) would drop events the selection keeps: it needs e_min "
+                    f"<= features.single_photon_e_min ({self.features.single_photon_e_min}) and "
+                    f"veto_e >= features.second_photon_e_max "
+                    f"({self.features.second_photon_e_max})"
                 )
         allowed = search_info(self.search).signal_processes
         if self.generate.signal.process not in allowed:

@@ -103,6 +103,50 @@ def test_gg_lost_photon_sampling_is_unbiased_for_the_single_photon_selection():
     assert lumi1 > 4 * lumi0, (lumi0, lumi1)
 
 
+def _single_photon_truth(sample, lo, hi):  # type: ignore[no-untyped-def]
+    """Per event: exactly one photon in the ECL (lab) above 0.1 GeV with CM energy in
+    [lo, hi) GeV, and every other below 1 GeV (CM) or without a crystal: the truth of the
+    dark-photon selection at high A' masses."""
+    from mlsearch.physics.acceptance import in_ecl
+    from mlsearch.physics.kinematics import (
+        beam_four_momenta,
+        boost,
+        cms_boost_vector,
+        polar_angle,
+    )
+
+    electron, positron = beam_four_momenta()
+    p = sample.p4
+    cms = boost(p, np.broadcast_to(cms_boost_vector(electron + positron), (*p.shape[:-1], 3)))
+    seen = in_ecl(polar_angle(p)) & (p[..., 0] > 0.1)
+    e = np.where(seen, cms[..., 0], 0.0)
+    first, second = e.max(axis=1), np.sort(e, axis=1)[:, -2]
+    return (first >= lo) & (first < hi) & (second < 1.0)
+
+
+def test_gg_single_share_is_unbiased_and_fills_the_high_mass_windows() -> None:
+    """gamma gamma with half of its two-photon events' ISR aimed at the single-photon region
+    (generate/gg_lost.py) against the same generator without it: the same total cross
+    section and the same cross section of one photon seen at E* 2.0-2.6, 2.6-3.2 and 3.2-4.0
+    GeV with nothing else above 1 GeV (the windows of A' masses 6.5-8 GeV) within MC errors,
+    and >= 3x the effective MC events per generated event at E* 2.0-3.2 GeV."""
+    from mlsearch.generate.gg import generate_gg
+
+    plain = generate_gg(1_200_000, 31, lost_photon_share=0.5)
+    aimed = generate_gg(600_000, 32, lost_photon_share=0.5, single_share=0.5)
+    err = np.hypot(plain.cross_section_err_fb, aimed.cross_section_err_fb)
+    assert abs(plain.cross_section_fb - aimed.cross_section_fb) < 4 * err
+    for lo, hi in ((2.0, 2.6), (2.6, 3.2), (3.2, 4.0)):
+        (w0, w1) = (s.weight[_single_photon_truth(s, lo, hi)] for s in (plain, aimed))
+        diff = abs(w0.sum() - w1.sum())
+        assert diff < 4 * np.sqrt((w0**2).sum() + (w1**2).sum()), (lo, hi, w0.sum(), w1.sum())
+    (w0, w1) = (s.weight[_single_photon_truth(s, 2.0, 3.2)] for s in (plain, aimed))
+    per_event0, per_event1 = (
+        w.sum() ** 2 / (w**2).sum() / len(s) for w, s in ((w0, plain), (w1, aimed))
+    )
+    assert per_event1 > 3 * per_event0, (per_event0, per_event1)
+
+
 def test_radiative_bhabha_final_state_channel_is_unbiased_and_fills_the_alp_topology(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -409,6 +453,37 @@ def test_single_share_reaches_the_ee_generator_through_the_pipeline(tmp_path: Pa
         load_config(profile, [*both[:1], "generate.backgrounds.1.single_share=0.5"])
 
 
+def test_gg_single_share_and_filter_reach_the_generator_through_the_pipeline(
+    tmp_path: Path,
+) -> None:
+    """`single_share` and `single_photon_filter` on the dark-photon profile's gamma gamma:
+    their own cache key, the generator's metadata names the share, the part holds the kept
+    events only and the sample's metadata counts them."""
+    from mlsearch.config import load_config
+    from mlsearch.io.events import EventDataset, read_events
+    from mlsearch.pipeline.generate import _generate_partition, _partitions, _sample_summary
+    from mlsearch.pipeline.samples import sample_jobs
+
+    profile = Path(__file__).parents[1] / "configs" / "profiles" / "dark_photon_small.yaml"
+    aimed = [
+        "generate.backgrounds.0.single_share=0.5",
+        "generate.backgrounds.0.single_photon_filter={e_min: 0.5, veto_e: 1.0}",
+    ]
+    plain, config = (load_config(profile, [f"workdir={tmp_path}", *x]) for x in ([], aimed))
+    job0 = next(j for j in sample_jobs(plain) if j.name == "gg")
+    job = next(j for j in sample_jobs(config) if j.name == "gg")
+    assert job.single_share == 0.5 and job.key != job0.key
+    dataset = EventDataset(job.path, job.key).prepare()
+    part = _partitions(config, job, dataset)[0]
+    summary = _generate_partition(part)
+    assert summary["metadata"]["single_share"] == 0.5
+    assert 0.1 * summary["n"] < summary["n_kept"] < 0.5 * summary["n"]
+    events, _ = read_events(part.out)
+    assert len(events) == summary["n_kept"]
+    meta = _sample_summary(job, [summary], {})
+    assert meta["single_photon_filter"] == {"e_min": 0.5, "veto_e": 1.0, "kept": len(events)}
+
+
 @pytest.mark.parametrize(
     ("process", "options"), [("tautau", {"tau_modes": {"mu": 0.6, "pi": 0.15}}), ("mumu", {})]
 )
@@ -430,6 +505,36 @@ def test_charged_filter_drops_no_event_the_zprime_selection_keeps(process, optio
     assert len(table) > 1000
     assert keep[table["event"].to_numpy()].all()
     assert keep.mean() < 0.85
+
+
+@pytest.mark.parametrize(
+    ("process", "options", "track_loss", "kept_max"),
+    [("gg", {"topology_share": 0.5, "single_share": 0.5}, None, 0.4),
+     ("ee", {"single_share": 0.5}, 0.5, 0.75)],
+)  # fmt: skip
+def test_single_photon_filter_drops_no_event_the_dark_photon_selection_keeps(  # type: ignore[no-untyped-def]
+    process, options, track_loss, kept_max
+):
+    """The dark-photon selection on the unfiltered, simulated sample: every selected event is
+    one SinglePhotonFilter(0.5, 1.0) keeps (it drops events with every photon and electron
+    lost, or two clear ones), while it drops a real share of the generated events (of the e e
+    sample aimed at the single-cluster regions, less)."""
+    from mlsearch.config import FeaturesConfig, SimulateConfig
+    from mlsearch.detector import simulate_events
+    from mlsearch.features import get_builder
+    from mlsearch.generate import generate_process
+    from mlsearch.generate.filters import SinglePhotonFilter
+    from mlsearch.io.events import truth_to_awkward
+
+    sample = generate_process(process, 150_000, 5, **options)
+    keep = SinglePhotonFilter(0.5, 1.0).keep(sample.pdg, sample.p4)
+    reco = simulate_events(
+        truth_to_awkward(sample), SimulateConfig(), np.random.default_rng(6), None, track_loss
+    )
+    table = get_builder("dark_photon").build(reco, FeaturesConfig())
+    assert len(table) > 1000
+    assert keep[table["event"].to_numpy()].all()
+    assert keep.mean() < kept_max
 
 
 @pytest.mark.slow

@@ -69,6 +69,26 @@ def test_isr_photon_angles_follow_the_initial_state_dipole():
     assert (theta > np.radians(30)).mean() == pytest.approx(wide, abs=4 * np.sqrt(wide / n))
 
 
+def test_dipole_density_is_the_samplers_normalised_pattern() -> None:
+    """dipole_photon_density integrates to 1 over [0, 1] (in log(1 - c), down to the dead
+    cone) and gives the sampler's share of photons in bins from 90 deg to inside 1 deg."""
+    from mlsearch.generate.dipole import dipole_photon_cos, dipole_photon_density
+    from mlsearch.physics.constants import M_E
+
+    beta = np.sqrt(1 - (M_E / (10.58 / 2)) ** 2)
+    log_t = np.linspace(np.log(1e-15), 0, 400_001)
+    t = np.exp(log_t)
+    total = np.trapezoid(dipole_photon_density(1 - t, np.full(t.shape, beta)) * t, log_t)
+    assert total == pytest.approx(1.0, abs=1e-6)
+    n = 1_000_000
+    c = dipole_photon_cos(n, np.full(n, beta), np.random.default_rng(8))
+    for lo, hi in ((0.0, 0.3), (0.3, 0.9), (0.9, 0.99), (0.99, 0.9999)):
+        x = np.linspace(lo, hi, 100_001)
+        expected = np.trapezoid(dipole_photon_density(x, np.full(x.shape, beta)), x)
+        share = ((c >= lo) & (c < hi)).mean()
+        assert share == pytest.approx(expected, abs=4 * np.sqrt(expected / n)), (lo, hi)
+
+
 def test_hard_wide_angle_isr_matches_the_exact_matrix_element():
     """Photons above 1 GeV at 30-150 deg with both muons there (CM frame): the events whose
     hardest photon is ISR give the ISR part of the exact O(alpha^3) e+e- -> mu+ mu- gamma

@@ -99,8 +99,10 @@ def generate_process(
     topology, weighted back or with the region left out of the rest: gamma gamma, two-photon
     events with one photon lost (generate/gg.py ``lost_photon_share``); e e, radiative
     Bhabhas with both leptons in the ECL outside the CDC (generate/bhabha.py ``ring_share``).
-    ``single_share``: e e only, the share in the single-cluster regions (one particle in the
-    ECL above 2 GeV, the two others down the beam pipe; generate/bhabha.py)."""
+    ``single_share``: the share aimed at a single-photon selection's regions: e e, one
+    particle in the ECL above 2 GeV and the two others down the beam pipe (generate/bhabha.py);
+    gamma gamma, the two-photon events whose ISR puts one photon above 2 GeV in the ECL and
+    leaves the others without a cluster (generate/gg.py, generate/gg_lost.py)."""
     if process not in PROCESSES:
         raise ConfigError(f"unknown process {process!r}; known: {', '.join(PROCESSES)}")
     info = PROCESSES[process]
@@ -110,8 +112,8 @@ def generate_process(
         raise ConfigError(f"tau decay modes are a tau tau option, not one of {process}")
     if topology_share and process not in ("gg", "ee"):
         raise ConfigError(f"topology_share is a gamma gamma and e e option, not one of {process}")
-    if single_share and process != "ee":
-        raise ConfigError(f"single_share is an e e option, not one of {process}")
+    if single_share and process not in ("gg", "ee"):
+        raise ConfigError(f"single_share is a gamma gamma and e e option, not one of {process}")
     if info.is_signal:
         if mass is None:
             raise ConfigError(f"{process} needs a mass [GeV] (--mass)")
@@ -124,7 +126,7 @@ def generate_process(
     if process == "gg":
         from mlsearch.generate.gg import generate_gg
 
-        return generate_gg(n_events, seed, energy_spread, topology_share)
+        return generate_gg(n_events, seed, energy_spread, topology_share, single_share)
     if process == "ee":
         from mlsearch.generate.bhabha import generate_ee
 

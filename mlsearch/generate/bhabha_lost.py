@@ -15,6 +15,12 @@ cells with the radiative channel's own (cos theta*, log E*) shape; its density
 (:func:`lost_photon_density`) is 0 elsewhere, so the radiative sampler mixes it with its
 usual photons, which keep every point of the region reachable.
 
+The two-photon background of the same search has the same shape one step removed: a hard
+ISR photon seen at a wide angle, one photon of the pair along its beam and the other, which
+balances the first two, in an ECL gap or past the ECL. ``photon_cells("no_cluster")`` keeps
+the cells where that recoiling photon leaves no cluster (the two-photon generator's aimed ISR
+channel, :mod:`mlsearch.generate.gg`).
+
 Its sibling, a lepton seen (a cluster whose track is lost, or in the ECL outside the CDC)
 with the other lepton and the photon down the beam pipe, needs the photon inside the
 beam-pipe bands of cos theta* (:func:`pipe_cos`, 10-16 and 161-170 deg in the CM frame),
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,6 +44,8 @@ from mlsearch.physics.kinematics import polar_angle
 
 __all__ = [
     "E_LOST_MIN",
+    "E_TOP",
+    "Target",
     "lost_photon_density",
     "lost_photons",
     "past_ecl",
@@ -56,7 +65,8 @@ _PHI = 8  # azimuths tried per grid point (the lab boost and crossing angle brea
 #: angle moves with the spectator's), and the cells are widened by _DILATE on each side
 _MARGIN_DEG = 3.0
 _DILATE = 2
-_E_TOP = math.sqrt(4 * E_HER * E_LER) / 2
+#: GeV: the beam energy in the CM frame (nominal beams)
+E_TOP = math.sqrt(4 * E_HER * E_LER) / 2
 #: the radiative channel's photons stop 10 deg from the beams (its THETA_GAMMA_MIN)
 _C_MAX = math.cos(math.radians(10.0))
 
@@ -69,7 +79,7 @@ def past_ecl(theta: FloatArray) -> NDArray[np.bool_]:
 
 
 def _log_e_edges() -> FloatArray:
-    return np.linspace(math.log(E_LOST_MIN), math.log(_E_TOP), _LOG_E_BINS + 1)
+    return np.linspace(math.log(E_LOST_MIN), math.log(E_TOP), _LOG_E_BINS + 1)
 
 
 def _recoil(k: FloatArray, sqrt_s: float, spectator: int) -> FloatArray:
@@ -81,13 +91,21 @@ def _recoil(k: FloatArray, sqrt_s: float, spectator: int) -> FloatArray:
     return np.stack([a - e_spec, -k[:, 1], -k[:, 2], -k[:, 3] - spectator * e_spec], axis=-1)
 
 
+#: what the recoiling particle must do in a cell of :func:`photon_cells`
+Target = Literal["pipe", "no_cluster", "in_gap"]
+
+
 @functools.cache
-def photon_cells() -> tuple[NDArray[np.int64], FloatArray]:
+def photon_cells(target: Target = "pipe") -> tuple[NDArray[np.int64], FloatArray]:
     """The photon grid's cells (flat index cos_bin * _LOG_E_BINS + log_e_bin) where the
-    recoiling lepton can stay past the ECL while the photon hits it (nominal beams, corners
-    and centre of each cell, _PHI azimuths, either spectator), widened by _DILATE, and each
-    cell's probability in :func:`lost_photons`: the radiative channel's photon density
-    (1/(1 - cos^2) in cos theta*, uniform in log E*) integrated over the cell."""
+    photon hits the ECL and the recoiling particle can stay past the ECL, _MARGIN_DEG inside
+    its edge (``target`` "pipe": a lepton down the beam pipe) or leave no cluster (
+    "no_cluster": a photon in a gap or past the ECL) - or, ``target`` "in_gap", where the
+    photon falls into a gap between the ECL's parts and the recoiling photon hits the ECL
+    (nominal beams, corners and centre of each cell, _PHI azimuths, either spectator),
+    widened by _DILATE, and each cell's probability in :func:`lost_photons`: the radiative
+    channel's photon density (1/(1 - cos^2) in cos theta*, uniform in log E*; the ISR dipole
+    pattern's too, away from the beams) integrated over the cell."""
     cos_edges = np.linspace(-1.0, 1.0, _COS_BINS + 1)
     e_edges = _log_e_edges()
     fractions = np.array([0.0, 0.5, 1.0])
@@ -107,7 +125,10 @@ def photon_cells() -> tuple[NDArray[np.int64], FloatArray]:
     ).reshape(-1, 4)
     beams = sample_beams(len(k), np.random.default_rng(0), energy_spread=False)
     sqrt_s = float(beams.sqrt_s[0])
-    photon_seen = in_ecl(polar_angle(cms_to_lab(k[:, None], beams)[:, 0]))
+    theta_k = polar_angle(cms_to_lab(k[:, None], beams)[:, 0])
+    photon_seen = in_ecl(theta_k)
+    if target == "in_gap":  # the photon in a gap between the ECL's parts, the recoil seen
+        photon_seen = ~photon_seen & ~past_ecl(theta_k)
     low, high = (
         math.radians(ECL_THETA_DEG[0][0] + _MARGIN_DEG),
         math.radians(ECL_THETA_DEG[2][1] - _MARGIN_DEG),
@@ -115,7 +136,11 @@ def photon_cells() -> tuple[NDArray[np.int64], FloatArray]:
     possible = np.zeros(len(k), dtype=bool)
     for spectator in (1, -1):
         theta = polar_angle(cms_to_lab(_recoil(k, sqrt_s, spectator)[:, None], beams)[:, 0])
-        possible |= photon_seen & ((theta < low) | (theta > high))
+        if target == "pipe":
+            lost = (theta < low) | (theta > high)
+        else:
+            lost = ~in_ecl(theta) if target == "no_cluster" else in_ecl(theta)
+        possible |= photon_seen & lost
     cell = possible.reshape(_COS_BINS, _LOG_E_BINS, -1).any(axis=-1)
     for axis in (0, 1):
         cell = np.apply_along_axis(dilate, axis, cell, _DILATE)
@@ -126,11 +151,13 @@ def photon_cells() -> tuple[NDArray[np.int64], FloatArray]:
     return flat, mass.ravel()[flat] / mass.sum()
 
 
-def lost_photons(n: int, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
-    """n photons (cos theta*, E* [GeV]) drawn over :func:`photon_cells`: a cell by its
-    probability, then uniform in cos theta* and log E* inside it (the cos range clipped at
-    the radiative channel's 10 deg)."""
-    cells, prob = photon_cells()
+def lost_photons(
+    n: int, rng: np.random.Generator, target: Target = "pipe"
+) -> tuple[FloatArray, FloatArray]:
+    """n photons (cos theta*, E* [GeV]) drawn over :func:`photon_cells` of ``target``: a cell
+    by its probability, then uniform in cos theta* and log E* inside it (the cos range
+    clipped at the radiative channel's 10 deg)."""
+    cells, prob = photon_cells(target)
     chosen = cells[rng.choice(len(cells), size=n, p=prob)]
     i_cos, i_e = np.divmod(chosen, _LOG_E_BINS)
     low, high = _clipped_bins(_COS_BINS)
@@ -154,17 +181,17 @@ def _cos_bin(cos_t: FloatArray, bins: int) -> NDArray[np.int64]:
 
 
 @functools.cache
-def _cell_table() -> FloatArray:
-    cells, prob = photon_cells()
+def _cell_table(target: Target) -> FloatArray:
+    cells, prob = photon_cells(target)
     table = np.zeros(_COS_BINS * _LOG_E_BINS)
     table[cells] = prob
     return table
 
 
-def lost_photon_density(cos_t: FloatArray, e: FloatArray) -> FloatArray:
-    """The density of :func:`lost_photons` in (cos theta*, E* [GeV]) [GeV^-1]; 0 off its
-    cells."""
-    table = _cell_table()
+def lost_photon_density(cos_t: FloatArray, e: FloatArray, target: Target = "pipe") -> FloatArray:
+    """The density of :func:`lost_photons` of ``target`` in (cos theta*, E* [GeV])
+    [GeV^-1]; 0 off its cells."""
+    table = _cell_table(target)
     log_e = np.log(np.where(e > 0, e, 1.0))
     e_edges = _log_e_edges()
     i_e = np.floor((log_e - e_edges[0]) / (e_edges[1] - e_edges[0])).astype(np.int64)

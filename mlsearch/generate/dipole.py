@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["dipole_photon_cos"]
+__all__ = ["dipole_photon_cos", "dipole_photon_density"]
 
 FloatArray = NDArray[np.float64]
 
@@ -35,3 +35,13 @@ def dipole_photon_cos(n: int, beta_e: FloatArray, rng: np.random.Generator) -> F
         out[todo[ok]] = c[ok]
         todo = todo[~ok]
     return out
+
+
+def dipole_photon_density(c: FloatArray, beta_e: FloatArray) -> FloatArray:
+    """The density of :func:`dipole_photon_cos` at c in [0, 1]: (1 - c^2) / (1 - beta_e^2
+    c^2)^2 over its integral, atanh(beta_e) (1 + beta_e^2) / (2 beta_e^3) - 1 / (2 beta_e^2);
+    1 - beta_e^2 c^2 is written as 1 - c^2 + (1 - beta_e^2) c^2 to keep the dead cone."""
+    b2 = beta_e**2
+    norm = np.arctanh(beta_e) * (1 + b2) / (2 * beta_e**3) - 1 / (2 * b2)
+    one_minus = 1 - c**2
+    return np.asarray(one_minus / (one_minus + (1 - b2) * c**2) ** 2 / norm)

@@ -10,13 +10,15 @@ checks the selected yield and distributions against an unfiltered sample).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.physics.acceptance import CDC_THETA
+from mlsearch.physics.acceptance import CDC_THETA, in_ecl
+from mlsearch.physics.kinematics import beam_four_momenta, boost, cms_boost_vector
 
-__all__ = ["CHARGED_PDG", "ChargedFilter"]
+__all__ = ["CHARGED_PDG", "ChargedFilter", "SinglePhotonFilter", "TruthFilter"]
 
 #: the particles the simulation can turn into tracks (|pdg|)
 CHARGED_PDG = (11, 13, 211, 321)
@@ -35,6 +37,7 @@ class ChargedFilter:
     ``ChargedFilter(2, 0.5)`` drops nothing the selection could keep, with 0.1 GeV of margin
     for the momentum resolution (0.3 % at 1 GeV)."""
 
+    NAME: ClassVar[str] = "charged_filter"  # its config key and metadata entry
     count: int
     p_min: float
 
@@ -54,3 +57,71 @@ class ChargedFilter:
         theta = np.arccos(np.clip(p4_lab[..., 3] / np.where(p > 0, p, 1.0), -1, 1))
         inside = (theta > CDC_THETA[0] - THETA_MARGIN) & (theta < CDC_THETA[1] + THETA_MARGIN)
         return np.asarray((charged & inside & (p >= self.p_min)).sum(axis=1) >= self.count)
+
+
+#: what :class:`SinglePhotonFilter` leaves to chance, in this simulation: a cluster's energy
+#: fluctuates by the resolution (< 5 % above 0.3 GeV) and leaks by a few per cent (one shower
+#: in ten by 3 % on average, exponentially): a particle's cluster is taken to reach at most
+#: 1.1x and at least 0.5x its CM energy; a shower's centre moves by < 1 deg on the face, so
+#: a particle "may hit" the ECL within 1 deg of its edges and gaps, and "surely hits" it
+#: 1.5 deg inside them; two showers 20 deg apart (~7 crystals) never merge into one cluster
+_GAIN_MAX, _LOSS_MAX = 1.1, 0.5
+_MAY_HIT_DEG, _SURE_HIT_DEG, _APART_DEG = 1.0, 1.5, 20.0
+#: the particles that shower in the ECL (photons, electrons)
+_SHOWERING = (22, 11)
+
+
+@dataclass(frozen=True)
+class SinglePhotonFilter:
+    """Keep the events a single-photon selection can select: some photon or electron may hit
+    the ECL with a CM energy that could make a cluster above ``e_min`` [GeV], and no two
+    photons or electrons, 20 deg apart, surely make clusters above ``veto_e`` [GeV, CM] (the
+    selection vetoes a second cluster above it, and any track).
+
+    For the dark-photon search (features.single_photon_e_min 0.5, second_photon_e_max 1.0)
+    ``SinglePhotonFilter(0.5, 1.0)`` drops the events where every photon and electron goes
+    down the beam pipe or into a gap (selected only if beam background, 20 MeV +
+    Exponential(30 MeV) per cluster, made an in-time cluster above 0.5 GeV: a chance below
+    1e-7) and those with two clear photons or electrons; the selection's cuts must not be
+    looser than the filter's (the config checks it)."""
+
+    NAME: ClassVar[str] = "single_photon_filter"
+    e_min: float
+    veto_e: float
+
+    def keep(self, pdg: NDArray[np.int32], p4_lab: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Per event, from fixed slots: pdg (n, k), lab four-momenta (n, k, 4) [GeV].
+
+        >>> f = SinglePhotonFilter(0.5, 1.0)
+        >>> seen = [3.0, 3.0, 0.0, 0.0]; pipe = [5.0, 0.0, 0.1, 5.0]; soft = [0.2, 0.2, 0, 0]
+        >>> other = [3.0, -3.0, 0.0, 0.0]
+        >>> f.keep(np.full((4, 2), 22), np.array([[seen, pipe], [pipe, pipe], [soft, pipe],
+        ...        [seen, other]])).tolist()
+        [True, False, False, False]
+        """
+        electron, positron = beam_four_momenta()
+        beta = cms_boost_vector(electron + positron)
+        e_cms = boost(p4_lab, np.broadcast_to(beta, (*p4_lab.shape[:-1], 3)))[..., 0]
+        p = np.linalg.norm(p4_lab[..., 1:], axis=-1)
+        theta = np.arccos(np.clip(p4_lab[..., 3] / np.where(p > 0, p, 1.0), -1, 1))
+        exists = p4_lab[..., 0] > 0
+        showering = exists & np.isin(np.abs(pdg), _SHOWERING)
+        # steps of 0.25 deg: the narrowest gap (barrel - forward endcap) is 0.8 deg wide
+        may_hit, sure_hit = np.zeros(theta.shape, dtype=bool), np.ones(theta.shape, dtype=bool)
+        for step in np.arange(-_SURE_HIT_DEG, _SURE_HIT_DEG + 0.01, 0.25):
+            inside = in_ecl(theta + np.radians(step))
+            sure_hit &= inside
+            if abs(step) <= _MAY_HIT_DEG:
+                may_hit |= inside
+        visible = showering & may_hit & (e_cms * _GAIN_MAX >= self.e_min)
+        # an electron that surely hits the ECL fails the selection twice over: tracked, the
+        # track veto; untracked, its neutral cluster (brems takes < 30 % of its energy)
+        clear = showering & sure_hit & (e_cms * _LOSS_MAX > self.veto_e)
+        unit = p4_lab[..., 1:] / np.where(p > 0, p, 1.0)[..., None]
+        apart = np.einsum("nid,njd->nij", unit, unit) < np.cos(np.radians(_APART_DEG))
+        two_clear = (clear[:, :, None] & clear[:, None, :] & apart).any(axis=(1, 2))
+        return np.asarray(visible.any(axis=1) & ~two_clear)
+
+
+#: the filters a generated sample can pass through before the simulation
+TruthFilter = ChargedFilter | SinglePhotonFilter

@@ -30,7 +30,8 @@ from numpy.typing import NDArray
 
 from mlsearch.errors import ConfigError
 from mlsearch.generate.dark_photon import SQRT_S_MAX, electron_beta
-from mlsearch.generate.isr import with_isr
+from mlsearch.generate.gg_lost import aimed_isr, aimed_isr_density, boosted_cos, boosted_density
+from mlsearch.generate.isr import AimedIsr, with_isr
 from mlsearch.generate.phase_space import (
     collinear_cos,
     collinear_cos_density,
@@ -89,9 +90,11 @@ def _band_density(cos_t: FloatArray) -> FloatArray:
     return np.where(inside, 1.0 / float((high - low).sum()), 0.0)
 
 
-def _two_photon_trial(lost_photon_share: float) -> Trial:
+def _two_photon_trial(lost_photon_share: float, boosted_share: float = 0.0) -> Trial:
     """The e+e- -> gamma gamma Born trial; with ``lost_photon_share`` > 0 a mixture of the
-    collinear-peak sampling and the lost-photon bands."""
+    collinear-peak sampling and the lost-photon bands, with ``boosted_share`` > 0 also of
+    the bands of a pair boosted by a hard ISR photon (:func:`~mlsearch.generate.gg_lost.
+    boosted_bands`, where its s' has them)."""
     beta = electron_beta(SQRT_S_MAX)
 
     def trial(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
@@ -99,17 +102,44 @@ def _two_photon_trial(lost_photon_share: float) -> Trial:
         n: int = sqrt_s.shape[0]
         cos_t = collinear_cos(n, beta, rng)
         density = collinear_cos_density(cos_t, beta)
+        band = np.zeros(n, dtype=bool)
         if lost_photon_share > 0:
             band = rng.uniform(size=n) < lost_photon_share
             cos_t = np.where(band, _band_cos(n, rng), cos_t)
             density = (1 - lost_photon_share) * collinear_cos_density(
                 cos_t, beta
             ) + lost_photon_share * _band_density(cos_t)
+        if boosted_share > 0:  # only then: the other samplers keep their random streams
+            cos_t, density = _boosted(sqrt_s**2, cos_t, band, lost_photon_share, boosted_share, rng)
         phi = rng.uniform(0, 2 * np.pi, n)
         w = 0.5 * dark_photon_dsigma_dcos(sqrt_s**2, 0.0, cos_t, beta)
         return two_body(sqrt_s, 0.0, 0.0, cos_t, phi), w / density
 
     return trial
+
+
+def _boosted(
+    s_red: FloatArray,
+    cos_t: FloatArray,
+    band: NDArray[np.bool_],
+    lost_photon_share: float,
+    boosted_share: float,
+    rng: np.random.Generator,
+) -> tuple[FloatArray, FloatArray]:
+    """Redraw events outside the lost-photon bands (``band``) over the boosted bands of their
+    s', where it has them, so that ``boosted_share`` of all events come from those; the
+    cos(theta) and the mixture's density of every event."""
+    beta = electron_beta(SQRT_S_MAX)
+    drawn, usable = boosted_cos(s_red, rng)
+    pick = rng.uniform(size=len(s_red)) < boosted_share / (1 - lost_photon_share)
+    cos_t = np.where(usable & ~band & pick, drawn, cos_t)
+    share = np.where(usable, boosted_share, 0.0)
+    density = (1 - lost_photon_share - share) * collinear_cos_density(cos_t, beta) + share * (
+        boosted_density(s_red, cos_t)
+    )
+    if lost_photon_share > 0:
+        density = density + lost_photon_share * _band_density(cos_t)
+    return np.asarray(cos_t), np.asarray(density)
 
 
 def _in_three_photon_cuts(p: FloatArray) -> NDArray[np.bool_]:
@@ -119,10 +149,18 @@ def _in_three_photon_cuts(p: FloatArray) -> NDArray[np.bool_]:
     return np.asarray((e > E3_MIN) & (np.abs(cos_t) < math.cos(math.radians(THETA3_MIN))))
 
 
-def _two_photon_isr(lost_photon_share: float) -> Trial:
+def _two_photon_isr(lost_photon_share: float, single_share: float = 0.0) -> Trial:
     """gamma gamma with ISR: slots photon, photon, ISR photon along e-, along e+; events with
-    three photons inside the three-photon cuts are left to that channel (weight 0)."""
-    radiated = with_isr(_two_photon_trial(lost_photon_share), 0.0, ordered_photons=(0, 1))
+    three photons inside the three-photon cuts are left to that channel (weight 0). With
+    ``single_share`` > 0 that share of the events draws one ISR photon over the cells
+    where it is seen above 2 GeV (CM) while a pair photon along a beam and the other, which
+    balances both, leave no cluster (:func:`~mlsearch.generate.bhabha_lost.photon_cells`
+    "no_cluster")."""
+    aimed = AimedIsr(single_share, aimed_isr, aimed_isr_density) if single_share > 0 else None
+    boosted = single_share * (1 - lost_photon_share)
+    radiated = with_isr(
+        _two_photon_trial(lost_photon_share, boosted), 0.0, ordered_photons=(0, 1), aimed=aimed
+    )
 
     def trial(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
         p, w = radiated(beams, rng)
@@ -170,18 +208,29 @@ def _three_photon(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, F
 
 
 def generate_gg(
-    n_events: int, seed: int, energy_spread: bool = True, lost_photon_share: float = 0.0
+    n_events: int,
+    seed: int,
+    energy_spread: bool = True,
+    lost_photon_share: float = 0.0,
+    single_share: float = 0.0,
 ) -> TruthSample:
     """n weighted e+e- -> gamma gamma (gamma) events (lab frame); slots: four photons (two-photon
     events: the two hard photons and the ISR photons along e- and e+, E = 0 when softer than
     1 keV; three-photon events: three photons and an empty slot). Weights sum to
     sigma_2gamma(ISR) + sigma_3gamma(cuts). ``lost_photon_share``: the share of the
-    two-photon events drawn in the lost-photon bands (0: the collinear peaks alone)."""
-    if not 0 <= lost_photon_share < 1:
-        raise ConfigError(f"gg: lost_photon_share must be in [0, 1), not {lost_photon_share}")
+    two-photon events drawn in the lost-photon bands (0: the collinear peaks alone);
+    ``single_share``: the share whose ISR photon is aimed at the single-photon region (a
+    wide-angle photon seen, both photons of the pair lost)."""
+    for name, share in (("lost_photon_share", lost_photon_share), ("single_share", single_share)):
+        if not 0 <= share < 1:
+            raise ConfigError(f"gg: {name} must be in [0, 1), not {share}")
     n3 = round(n_events * THREE_PHOTON_FRACTION)
     two = weighted_events(
-        "gg2", n_events - n3, seed, _two_photon_isr(lost_photon_share), energy_spread=energy_spread
+        "gg2",
+        n_events - n3,
+        seed,
+        _two_photon_isr(lost_photon_share, single_share),
+        energy_spread=energy_spread,
     )
     three = weighted_events("gg3", n3, seed, _three_photon, energy_spread=energy_spread)
     sigma = two.cross_section_fb + three.cross_section_fb
@@ -198,5 +247,6 @@ def generate_gg(
             "three_photon_cuts": {"e_min_gev": E3_MIN, "theta_min_deg": THETA3_MIN},
             "isr": "two-photon channel: structure functions, dipole angles, ordered",
             **({"lost_photon_share": lost_photon_share} if lost_photon_share else {}),
+            **({"single_share": single_share} if single_share else {}),
         },
     )

@@ -20,12 +20,13 @@ radiating e- (:func:`hard_axis`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.generate.dipole import dipole_photon_cos
+from mlsearch.generate.dipole import dipole_photon_cos, dipole_photon_density
 from mlsearch.generate.unweight import Trial
 from mlsearch.physics.beams import Beams
 from mlsearch.physics.constants import ALPHA_EM, M_E
@@ -34,6 +35,7 @@ from mlsearch.physics.kinematics import boost, invariant_mass2, rotate_z_to
 __all__ = [
     "HARD_CHANNEL",
     "Y_MIN_HARD",
+    "AimedIsr",
     "IsrChannels",
     "hard_axis",
     "hard_isr_factor",
@@ -160,8 +162,62 @@ def radiate_natural(n: int, beta: float, rng: np.random.Generator) -> tuple[Floa
     weight D(y1) D(y2) / density, which lies in [0.25, 1.07]: for unweighted samples (the
     signals), where a flat weight keeps the hit-or-miss efficient."""
     y = np.clip(rng.uniform(size=(n, 2)) ** (2 / beta), 1e-300, 1.0)
-    ratio = (1 + 3 * beta / 8) - (2 - y) * y ** (1 - beta / 2) / 2
-    return y, ratio.prod(axis=1)
+    return y, _natural_ratio(y, beta).prod(axis=1)
+
+
+def _natural_ratio(y: FloatArray, beta: float) -> FloatArray:
+    """D(y) over the leading power beta/2 y^(beta/2 - 1), per beam."""
+    return np.asarray((1 + 3 * beta / 8) - (2 - y) * y ** (1 - beta / 2) / 2)
+
+
+@dataclass(frozen=True)
+class AimedIsr:
+    """A channel of :func:`with_isr` that puts one ISR photon where a search needs it:
+    with probability ``share`` an event draws (cos theta* to +z, y) from ``draw`` (n, rng)
+    instead of the dipole pattern and the structure function's leading power; the photon is
+    the e-'s when cos theta* >= 0, else the e+'s (each beam radiates into its own
+    hemisphere), and ``density`` (cos theta*, y) is the draw's density there (0 where it
+    never goes). The weight D(y1) D(y2) / (mixture density) keeps the sample exact."""
+
+    share: float
+    draw: Callable[[int, np.random.Generator], tuple[FloatArray, FloatArray]]
+    density: Callable[[FloatArray, FloatArray], FloatArray]
+
+
+def _aim(
+    aimed: AimedIsr,
+    sqrt_s: FloatArray,
+    y: FloatArray,
+    photons: tuple[FloatArray, FloatArray],
+    beta: float,
+    rng: np.random.Generator,
+) -> tuple[FloatArray, tuple[FloatArray, FloatArray], FloatArray]:
+    """Replace one ISR photon of a ``share`` of the events by the aimed channel's; the fractions
+    y, the photons and the ISR weight D(y1) D(y2) / (mixture density) of every event."""
+    n = len(sqrt_s)
+    pick = rng.uniform(size=n) < aimed.share
+    cos_a, y_a = aimed.draw(n, rng)
+    phi = rng.uniform(0, 2 * np.pi, n)
+    e = sqrt_s / 2 * y_a
+    sin_a = np.sqrt(np.clip(1 - cos_a**2, 0, None))
+    photon = np.stack([e, e * sin_a * np.cos(phi), e * sin_a * np.sin(phi), e * cos_a], axis=-1)
+    y = y.copy()
+    out = []
+    for i, mine in enumerate((cos_a >= 0, cos_a < 0)):
+        chosen = pick & mine
+        y[:, i] = np.where(chosen, y_a, y[:, i])
+        out.append(np.where(chosen[:, None], photon, photons[i]))
+    beta_e = np.sqrt(np.clip(1 - (2 * M_E / sqrt_s) ** 2, 0, None))
+    odds = np.zeros(n)  # sum over beams of (aimed density) / (natural density)
+    for i in range(2):
+        e_i = np.where(out[i][:, 0] > 0, out[i][:, 0], 1.0)
+        cos_i = out[i][:, 3] / e_i
+        q = aimed.density(cos_i, y[:, i])
+        dipole = dipole_photon_density(np.abs(cos_i), beta_e)
+        natural = beta / 2 * y[:, i] ** (beta / 2 - 1) * dipole
+        odds += np.where(q > 0, q / np.where(q > 0, natural, 1.0), 0.0)
+    weight = _natural_ratio(y, beta).prod(axis=1) / (1 - aimed.share + aimed.share * odds)
+    return y, (out[0], out[1]), weight
 
 
 def isr_photons(
@@ -243,7 +299,12 @@ def _beams_at_rest(sqrt_s: FloatArray) -> Beams:
     return Beams(np.stack([half, zero, zero, p], -1), np.stack([half, zero, zero, -p], -1))
 
 
-def with_isr(trial: Trial, threshold: float, ordered_photons: tuple[int, ...] = ()) -> Trial:
+def with_isr(
+    trial: Trial,
+    threshold: float,
+    ordered_photons: tuple[int, ...] = (),
+    aimed: AimedIsr | None = None,
+) -> Trial:
     """The hard process ``trial`` (CM four-momenta (n, k, 4), weights [GeV^-2]) with ISR off
     both beams: its k particles, then the ISR photon along e- and the one along e+ (E = 0
     when softer than 1 keV). The hard process runs at the reduced CM energy sqrt(s') in the
@@ -260,14 +321,19 @@ def with_isr(trial: Trial, threshold: float, ordered_photons: tuple[int, ...] = 
     e+e- -> gamma A' at s' -> m^2, where its photon turns soft and dsigma diverges, would be
     counted on top of itself.
 
+    ``aimed``: a channel that draws one ISR photon where a search needs it (weighted back).
+
     The total cross section becomes the Born one convolved with the structure functions,
     including their soft and virtual O(alpha) correction (1 + 3 beta / 8 per beam)."""
 
     def radiated(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
         sqrt_s = beams.sqrt_s
         n = len(sqrt_s)
-        y, w_isr = radiate_natural(n, isr_beta(float(np.mean(sqrt_s**2))), rng)
+        beta = isr_beta(float(np.mean(sqrt_s**2)))
+        y, w_isr = radiate_natural(n, beta, rng)
         g1, g2 = isr_photons(sqrt_s, y, rng)
+        if aimed is not None:  # only then: the other samplers keep their random streams
+            y, (g1, g2), w_isr = _aim(aimed, sqrt_s, y, (g1, g2), beta, rng)
         rest, s_red, above = reduced_frame(sqrt_s, g1, g2, threshold**2 * 1.0001)
         g1, g2 = np.where(above[:, None], g1, 0.0), np.where(above[:, None], g2, 0.0)
         p, w = trial(_beams_at_rest(np.sqrt(s_red)), rng)

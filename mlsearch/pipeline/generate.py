@@ -14,7 +14,7 @@ import numpy as np
 from mlsearch.compute import executor
 from mlsearch.config import Config
 from mlsearch.generate import generate_process
-from mlsearch.generate.filters import ChargedFilter
+from mlsearch.generate.filters import TruthFilter
 from mlsearch.io.events import (
     EventDataset,
     part_metadata,
@@ -52,7 +52,7 @@ class _Partition:
     share: float
     tau_modes: tuple[tuple[str, float], ...] = ()
     radiation: bool = True
-    charged_filter: ChargedFilter | None = None
+    truth_filter: TruthFilter | None = None
     topology_share: float = 0.0
     single_share: float = 0.0
 
@@ -85,7 +85,7 @@ def _partitions(config: Config, job: SampleJob, dataset: EventDataset) -> list[_
             n / job.n_events,
             job.tau_modes,
             gen.signal.radiation,
-            job.charged_filter,
+            job.truth_filter,
             job.topology_share,
             job.single_share,
         )
@@ -110,8 +110,8 @@ def _generate_partition(part: _Partition) -> dict[str, Any]:
     )  # fmt: skip
     events = truth_to_awkward(sample)
     kept = len(sample)
-    if part.charged_filter is not None:
-        mask = part.charged_filter.keep(sample.pdg, sample.p4)
+    if part.truth_filter is not None:
+        mask = part.truth_filter.keep(sample.pdg, sample.p4)
         events, kept = events[mask], int(mask.sum())
     if part.offset:
         events = ak.with_field(events, events["event"] + part.offset, "event")
@@ -148,12 +148,12 @@ def _sample_summary(
         **parts[0]["metadata"],
         **(
             {
-                "charged_filter": {
-                    **asdict(job.charged_filter),
+                job.truth_filter.NAME: {
+                    **asdict(job.truth_filter),
                     "kept": sum(p["n_kept"] for p in parts),
                 }
             }
-            if job.charged_filter
+            if job.truth_filter
             else {}
         ),
     }

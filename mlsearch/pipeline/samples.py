@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mlsearch.config import Config
 from mlsearch.errors import InputError
-from mlsearch.generate.filters import ChargedFilter
+from mlsearch.generate.filters import ChargedFilter, SinglePhotonFilter, TruthFilter
 from mlsearch.physics.acceptance import TrackAcceptance
 from mlsearch.pipeline.cache import stage_key
 from mlsearch.pipeline.paths import Paths
@@ -37,7 +37,7 @@ class SampleJob:
     n_generated: int | None = None
     tau_modes: tuple[tuple[str, float], ...] = ()  # tau tau: importance-sampled decay modes
     forced_misid: str | None = None  # simulation: importance-sampled fakes of this ID
-    charged_filter: ChargedFilter | None = None  # truth filter before the simulation
+    truth_filter: TruthFilter | None = None  # before the simulation
     #: share of the events drawn in the generator's focused topology (gamma gamma: a photon
     #: lost, lost_photon_share; e e: both leptons in the ECL outside the CDC, ring_share)
     topology_share: float = 0.0
@@ -76,8 +76,9 @@ def _background_jobs(config: Config) -> list[SampleJob]:
         acceptance = (
             TrackAcceptance(pt_min=config.simulate.track_pt_min) if bkg.in_acceptance else None
         )
-        spec = bkg.charged_filter
+        spec, photon = bkg.charged_filter, bkg.single_photon_filter
         charged = ChargedFilter(spec.count, spec.p_min) if spec else None
+        single = SinglePhotonFilter(photon.e_min, photon.veto_e) if photon else None
         key = stage_key(
             "generate", bkg.process, bkg.n_events, gen.energy_spread, config.seed,
             _source_digest(bkg.file), bkg.in_acceptance,
@@ -85,6 +86,7 @@ def _background_jobs(config: Config) -> list[SampleJob]:
             bkg.cross_section_fb, bkg.n_generated, *_split(config, bkg.n_events),
             *([sorted(bkg.tau_modes.items())] if bkg.tau_modes else []),
             *([astuple(charged)] if charged else []),
+            *([("single_photon_filter", *astuple(single))] if single else []),
             *([("lost_photon_share", bkg.lost_photon_share)] if bkg.lost_photon_share else []),
             *([("ring_share", bkg.ring_share)] if bkg.ring_share else []),
             *([("single_share", bkg.single_share)] if bkg.single_share else []),
@@ -93,7 +95,8 @@ def _background_jobs(config: Config) -> list[SampleJob]:
             SampleJob(bkg.process, bkg.process, bkg.n_events, None, None,
                       events / f"{bkg.process}.parquet", key, False, bkg.file, acceptance,
                       bkg.ntuple, bkg.cross_section_fb, bkg.n_generated,
-                      tuple(sorted((bkg.tau_modes or {}).items())), bkg.forced_misid, charged,
+                      tuple(sorted((bkg.tau_modes or {}).items())), bkg.forced_misid,
+                      charged or single,
                       bkg.lost_photon_share or bkg.ring_share, bkg.track_loss,
                       bkg.single_share)
         )  # fmt: skip

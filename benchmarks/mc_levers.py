@@ -19,8 +19,8 @@ class Case:
     """One row: ``search``'s selection on ``n`` events of ``process``; ``options`` go to the
     generator (``isr``: mu mu's radiation sampling, "plain" for the structure functions' own),
     ``forced`` and ``track_loss`` to the simulation, ``charged`` is a (count, p_min) truth
-    filter, ``region`` a range of the search variable [GeV^2] the effective luminosity is
-    taken in."""
+    filter and ``single_photon`` an (e_min, veto_e) one, ``region`` a range of the search
+    variable [GeV^2] the effective luminosity is taken in."""
 
     label: str
     search: str
@@ -31,11 +31,12 @@ class Case:
     charged: tuple[int, float] | None = None
     region: tuple[float, float] | None = None
     track_loss: float | None = None
+    single_photon: tuple[float, float] | None = None
 
     @property
     def is_plain(self) -> bool:
         return (not self.options or self.options.get("isr") == "plain") and not (
-            self.forced or self.charged or self.track_loss
+            self.forced or self.charged or self.track_loss or self.single_photon
         )
 
 
@@ -62,6 +63,15 @@ CASES: tuple[Case, ...] = (
          "dark_photon", "gg", 1_000_000, region=(-20.0, 23.0)),
     Case("gamma gamma, dark-photon selection at M_miss^2 < 23 GeV^2, lost_photon_share 0.5",
          "dark_photon", "gg", 1_000_000, {"topology_share": 0.5}, region=(-20.0, 23.0)),
+    Case("gamma gamma, dark-photon selection at M_miss^2 47-67 GeV^2 (E* 2.1-3.1 GeV), plain",
+         "dark_photon", "gg", 1_000_000, region=(47.0, 67.0)),
+    Case("gamma gamma, dark-photon selection at M_miss^2 47-67 GeV^2, lost_photon_share 0.5",
+         "dark_photon", "gg", 1_000_000, {"topology_share": 0.5},
+         region=(47.0, 67.0)),
+    Case("gamma gamma, dark-photon selection at M_miss^2 47-67 GeV^2, lost_photon_share 0.5 + "
+         "single_share 0.5 + single_photon_filter", "dark_photon", "gg", 1_000_000,
+         {"topology_share": 0.5, "single_share": 0.5}, region=(47.0, 67.0),
+         single_photon=(0.5, 1.0)),
     Case("e e, dark-photon selection at M_miss^2 55-67 GeV^2, plain", "dark_photon", "ee",
          1_000_000, region=(55.0, 67.0)),
     Case("e e, dark-photon selection at M_miss^2 55-67 GeV^2, track_loss 0.5", "dark_photon",
@@ -69,6 +79,9 @@ CASES: tuple[Case, ...] = (
     Case("e e, dark-photon selection at M_miss^2 55-67 GeV^2, single_share 0.5 + track_loss "
          "0.5", "dark_photon", "ee", 1_000_000, {"single_share": 0.5}, region=(55.0, 67.0),
          track_loss=0.5),
+    Case("e e, dark-photon selection at M_miss^2 55-67 GeV^2, single_share 0.5 + track_loss "
+         "0.5 + single_photon_filter", "dark_photon", "ee", 1_000_000, {"single_share": 0.5},
+         region=(55.0, 67.0), track_loss=0.5, single_photon=(0.5, 1.0)),
     Case("e e, ALP selection, plain", "alp", "ee", 1_000_000),
     Case("e e, ALP selection, ring_share 0.9", "alp", "ee", 1_000_000, {"topology_share": 0.9}),
     Case("e e, ALP selection, ring_share 0.945 + track_loss 0.5", "alp", "ee", 1_000_000,
@@ -98,7 +111,7 @@ def bench_mc_levers() -> list[tuple[str, str, str]]:
     from mlsearch.detector import simulate_events
     from mlsearch.features import get_builder
     from mlsearch.generate import generate_process
-    from mlsearch.generate.filters import ChargedFilter
+    from mlsearch.generate.filters import ChargedFilter, SinglePhotonFilter
     from mlsearch.io.events import truth_to_awkward
 
     # warm up (imports, first-call costs) so the first plain row is not charged for them
@@ -115,8 +128,15 @@ def bench_mc_levers() -> list[tuple[str, str, str]]:
         generated = time.perf_counter() - start
         truth = truth_to_awkward(sample)
         kept = len(sample)
-        if case.charged:
-            mask = ChargedFilter(*case.charged).keep(sample.pdg, sample.p4)
+        truth_filter = (
+            ChargedFilter(*case.charged)
+            if case.charged
+            else SinglePhotonFilter(*case.single_photon)
+            if case.single_photon
+            else None
+        )
+        if truth_filter is not None:
+            mask = truth_filter.keep(sample.pdg, sample.p4)
             truth, kept = truth[mask], int(mask.sum())
         reco = simulate_events(
             truth, SimulateConfig(), np.random.default_rng(12), case.forced, case.track_loss
@@ -141,7 +161,7 @@ def bench_mc_levers() -> list[tuple[str, str, str]]:
             plain_rate = rate
         filtered = (
             f", kept {kept / seconds:,.0f}/s ({kept / case.n:.0%} pass the filter)"
-            if case.charged
+            if truth_filter is not None
             else ""
         )
         rows.append(

@@ -4,7 +4,7 @@ sampling, the weighted FSR against the unweighted one, the truth filter against 
 unfiltered, simulated and selected tau tau and mu mu samples, the lost-photon sampling of
 gamma gamma through the dark-photon selection, the biased track loss on e e, and the final-state
 channels of the radiative Bhabha and its ring sampling (ring_share) in the ALP search's e e
-topology.
+topology, and the aimed ISR of gamma gamma (single_share) in the single-photon region.
 
     ./dev python scripts/validate_mc_sampling.py
 """
@@ -258,6 +258,41 @@ def bhabha_channel(n: int = 500_000) -> None:
               f"N_eff / N {w.sum() ** 2 / (w**2).sum() / len(w):.3f}")  # fmt: skip
 
 
+def gg_single_share(n: int = 300_000, chunks_plain: int = 12, chunks_aimed: int = 4) -> None:
+    """The two-photon channel of gamma gamma with and without single_share 0.5 (both with
+    lost_photon_share 0.5), at truth level: one photon in the ECL with CM energy in the bin,
+    nothing else above 1 GeV; cross sections [GeV^-2] and effective events per event."""
+    from mlsearch.generate.gg import _two_photon_isr
+    from mlsearch.physics.acceptance import in_ecl
+    from mlsearch.physics.beams import cms_to_lab, sample_beams
+    from mlsearch.physics.kinematics import polar_angle
+
+    bins = ((2.0, 2.3), (2.3, 2.6), (2.6, 2.9), (2.9, 3.2), (3.2, 4.0), (4.0, 4.8))
+    per_event = []
+    for share, chunks in ((0.0, chunks_plain), (0.5, chunks_aimed)):
+        s, s2 = np.zeros(len(bins)), np.zeros(len(bins))
+        total, total2 = 0.0, 0.0
+        for c in range(chunks):
+            rng = np.random.default_rng(100 + c)
+            beams = sample_beams(n, rng, energy_spread=True)
+            p, w = _two_photon_isr(0.5, share)(beams, rng)
+            seen = in_ecl(polar_angle(cms_to_lab(p, beams))) & (p[..., 0] > 0.1)
+            e = np.where(seen, p[..., 0], 0.0)
+            first, second = e.max(axis=1), np.sort(e, axis=1)[:, -2]
+            total, total2 = total + w.sum(), total2 + (w**2).sum()
+            for i, (lo, hi) in enumerate(bins):
+                m = (first > lo) & (first < hi) & (second < 1.0)
+                s[i], s2[i] = s[i] + w[m].sum(), s2[i] + (w[m] ** 2).sum()
+        big_n = n * chunks
+        print(f"gamma gamma two-photon channel, single_share {share}, {big_n} events: sigma "
+              f"{total / big_n:.5e} +- {np.sqrt(total2) / big_n:.2e} GeV^-2")  # fmt: skip
+        for i, (lo, hi) in enumerate(bins):
+            print(f"  E* {lo}-{hi} GeV: {s[i] / big_n:.4e} +- {np.sqrt(s2[i]) / big_n:.2e}, "
+                  f"N_eff {s[i] ** 2 / s2[i]:.0f}")  # fmt: skip
+        per_event.append(s**2 / s2 / big_n)
+    print("  effective events per event, aimed / plain:", np.round(per_event[1] / per_event[0], 1))
+
+
 if __name__ == "__main__":
     radiation_sampling()
     weighted_fsr()
@@ -269,3 +304,4 @@ if __name__ == "__main__":
     aimed_strata()
     aimed_selection()
     bhabha_channel()
+    gg_single_share()

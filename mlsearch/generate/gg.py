@@ -13,7 +13,11 @@ With ``lost_photon_share`` > 0 that share of the two-photon events draws cos(the
 in the bands where one photon of the pair leaves no cluster (a barrel-endcap gap, or past the
 backward endcap while its partner is in the forward one: :func:`lost_photon_bands`) - the
 events that pass a single-photon selection - and every event is weighted by the true
-dsigma/dcos over the mixture's density, so the sample stays unbiased.
+dsigma/dcos over the mixture's density, so the sample stays unbiased. With ``single_share``
+> 0 that share of the two-photon events draws its ISR from the aimed channel of
+:mod:`mlsearch.generate.gg_lost` (one photon of 2-4 GeV seen, the others lost: the
+single-photon background at high A' masses) and a share of the pair angles from the bands
+of the pair's boosted frame; weighted back the same way.
 gamma gamma gamma: Berends-Kleiss |M|^2 with 1/3! for identical photons (the sampler is
 cross-checked against flat RAMBO phase space in the tests), all three photons with CM energy
 above E3_MIN and CM polar angle within [THETA3_MIN, 180 - THETA3_MIN]. The soft and virtual
@@ -101,45 +105,28 @@ def _two_photon_trial(lost_photon_share: float, boosted_share: float = 0.0) -> T
         sqrt_s = beams.sqrt_s
         n: int = sqrt_s.shape[0]
         cos_t = collinear_cos(n, beta, rng)
-        density = collinear_cos_density(cos_t, beta)
         band = np.zeros(n, dtype=bool)
         if lost_photon_share > 0:
             band = rng.uniform(size=n) < lost_photon_share
             cos_t = np.where(band, _band_cos(n, rng), cos_t)
-            density = (1 - lost_photon_share) * collinear_cos_density(
-                cos_t, beta
-            ) + lost_photon_share * _band_density(cos_t)
+        boosted: float | FloatArray = 0.0  # per event: 0 where its s' has no boosted bands
         if boosted_share > 0:  # only then: the other samplers keep their random streams
-            cos_t, density = _boosted(sqrt_s**2, cos_t, band, lost_photon_share, boosted_share, rng)
+            # events outside the lost-photon bands are redrawn so that boosted_share of all
+            # events come from the boosted bands of their s', where it has them
+            drawn, usable = boosted_cos(sqrt_s**2, rng)
+            pick = rng.uniform(size=n) < boosted_share / (1 - lost_photon_share)
+            cos_t = np.where(usable & ~band & pick, drawn, cos_t)
+            boosted = np.where(usable, boosted_share, 0.0)
+        density = (1 - lost_photon_share - boosted) * collinear_cos_density(cos_t, beta)
+        if boosted_share > 0:
+            density = density + boosted * boosted_density(sqrt_s**2, cos_t)
+        if lost_photon_share > 0:
+            density = density + lost_photon_share * _band_density(cos_t)
         phi = rng.uniform(0, 2 * np.pi, n)
         w = 0.5 * dark_photon_dsigma_dcos(sqrt_s**2, 0.0, cos_t, beta)
         return two_body(sqrt_s, 0.0, 0.0, cos_t, phi), w / density
 
     return trial
-
-
-def _boosted(
-    s_red: FloatArray,
-    cos_t: FloatArray,
-    band: NDArray[np.bool_],
-    lost_photon_share: float,
-    boosted_share: float,
-    rng: np.random.Generator,
-) -> tuple[FloatArray, FloatArray]:
-    """Redraw events outside the lost-photon bands (``band``) over the boosted bands of their
-    s', where it has them, so that ``boosted_share`` of all events come from those; the
-    cos(theta) and the mixture's density of every event."""
-    beta = electron_beta(SQRT_S_MAX)
-    drawn, usable = boosted_cos(s_red, rng)
-    pick = rng.uniform(size=len(s_red)) < boosted_share / (1 - lost_photon_share)
-    cos_t = np.where(usable & ~band & pick, drawn, cos_t)
-    share = np.where(usable, boosted_share, 0.0)
-    density = (1 - lost_photon_share - share) * collinear_cos_density(cos_t, beta) + share * (
-        boosted_density(s_red, cos_t)
-    )
-    if lost_photon_share > 0:
-        density = density + lost_photon_share * _band_density(cos_t)
-    return np.asarray(cos_t), np.asarray(density)
 
 
 def _in_three_photon_cuts(p: FloatArray) -> NDArray[np.bool_]:
@@ -152,10 +139,10 @@ def _in_three_photon_cuts(p: FloatArray) -> NDArray[np.bool_]:
 def _two_photon_isr(lost_photon_share: float, single_share: float = 0.0) -> Trial:
     """gamma gamma with ISR: slots photon, photon, ISR photon along e-, along e+; events with
     three photons inside the three-photon cuts are left to that channel (weight 0). With
-    ``single_share`` > 0 that share of the events draws one ISR photon over the cells
-    where it is seen above 2 GeV (CM) while a pair photon along a beam and the other, which
-    balances both, leave no cluster (:func:`~mlsearch.generate.bhabha_lost.photon_cells`
-    "no_cluster")."""
+    ``single_share`` > 0 that share of the events draws one ISR photon from
+    :func:`~mlsearch.generate.gg_lost.aimed_isr` (seen or in a gap at a wide angle, or hard
+    along its beam) and single_share x (1 - lost_photon_share) of the pair angles from the
+    bands of the pair boosted by it: the single-photon region at 2-4 GeV."""
     aimed = AimedIsr(single_share, aimed_isr, aimed_isr_density) if single_share > 0 else None
     boosted = single_share * (1 - lost_photon_share)
     radiated = with_isr(
@@ -219,8 +206,8 @@ def generate_gg(
     1 keV; three-photon events: three photons and an empty slot). Weights sum to
     sigma_2gamma(ISR) + sigma_3gamma(cuts). ``lost_photon_share``: the share of the
     two-photon events drawn in the lost-photon bands (0: the collinear peaks alone);
-    ``single_share``: the share whose ISR photon is aimed at the single-photon region (a
-    wide-angle photon seen, both photons of the pair lost)."""
+    ``single_share``: the share whose ISR is aimed at the single-photon region (one photon
+    of 2-4 GeV seen, the others without a cluster)."""
     for name, share in (("lost_photon_share", lost_photon_share), ("single_share", single_share)):
         if not 0 <= share < 1:
             raise ConfigError(f"gg: {name} must be in [0, 1), not {share}")

@@ -448,6 +448,12 @@ class Config(_Strict):
                 )
         for bkg in self.generate.backgrounds:
             spec = bkg.single_photon_filter
+            if spec is not None and self.search != "dark_photon":
+                raise ValueError(
+                    f"background {bkg.process}: single_photon_filter keeps what a single-photon "
+                    f"selection can select; the {self.search} selection is not one (it would "
+                    "lose events)"
+                )
             if spec is not None and (
                 spec.e_min > self.features.single_photon_e_min
                 or spec.veto_e < self.features.second_photon_e_max

@@ -2,6 +2,7 @@
 lost-photon sampling of gamma gamma and the truth filter before the simulation give what the
 plain sampler gives, within MC errors."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -473,6 +474,14 @@ def test_gg_single_share_and_filter_reach_the_generator_through_the_pipeline(
     job0 = next(j for j in sample_jobs(plain) if j.name == "gg")
     job = next(j for j in sample_jobs(config) if j.name == "gg")
     assert job.single_share == 0.5 and job.key != job0.key
+    with pytest.raises(
+        ConfigError, match=re.escape("it needs e_min <= features.single_photon_e_min")
+    ):
+        load_config(profile, [*aimed, "generate.backgrounds.0.single_photon_filter={e_min: 0.8}"])
+    with pytest.raises(
+        ConfigError, match=re.escape("veto_e >= features.second_photon_e_max (1.0)")
+    ):
+        load_config(profile, ["generate.backgrounds.0.single_photon_filter={veto_e: 0.9}"])
     dataset = EventDataset(job.path, job.key).prepare()
     part = _partitions(config, job, dataset)[0]
     summary = _generate_partition(part)

@@ -18,8 +18,9 @@ usual photons, which keep every point of the region reachable.
 The two-photon background of the same search has the same shape one step removed: a hard
 ISR photon seen at a wide angle, one photon of the pair along its beam and the other, which
 balances the first two, in an ECL gap or past the ECL. ``photon_cells("no_cluster")`` keeps
-the cells where that recoiling photon leaves no cluster (the two-photon generator's aimed ISR
-channel, :mod:`mlsearch.generate.gg`).
+the cells where that recoiling photon leaves no cluster, ``photon_cells("in_gap")`` those
+where the photon itself falls into a gap and the recoiling one is seen (the two-photon
+generator's aimed ISR channel, :mod:`mlsearch.generate.gg_lost`).
 
 Its sibling, a lepton seen (a cluster whose track is lost, or in the ECL outside the CDC)
 with the other lepton and the photon down the beam pipe, needs the photon inside the
@@ -126,9 +127,10 @@ def photon_cells(target: Target = "pipe") -> tuple[NDArray[np.int64], FloatArray
     beams = sample_beams(len(k), np.random.default_rng(0), energy_spread=False)
     sqrt_s = float(beams.sqrt_s[0])
     theta_k = polar_angle(cms_to_lab(k[:, None], beams)[:, 0])
-    photon_seen = in_ecl(theta_k)
-    if target == "in_gap":  # the photon in a gap between the ECL's parts, the recoil seen
-        photon_seen = ~photon_seen & ~past_ecl(theta_k)
+    # where the photon must be: in the ECL, or ("in_gap") in a gap between its parts
+    photon_ok = in_ecl(theta_k)
+    if target == "in_gap":
+        photon_ok = ~photon_ok & ~past_ecl(theta_k)
     low, high = (
         math.radians(ECL_THETA_DEG[0][0] + _MARGIN_DEG),
         math.radians(ECL_THETA_DEG[2][1] - _MARGIN_DEG),
@@ -140,7 +142,7 @@ def photon_cells(target: Target = "pipe") -> tuple[NDArray[np.int64], FloatArray
             lost = (theta < low) | (theta > high)
         else:
             lost = ~in_ecl(theta) if target == "no_cluster" else in_ecl(theta)
-        possible |= photon_seen & lost
+        possible |= photon_ok & lost
     cell = possible.reshape(_COS_BINS, _LOG_E_BINS, -1).any(axis=-1)
     for axis in (0, 1):
         cell = np.apply_along_axis(dilate, axis, cell, _DILATE)

@@ -27,6 +27,12 @@ CHARGED_PDG = (11, 13, 211, 321)
 THETA_MARGIN = float(np.radians(1.0))
 
 
+def _momentum_and_polar(p4_lab: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
+    """|p| [GeV] and the polar angle [rad] of each slot (0 for empty ones)."""
+    p = np.linalg.norm(p4_lab[..., 1:], axis=-1)
+    return p, np.arccos(np.clip(p4_lab[..., 3] / np.where(p > 0, p, 1.0), -1, 1))
+
+
 @dataclass(frozen=True)
 class ChargedFilter:
     """Keep events with at least ``count`` charged particles (e, mu, pi, K) inside the CDC
@@ -53,8 +59,7 @@ class ChargedFilter:
         [False]
         """
         charged = np.isin(np.abs(pdg), CHARGED_PDG) & (p4_lab[..., 0] > 0)
-        p = np.linalg.norm(p4_lab[..., 1:], axis=-1)
-        theta = np.arccos(np.clip(p4_lab[..., 3] / np.where(p > 0, p, 1.0), -1, 1))
+        p, theta = _momentum_and_polar(p4_lab)
         inside = (theta > CDC_THETA[0] - THETA_MARGIN) & (theta < CDC_THETA[1] + THETA_MARGIN)
         return np.asarray((charged & inside & (p >= self.p_min)).sum(axis=1) >= self.count)
 
@@ -102,8 +107,7 @@ class SinglePhotonFilter:
         electron, positron = beam_four_momenta()
         beta = cms_boost_vector(electron + positron)
         e_cms = boost(p4_lab, np.broadcast_to(beta, (*p4_lab.shape[:-1], 3)))[..., 0]
-        p = np.linalg.norm(p4_lab[..., 1:], axis=-1)
-        theta = np.arccos(np.clip(p4_lab[..., 3] / np.where(p > 0, p, 1.0), -1, 1))
+        p, theta = _momentum_and_polar(p4_lab)
         exists = p4_lab[..., 0] > 0
         showering = exists & np.isin(np.abs(pdg), _SHOWERING)
         # steps of 0.25 deg: the narrowest gap (barrel - forward endcap) is 0.8 deg wide

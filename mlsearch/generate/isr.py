@@ -132,7 +132,7 @@ def radiate(
         back = (pick >= start) & (pick < start + channels.returning)
         y = np.where(back[:, None], 1 - RETURN_MIN**u, y)
     y = np.clip(y, 1e-300, 1.0)
-    soft_density = beta / 2 * y ** (beta / 2 - 1)
+    soft_density = _leading_power(y, beta)
     hard_density = np.where(y >= Y_MIN_HARD, 1 / (y * log_range), 0.0)
     soft = 1 - channels.hard - channels.single - channels.recoil - channels.returning
     density = soft * soft_density.prod(axis=1) + channels.hard * hard_density.prod(axis=1)
@@ -163,6 +163,23 @@ def radiate_natural(n: int, beta: float, rng: np.random.Generator) -> tuple[Floa
     signals), where a flat weight keeps the hit-or-miss efficient."""
     y = np.clip(rng.uniform(size=(n, 2)) ** (2 / beta), 1e-300, 1.0)
     return y, _natural_ratio(y, beta).prod(axis=1)
+
+
+def _leading_power(y: FloatArray, beta: float) -> FloatArray:
+    """The structure function's leading power beta/2 y^(beta/2 - 1): the density of
+    :func:`radiate_natural`'s y and of the soft channel of :func:`radiate`."""
+    return np.asarray(beta / 2 * y ** (beta / 2 - 1))
+
+
+def _beam_velocity(sqrt_s: FloatArray) -> FloatArray:
+    """The beams' velocity in the CM frame (the dipole pattern's beta_e)."""
+    return np.asarray(np.sqrt(np.clip(1 - (2 * M_E / sqrt_s) ** 2, 0, None)))
+
+
+def _photon(e: FloatArray, cos_t: FloatArray, phi: FloatArray) -> FloatArray:
+    """Photons (n, 4) of energy e [GeV] at polar cos_t and azimuth phi."""
+    sin_t = np.sqrt(np.clip(1 - cos_t**2, 0, None))
+    return np.stack([e, e * sin_t * np.cos(phi), e * sin_t * np.sin(phi), e * cos_t], axis=-1)
 
 
 def _natural_ratio(y: FloatArray, beta: float) -> FloatArray:
@@ -197,24 +214,21 @@ def _aim(
     n = len(sqrt_s)
     pick = rng.uniform(size=n) < aimed.share
     cos_a, y_a = aimed.draw(n, rng)
-    phi = rng.uniform(0, 2 * np.pi, n)
-    e = sqrt_s / 2 * y_a
-    sin_a = np.sqrt(np.clip(1 - cos_a**2, 0, None))
-    photon = np.stack([e, e * sin_a * np.cos(phi), e * sin_a * np.sin(phi), e * cos_a], axis=-1)
+    photon = _photon(sqrt_s / 2 * y_a, cos_a, rng.uniform(0, 2 * np.pi, n))
     y = y.copy()
     out = []
     for i, mine in enumerate((cos_a >= 0, cos_a < 0)):
         chosen = pick & mine
         y[:, i] = np.where(chosen, y_a, y[:, i])
         out.append(np.where(chosen[:, None], photon, photons[i]))
-    beta_e = np.sqrt(np.clip(1 - (2 * M_E / sqrt_s) ** 2, 0, None))
+    beta_e = _beam_velocity(sqrt_s)
     odds = np.zeros(n)  # sum over beams of (aimed density) / (natural density)
     for i in range(2):
         e_i = np.where(out[i][:, 0] > 0, out[i][:, 0], 1.0)
         cos_i = out[i][:, 3] / e_i
         q = aimed.density(cos_i, y[:, i])
         dipole = dipole_photon_density(np.abs(cos_i), beta_e)
-        natural = beta / 2 * y[:, i] ** (beta / 2 - 1) * dipole
+        natural = _leading_power(y[:, i], beta) * dipole
         odds += np.where(q > 0, q / np.where(q > 0, natural, 1.0), 0.0)
     weight = _natural_ratio(y, beta).prod(axis=1) / (1 - aimed.share + aimed.share * odds)
     return y, (out[0], out[1]), weight
@@ -227,16 +241,11 @@ def isr_photons(
     around the e- direction (+z), the second around the e+ direction, each at the dipole
     angle of :func:`~mlsearch.generate.dipole.dipole_photon_cos` and a uniform azimuth."""
     n = len(sqrt_s)
-    beta_e = np.sqrt(np.clip(1 - (2 * M_E / sqrt_s) ** 2, 0, None))
+    beta_e = _beam_velocity(sqrt_s)
     photons = []
     for i, sign in ((0, 1.0), (1, -1.0)):
         c = sign * dipole_photon_cos(n, beta_e, rng)
-        phi = rng.uniform(0, 2 * np.pi, n)
-        sin_t = np.sqrt(np.clip(1 - c**2, 0, None))
-        e = sqrt_s / 2 * y[:, i]
-        photons.append(
-            np.stack([e, e * sin_t * np.cos(phi), e * sin_t * np.sin(phi), e * c], axis=-1)
-        )
+        photons.append(_photon(sqrt_s / 2 * y[:, i], c, rng.uniform(0, 2 * np.pi, n)))
     return photons[0], photons[1]
 
 

@@ -173,35 +173,53 @@ def ring_share(n: int = 200_000) -> None:
         print(_line("  Bhabha channel: both leptons in the ring", w[born == 2]))
 
 
-def aimed_strata(n_born: int = 100_000, n_compton: int = 30_000, n_single: int = 200_000) -> None:
-    """The five strata drawn aimed at their regions against the plain samplers restricted
-    to them by rejection: the Bhabha channel with both leptons in the ring (band channel,
-    natural ISR), the radiative Compton region with the seen lepton and the photon in the
-    ring (photons drawn in the ring bands), the radiative single-cluster regions (photons
-    from the lost-photon cells; in the beam-pipe bands) and the Bhabha channel's (the pipe
-    channel, returning ISR)."""
+def aimed_strata(n_born: int = 100_000, n_compton: int = 30_000) -> None:
+    """The two ring strata drawn aimed at their regions against the plain samplers
+    restricted to them by rejection: the Bhabha channel with both leptons in the ring (band
+    channel, natural ISR) and the radiative Compton region with the seen lepton and the
+    photon in the ring (photons drawn in the ring bands)."""
     from mlsearch.generate import bhabha
-    from mlsearch.generate.unweight import weighted_events
 
-    single = bhabha.SINGLE
-    cases = (
-        ("Bhabha channel, both leptons in the ring", n_born,
+    _strata_closure((
+        ("Bhabha channel, both leptons in the ring", n_born, n_born,
          bhabha._bhabha_in(2, aimed=False), bhabha._bhabha_in(2)),
-        ("radiative, Compton region, lepton and photon in the ring", n_compton,
+        ("radiative, Compton region, lepton and photon in the ring", n_compton, n_compton,
          bhabha._radiative_in(bhabha.COMPTON_RING, aimed=False),
          bhabha._radiative_in(bhabha.COMPTON_RING)),
-        ("radiative, both leptons down the beam pipe, photon in the ECL above 2 GeV", n_single,
-         bhabha._radiative_in(single, False, False, True),
+    ))  # fmt: skip
+
+
+def single_strata(n_plain: int = 20_000, n_aimed: int = 200_000) -> None:
+    """The single-cluster strata (the seen particle within 20-141 deg) drawn aimed against
+    the plain samplers restricted to them by rejection: both leptons down the pipe (the cone
+    channels), a lepton seen (photons in the beam-pipe bands) and the Bhabha channel's (the
+    pipe channel, one-returning ISR); and, for the first, the effective events per trial
+    where the photon has E* 2.0-3.7 GeV (the A' masses 5.9-8 GeV)."""
+    from mlsearch.generate import bhabha
+
+    single = bhabha.SINGLE
+    _strata_closure((
+        ("radiative, both leptons down the beam pipe, photon in the ECL above 2 GeV", n_plain,
+         n_aimed, bhabha._radiative_in(single, False, False, True),
          bhabha._radiative_in(single, True, False, True)),
         ("radiative, a lepton in the ECL above 2 GeV, the other and the photon down the pipe",
-         n_single, bhabha._radiative_in(bhabha.SINGLE_LEPTON, False, False, True),
+         n_plain, n_aimed, bhabha._radiative_in(bhabha.SINGLE_LEPTON, False, False, True),
          bhabha._radiative_in(bhabha.SINGLE_LEPTON, True, False, True)),
-        ("Bhabha channel, a lepton in the ECL at 2-4.5 GeV, the other down the pipe", n_born,
-         bhabha._bhabha_in(bhabha.BORN_SINGLE, False, False, True),
+        ("Bhabha channel, a lepton in the ECL at 2-4.5 GeV, the other down the pipe", n_plain,
+         n_aimed, bhabha._bhabha_in(bhabha.BORN_SINGLE, False, False, True),
          bhabha._bhabha_in(bhabha.BORN_SINGLE, True, False, True)),
-    )  # fmt: skip
-    for label, n, plain, aimed in cases:
-        for name, trial in (("rejection", plain), ("aimed", aimed)):
+    ), photon_e=(2.0, 3.7))  # fmt: skip
+
+
+def _strata_closure(cases: tuple, photon_e: tuple[float, float] | None = None) -> None:  # type: ignore[type-arg]
+    """Print each case's cross section, kept events per trial, N_eff / N and max / mean
+    weight for the plain (rejection) and the aimed trial; with ``photon_e``, for the first
+    case also the effective events per trial with the photon's CM energy in that range."""
+    from mlsearch.features.common import cms_frame
+    from mlsearch.generate.unweight import weighted_events
+
+    for i, (label, n_plain, n_aimed, plain, aimed) in enumerate(cases):
+        for name, n, trial in (("rejection", n_plain, plain), ("aimed", n_aimed, aimed)):
             start = time.perf_counter()
             r = weighted_events("x", n, 1, trial, energy_spread=False)
             w = r.weight_fb
@@ -209,6 +227,12 @@ def aimed_strata(n_born: int = 100_000, n_compton: int = 30_000, n_single: int =
                   f"{r.cross_section_err_fb:.3g} fb, kept per trial {r.efficiency:.4f}, "
                   f"N_eff / N {w.sum() ** 2 / (w**2).sum() / len(w):.3f}, max / mean "
                   f"{w.max() / w.mean():.0f}, {time.perf_counter() - start:.1f} s")  # fmt: skip
+            if photon_e is not None and i == 0:
+                e_star = cms_frame().to_cms(r.p4[:, 2])[:, 0]
+                wr = w[(e_star >= photon_e[0]) & (e_star < photon_e[1])]
+                per_trial = wr.sum() ** 2 / (wr**2).sum() * r.efficiency / len(w)
+                print(f"  photon E* {photon_e[0]}-{photon_e[1]} GeV: sigma "
+                      f"{wr.sum():.5g} fb, effective events per trial {per_trial:.5f}")  # fmt: skip
 
 
 def aimed_selection(n: int = 2_000_000) -> None:
@@ -302,6 +326,7 @@ if __name__ == "__main__":
     final_state_channel()
     ring_share()
     aimed_strata()
+    single_strata()
     aimed_selection()
     bhabha_channel()
     gg_single_share()

@@ -30,8 +30,10 @@ a lepton in the ring and the other in the CDC, and RING_BORN_BOTH with both in t
 (:func:`born_ring_stratum`; these drawn aimed at the ring, :func:`_band_cos`, with the ISR
 of BAND_ISR's returning channel). With ``single_share`` > 0 that share is drawn in the
 single-cluster regions of a single-photon selection (SINGLE, SINGLE_LEPTON, BORN_SINGLE: one
-particle in the ECL above E_LOST_MIN, the two others down the beam pipe; their photons or
-pair angles aimed there, :mod:`~mlsearch.generate.bhabha_lost`, :func:`_pipe_intervals`).
+particle in the ECL above E_LOST_MIN within the single-photon triggers' polar range, the two
+others down the beam pipe; SINGLE drawn leptons first, :mod:`~mlsearch.generate.bhabha_cones`,
+the others' photons or pair angles aimed there, :mod:`~mlsearch.generate.bhabha_lost`,
+:func:`_pipe_intervals`).
 The rest of each channel has none of its regions. The parts are drawn by the same sampler
 with the same weights (the aimed parts by mixtures that add channels of their own),
 restricted to complementary regions (:func:`_stratum`, :func:`_bhabha_in`), so together they
@@ -47,10 +49,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlsearch.errors import ConfigError
+from mlsearch.generate.bhabha_cones import Cones, Mixture, cone_events
 from mlsearch.generate.bhabha_lost import (
     E_LOST_MIN,
-    lost_photon_density,
-    lost_photons,
     past_ecl,
     pipe_cos,
     pipe_density,
@@ -68,12 +69,14 @@ from mlsearch.generate.phase_space import (
     collinear_cos_density,
     dilate,
     lab_polar_scan,
+    peaked_density,
+    peaked_direction,
     two_body,
 )
 from mlsearch.generate.unweight import Trial, weighted_events
 from mlsearch.io.truth import TruthSample
 from mlsearch.physics.acceptance import CDC_THETA, in_ecl
-from mlsearch.physics.beams import Beams, cms_to_lab
+from mlsearch.physics.beams import Beams, cms_to_lab, lab_to_cms
 from mlsearch.physics.constants import ALPHA_EM, E_HER, E_LER, M_E
 from mlsearch.physics.kinematics import boost, polar_angle, rotate_z_to
 from mlsearch.physics.qed_me import me2_radiative_bhabha
@@ -128,28 +131,38 @@ RING_BORN, RING_BORN_BOTH = 0.03, 0.32
 #: the plain ISR channels (docs/validation.md)
 BAND_SHARE = 0.5
 BAND_ISR = IsrChannels(hard=0.2, returning=0.5)
+#: the ISR channels of BORN_SINGLE: its pairs recoil against one hard photon (y 0.3-0.7)
+#: along either beam, the other beam's photon soft
+PIPE_ISR = IsrChannels(hard=0.1, returning=0.1, one_returning=0.6)
 #: the Compton strata's labels (the others are the number of leptons in the ring, 0-2):
 #: COMPTON_RING with the seen lepton and the photon both in the ring (0.7 nb; three clusters
 #: without a track then need no lost track, and their photons are drawn in the ring bands,
 #: PHOTON_RING of them), COMPTON the rest of the Compton region (3 nb)
 COMPTON, COMPTON_RING = 3, 4
 #: the single-cluster strata (``single_share``, SINGLE_PHOTON of it in SINGLE): the e e
-#: background of the single-photon search. SINGLE: both leptons past the ECL (down the beam
-#: pipe) and the photon in it with at least E_LOST_MIN (CM), 1.0 nb; SINGLE_AIM of its
-#: photons from the lost-photon cells (:mod:`~mlsearch.generate.bhabha_lost`: 11 % of those
-#: land in the stratum, 1.6 % of the usual photons). SINGLE_LEPTON: a lepton in the ECL with
-#: at least E_LOST_MIN, the other lepton and the photon past it (2.5 nb, seen as a single
-#: cluster when the lepton's track is lost or it is outside the CDC); SINGLE_AIM of its
-#: photons in the beam-pipe bands (where all of them are)
+#: background of the single-photon search, its seen particle within SINGLE_THETA_DEG.
+#: SINGLE: both leptons past the ECL (down the beam pipe) and the photon in it with at
+#: least E_LOST_MIN (CM), 91 pb; drawn by the cone channels (SINGLE_CONES: the leptons
+#: first, in the lab, the photon from conservation; 40x the effective events per trial of
+#: the plain sampler where the photon has E* < 5.3 GeV). SINGLE_LEPTON: a lepton there
+#: with at least E_LOST_MIN, the other lepton and the photon past the ECL (0.22 nb, seen as
+#: a single cluster when the lepton's track is lost or it is outside the CDC); SINGLE_AIM
+#: of its photons in the beam-pipe bands (where all of them are)
 SINGLE, SINGLE_LEPTON = 5, 6
-#: the Bhabha channel's single-cluster stratum (7.4 nb): a lepton in the ECL with E_LOST_MIN
-#: to E_BORN_SINGLE_MAX (CM), the other past it - a pair recoiling against hard ISR (the
-#: photons go down the pipe); drawn with BAND_ISR's channels and PIPE_SHARE of its angles
-#: from the pipe channel (:func:`_pipe_intervals`): 3.7x the events per trial
+#: the Bhabha channel's single-cluster stratum (1.5 nb): a lepton in the ECL within
+#: SINGLE_THETA_DEG with E_LOST_MIN to E_BORN_SINGLE_MAX (CM), the other past it - a pair
+#: recoiling against one hard ISR photon (y 0.3-0.7, down the pipe); drawn with PIPE_ISR's
+#: channels and PIPE_SHARE of its angles from the pipe channel (:func:`_pipe_intervals`):
+#: 19x the effective events per trial
 BORN_SINGLE = 3
 E_BORN_SINGLE_MAX = 4.5  # GeV, CM
 PIPE_SHARE = 0.7
 SINGLE_AIM, SINGLE_PHOTON, SINGLE_BORN = 0.9, 0.4, 0.2
+#: deg, lab: the single-cluster strata's seen particle lies in this polar range - the
+#: single-photon trigger lines' (22-139 deg, detector/trigger.py) with 2 deg of margin:
+#: clusters nearer the beams, which those lines never take, stay in the rest of their
+#: channel (fewer events there; the sample is exact either way)
+SINGLE_THETA_DEG = (20.0, 141.0)
 PHOTON_RING = 0.8
 #: GeV, lab: a lepton or photon that makes a photon candidate in the Compton region
 E_SEEN = 0.25
@@ -216,6 +229,13 @@ def born_ring_stratum(lab: FloatArray) -> NDArray[np.int64]:
     return np.where(ring.all(axis=1), 2, np.where(one, 1, 0))
 
 
+def _seen_single(theta: FloatArray) -> NDArray[np.bool_]:
+    """Lab polar angles [rad] in the ECL and in SINGLE_THETA_DEG: where the single-cluster
+    strata put their seen particle."""
+    low, high = np.radians(SINGLE_THETA_DEG)
+    return np.asarray(in_ecl(theta) & (theta >= low) & (theta <= high))
+
+
 def _one_seen(seen: NDArray[np.bool_], past: NDArray[np.bool_]) -> NDArray[np.bool_]:
     """Events (n, 2 leptons) with one lepton ``seen`` and the other ``past`` the ECL."""
     return np.asarray((seen[:, 0] & past[:, 1]) | (seen[:, 1] & past[:, 0]))
@@ -225,7 +245,7 @@ def _bhabha_in(stratum: int, aimed: bool = True, ring: bool = True, single: bool
     """The Bhabha-channel trial restricted to one stratum of the split ``ring`` and
     ``single`` ask for (:func:`born_ring_stratum`'s 0-2; BORN_SINGLE); the pairs with both
     leptons in the ring are drawn aimed at it (:func:`_bhabha`'s band channel), BORN_SINGLE
-    with its pipe channel (both with BAND_ISR's returning ISR), unless ``aimed`` is False
+    with its pipe channel (BAND_ISR's and PIPE_ISR's returning ISR), unless ``aimed`` is False
     (the plain sampler by rejection: the closure tests' reference)."""
     band = BAND_SHARE if stratum == 2 and aimed else 0.0
     pipe = PIPE_SHARE if stratum == BORN_SINGLE and aimed else 0.0
@@ -237,7 +257,7 @@ def _bhabha_in(stratum: int, aimed: bool = True, ring: bool = True, single: bool
         if single:
             theta = polar_angle(lab)
             energy = (p[:, :2, 0] >= E_LOST_MIN) & (p[:, :2, 0] < E_BORN_SINGLE_MAX)
-            alone = _one_seen(in_ecl(theta) & energy, past_ecl(theta))
+            alone = _one_seen(_seen_single(theta) & energy, past_ecl(theta))
             region = np.where(alone, BORN_SINGLE, region)
         return p, np.where(region == stratum, w, 0.0)
 
@@ -261,8 +281,9 @@ def _stratum(
         label = np.zeros(len(p), dtype=np.int64)
     if single:
         past = past_ecl(theta)
-        alone = past[:, :2].all(axis=1) & in_ecl(theta[:, 2]) & (p[:, 2, 0] >= E_LOST_MIN)
-        lepton = in_ecl(theta[:, :2]) & (p[:, :2, 0] >= E_LOST_MIN)
+        seen = _seen_single(theta[:, 2])
+        alone = past[:, :2].all(axis=1) & seen & (p[:, 2, 0] >= E_LOST_MIN)
+        lepton = _seen_single(theta[:, :2]) & (p[:, :2, 0] >= E_LOST_MIN)
         lepton_alone = _one_seen(lepton, past[:, :2]) & past[:, 2]
         label = np.where(alone, SINGLE, np.where(lepton_alone, SINGLE_LEPTON, label))
     return np.asarray(label)
@@ -326,13 +347,14 @@ def _bhabha(
     the trials has its pair-frame angle from the band channel (:func:`_band_cos`: both
     leptons aimed at the ring); ``pipe`` > 0: that share from the pipe channel
     (:func:`_pipe_intervals`: a lepton aimed down the beam pipe); the rest from the peaked
-    and flat channels. With either, the ISR fractions come from BAND_ISR's channels."""
+    and flat channels. The ISR fractions come from BAND_ISR's channels with ``band``,
+    PIPE_ISR's with ``pipe``."""
     sqrt_s = beams.sqrt_s
     n: int = sqrt_s.shape[0]
     s = sqrt_s**2
     beta = isr_beta(float(np.mean(s)))
-    aimed_isr = band or pipe
-    y, w_isr = radiate(n, beta, rng, BAND_ISR) if aimed_isr else radiate(n, beta, rng)
+    channels = PIPE_ISR if pipe else BAND_ISR if band else IsrChannels()
+    y, w_isr = radiate(n, beta, rng, channels)
     g1, g2 = isr_photons(sqrt_s, y, rng)
     rest, s_red, above = reduced_frame(sqrt_s, g1, g2, M_PAIR_MIN**2)
     # pair-frame angle to the hard axis: half t-peaked (1/(1 + d - c)^2), half flat, both
@@ -356,7 +378,7 @@ def _bhabha(
         share = np.where(total > 0, pipe, 0.0)  # no interval: the plain channels alone
         u = rng.uniform(size=n) * total
         start = np.cumsum(length, axis=1) - length
-        k = np.clip((u[:, None] >= start + length).sum(axis=1), 0, 3)
+        k = np.clip((u[:, None] >= start + length).sum(axis=1), 0, low.shape[1] - 1)
         rows = np.arange(n)
         aimed_cos = low[rows, k] + u - start[rows, k]
         cos_t = np.where(rng.uniform(size=n) < share, aimed_cos, cos_t)
@@ -378,47 +400,34 @@ def _bhabha(
     return p, np.where(keep, w, 0.0)
 
 
-#: cos(theta*) bands of the CM frame where a lepton is past the ECL (10-17 and 160-170 deg:
-#: the lab's 12.4 and 155.1 deg, 1 deg of margin for the crossing angle and the spread)
+#: cos(theta*) bands of the CM frame where a lepton is past the ECL (10-20 and 158.5-170
+#: deg: the lab's 12.4 and 155.1 deg are CM 13.3-19.4 and 159.4-162.7 deg over the azimuth -
+#: the crossing angle tilts the boost -, with ~0.7 deg of margin for the energy spread)
 _PIPE_CM = (
-    (math.cos(math.radians(17.0)), math.cos(math.radians(THETA_E_MIN))),
-    (-math.cos(math.radians(THETA_E_MIN)), math.cos(math.radians(160.0))),
+    (math.cos(math.radians(20.0)), math.cos(math.radians(THETA_E_MIN))),
+    (-math.cos(math.radians(THETA_E_MIN)), math.cos(math.radians(158.5))),
 )
 
 
 def _pipe_intervals(beta: FloatArray, c_max: float) -> tuple[FloatArray, FloatArray]:
-    """Per event (pair velocity ``beta`` along z in the CM frame) four intervals (n, 4) of
-    the pair-frame cos(theta) of the e- that put the e- or the e+ (at -cos) into a band of
-    _PIPE_CM, clipped to [-c_max, c_max]; empty ones have low = high. (The pair-frame axis is
-    the hard axis, along z but for the ISR photons' angles: the intervals only steer.)"""
+    """Per event (pair velocity ``beta`` along z in the CM frame) two intervals (n, 2) of
+    the pair-frame cos(theta) of the e- that put the e- into the forward band of _PIPE_CM or
+    the e+ (at -cos) into the backward one - the t-channel's side, the e- along its beam
+    (the other two ways, 10^-3 of the region's cross section, are left to the plain
+    channels) -, clipped to [-c_max, c_max]; empty ones have low = high. (The pair-frame
+    axis is the hard axis, along z but for the ISR photons' angles: the intervals only
+    steer.)"""
     b = beta[:, None]
 
     def pair_frame(c: float) -> FloatArray:
         return np.asarray((c - b) / (1 - b * c))
 
-    lows, highs = [], []
-    for c0, c1 in _PIPE_CM:
-        lo, hi = pair_frame(c0), pair_frame(c1)
-        lows += [lo, -hi]
-        highs += [hi, -lo]
+    (f0, f1), (b0, b1) = _PIPE_CM
+    lows = [pair_frame(f0), -pair_frame(b1)]
+    highs = [pair_frame(f1), -pair_frame(b0)]
     low = np.clip(np.concatenate(lows, axis=1), -c_max, c_max)
     high = np.clip(np.concatenate(highs, axis=1), -c_max, c_max)
     return low, np.maximum(high, low)
-
-
-def _peaked_direction(axis: FloatArray, rng: np.random.Generator, delta: float) -> FloatArray:
-    """Unit vectors with cos(angle to axis) ~ 1/(1 + delta - c) (density: _peak_density)."""
-    n: int = axis.shape[0]
-    log_r = math.log((2 + delta) / delta)
-    c = 1 + delta - (2 + delta) * np.exp(-rng.uniform(size=n) * log_r)
-    phi = rng.uniform(0, 2 * np.pi, n)
-    sin_c = np.sqrt(np.clip(1 - c**2, 0, None))
-    local = np.stack([np.ones(n), sin_c * np.cos(phi), sin_c * np.sin(phi), c], axis=-1)
-    return np.asarray(rotate_z_to(local[:, None], axis[:, None])[:, 0, 1:])
-
-
-def _peak_density(cos_t: FloatArray, delta: float) -> FloatArray:
-    return np.asarray(1 / ((1 + delta - cos_t) * math.log((2 + delta) / delta) * 2 * np.pi))
 
 
 def _ring_cos(n: int, rng: np.random.Generator) -> FloatArray:
@@ -428,7 +437,7 @@ def _ring_cos(n: int, rng: np.random.Generator) -> FloatArray:
 
 
 def _photons(
-    sqrt_s: FloatArray, rng: np.random.Generator, photon_ring: float, lost: float, pipe: float
+    sqrt_s: FloatArray, rng: np.random.Generator, photon_ring: float, pipe: float
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """The radiative channel's photons (CM energy [GeV] log-uniform above E_GAMMA_MIN, cos
     theta* along the initial-state collinear peaks, mixed with the channels :func:`_radiative`
@@ -443,18 +452,11 @@ def _photons(
     cos_k = collinear_cos(n, 1.0, rng, c_gamma)  # the initial-state collinear peaks
     if photon_ring:  # drawn only then: the other strata keep their random streams
         cos_k = np.where(rng.uniform(size=n) < photon_ring, _ring_cos(n, rng), cos_k)
-    if lost:  # likewise
-        pick = rng.uniform(size=n) < lost
-        cos_lost, e_lost = lost_photons(n, rng)
-        cos_k, e_k = np.where(pick, cos_lost, cos_k), np.where(pick, e_lost, e_k)
     if pipe:  # likewise
         cos_k = np.where(rng.uniform(size=n) < pipe, pipe_cos(n, rng), cos_k)
     cos_density = collinear_cos_density(cos_k, 1.0, c_gamma)
     if photon_ring:  # the bands lie inside [-c_gamma, c_gamma]
         cos_density = (1 - photon_ring) * cos_density + photon_ring * _RING_DENSITY[_bin_of(cos_k)]
-    if lost:  # the cells' density in (cos, E*) times E* log_e, as the caller divides by it
-        usual = np.where((e_k >= E_GAMMA_MIN) & (e_k <= e_max), cos_density, 0.0)
-        cos_density = (1 - lost) * usual + lost * lost_photon_density(cos_k, e_k) * e_k * log_e
     if pipe:  # the bands lie inside [-c_gamma, c_gamma]
         cos_density = (1 - pipe) * cos_density + pipe * pipe_density(cos_k)
     return e_k, cos_k, cos_density, log_e
@@ -464,19 +466,16 @@ def _radiative(
     beams: Beams,
     rng: np.random.Generator,
     photon_ring: float = 0.0,
-    lost: float = 0.0,
     pipe: float = 0.0,
 ) -> tuple[FloatArray, FloatArray]:
     """Radiative-channel trials (CM frame) and weights [GeV^-2]; ``photon_ring`` > 0: that
     share of the photons is drawn in the ring bands (:func:`_ring_cos`), the rest along the
-    beams' collinear peaks; ``lost`` > 0: that share of the photons from
-    :func:`~mlsearch.generate.bhabha_lost.lost_photons` (where both leptons can go down the
-    beam pipe); ``pipe`` > 0: that share of the photons in the beam-pipe bands
+    beams' collinear peaks; ``pipe`` > 0: that share of the photons in the beam-pipe bands
     (:func:`~mlsearch.generate.bhabha_lost.pipe_cos`)."""
     sqrt_s = beams.sqrt_s
     n: int = sqrt_s.shape[0]
     s = sqrt_s**2
-    e_k, cos_k, cos_density, log_e = _photons(sqrt_s, rng, photon_ring, lost, pipe)
+    e_k, cos_k, cos_density, log_e = _photons(sqrt_s, rng, photon_ring, pipe)
     k = two_body(sqrt_s, 0.0, 0.0, cos_k, rng.uniform(0, 2 * np.pi, n))
     k = k[:, 0] * (e_k / k[:, 0, 0])[:, None]
     zero = np.zeros(n)
@@ -499,10 +498,10 @@ def _radiative(
     flat /= np.linalg.norm(flat, axis=1, keepdims=True)
     candidates = [
         flat,
-        _peaked_direction(d_minus, rng, _DELTA),
-        -_peaked_direction(d_plus, rng, _DELTA),
-        _peaked_direction(d_k, rng, _DELTA_FSR),
-        -_peaked_direction(d_k, rng, _DELTA_FSR),
+        peaked_direction(d_minus, rng, _DELTA),
+        -peaked_direction(d_plus, rng, _DELTA),
+        peaked_direction(d_k, rng, _DELTA_FSR),
+        -peaked_direction(d_k, rng, _DELTA_FSR),
     ]
     direction = np.select([channel[:, None] == i for i in range(4)], candidates[:4], candidates[4])
     c1 = np.clip((direction * d_minus).sum(axis=1), -1, 1)
@@ -510,8 +509,8 @@ def _radiative(
     c3 = np.clip((direction * d_k).sum(axis=1), -1, 1)
     density = (
         share[0] / (4 * np.pi)
-        + share[1] * (_peak_density(c1, _DELTA) + _peak_density(c2, _DELTA))
-        + share[3] * (_peak_density(c3, _DELTA_FSR) + _peak_density(-c3, _DELTA_FSR))
+        + share[1] * (peaked_density(c1, _DELTA) + peaked_density(c2, _DELTA))
+        + share[3] * (peaked_density(c3, _DELTA_FSR) + peaked_density(-c3, _DELTA_FSR))
     )
     cos_t = direction[:, 2]
     phi = np.arctan2(direction[:, 1], direction[:, 0])
@@ -529,18 +528,55 @@ def _radiative(
     return np.stack([q_minus, q_plus, k, np.zeros_like(k)], axis=1), w
 
 
+#: the cone channels of the SINGLE stratum (:mod:`~mlsearch.generate.bhabha_cones`; the
+#: photon follows from conservation). 0.1: the e- drawn with its energy, 95 % in the forward
+#: cone, the e+ by direction, 95 % in the backward one (the other sides keep every event of
+#: the stratum reachable), a fifth of each peaked along its beam; 0.47: the e+ a spectator
+#: (90 % peaked along its beam), the e- forward with 3-7.1 GeV (lab); 0.43: the e- a
+#: spectator, the e+ backward with 1.5-4.4 GeV. The shares minimise the weights' variance
+#: where the photon has E* < 5.3 GeV (Kleiss-Pittau iteration on 6x10^5 trials); the
+#: leptons' energy ranges hold all of those events' weight
+SINGLE_CONES: Mixture = (
+    (0.1, Cones(0, 1, forward=(0.95, 0.05), peak=(0.2, 0.2))),
+    (0.47, Cones(0, 1, forward=(1.0, 0.0), peak=(0.0, 0.9), e_forward=(3.0, 7.1))),
+    (0.43, Cones(1, 0, forward=(0.0, 1.0), peak=(0.0, 0.9), e_backward=(1.5, 4.4))),
+)
+
+
+def _radiative_cones(
+    beams: Beams, rng: np.random.Generator, cones: Mixture
+) -> tuple[FloatArray, FloatArray]:
+    """Radiative-channel trials (CM frame) drawn by cone channels and their weights
+    [GeV^-2], inside the channel's cuts (:func:`_in_radiative_cuts`)."""
+    lab, density = cone_events(beams, rng, cones)
+    p = lab_to_cms(lab, beams)
+    sqrt_s = beams.sqrt_s
+    n: int = sqrt_s.shape[0]
+    zero = np.zeros(n)
+    p_minus = np.stack([sqrt_s / 2, zero, zero, sqrt_s / 2], axis=-1)
+    p_plus = np.stack([sqrt_s / 2, zero, zero, -sqrt_s / 2], axis=-1)
+    me2 = me2_radiative_bhabha(p_plus, p_minus, p[:, 1], p[:, 0], p[:, 2])
+    keep = (density > 0) & _in_radiative_cuts(p[:, 2], p[:, :2])
+    with np.errstate(all="ignore"):
+        w = np.where(keep, me2 / (2 * sqrt_s**2) / density, 0.0)
+    return np.concatenate([p, np.zeros((n, 1, 4))], axis=1), w
+
+
 def _radiative_in(
     stratum: int, aimed: bool = True, ring: bool = True, single: bool = False
 ) -> Trial:
     """The radiative trial restricted to one :func:`_stratum` of the split ``ring`` and
     ``single`` ask for (COMPTON_RING's photons drawn in the ring bands, PHOTON_RING of them;
-    SINGLE's from the lost-photon cells, SINGLE_AIM of them; unless ``aimed`` is False)."""
+    SINGLE drawn by the cone channels, SINGLE_CONES; SINGLE_LEPTON's photons in the
+    beam-pipe bands, SINGLE_AIM of them; unless ``aimed`` is False)."""
     photon_ring = PHOTON_RING if stratum == COMPTON_RING and aimed else 0.0
-    aim = SINGLE_AIM if stratum == SINGLE and aimed else 0.0
     pipe = SINGLE_AIM if stratum == SINGLE_LEPTON and aimed else 0.0
 
     def trial(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
-        p, w = _radiative(beams, rng, photon_ring, aim, pipe)
+        if stratum == SINGLE and aimed:
+            p, w = _radiative_cones(beams, rng, SINGLE_CONES)
+        else:
+            p, w = _radiative(beams, rng, photon_ring, pipe)
         return p, np.where(_stratum(p, beams, ring, single) == stratum, w, 0.0)
 
     return trial
@@ -619,10 +655,11 @@ def generate_ee(
     CDC, or both in the ring (:func:`born_ring_stratum`), the rest radiative with exactly one
     lepton in the ring; the other events of each channel are in none of its regions. With
     ``single_share`` > 0 that share of the events is drawn in the single-cluster regions
-    (SINGLE_PHOTON of them radiative SINGLE: both leptons past the ECL, the photon in it
-    above E_LOST_MIN; SINGLE_BORN from the Bhabha channel, BORN_SINGLE: a lepton in the ECL
-    with E_LOST_MIN to E_BORN_SINGLE_MAX, the other past it; the rest radiative
-    SINGLE_LEPTON: a lepton there above E_LOST_MIN, the other lepton and the photon past it),
+    (the seen particle within SINGLE_THETA_DEG; SINGLE_PHOTON of them radiative SINGLE:
+    both leptons past the ECL, the photon in it above E_LOST_MIN; SINGLE_BORN from the
+    Bhabha channel, BORN_SINGLE: a lepton in the ECL with E_LOST_MIN to E_BORN_SINGLE_MAX,
+    the other past it; the rest radiative SINGLE_LEPTON: a lepton there above E_LOST_MIN,
+    the other lepton and the photon past it),
     which the other events of each channel then leave out. Slots: e-, e+, photon, photon."""
     if not 0 <= ring_share < 1 or not 0 <= single_share < 1 or ring_share + single_share >= 1:
         raise ConfigError(

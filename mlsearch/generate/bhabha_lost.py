@@ -1,31 +1,24 @@
-"""The single-photon region of e+e- -> e+e- gamma: both leptons past the ECL (down the beam
-pipe: no track, no cluster) and the photon in the ECL with at least E_LOST_MIN in the CM
-frame - the radiative-Bhabha background of the dark-photon search (~1 nb above 2 GeV, 1/50 of
-the radiative channel's cross section, so a sampler that does not aim at it spends 98 % of
-its trials elsewhere).
+"""Where a single-cluster selection sees one particle and loses the others past the ECL (no
+track, no cluster), as tables over the CM frame that the generators aim at.
 
-Where its cross section sits: one lepton goes on along its beam (|t| ~ m_e^2) and the other
-takes the photon's transverse momentum at a few degrees, so a photon of energy E* and polar
-angle theta* makes the region only where the recoiling lepton stays inside the beam pipe. With
-the spectator exactly along its beam the recoil is fixed by the photon alone;
-:func:`photon_cells` scans that on a (cos theta*, log E*) grid of the photon and keeps the
-cells where it can happen (with a margin: the spectator's own angle and a share of the
-transverse momentum on it move the recoil). :func:`lost_photons` draws photons over those
-cells with the radiative channel's own (cos theta*, log E*) shape; its density
-(:func:`lost_photon_density`) is 0 elsewhere, so the radiative sampler mixes it with its
-usual photons, which keep every point of the region reachable.
+The two-photon background of the single-photon search: a hard ISR photon seen at a wide
+angle, one photon of the pair along its beam and the other, which balances the first two, in
+an ECL gap or past the ECL. With the spectator exactly along its beam the recoil is fixed by
+the seen photon alone; :func:`photon_cells` scans that on a (cos theta*, log E*) grid of the
+seen photon: ``"no_cluster"`` keeps the cells where the recoiling photon leaves no cluster,
+``"in_gap"`` those where the photon itself falls into a gap and the recoiling one is seen
+(with a margin: the spectator's own angle moves the recoil). :func:`lost_photons` draws
+photons over those cells with a 1/(1 - cos^2) x uniform-in-log E* shape; its density
+(:func:`lost_photon_density`) is 0 elsewhere, so the sampler mixes it with its usual photons,
+which keep every point reachable (the two-photon generator's aimed ISR channel,
+:mod:`mlsearch.generate.gg_lost`).
 
-The two-photon background of the same search has the same shape one step removed: a hard
-ISR photon seen at a wide angle, one photon of the pair along its beam and the other, which
-balances the first two, in an ECL gap or past the ECL. ``photon_cells("no_cluster")`` keeps
-the cells where that recoiling photon leaves no cluster, ``photon_cells("in_gap")`` those
-where the photon itself falls into a gap and the recoiling one is seen (the two-photon
-generator's aimed ISR channel, :mod:`mlsearch.generate.gg_lost`).
-
-Its sibling, a lepton seen (a cluster whose track is lost, or in the ECL outside the CDC)
-with the other lepton and the photon down the beam pipe, needs the photon inside the
-beam-pipe bands of cos theta* (:func:`pipe_cos`, 10-16 and 161-170 deg in the CM frame),
-which the radiative channel's usual photons reach 22 % of the time.
+The radiative Bhabha with a lepton seen (a cluster whose track is lost, or in the ECL
+outside the CDC) and the other lepton and the photon down the beam pipe needs the photon
+inside the beam-pipe bands of cos theta* (:func:`pipe_cos`, 10-16 and 161-170 deg in the CM
+frame), which the radiative channel's usual photons reach 22 % of the time. (Its sibling
+with the photon seen and both leptons lost is drawn leptons first:
+:mod:`mlsearch.generate.bhabha_cones`.)
 """
 
 from __future__ import annotations
@@ -62,13 +55,12 @@ E_LOST_MIN = 2.0
 #: the photon grid: cos(theta*) bins over [-1, 1], log(E*) bins over [E_LOST_MIN, beam energy]
 _COS_BINS, _LOG_E_BINS = 200, 24
 _PHI = 8  # azimuths tried per grid point (the lab boost and crossing angle break the symmetry)
-#: deg: the recoiling lepton may reach this far inside the ECL edge on the table (its true
-#: angle moves with the spectator's), and the cells are widened by _DILATE on each side
-_MARGIN_DEG = 3.0
+#: the cells are widened by _DILATE on each side (the spectator's own angle moves the
+#: recoil off the table's)
 _DILATE = 2
 #: GeV: the beam energy in the CM frame (nominal beams)
 E_TOP = math.sqrt(4 * E_HER * E_LER) / 2
-#: the radiative channel's photons stop 10 deg from the beams (its THETA_GAMMA_MIN)
+#: the drawn photons stop 10 deg from the beams (the radiative Bhabha's THETA_GAMMA_MIN)
 _C_MAX = math.cos(math.radians(10.0))
 
 
@@ -84,8 +76,8 @@ def _log_e_edges() -> FloatArray:
 
 
 def _recoil(k: FloatArray, sqrt_s: float, spectator: int) -> FloatArray:
-    """The massless lepton (n, 4) that balances photons k (n, 4), CM frame, when the other
-    lepton goes on exactly along its beam (spectator +1: the e- along +z, -1: the e+ along
+    """The massless particle (n, 4) that balances photons k (n, 4), CM frame, when the
+    spectator goes on exactly along its beam (spectator +1: the e- along +z, -1: the e+ along
     -z), from energy and momentum conservation."""
     a = sqrt_s - k[:, 0]
     e_spec = (a**2 - k[:, 0] ** 2) / (2 * (a + spectator * k[:, 3]))
@@ -93,20 +85,19 @@ def _recoil(k: FloatArray, sqrt_s: float, spectator: int) -> FloatArray:
 
 
 #: what the recoiling particle must do in a cell of :func:`photon_cells`
-Target = Literal["pipe", "no_cluster", "in_gap"]
+Target = Literal["no_cluster", "in_gap"]
 
 
 @functools.cache
-def photon_cells(target: Target = "pipe") -> tuple[NDArray[np.int64], FloatArray]:
+def photon_cells(target: Target) -> tuple[NDArray[np.int64], FloatArray]:
     """The photon grid's cells (flat index cos_bin * _LOG_E_BINS + log_e_bin) where the
-    photon hits the ECL and the recoiling particle can stay past the ECL, _MARGIN_DEG inside
-    its edge (``target`` "pipe": a lepton down the beam pipe) or leave no cluster (
-    "no_cluster": a photon in a gap or past the ECL) - or, ``target`` "in_gap", where the
-    photon falls into a gap between the ECL's parts and the recoiling photon hits the ECL
-    (nominal beams, corners and centre of each cell, _PHI azimuths, either spectator),
-    widened by _DILATE, and each cell's probability in :func:`lost_photons`: the radiative
-    channel's photon density (1/(1 - cos^2) in cos theta*, uniform in log E*; the ISR dipole
-    pattern's too, away from the beams) integrated over the cell."""
+    photon hits the ECL and the recoiling photon leaves no cluster (``target``
+    "no_cluster": in a gap or past the ECL) - or, "in_gap", where the photon falls into a
+    gap between the ECL's parts and the recoiling photon hits the ECL (nominal beams,
+    corners and centre of each cell, _PHI azimuths, either spectator), widened by _DILATE,
+    and each cell's probability in :func:`lost_photons`: 1/(1 - cos^2) in cos theta* and
+    uniform in log E* (the ISR dipole pattern's shape away from the beams) integrated over
+    the cell."""
     cos_edges = np.linspace(-1.0, 1.0, _COS_BINS + 1)
     e_edges = _log_e_edges()
     fractions = np.array([0.0, 0.5, 1.0])
@@ -131,17 +122,10 @@ def photon_cells(target: Target = "pipe") -> tuple[NDArray[np.int64], FloatArray
     photon_ok = in_ecl(theta_k)
     if target == "in_gap":
         photon_ok = ~photon_ok & ~past_ecl(theta_k)
-    low, high = (
-        math.radians(ECL_THETA_DEG[0][0] + _MARGIN_DEG),
-        math.radians(ECL_THETA_DEG[2][1] - _MARGIN_DEG),
-    )
     possible = np.zeros(len(k), dtype=bool)
     for spectator in (1, -1):
         theta = polar_angle(cms_to_lab(_recoil(k, sqrt_s, spectator)[:, None], beams)[:, 0])
-        if target == "pipe":
-            lost = (theta < low) | (theta > high)
-        else:
-            lost = ~in_ecl(theta) if target == "no_cluster" else in_ecl(theta)
+        lost = ~in_ecl(theta) if target == "no_cluster" else in_ecl(theta)
         possible |= photon_ok & lost
     cell = possible.reshape(_COS_BINS, _LOG_E_BINS, -1).any(axis=-1)
     for axis in (0, 1):
@@ -153,9 +137,7 @@ def photon_cells(target: Target = "pipe") -> tuple[NDArray[np.int64], FloatArray
     return flat, mass.ravel()[flat] / mass.sum()
 
 
-def lost_photons(
-    n: int, rng: np.random.Generator, target: Target = "pipe"
-) -> tuple[FloatArray, FloatArray]:
+def lost_photons(n: int, rng: np.random.Generator, target: Target) -> tuple[FloatArray, FloatArray]:
     """n photons (cos theta*, E* [GeV]) drawn over :func:`photon_cells` of ``target``: a cell
     by its probability, then uniform in cos theta* and log E* inside it (the cos range
     clipped at the radiative channel's 10 deg)."""
@@ -190,7 +172,7 @@ def _cell_table(target: Target) -> FloatArray:
     return table
 
 
-def lost_photon_density(cos_t: FloatArray, e: FloatArray, target: Target = "pipe") -> FloatArray:
+def lost_photon_density(cos_t: FloatArray, e: FloatArray, target: Target) -> FloatArray:
     """The density of :func:`lost_photons` of ``target`` in (cos theta*, E* [GeV])
     [GeV^-1]; 0 off its cells."""
     table = _cell_table(target)

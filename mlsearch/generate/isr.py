@@ -84,8 +84,10 @@ class IsrChannels:
     GeV^2 of recoil mass^2 at 8 GeV as at 1 GeV, where the Z' windows are; ``returning``:
     of both 1 - y log-uniform in [RETURN_MIN, 1] (density ~ 1 / (1 - y): the 1/s' of a
     Born cross section, s' = (1 - y1)(1 - y2) s, whose light pairs recoiling against two
-    hard photons the other channels leave heavy); the rest: the structure function's own
-    leading power (the soft bulk)."""
+    hard photons the other channels leave heavy); ``one_returning``: of one beam's 1 - y so
+    (halves: beam 1, beam 2), the other's from the leading power (a pair recoiling against
+    one hard photon); the rest: the structure function's own leading power (the soft
+    bulk)."""
 
     hard: float = HARD_CHANNEL
     single: float = 0.0
@@ -93,9 +95,10 @@ class IsrChannels:
     recoil_min: float = 0.005
     recoil_max: float = 0.8
     returning: float = 0.0
+    one_returning: float = 0.0
 
     def __post_init__(self) -> None:
-        shares = (self.hard, self.single, self.recoil, self.returning)
+        shares = (self.hard, self.single, self.recoil, self.returning, self.one_returning)
         if min(shares) < 0 or sum(shares) >= 1:
             raise ValueError(f"ISR channel probabilities {shares}: need >= 0, sum < 1")
         if not 0 < self.recoil_min < self.recoil_max <= 1:
@@ -108,7 +111,7 @@ def radiate(
     """ISR fractions (y1, y2) per event and the weight D(y1) D(y2) / sampling density, drawn
     from the ``channels`` mixture (weighted backgrounds: more events at large y). ``pick``
     chooses the channel: [0, hard) hard, then recoil, then single (its halves: beam 1, beam 2),
-    then returning, the rest soft."""
+    then returning, then one_returning (halves likewise), the rest soft."""
     pick = rng.uniform(size=n)
     hard = pick < channels.hard
     u = rng.uniform(size=(n, 2))
@@ -131,10 +134,17 @@ def radiate(
         start = channels.hard + channels.recoil + channels.single
         back = (pick >= start) & (pick < start + channels.returning)
         y = np.where(back[:, None], 1 - RETURN_MIN**u, y)
+    if channels.one_returning > 0:  # likewise
+        start = channels.hard + channels.recoil + channels.single + channels.returning
+        one = (pick >= start) & (pick < start + channels.one_returning)
+        first = pick < start + channels.one_returning / 2
+        y[:, 0] = np.where(one & first, 1 - RETURN_MIN ** u[:, 0], y[:, 0])
+        y[:, 1] = np.where(one & ~first, 1 - RETURN_MIN ** u[:, 1], y[:, 1])
     y = np.clip(y, 1e-300, 1.0)
     soft_density = _leading_power(y, beta)
     hard_density = np.where(y >= Y_MIN_HARD, 1 / (y * log_range), 0.0)
     soft = 1 - channels.hard - channels.single - channels.recoil - channels.returning
+    soft -= channels.one_returning
     density = soft * soft_density.prod(axis=1) + channels.hard * hard_density.prod(axis=1)
     if channels.recoil > 0:
         # the recoil channel's density in (y1, y2): 1/(hi - lo) for y1 y2, 1/(-ln y1 y2) for
@@ -146,13 +156,16 @@ def radiate(
     density = density + channels.single / 2 * (
         hard_density[:, 0] * soft_density[:, 1] + soft_density[:, 0] * hard_density[:, 1]
     )
-    if channels.returning > 0:
+    if channels.returning > 0 or channels.one_returning > 0:
         one_minus = 1 - y
         inside = one_minus >= RETURN_MIN
         per_beam = np.where(
             inside, 1 / (np.maximum(one_minus, RETURN_MIN) * -math.log(RETURN_MIN)), 0.0
         )
         density = density + channels.returning * per_beam.prod(axis=1)
+        density = density + channels.one_returning / 2 * (
+            per_beam[:, 0] * soft_density[:, 1] + soft_density[:, 0] * per_beam[:, 1]
+        )
     weight = structure_function(y, beta).prod(axis=1) / density
     return y, weight
 

@@ -5,6 +5,8 @@ Four-vectors are (..., 4) arrays (E, px, py, pz) [GeV].
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -16,6 +18,8 @@ __all__ = [
     "decay_two_body",
     "dilate",
     "lab_polar_scan",
+    "peaked_density",
+    "peaked_direction",
     "rambo_massless",
     "random_rotation",
     "two_body",
@@ -119,3 +123,20 @@ def lab_polar_scan(bins: int, n_phi: int) -> tuple[FloatArray, FloatArray]:
 def dilate(mask: NDArray[np.bool_], width: int) -> NDArray[np.bool_]:
     """``mask`` with ``width`` more True entries on each side of every True run."""
     return np.asarray(np.convolve(mask.astype(float), np.ones(2 * width + 1), mode="same") > 0)
+
+
+def peaked_direction(axis: FloatArray, rng: np.random.Generator, delta: float) -> FloatArray:
+    """Unit vectors with cos(angle to ``axis``) ~ 1/(1 + delta - c); their density:
+    :func:`peaked_density`."""
+    n: int = axis.shape[0]
+    log_r = math.log((2 + delta) / delta)
+    c = 1 + delta - (2 + delta) * np.exp(-rng.uniform(size=n) * log_r)
+    phi = rng.uniform(0, 2 * np.pi, n)
+    sin_c = np.sqrt(np.clip(1 - c**2, 0, None))
+    local = np.stack([np.ones(n), sin_c * np.cos(phi), sin_c * np.sin(phi), c], axis=-1)
+    return np.asarray(rotate_z_to(local[:, None], axis[:, None])[:, 0, 1:])
+
+
+def peaked_density(cos_t: FloatArray, delta: float) -> FloatArray:
+    """The density of :func:`peaked_direction` per steradian at cos(angle to its axis)."""
+    return np.asarray(1 / ((1 + delta - cos_t) * math.log((2 + delta) / delta) * 2 * np.pi))

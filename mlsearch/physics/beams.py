@@ -2,7 +2,8 @@
 
 Generators build events in the centre-of-mass frame with the e- beam along +z, then call
 :func:`cms_to_lab`, which rotates +z onto the e- direction seen in the CM frame and applies the
-tilted boost (crossing angle: the boost has px > 0, it is not along z).
+tilted boost (crossing angle: the boost has px > 0, it is not along z); :func:`lab_to_cms`
+undoes it.
 """
 
 from __future__ import annotations
@@ -13,9 +14,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlsearch.physics import constants as c
-from mlsearch.physics.kinematics import beam_four_momenta, boost, invariant_mass2, rotate_z_to
+from mlsearch.physics.kinematics import (
+    beam_four_momenta,
+    boost,
+    invariant_mass2,
+    rotate_to_z,
+    rotate_z_to,
+)
 
-__all__ = ["Beams", "cms_to_lab", "sample_beams"]
+__all__ = ["Beams", "cms_to_lab", "lab_to_cms", "sample_beams"]
 
 FloatArray = NDArray[np.float64]
 
@@ -51,3 +58,12 @@ def cms_to_lab(p_cms: FloatArray, beams: Beams) -> FloatArray:
     e_dir_cms = boost(beams.electron, beta)[:, 1:]
     rotated = rotate_z_to(p_cms, e_dir_cms[:, None, :])
     return boost(rotated, -beta[:, None, :])
+
+
+def lab_to_cms(p_lab: FloatArray, beams: Beams) -> FloatArray:
+    """The inverse of :func:`cms_to_lab`: four-vectors (n, k, 4) from the lab to the
+    generator CM frame (e- beam along +z)."""
+    total = beams.electron + beams.positron
+    beta = total[:, 1:] / total[:, :1]
+    e_dir_cms = boost(beams.electron, beta)[:, 1:]
+    return rotate_to_z(boost(p_lab, beta[:, None, :]), e_dir_cms[:, None, :])

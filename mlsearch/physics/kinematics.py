@@ -21,6 +21,7 @@ __all__ = [
     "momentum",
     "polar_angle",
     "recoil_mass2",
+    "rotate_to_z",
     "rotate_z_to",
 ]
 
@@ -123,13 +124,30 @@ def rotate_z_to(p: FloatArray, direction: FloatArray) -> FloatArray:
 
     The rotation is the minimal one (about the axis z x direction).
     """
+    return _rotate(p, direction, 1.0)
+
+
+def rotate_to_z(p: FloatArray, direction: FloatArray) -> FloatArray:
+    """The inverse of :func:`rotate_z_to`: rotate four-vectors so that the unit vector
+    ``direction`` (..., 3) goes to the +z axis.
+
+    >>> d = np.array([0.6, 0.0, 0.8])
+    >>> p = np.array([1.0, 0.1, -0.2, 0.3])
+    >>> np.allclose(rotate_to_z(rotate_z_to(p, d), d), p)
+    True
+    """
+    return _rotate(p, direction, -1.0)
+
+
+def _rotate(p: FloatArray, direction: FloatArray, sign: float) -> FloatArray:
     d = direction / np.linalg.norm(direction, axis=-1, keepdims=True)
     ct = d[..., 2]
-    st = np.sqrt(np.clip(1.0 - ct**2, 0.0, None))
+    st = sign * np.sqrt(np.clip(1.0 - ct**2, 0.0, None))
     phi = np.arctan2(d[..., 1], d[..., 0])
     cp, sp = np.cos(phi), np.sin(phi)
     x, y, z = p[..., 1], p[..., 2], p[..., 3]
-    # R = Rz(phi) Ry(theta) Rz(-phi): maps z onto d and leaves the azimuth convention intact.
+    # R = Rz(phi) Ry(theta) Rz(-phi): maps z onto d and leaves the azimuth convention intact
+    # (sign -1: Ry(-theta), its inverse).
     x1 = cp * x + sp * y
     y1 = -sp * x + cp * y
     x2 = ct * x1 + st * z

@@ -72,6 +72,10 @@ CASES: tuple[Case, ...] = (
          "single_share 0.5 + single_photon_filter", "dark_photon", "gg", 1_000_000,
          {"topology_share": 0.5, "single_share": 0.5}, region=(47.0, 67.0),
          single_photon=(0.5, 1.0)),
+    Case("gamma gamma, dark-photon selection at M_miss^2 47-67 GeV^2, lost_photon_share 0.3 + "
+         "single_share 0.7 + single_photon_filter", "dark_photon", "gg", 1_000_000,
+         {"topology_share": 0.3, "single_share": 0.7}, region=(47.0, 67.0),
+         single_photon=(0.5, 1.0)),
     Case("e e, dark-photon selection at M_miss^2 55-67 GeV^2, plain", "dark_photon", "ee",
          1_000_000, region=(55.0, 67.0)),
     Case("e e, dark-photon selection at M_miss^2 55-67 GeV^2, track_loss 0.5", "dark_photon",

@@ -97,14 +97,18 @@ def _draw_direction(
     """Unit vectors (n, 3): in the cone of each event's side, uniform in cos theta (lab) or,
     ``peak`` of them, peaked along that side's beam."""
     n = len(forward)
-    low = np.where(forward, _FORWARD[0], _BACKWARD[0])
-    high = np.where(forward, _FORWARD[1], _BACKWARD[1])
-    c = low + rng.uniform(size=n) * (high - low)
-    phi = rng.uniform(0, 2 * np.pi, n)
+    peaked = rng.uniform(size=n) < peak
+    out = np.empty((n, 3))
+    flat = ~peaked
+    low = np.where(forward[flat], _FORWARD[0], _BACKWARD[0])
+    high = np.where(forward[flat], _FORWARD[1], _BACKWARD[1])
+    c = low + rng.uniform(size=len(low)) * (high - low)
+    phi = rng.uniform(0, 2 * np.pi, len(low))
     s = np.sqrt(np.clip(1 - c**2, 0, None))
-    flat = np.stack([s * np.cos(phi), s * np.sin(phi), c], axis=-1)
-    peaked = peaked_direction(np.where(forward[:, None], axes[0], axes[1]), rng, _DELTA)
-    return np.asarray(np.where((rng.uniform(size=n) < peak)[:, None], peaked, flat))
+    out[flat] = np.stack([s * np.cos(phi), s * np.sin(phi), c], axis=-1)
+    axis = np.where(forward[peaked][:, None], axes[0][peaked], axes[1][peaked])
+    out[peaked] = peaked_direction(axis, rng, _DELTA)
+    return out
 
 
 def _side_densities(
@@ -173,10 +177,11 @@ def cone_events(
     pick = rng.choice(len(mixture), size=n, p=shares / shares.sum())
     events = np.zeros((n, 3, 4))
     found = np.zeros(n, dtype=bool)
-    for i, (_, cones) in enumerate(mixture):  # each channel draws for every trial
-        drawn, ok = _draw(beams, rng, cones)
-        events = np.where((pick == i)[:, None, None], drawn, events)
-        found = np.where(pick == i, ok, found)
+    for i, (_, cones) in enumerate(mixture):  # each channel draws its own trials
+        rows = np.flatnonzero(pick == i)
+        events[rows], found[rows] = _draw(
+            Beams(beams.electron[rows], beams.positron[rows]), rng, cones
+        )
     density = mixture_density(events, beams, mixture)
     events[~found] = 0.0
     return events, np.where(found, density, 0.0)

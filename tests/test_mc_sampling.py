@@ -335,7 +335,7 @@ def test_single_cluster_strata_are_unbiased() -> None:
     a lepton in the ECL above 2 GeV, the other and the photon down the pipe (0.22 nb), 90 %
     of its photons in the beam-pipe bands (3.2x); the Bhabha channel's BORN_SINGLE: a lepton
     in the ECL with 2-4.5 GeV, the other down the pipe (1.5 nb), the one-returning ISR
-    channel and 70 % of the angles from the pipe channel's t-channel side (19x)."""
+    channel and 70 % of the angles from the pipe channel's t-channel side (36x)."""
     from mlsearch.generate import bhabha
     from mlsearch.generate.unweight import weighted_events
 

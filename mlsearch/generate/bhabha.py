@@ -143,8 +143,8 @@ COMPTON, COMPTON_RING = 3, 4
 #: background of the single-photon search, its seen particle within SINGLE_THETA_DEG.
 #: SINGLE: both leptons past the ECL (down the beam pipe) and the photon in it with at
 #: least E_LOST_MIN (CM), 91 pb; drawn by the cone channels (SINGLE_CONES: the leptons
-#: first, in the lab, the photon from conservation; 40x the effective events per trial of
-#: the plain sampler where the photon has E* < 5.3 GeV). SINGLE_LEPTON: a lepton there
+#: first, in the lab, the photon from conservation; 39x the effective events per trial of
+#: the plain sampler). SINGLE_LEPTON: a lepton there
 #: with at least E_LOST_MIN, the other lepton and the photon past the ECL (0.22 nb, seen as
 #: a single cluster when the lepton's track is lost or it is outside the CDC); SINGLE_AIM
 #: of its photons in the beam-pipe bands (where all of them are)
@@ -153,7 +153,7 @@ SINGLE, SINGLE_LEPTON = 5, 6
 #: SINGLE_THETA_DEG with E_LOST_MIN to E_BORN_SINGLE_MAX (CM), the other past it - a pair
 #: recoiling against one hard ISR photon (y 0.3-0.7, down the pipe); drawn with PIPE_ISR's
 #: channels and PIPE_SHARE of its angles from the pipe channel (:func:`_pipe_intervals`):
-#: 19x the effective events per trial
+#: 36x the effective events per trial
 BORN_SINGLE = 3
 E_BORN_SINGLE_MAX = 4.5  # GeV, CM
 PIPE_SHARE = 0.7
@@ -413,7 +413,7 @@ def _pipe_intervals(beta: FloatArray, c_max: float) -> tuple[FloatArray, FloatAr
     """Per event (pair velocity ``beta`` along z in the CM frame) two intervals (n, 2) of
     the pair-frame cos(theta) of the e- that put the e- into the forward band of _PIPE_CM or
     the e+ (at -cos) into the backward one - the t-channel's side, the e- along its beam
-    (the other two ways, 10^-3 of the region's cross section, are left to the plain
+    (the other two ways, 0.4 % of the stratum's cross section, are left to the plain
     channels) -, clipped to [-c_max, c_max]; empty ones have low = high. (The pair-frame
     axis is the hard axis, along z but for the ISR photons' angles: the intervals only
     steer.)"""

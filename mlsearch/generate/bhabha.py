@@ -65,6 +65,7 @@ from mlsearch.generate.isr import (
     reduced_frame,
 )
 from mlsearch.generate.phase_space import (
+    cm_beams,
     collinear_cos,
     collinear_cos_density,
     dilate,
@@ -478,9 +479,7 @@ def _radiative(
     e_k, cos_k, cos_density, log_e = _photons(sqrt_s, rng, photon_ring, pipe)
     k = two_body(sqrt_s, 0.0, 0.0, cos_k, rng.uniform(0, 2 * np.pi, n))
     k = k[:, 0] * (e_k / k[:, 0, 0])[:, None]
-    zero = np.zeros(n)
-    p_minus = np.stack([sqrt_s / 2, zero, zero, sqrt_s / 2], axis=-1)
-    p_plus = np.stack([sqrt_s / 2, zero, zero, -sqrt_s / 2], axis=-1)
+    p_minus, p_plus = cm_beams(sqrt_s)
     rest = p_minus + p_plus - k
     m_pair = np.sqrt(np.clip(rest[:, 0] ** 2 - (rest[:, 1:] ** 2).sum(axis=1), 0, None))
     beta = rest[:, 1:] / rest[:, :1]
@@ -552,9 +551,7 @@ def _radiative_cones(
     p = lab_to_cms(lab, beams)
     sqrt_s = beams.sqrt_s
     n: int = sqrt_s.shape[0]
-    zero = np.zeros(n)
-    p_minus = np.stack([sqrt_s / 2, zero, zero, sqrt_s / 2], axis=-1)
-    p_plus = np.stack([sqrt_s / 2, zero, zero, -sqrt_s / 2], axis=-1)
+    p_minus, p_plus = cm_beams(sqrt_s)
     me2 = me2_radiative_bhabha(p_plus, p_minus, p[:, 1], p[:, 0], p[:, 2])
     keep = (density > 0) & _in_radiative_cuts(p[:, 2], p[:, :2])
     with np.errstate(all="ignore"):

@@ -190,9 +190,10 @@ def cone_events(
 def mixture_density(events: FloatArray, beams: Beams, mixture: Mixture) -> FloatArray:
     """The density per dPhi_3 [GeV^-2] of :func:`cone_events` with ``mixture`` at the lab
     events (n, 3, 4): the shares' sum of each channel's :func:`cone_density`."""
-    total = sum(share for share, _ in mixture)
+    norm = sum(share for share, _ in mixture)
+    total, axes = beams.electron + beams.positron, _beam_axes(beams)  # once for all channels
     return np.asarray(
-        sum(share / total * cone_density(events, beams, cones) for share, cones in mixture)
+        sum(share / norm * _density(events, total, axes, cones) for share, cones in mixture)
     )
 
 
@@ -232,8 +233,13 @@ def cone_density(events: FloatArray, beams: Beams, cones: Cones) -> FloatArray:
     (n, 3, 4) (e-, e+, photon; four-momentum conserved with ``beams``): the density of the
     drawn energy and two directions times dE_a dOmega_a dOmega_b / dPhi_3, over the number of
     energy-conserving |p_b| (1 or 2)."""
-    total = beams.electron + beams.positron
-    axes = _beam_axes(beams)
+    return _density(events, beams.electron + beams.positron, _beam_axes(beams), cones)
+
+
+def _density(
+    events: FloatArray, total: FloatArray, axes: tuple[FloatArray, FloatArray], cones: Cones
+) -> FloatArray:
+    """:func:`cone_density` given the beams' four-momentum sum and axes."""
     a, b, c = cones.energy, cones.direction, cones.rest
     p_a, p_b, p_c = events[:, a], events[:, b], events[:, c]
     e_a = p_a[:, 0]

@@ -37,6 +37,7 @@ from mlsearch.generate.dark_photon import SQRT_S_MAX, electron_beta
 from mlsearch.generate.gg_lost import aimed_isr, aimed_isr_density, boosted_cos, boosted_density
 from mlsearch.generate.isr import AimedIsr, with_isr
 from mlsearch.generate.phase_space import (
+    cm_beams,
     collinear_cos,
     collinear_cos_density,
     dilate,
@@ -176,9 +177,7 @@ def _three_photon(beams: Beams, rng: np.random.Generator) -> tuple[FloatArray, F
     pair = two_body(m_rest, 0.0, 0.0, rng.uniform(-1, 1, n), rng.uniform(0, 2 * np.pi, n))
     pair = boost(pair, -(rest[:, 1:] / rest[:, :1])[:, None, :])
     k = np.concatenate([pair, k3[:, None]], axis=1)
-    zero = np.zeros_like(sqrt_s)
-    p_minus = np.stack([sqrt_s / 2, zero, zero, sqrt_s / 2], axis=-1)
-    p_plus = np.stack([sqrt_s / 2, zero, zero, -sqrt_s / 2], axis=-1)
+    p_minus, p_plus = cm_beams(sqrt_s)
     cos_t = k[..., 3] / k[..., 0]
     inside = ((k[..., 0] > E3_MIN) & (np.abs(cos_t) < c_max)).all(axis=1)
     me2 = me2_three_photons(p_plus, p_minus, k[:, 0], k[:, 1], k[:, 2])

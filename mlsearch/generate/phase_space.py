@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 from mlsearch.physics.kinematics import boost, polar_angle, rotate_z_to
 
 __all__ = [
+    "cm_beams",
     "collinear_cos",
     "collinear_cos_density",
     "decay_two_body",
@@ -41,6 +42,16 @@ def two_body(
     p1 = np.concatenate([e1[:, None], p[:, None] * direction], axis=-1)
     p2 = np.concatenate([(sqrt_s - e1)[:, None], -p[:, None] * direction], axis=-1)
     return np.stack([p1, p2], axis=1)
+
+
+def cm_beams(sqrt_s: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The massless e- (along +z) and e+ beams (n, 4) of the CM frame [GeV]: the incoming
+    momenta of the matrix elements."""
+    zero = np.zeros_like(sqrt_s)
+    return (
+        np.stack([sqrt_s / 2, zero, zero, sqrt_s / 2], axis=-1),
+        np.stack([sqrt_s / 2, zero, zero, -sqrt_s / 2], axis=-1),
+    )
 
 
 def collinear_cos(n: int, beta: float, rng: np.random.Generator, c_max: float = 1.0) -> FloatArray:

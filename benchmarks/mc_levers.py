@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from mlsearch.physics.acceptance import TrackAcceptance
+
 
 @dataclass(frozen=True)
 class Case:
@@ -35,10 +37,15 @@ class Case:
 
     @property
     def is_plain(self) -> bool:
-        return (not self.options or self.options.get("isr") == "plain") and not (
+        # the acceptance (e e mu mu) defines the sample, it is no lever
+        levers = {k for k in self.options if k != "acceptance"}
+        return (not levers or self.options.get("isr") == "plain") and not (
             self.forced or self.charged or self.track_loss or self.single_photon
         )
 
+
+#: e e mu mu as the Z' config generates it: both muons in the CDC above the tracking threshold
+_CDC = TrackAcceptance(pt_min=0.1)
 
 CASES: tuple[Case, ...] = (
     Case("tau tau, LFV selection, plain", "lfv_zprime", "tautau", 300_000),
@@ -53,6 +60,17 @@ CASES: tuple[Case, ...] = (
          "zprime_invisible", "mumu", 1_000_000, {"isr": "plain"}, region=(4.0, 16.0)),
     Case("mu mu, Z' selection at M_recoil^2 4-16 GeV^2, radiation sampling + charged_filter",
          "zprime_invisible", "mumu", 1_000_000, charged=(2, 0.5), region=(4.0, 16.0)),
+    Case("mu mu, Z' selection at M_recoil^2 0.85-2.2 GeV^2 (the 1.2 GeV window), "
+         "structure-function ISR/FSR", "zprime_invisible", "mumu", 1_000_000, {"isr": "plain"},
+         region=(0.85, 2.2)),
+    Case("mu mu, Z' selection at M_recoil^2 0.85-2.2 GeV^2, radiation sampling + "
+         "charged_filter", "zprime_invisible", "mumu", 1_000_000, charged=(2, 0.5),
+         region=(0.85, 2.2)),
+    Case("e e mu mu (muons in the CDC), Z' selection at M_recoil^2 50-65 GeV^2, plain",
+         "zprime_invisible", "eemumu", 1_000_000, {"acceptance": _CDC}, region=(50.0, 65.0)),
+    Case("e e mu mu (muons in the CDC), Z' selection at M_recoil^2 50-65 GeV^2, "
+         "charged_filter", "zprime_invisible", "eemumu", 1_000_000, {"acceptance": _CDC},
+         charged=(2, 0.5), region=(50.0, 65.0)),
     Case("e e, LFV selection, plain", "lfv_zprime", "ee", 1_000_000),
     Case("e e, LFV selection, forced_misid muon", "lfv_zprime", "ee", 1_000_000,
          forced="muon"),

@@ -24,6 +24,7 @@ from mlsearch.generate.fsr import radiate_final_state, radiate_final_state_weigh
 from mlsearch.generate.isr import IsrChannels
 from mlsearch.generate.mumu import MUMU_FSR_HARD, MUMU_ISR, isr_pair_events
 from mlsearch.io.events import truth_to_awkward
+from mlsearch.physics.acceptance import TrackAcceptance
 from mlsearch.physics.constants import GEV2_TO_FB, M_MU
 from mlsearch.physics.kinematics import invariant_mass2
 
@@ -43,7 +44,7 @@ def radiation_sampling(n: int = 400_000) -> None:
     v0, _ = np.histogram(m0, edges, weights=w0**2)
     v1, _ = np.histogram(m1, edges, weights=w1**2)
     print(f"M_recoil^2 spectrum: chi2 {((h1 - h0) ** 2 / (v0 + v1)).sum():.1f} for 10 bins")
-    for lo, hi in ((4, 16), (16, 36), (36, 64)):
+    for lo, hi in ((0.25, 1), (1, 4), (4, 16), (16, 36), (36, 64)):
         a, b = w0[(m0 > lo) & (m0 < hi)], w1[(m1 > lo) & (m1 < hi)]
         print(f"M_recoil^2 {lo}-{hi} GeV^2: {a.sum() / n * f:.0f} +- "
               f"{np.sqrt((a**2).sum()) / n * f:.0f} fb ({len(a)} events, L_eff "
@@ -66,7 +67,10 @@ def weighted_fsr(n: int = 300_000) -> None:
 
 
 def charged_filter(n: int = 150_000) -> None:
-    for process, options in (("tautau", {"tau_modes": {"mu": 0.6, "pi": 0.15}}), ("mumu", {})):
+    eemumu = {"acceptance": TrackAcceptance(pt_min=SimulateConfig().track_pt_min)}
+    for process, options in (
+        ("tautau", {"tau_modes": {"mu": 0.6, "pi": 0.15}}), ("mumu", {}), ("eemumu", eemumu)
+    ):  # fmt: skip
         sample = generate_process(process, n, 5, **options)
         keep = ChargedFilter(2, 0.5).keep(sample.pdg, sample.p4)
         reco = simulate_events(truth_to_awkward(sample), SimulateConfig(),

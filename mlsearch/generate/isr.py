@@ -80,9 +80,10 @@ class IsrChannels:
     y log-uniform, the other's from the leading power (one hard photon, the other soft: with a
     hard FSR photon the commonest way a muon pair gets a large recoil mass); ``recoil``: probability
     of the recoil channel, y1 y2 (= M_recoil^2 / s of two collinear photons) uniform in
-    [``recoil_min``, ``recoil_max``] and ln y1 uniform in [ln(y1 y2), 0]: as many events per
-    GeV^2 of recoil mass^2 at 8 GeV as at 1 GeV, where the Z' windows are; ``returning``:
-    of both 1 - y log-uniform in [RETURN_MIN, 1] (density ~ 1 / (1 - y): the 1/s' of a
+    [``recoil_min``, ``recoil_max``] (log-uniform with ``recoil_log``) and ln y1 uniform in
+    [ln(y1 y2), 0]: as many events per GeV^2 of recoil mass^2 at 8 GeV as at 1 GeV, where the
+    Z' windows are (with ``recoil_log``, per unit of ln M_recoil^2); ``returning``:
+    of both 1 - y log-uniform in [``return_min``, 1] (density ~ 1 / (1 - y): the 1/s' of a
     Born cross section, s' = (1 - y1)(1 - y2) s, whose light pairs recoiling against two
     hard photons the other channels leave heavy); ``one_returning``: of one beam's 1 - y so
     (halves: beam 1, beam 2), the other's from the leading power (a pair recoiling against
@@ -94,8 +95,10 @@ class IsrChannels:
     recoil: float = 0.0
     recoil_min: float = 0.005
     recoil_max: float = 0.8
+    recoil_log: bool = False
     returning: float = 0.0
     one_returning: float = 0.0
+    return_min: float = RETURN_MIN
 
     def __post_init__(self) -> None:
         shares = (self.hard, self.single, self.recoil, self.returning, self.one_returning)
@@ -103,6 +106,8 @@ class IsrChannels:
             raise ValueError(f"ISR channel probabilities {shares}: need >= 0, sum < 1")
         if not 0 < self.recoil_min < self.recoil_max <= 1:
             raise ValueError(f"recoil channel range [{self.recoil_min}, {self.recoil_max}]")
+        if not 0 < self.return_min < 1:
+            raise ValueError(f"returning channels' smallest 1 - y {self.return_min}: need (0, 1)")
 
 
 def radiate(
@@ -127,19 +132,19 @@ def radiate(
         y[:, 1] = np.where(single & ~first, log_uniform[:, 1], y[:, 1])
     if channels.recoil > 0:
         recoil = (pick >= channels.hard) & (pick < channels.hard + channels.recoil)
-        product = lo + (hi - lo) * u[:, 0]
+        product = lo * (hi / lo) ** u[:, 0] if channels.recoil_log else lo + (hi - lo) * u[:, 0]
         y1 = product ** (1 - u[:, 1])  # ln y1 uniform in [ln(y1 y2), 0]
         y = np.where(recoil[:, None], np.stack([y1, product / y1], axis=1), y)
     if channels.returning > 0:  # drawn only then: the other samplers keep their streams
         start = channels.hard + channels.recoil + channels.single
         back = (pick >= start) & (pick < start + channels.returning)
-        y = np.where(back[:, None], 1 - RETURN_MIN**u, y)
+        y = np.where(back[:, None], 1 - channels.return_min**u, y)
     if channels.one_returning > 0:  # likewise
         start = channels.hard + channels.recoil + channels.single + channels.returning
         one = (pick >= start) & (pick < start + channels.one_returning)
         first = pick < start + channels.one_returning / 2
-        y[:, 0] = np.where(one & first, 1 - RETURN_MIN ** u[:, 0], y[:, 0])
-        y[:, 1] = np.where(one & ~first, 1 - RETURN_MIN ** u[:, 1], y[:, 1])
+        y[:, 0] = np.where(one & first, 1 - channels.return_min ** u[:, 0], y[:, 0])
+        y[:, 1] = np.where(one & ~first, 1 - channels.return_min ** u[:, 1], y[:, 1])
     y = np.clip(y, 1e-300, 1.0)
     soft_density = _leading_power(y, beta)
     hard_density = np.where(y >= Y_MIN_HARD, 1 / (y * log_range), 0.0)
@@ -152,16 +157,16 @@ def radiate(
         yy = y.prod(axis=1)
         inside = (yy >= lo) & (yy <= hi)
         safe = np.where(inside, yy, 0.5)
-        density = density + channels.recoil * np.where(inside, 1 / ((hi - lo) * -np.log(safe)), 0)
+        per_product = 1 / (safe * math.log(hi / lo)) if channels.recoil_log else 1 / (hi - lo)
+        density = density + channels.recoil * np.where(inside, per_product / -np.log(safe), 0)
     density = density + channels.single / 2 * (
         hard_density[:, 0] * soft_density[:, 1] + soft_density[:, 0] * hard_density[:, 1]
     )
     if channels.returning > 0 or channels.one_returning > 0:
         one_minus = 1 - y
-        inside = one_minus >= RETURN_MIN
-        per_beam = np.where(
-            inside, 1 / (np.maximum(one_minus, RETURN_MIN) * -math.log(RETURN_MIN)), 0.0
-        )
+        r_min = channels.return_min
+        inside = one_minus >= r_min
+        per_beam = np.where(inside, 1 / (np.maximum(one_minus, r_min) * -math.log(r_min)), 0.0)
         density = density + channels.returning * per_beam.prod(axis=1)
         density = density + channels.one_returning / 2 * (
             per_beam[:, 0] * soft_density[:, 1] + soft_density[:, 0] * per_beam[:, 1]

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from mlsearch.config import SimulateConfig
 from mlsearch.physics.acceptance import TrackAcceptance
 
 
@@ -45,7 +46,7 @@ class Case:
 
 
 #: e e mu mu as the Z' config generates it: both muons in the CDC above the tracking threshold
-_CDC = TrackAcceptance(pt_min=0.1)
+_CDC = TrackAcceptance(pt_min=SimulateConfig().track_pt_min)
 
 CASES: tuple[Case, ...] = (
     Case("tau tau, LFV selection, plain", "lfv_zprime", "tautau", 300_000),

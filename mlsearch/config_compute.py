@@ -18,6 +18,13 @@ class ComputeConfig(_Strict):
         "scheduler address (tcp://host:8786), e.g. of a dask-jobqueue cluster",
     )
     workers: int = Field(2, ge=1, description="LocalCluster worker processes")
+    train_on_cluster: bool = Field(
+        True,
+        description="with a scheduler: the pBDT trains on its workers (xgboost.dask); false "
+        "keeps the training in this process, which on one machine of few cores is the faster "
+        "and gives the single-process model (the cluster then serves generate, simulate and "
+        "features only)",
+    )
     partition_events: int = Field(
         1_000_000,
         ge=20_000,

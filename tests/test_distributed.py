@@ -52,6 +52,27 @@ def test_local_cluster_gives_the_single_process_output(tmp_path: Path) -> None:
     # third partition's numbers continue the first two's
     assert ids == sorted(set(ids)) and len(ids) == meta["charged_filter"]["kept"]
     assert 0 <= ids[0] and 40_000 <= ids[-1] < 60_000
+    # compute.train_on_cluster false: the cluster serves the partitioned stages, the pBDT
+    # trains in this process - the single-process model, byte for byte
+    for workdir, extra in (
+        (serial, ()),
+        (
+            cluster,
+            (
+                "--scheduler",
+                "local",
+                "--set",
+                "compute.workers=2",
+                "--set",
+                "compute.train_on_cluster=false",
+            ),
+        ),
+    ):
+        res = run_cli("train", str(SMALL_PROFILE), "--set", f"workdir={workdir}", *OVERRIDES,
+                      "--set", "models.pnn.enabled=false", *extra)  # fmt: skip
+        assert res.returncode == 0, res.stderr[-3000:]
+    model = data / "train" / "pbdt_fold0.json"
+    assert (serial / model).read_bytes() == (cluster / model).read_bytes()
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:

@@ -189,8 +189,14 @@ def run_generate(config: Config, reporter: Reporter | None = None) -> StageResul
     builtin = {j.name: EventDataset(j.path, j.key).prepare() for j in jobs if j.source is None}
     tasks = [(j, part) for j in jobs if j.name in builtin
              for part in _partitions(config, j, builtin[j.name])]  # fmt: skip
-    pool = executor(config.compute.scheduler, config.compute.workers)
-    results = pool.imap(_generate_partition, [part for _, part in tasks])
+    # the executor only where there is work: a cached run starts no cluster
+    results = (
+        executor(config.compute.scheduler, config.compute.workers).imap(
+            _generate_partition, [part for _, part in tasks]
+        )
+        if tasks
+        else iter(())
+    )
     for job in jobs:
         common = {
             "cache_key": job.key,

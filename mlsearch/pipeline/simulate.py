@@ -159,7 +159,6 @@ def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResul
     reporter = reporter or NullReporter()
     jobs = sample_jobs(config)
     reco_dir = Paths.of(config).reco
-    pool = executor(config.compute.scheduler, config.compute.workers)
     reporter.start("simulate", len(jobs))
     outputs = [reco_dir / job.path.name for job in jobs]
     keys = [simulate_key(job, config) for job in jobs]
@@ -187,7 +186,10 @@ def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResul
     ]
     # every part of every sample on the pool at once, each written by its worker; a sample
     # is committed when its last part is done
-    results = pool.imap(_simulate_part, [task for tasks in parts for task in tasks])
+    flat = [task for tasks in parts for task in tasks]
+    # the executor only where there is work: a cached run starts no cluster
+    pool = executor(config.compute.scheduler, config.compute.workers) if flat else None
+    results = pool.imap(_simulate_part, flat) if pool is not None else iter(())
     for (job, _, key), tasks, ds in zip(simulated, parts, datasets, strict=True):
         for _ in tasks:
             next(results)

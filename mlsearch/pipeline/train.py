@@ -75,9 +75,12 @@ def _oof_scores(
 
 def _cluster_client(config: Config) -> Any:
     """The dask.distributed Client of ``compute.scheduler`` (the pBDT trains on its
-    workers with xgboost.dask), or None to train in this process."""
+    workers with xgboost.dask), or None to train in this process (no scheduler, or
+    ``compute.train_on_cluster`` false)."""
     from mlsearch.compute import executor
 
+    if not config.compute.train_on_cluster:
+        return None
     return getattr(executor(config.compute.scheduler, config.compute.workers), "client", None)
 
 

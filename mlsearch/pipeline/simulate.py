@@ -188,8 +188,11 @@ def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResul
     # is committed when its last part is done
     flat = [task for tasks in parts for task in tasks]
     # the executor only where there is work: a cached run starts no cluster
-    pool = executor(config.compute.scheduler, config.compute.workers) if flat else None
-    results = pool.imap(_simulate_part, flat) if pool is not None else iter(())
+    results = (
+        executor(config.compute.scheduler, config.compute.workers).imap(_simulate_part, flat)
+        if flat
+        else iter(())
+    )
     for (job, _, key), tasks, ds in zip(simulated, parts, datasets, strict=True):
         for _ in tasks:
             next(results)

@@ -22,24 +22,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsearch.generate.gg import lost_photon_bands
+from mlsearch.generate.gg import in_lost_photon_bands
+from mlsearch.selection.published import published_selection
 
 Cut = Callable[[pd.DataFrame], "np.ndarray"]
 
 
 def _barrel_veto(f: pd.DataFrame) -> np.ndarray:
-    """PRL 124, 141801's criteria: recoil into the ECL barrel, extra ECL energy < 0.4 GeV."""
-    theta = np.degrees(f["recoil_theta_lab"].to_numpy())
-    return (theta > 32.2) & (theta < 128.7) & (f["extra_ecl_energy"].to_numpy() < 0.4)
+    """The fixed steps of the Z' baseline (PRL 124, 141801): the recoil into the ECL barrel,
+    the ECL energy besides the muons below 0.4 GeV (mlsearch/selection/published.py)."""
+    keep = np.ones(len(f), dtype=bool)
+    for step in published_selection("zprime_invisible").steps:
+        keep &= step.select(f)
+    return keep
 
 
 def _partner_seen(f: pd.DataFrame) -> np.ndarray:
     """The photon outside the cos(theta*) bands where its back-to-back partner is lost."""
-    cos_t = f["photon_cos_theta_cms"].to_numpy()
-    inside = np.zeros(len(f), dtype=bool)
-    for low, high in zip(*lost_photon_bands(), strict=True):
-        inside |= (cos_t >= low) & (cos_t < high)
-    return ~inside
+    return ~in_lost_photon_bands(f["photon_cos_theta_cms"].to_numpy())
 
 
 CUTS: dict[str, dict[str, Cut]] = {

@@ -51,7 +51,7 @@ from mlsearch.physics.beams import Beams
 from mlsearch.physics.kinematics import boost, invariant_mass2
 from mlsearch.physics.qed_me import dark_photon_dsigma_dcos, me2_three_photons
 
-__all__ = ["E3_MIN", "THETA3_MIN", "generate_gg", "lost_photon_bands"]
+__all__ = ["E3_MIN", "THETA3_MIN", "generate_gg", "in_lost_photon_bands", "lost_photon_bands"]
 
 FloatArray = NDArray[np.float64]
 E3_MIN = 0.1  # GeV, every photon of the 3-photon channel (CM)
@@ -87,12 +87,19 @@ def _band_cos(n: int, rng: np.random.Generator) -> FloatArray:
     return np.asarray(rng.uniform(low[pick], high[pick]))
 
 
-def _band_density(cos_t: FloatArray) -> FloatArray:
+def in_lost_photon_bands(cos_t: FloatArray) -> NDArray[np.bool_]:
+    """Whether cos(theta*) of a photon lies in :func:`lost_photon_bands` (its back-to-back
+    partner may leave no cluster)."""
     low, high = _BANDS
     inside = np.zeros(cos_t.shape, dtype=bool)
     for lo, hi in zip(low, high, strict=True):
         inside |= (cos_t >= lo) & (cos_t < hi)
-    return np.where(inside, 1.0 / float((high - low).sum()), 0.0)
+    return inside
+
+
+def _band_density(cos_t: FloatArray) -> FloatArray:
+    low, high = _BANDS
+    return np.where(in_lost_photon_bands(cos_t), 1.0 / float((high - low).sum()), 0.0)
 
 
 def _two_photon_trial(lost_photon_share: float, boosted_share: float = 0.0) -> Trial:

@@ -13,12 +13,8 @@ photons over those cells with a 1/(1 - cos^2) x uniform-in-log E* shape; its den
 which keep every point reachable (the two-photon generator's aimed ISR channel,
 :mod:`mlsearch.generate.gg_lost`).
 
-The radiative Bhabha with a lepton seen (a cluster whose track is lost, or in the ECL
-outside the CDC) and the other lepton and the photon down the beam pipe needs the photon
-inside the beam-pipe bands of cos theta* (:func:`pipe_cos`, 10-16 and 161-170 deg in the CM
-frame), which the radiative channel's usual photons reach 22 % of the time. (Its sibling
-with the photon seen and both leptons lost is drawn leptons first:
-:mod:`mlsearch.generate.bhabha_cones`.)
+The radiative Bhabha with one particle seen and the two others past the ECL is drawn with
+the lost particles first: :mod:`mlsearch.generate.bhabha_cones`.
 """
 
 from __future__ import annotations
@@ -30,7 +26,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.generate.phase_space import dilate, lab_polar_scan
+from mlsearch.generate.phase_space import dilate
 from mlsearch.physics.acceptance import ECL_THETA_DEG, in_ecl
 from mlsearch.physics.beams import cms_to_lab, sample_beams
 from mlsearch.physics.constants import E_HER, E_LER
@@ -44,8 +40,6 @@ __all__ = [
     "lost_photons",
     "past_ecl",
     "photon_cells",
-    "pipe_cos",
-    "pipe_density",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -186,37 +180,3 @@ def lost_photon_density(cos_t: FloatArray, e: FloatArray, target: Target) -> Flo
     lo, hi = low[i_cos], high[i_cos]
     width = np.where(hi > lo, hi - lo, 1.0)
     return np.asarray(p / (width * (e_edges[1] - e_edges[0]) * np.where(e > 0, e, 1.0)))
-
-
-#: cos(theta*) bins of the beam-pipe bands, azimuths tried per bin, bins added on each side
-_PIPE_BINS, _PIPE_PHI, _PIPE_DILATE = 1000, 72, 3
-
-
-@functools.cache
-def _pipe_table() -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Per _PIPE_BINS bin of cos(theta*): its range clipped to the radiative channel's
-    |cos| < cos 10 deg (low, high) and its probability in :func:`pipe_cos`, non-zero where a
-    photon is past the ECL for some azimuth (nominal beams), widened by _PIPE_DILATE, and
-    weighted by the channel's own 1/(1 - cos^2) over the clipped bin."""
-    _, theta = lab_polar_scan(_PIPE_BINS, _PIPE_PHI)
-    past = dilate(np.asarray(past_ecl(theta[..., 0]).any(axis=1)), _PIPE_DILATE)
-    low, high = _clipped_bins(_PIPE_BINS)
-    mass = (np.arctanh(high) - np.arctanh(low)) * past
-    return np.asarray(low), np.asarray(high), np.asarray(mass / mass.sum())
-
-
-def pipe_cos(n: int, rng: np.random.Generator) -> FloatArray:
-    """n values of cos(theta*) over the beam-pipe bands (a bin by its probability, then
-    uniform inside its clipped range)."""
-    low, high, prob = _pipe_table()
-    chosen = rng.choice(_PIPE_BINS, size=n, p=prob)
-    return np.asarray(low[chosen] + rng.uniform(size=n) * (high - low)[chosen])
-
-
-def pipe_density(cos_t: FloatArray) -> FloatArray:
-    """The density of :func:`pipe_cos` at cos_t (0 off the bands)."""
-    low, high, prob = _pipe_table()
-    i = _cos_bin(cos_t, _PIPE_BINS)
-    width = high[i] - low[i]
-    inside = (np.abs(cos_t) <= _C_MAX) & (width > 0)
-    return np.asarray(np.where(inside, prob[i] / np.where(width > 0, width, 1.0), 0.0))

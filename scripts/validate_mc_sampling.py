@@ -196,9 +196,9 @@ def aimed_strata(n_born: int = 100_000, n_compton: int = 30_000) -> None:
 def single_strata(n_plain: int = 20_000, n_aimed: int = 200_000) -> None:
     """The single-cluster strata (the seen particle within 20-141 deg) drawn aimed against
     the plain samplers restricted to them by rejection: both leptons down the pipe (the cone
-    channels), a lepton seen (photons in the beam-pipe bands) and the Bhabha channel's (the
-    pipe channel, one-returning ISR); and, for the first, the effective events per trial
-    where the photon has E* 2.0-3.7 GeV (the A' masses 5.9-8 GeV)."""
+    channels, the leptons first), a lepton seen (the cone channels, the photon first) and the
+    Bhabha channel's (the pipe channel, one-returning ISR); and, for the first, the effective
+    events per trial where the photon has E* 2.0-3.7 GeV (the A' masses 5.9-8 GeV)."""
     from mlsearch.generate import bhabha
 
     single = bhabha.SINGLE

@@ -10,9 +10,7 @@ is identical bit for bit whatever runs it and however many workers there are.
 from __future__ import annotations
 
 import atexit
-import itertools
 import logging
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, TypeVar
 
@@ -46,25 +44,54 @@ class _Dask:
         self.description = description
 
     def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """Keeps at most two tasks per worker thread in flight, and reads ``items`` only as
-        they are submitted: memory stays bounded however many partitions there are."""
-        ahead = 2 * max(sum(self.client.nthreads().values()), 1)
-        source = iter(items)
+        """Keeps at most two tasks per worker thread in flight and submits the next one as
+        soon as any finishes, so a long task (a slow sample's partition) does not leave the
+        other workers idle behind it; yields the results in item order, holding at most
+        _BUFFERED per thread of finished results that wait for an earlier one. Reads
+        ``items`` only as they are submitted: memory stays bounded however many partitions
+        there are."""
+        from distributed import as_completed
+
+        threads = max(sum(self.client.nthreads().values()), 1)
+        ahead, buffered = 2 * threads, _BUFFERED * threads
+        source = enumerate(items)
 
         def results() -> Iterator[R]:
-            window: deque[Any] = deque()
-            # pure=False: two equal-looking tasks (e.g. equal partitions) still both run
-            for item in itertools.islice(source, ahead):
-                window.append(self.client.submit(fn, item, pure=False))
-            while window:
-                future = window.popleft()
-                result = _result(future, fn)
+            flying = as_completed()
+            position: dict[Any, int] = {}  # future in flight -> item index
+            done: dict[int, R] = {}  # finished, waiting for an earlier item
+            head = submitted = 0
+
+            def refill() -> None:
+                nonlocal submitted
+                while len(position) < ahead and len(position) + len(done) < buffered:
+                    item = next(source, None)
+                    if item is None:
+                        return
+                    # pure=False: two equal-looking tasks (e.g. equal partitions) both run
+                    future = self.client.submit(fn, item[1], pure=False)
+                    position[future] = item[0]
+                    flying.add(future)
+                    submitted += 1
+
+            refill()
+            while head < submitted:
+                if head in done:
+                    result = done.pop(head)
+                    head += 1
+                    refill()
+                    yield result
+                    continue
+                future = next(flying)
+                done[position.pop(future)] = _result(future, fn)
                 del future  # released: the worker may drop it
-                for item in itertools.islice(source, 1):
-                    window.append(self.client.submit(fn, item, pure=False))
-                yield result
+                refill()
 
         return results()
+
+
+#: finished results per worker thread that may wait for an earlier, slower one
+_BUFFERED = 16
 
 
 def _result(future: Any, fn: Callable[..., Any]) -> Any:

@@ -120,6 +120,27 @@ def test_a_task_that_kills_every_worker_is_a_clear_error(one_worker: Any) -> Non
         list(one_worker.imap(lambda _: os._exit(137), [0]))
 
 
+def test_a_slow_task_does_not_hold_up_the_other_worker(tmp_path: Path) -> None:
+    """A long task first, then eight short ones, on 2 workers: the short ones all run on the
+    free worker while the long one runs (each task records when it ended), and the results
+    still come in item order. (The old window submitted a task only when the oldest one in
+    flight had finished: the last five short tasks ended after the long one.)"""
+
+    def task(item: tuple[str, int, float]) -> int:
+        import time
+
+        folder, index, seconds = item
+        time.sleep(seconds)
+        Path(folder, f"{index}").write_text(repr(time.time()))
+        return index
+
+    items = [(str(tmp_path), 0, 6.0)] + [(str(tmp_path), i, 0.2) for i in range(1, 9)]
+    with _client(2) as client:
+        assert list(compute._Dask(client, "test").imap(task, items)) == list(range(9))
+    ended = {int(p.name): float(p.read_text()) for p in tmp_path.iterdir()}
+    assert max(ended[i] for i in range(1, 9)) < ended[0]
+
+
 def _toy(n: int = 60_000, seed: int = 3) -> tuple[np.ndarray, ...]:
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 6))

@@ -152,9 +152,9 @@ class BackgroundSpec(_Strict):
         "cluster (a wide-angle ISR photon seen or in a gap, or a hard one along the beam with "
         "the pair's angle in the bands where one of its photons is lost); "
         "e e: the share of its events drawn from the radiative Bhabha with one "
-        "particle in the ECL above 2 GeV (CM) and the two others down the beam pipe (40 % with "
-        "the photon seen, 60 % with a lepton, which a lost track leaves as a cluster, a third "
-        "of those from pairs recoiling against hard ISR): the e e background of a "
+        "particle in the ECL above 2 GeV (CM) and the two others down the beam pipe (65 % with "
+        "the photon seen, 35 % with a lepton, which a lost track leaves as a cluster, 25 % "
+        "from pairs recoiling against hard ISR): the e e background of a "
         "single-photon selection; the rest is the usual sample with those regions left out, "
         "so together they are unbiased",
     )

@@ -397,7 +397,7 @@ def test_single_share_is_unbiased() -> None:
     plain = bhabha.generate_ee(100_000, 41, energy_spread=False)
     split = bhabha.generate_ee(100_000, 42, energy_spread=False, single_share=0.8)
     meta = split.metadata
-    assert (meta["n_bhabha"], meta["single_share"]) == (10_000 + 16_000, 0.8)
+    assert (meta["n_bhabha"], meta["single_share"]) == (10_000 + 20_000, 0.8)
     assert meta["sigma_single_fb"] < meta["sigma_single_lepton_fb"] < meta["sigma_radiative_fb"]
     rad0, rad1 = plain.metadata["sigma_radiative_fb"], meta["sigma_radiative_fb"]
     w0_rad = plain.weight[plain.metadata["n_bhabha"] :]

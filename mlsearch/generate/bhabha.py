@@ -156,7 +156,11 @@ SINGLE, SINGLE_LEPTON = 5, 6
 BORN_SINGLE = 3
 E_BORN_SINGLE_MAX = 4.5  # GeV, CM
 PIPE_SHARE = 0.7
-SINGLE_PHOTON, SINGLE_BORN = 0.4, 0.2
+#: shares of the single-cluster events: SINGLE 0.65, BORN_SINGLE 0.25, SINGLE_LEPTON the
+#: rest, 0.1 - by what each gives the dark-photon windows per CPU second (measured in its
+#: job: SINGLE holds 23-93 % of e e's sum of w^2 at 5.3-8 GeV and draws 19.6k events/s,
+#: BORN_SINGLE 7-52 % at 4.9k/s, SINGLE_LEPTON < 1 % at 3.4k/s; it was 0.4 / 0.2 / 0.4)
+SINGLE_PHOTON, SINGLE_BORN = 0.65, 0.25
 #: deg, lab: the single-cluster strata's seen particle lies in this polar range - the
 #: single-photon trigger lines' (22-139 deg, detector/trigger.py) with 2 deg of margin:
 #: clusters nearer the beams, which those lines never take, stay in the rest of their

@@ -543,7 +543,7 @@ SINGLE_CONES: Mixture = (
 #: its own beam's side and 80 % peaked along that beam (the t-channel spectator); the seen
 #: lepton from conservation. Measured against the old draw (the usual radiative trial with
 #: 90 % of its photons in the beam-pipe bands): 1.5x the events per second and N_eff / N
-#: 0.44 against 0.38, 1.7x the effective events per second (docs/validation.md); drawing a
+#: 0.44 against 0.38, 1.8x the effective events per second (docs/validation.md); drawing a
 #: lepton's energy instead, or peaking the photons harder, did worse
 SINGLE_LEPTON_CONES: Mixture = (
     (0.5, Cones(2, 1, forward=(0.5, 0.05), peak=(0.5, 0.8))),

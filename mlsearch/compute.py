@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from mlsearch.errors import InputError, ResourceError
 
-__all__ = ["Executor", "executor", "local_cluster"]
+__all__ = ["Executor", "executor", "local_cluster", "map_tasks"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -169,3 +169,11 @@ def executor(scheduler: str | None, workers: int = 2) -> Executor:
     if key not in _CACHE:
         _CACHE[key] = _start(scheduler, workers)
     return _CACHE[key]
+
+
+def map_tasks(
+    scheduler: str | None, workers: int, fn: Callable[[T], R], tasks: list[T]
+) -> Iterator[R]:
+    """``executor(scheduler, workers).imap(fn, tasks)``, the executor started only when there
+    are tasks: a cached stage starts no cluster."""
+    return executor(scheduler, workers).imap(fn, tasks) if tasks else iter(())

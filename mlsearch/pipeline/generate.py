@@ -11,7 +11,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from mlsearch.compute import executor
+from mlsearch.compute import map_tasks
 from mlsearch.config import Config
 from mlsearch.generate import generate_process
 from mlsearch.generate.filters import TruthFilter
@@ -189,14 +189,10 @@ def run_generate(config: Config, reporter: Reporter | None = None) -> StageResul
     builtin = {j.name: EventDataset(j.path, j.key).prepare() for j in jobs if j.source is None}
     tasks = [(j, part) for j in jobs if j.name in builtin
              for part in _partitions(config, j, builtin[j.name])]  # fmt: skip
-    # the executor only where there is work: a cached run starts no cluster
-    results = (
-        executor(config.compute.scheduler, config.compute.workers).imap(
-            _generate_partition, [part for _, part in tasks]
-        )
-        if tasks
-        else iter(())
-    )
+    results = map_tasks(
+        config.compute.scheduler, config.compute.workers, _generate_partition,
+        [part for _, part in tasks],
+    )  # fmt: skip
     for job in jobs:
         common = {
             "cache_key": job.key,

@@ -9,7 +9,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from mlsearch.compute import Executor, executor
+from mlsearch.compute import Executor, executor, map_tasks
 from mlsearch.config import Config, SimulateConfig
 from mlsearch.detector import simulate_events
 from mlsearch.errors import InputError
@@ -187,12 +187,7 @@ def run_simulate(config: Config, reporter: Reporter | None = None) -> StageResul
     # every part of every sample on the pool at once, each written by its worker; a sample
     # is committed when its last part is done
     flat = [task for tasks in parts for task in tasks]
-    # the executor only where there is work: a cached run starts no cluster
-    results = (
-        executor(config.compute.scheduler, config.compute.workers).imap(_simulate_part, flat)
-        if flat
-        else iter(())
-    )
+    results = map_tasks(config.compute.scheduler, config.compute.workers, _simulate_part, flat)
     for (job, _, key), tasks, ds in zip(simulated, parts, datasets, strict=True):
         for _ in tasks:
             next(results)

@@ -106,12 +106,12 @@ def boosted_bands() -> FloatArray:
 
 
 @functools.cache
-def _boosted_tables() -> tuple[FloatArray, NDArray[np.bool_], FloatArray]:
-    """:func:`boosted_bands`, whether each row has bands, and the rows' CDFs laid end to end
-    (row r spans r..r+1): computed once, not per event (gathering whole rows per event was a
-    quarter of the gamma gamma generation time)."""
+def _boosted_tables() -> tuple[NDArray[np.bool_], FloatArray]:
+    """Whether each row of :func:`boosted_bands` has bands, and the rows' CDFs laid end to
+    end (row r spans r..r+1): computed once, not per event (gathering whole rows per event
+    was a quarter of the gamma gamma generation time)."""
     table = boosted_bands()
-    return table, table.sum(axis=1) > 0, np.cumsum(table, axis=1) + np.arange(_ROWS)[:, None]
+    return table.sum(axis=1) > 0, np.cumsum(table, axis=1) + np.arange(_ROWS)[:, None]
 
 
 def _row(s_red: FloatArray) -> NDArray[np.int64]:
@@ -126,7 +126,7 @@ def boosted_cos(
 ) -> tuple[FloatArray, NDArray[np.bool_]]:
     """cos(theta) of the pair per event, drawn over its row's bands, and whether the row has
     bands (where not, the value is 0 and the caller draws otherwise)."""
-    _, has_bands, cdf = _boosted_tables()
+    has_bands, cdf = _boosted_tables()
     row = _row(s_red)
     usable = (row >= 0) & has_bands[np.clip(row, 0, None)]
     r = np.where(usable, row, 0)

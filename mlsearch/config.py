@@ -20,6 +20,12 @@ from mlsearch.config_limits import LimitsConfig
 from mlsearch.errors import ConfigError
 from mlsearch.physics.mass_ranges import signal_mass_problem
 
+#: GeV: a pair-pT truth filter's least distance below the selection's cut: 3-3.5 standard
+#: deviations of the pair's pT* resolution for muons of 5-7 GeV (0.6-0.8 % per track, the
+#: simulation's default; measured: no selected mu mu event of 6x10^5 lost at this margin,
+#: one (4x10^-5 of the selected weight) at 0.1 GeV; docs/validation.md)
+PAIR_PT_MARGIN = 0.15
+
 __all__ = ["Config", "config_hash", "load_config"]
 
 
@@ -73,6 +79,13 @@ class ChargedFilterSpec(_Strict):
 
     count: int = Field(ge=1, le=10)
     p_min: float = Field(ge=0, description="lab momentum [GeV]")
+    pair_pt_min: float | None = Field(
+        None,
+        ge=0,
+        description="and two of them with a summed transverse momentum in the CM frame of at "
+        "least this [GeV] (the Z' search's features.dimuon_pt_min, less a margin of >= 0.15 "
+        "GeV for the momentum resolution)",
+    )
 
 
 class SinglePhotonFilterSpec(_Strict):
@@ -158,6 +171,15 @@ class BackgroundSpec(_Strict):
         "single-photon selection; the rest is the usual sample with those regions left out, "
         "so together they are unbiased",
     )
+    soft_pair_share: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="e e mu mu: the share of its events drawn with the photons' energy "
+        "fractions x1 + x2 in 0.3-0.62 and their virtualities aimed at 0.05-3 GeV^2 (soft "
+        "muon pairs with transverse momentum, which recoil at 6-8.5 GeV: the Z' search's "
+        "e e mu mu at high masses), weighted back by the sampling density",
+    )
     single_photon_filter: SinglePhotonFilterSpec | None = Field(
         None,
         description="drop, before the simulation, the events a single-photon selection cannot "
@@ -198,6 +220,7 @@ class BackgroundSpec(_Strict):
         for name, share, takes in (
             ("ring_share", self.ring_share, ("ee",)),
             ("single_share", self.single_share, ("ee", "gg")),
+            ("soft_pair_share", self.soft_pair_share, ("eemumu",)),
         ):
             if share and (self.process not in takes or self.file or self.ntuple):
                 raise ValueError(
@@ -292,6 +315,18 @@ class FeaturesConfig(_Strict):
     """Selection cuts of the feature builders (each search reads the ones it needs)."""
 
     muon_id_min: float = Field(0.5, ge=0, le=1, description="muonID cut on muon tracks")
+    dimuon_pt_min: float = Field(
+        0.3,
+        ge=0,
+        description="Z': the muon pair's transverse momentum in the CM frame above [GeV] "
+        "(removes the pairs without hard radiation and most two-photon pairs)",
+    )
+    extra_ecl_max: float = Field(
+        0.4,
+        gt=0,
+        description="Z': the ECL energy not matched to the tracks below [GeV, lab] (a photon "
+        "that makes the recoil and is seen; Belle II, PRL 124, 141801 (2020))",
+    )
     electron_id_min: float = Field(0.5, ge=0, le=1, description="electronID cut (LFV Z')")
     extra_photon_e_min: float = Field(0.1, ge=0, description="clusters counted as extra [GeV]")
     photon_e_min: float = Field(
@@ -471,7 +506,28 @@ class Config(_Strict):
                 f"search {self.search} takes the signal process {' or '.join(allowed)}, "
                 f"not {self.generate.signal.process}"
             )
+        for bkg in self.generate.backgrounds:
+            charged = bkg.charged_filter
+            if charged is not None and charged.pair_pt_min is not None:
+                self._check_pair_filter(bkg.process, charged.pair_pt_min)
         return self
+
+    def _check_pair_filter(self, process: str, pair_pt_min: float) -> None:
+        """A pair-pT filter is exact only below the Z' selection's pair-pT cut, with room
+        for the momentum resolution (0.04-0.06 GeV on the pair's pT* for 5-7 GeV muons)."""
+        if self.search != "zprime_invisible":
+            raise ValueError(
+                f"background {process}: charged_filter.pair_pt_min keeps what the Z' "
+                f"selection's cut on the muon pair's pT* keeps; the {self.search} selection has "
+                "no such cut (it would lose events)"
+            )
+        cut = self.features.dimuon_pt_min
+        if pair_pt_min > cut - PAIR_PT_MARGIN:
+            raise ValueError(
+                f"background {process}: charged_filter.pair_pt_min {pair_pt_min} GeV would drop "
+                f"events the selection keeps: it needs <= features.dimuon_pt_min ({cut}) - "
+                f"{PAIR_PT_MARGIN} (the momentum resolution's margin)"
+            )
 
     @property
     def root(self) -> Path:

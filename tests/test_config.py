@@ -64,6 +64,15 @@ def test_hash_changes_with_content_only():
             "background mumu: one truth filter per sample (charged_filter or single_photon_filter)",
         ),
         (
+            "generate.backgrounds.0.soft_pair_share=0.4",
+            "background mumu: soft_pair_share is an option of the built-in eemumu generator",
+        ),
+        (
+            "generate.backgrounds.0.charged_filter={count: 2, p_min: 0.5, pair_pt_min: 0.2}",
+            "background mumu: charged_filter.pair_pt_min 0.2 GeV would drop events the "
+            "selection keeps: it needs <= features.dimuon_pt_min (0.3) - 0.15",
+        ),
+        (
             "generate.backgrounds.2.single_photon_filter={e_min: 0.5}",
             "background eemumu: single_photon_filter keeps what a single-photon selection can "
             "select; the zprime_invisible selection is not one",
@@ -145,3 +154,11 @@ def test_cli_help_is_fast_and_lists_stages():
         timeout=60,
     )
     assert probe.stdout.strip() == "[]"
+
+
+def test_a_pair_pt_filter_is_refused_where_the_selection_has_no_pair_cut():
+    """The LFV selection has no cut on the pair's pT*: a pair filter there would lose events."""
+    lfv = SMALL_PROFILE.parent / "lfv_zprime_small.yaml"
+    with pytest.raises(ConfigError, match="the lfv_zprime selection has no such cut"):
+        pair = "generate.backgrounds.0.charged_filter={count: 2, p_min: 0.5, pair_pt_min: 0.1}"
+        load_config(lfv, [pair])

@@ -149,7 +149,7 @@ def _sample_summary(
         **(
             {
                 job.truth_filter.NAME: {
-                    **asdict(job.truth_filter),
+                    **{k: v for k, v in asdict(job.truth_filter).items() if v is not None},
                     "kept": sum(p["n_kept"] for p in parts),
                 }
             }

@@ -39,7 +39,8 @@ class SampleJob:
     forced_misid: str | None = None  # simulation: importance-sampled fakes of this ID
     truth_filter: TruthFilter | None = None  # before the simulation
     #: share of the events drawn in the generator's focused topology (gamma gamma: a photon
-    #: lost, lost_photon_share; e e: both leptons in the ECL outside the CDC, ring_share)
+    #: lost, lost_photon_share; e e: both leptons in the ECL outside the CDC, ring_share;
+    #: e e mu mu: soft muon pairs with pT, soft_pair_share)
     topology_share: float = 0.0
     track_loss: float | None = None  # simulation: importance-sampled tracking inefficiency
     #: e e: share of the events with both leptons down the beam pipe and the photon in the
@@ -77,7 +78,7 @@ def _background_jobs(config: Config) -> list[SampleJob]:
             TrackAcceptance(pt_min=config.simulate.track_pt_min) if bkg.in_acceptance else None
         )
         spec, photon = bkg.charged_filter, bkg.single_photon_filter
-        charged = ChargedFilter(spec.count, spec.p_min) if spec else None
+        charged = ChargedFilter(spec.count, spec.p_min, spec.pair_pt_min) if spec else None
         single = SinglePhotonFilter(photon.e_min, photon.veto_e) if photon else None
         key = stage_key(
             "generate", bkg.process, bkg.n_events, gen.energy_spread, config.seed,
@@ -85,10 +86,12 @@ def _background_jobs(config: Config) -> list[SampleJob]:
             astuple(acceptance) if acceptance else None, _source_digest(bkg.ntuple),
             bkg.cross_section_fb, bkg.n_generated, *_split(config, bkg.n_events),
             *([sorted(bkg.tau_modes.items())] if bkg.tau_modes else []),
-            *([astuple(charged)] if charged else []),
+            # without a pair cut the key is the one of before (its samples are unchanged)
+            *([astuple(charged)[: 2 if charged.pair_pt_min is None else 3]] if charged else []),
             *([("single_photon_filter", *astuple(single))] if single else []),
             *([("lost_photon_share", bkg.lost_photon_share)] if bkg.lost_photon_share else []),
             *([("ring_share", bkg.ring_share)] if bkg.ring_share else []),
+            *([("soft_pair_share", bkg.soft_pair_share)] if bkg.soft_pair_share else []),
             *([("single_share", bkg.single_share)] if bkg.single_share else []),
         )  # fmt: skip
         out.append(
@@ -97,7 +100,8 @@ def _background_jobs(config: Config) -> list[SampleJob]:
                       bkg.ntuple, bkg.cross_section_fb, bkg.n_generated,
                       tuple(sorted((bkg.tau_modes or {}).items())), bkg.forced_misid,
                       charged or single,
-                      bkg.lost_photon_share or bkg.ring_share, bkg.track_loss,
+                      bkg.lost_photon_share or bkg.ring_share or bkg.soft_pair_share,
+                      bkg.track_loss,
                       bkg.single_share)
         )  # fmt: skip
     return out

@@ -46,6 +46,11 @@ CUTS: dict[str, dict[str, Cut]] = {
     "zprime_invisible": {
         "recoil p* > 0.3 GeV": lambda f: f["recoil_p_cms"].to_numpy() > 0.3,
         "dimuon pT* > 0.3 GeV": lambda f: f["dimuon_pt_cms"].to_numpy() > 0.3,
+        # the preselection since 2026-12-03 (features.dimuon_pt_min, features.extra_ecl_max):
+        # on a run of an older commit, what it removed
+        "dimuon pT* > 0.3 GeV, ECL < 0.4 GeV": lambda f: (
+            (f["dimuon_pt_cms"].to_numpy() > 0.3) & (f["extra_ecl_energy"].to_numpy() < 0.4)
+        ),
         "recoil in barrel, ECL < 0.4 GeV": _barrel_veto,
         "both": lambda f: (f["recoil_p_cms"].to_numpy() > 0.3) & _barrel_veto(f),
     },

@@ -98,7 +98,8 @@ def generate_process(
     process. ``topology_share``: the share of the events drawn in the generator's focused
     topology, weighted back or with the region left out of the rest: gamma gamma, two-photon
     events with one photon lost (generate/gg.py ``lost_photon_share``); e e, radiative
-    Bhabhas with both leptons in the ECL outside the CDC (generate/bhabha.py ``ring_share``).
+    Bhabhas with both leptons in the ECL outside the CDC (generate/bhabha.py ``ring_share``);
+    e e mu mu, soft muon pairs with pT (generate/two_photon.py ``soft_pair_share``).
     ``single_share``: the share aimed at a single-photon selection's regions: e e, one
     particle in the ECL above 2 GeV and the two others down the beam pipe (generate/bhabha.py);
     gamma gamma, the two-photon events whose ISR puts one photon above 2 GeV in the ECL and
@@ -110,8 +111,10 @@ def generate_process(
         raise ConfigError(f"an acceptance filter is an e e mu mu option, not one of {process}")
     if tau_modes and process != "tautau":
         raise ConfigError(f"tau decay modes are a tau tau option, not one of {process}")
-    if topology_share and process not in ("gg", "ee"):
-        raise ConfigError(f"topology_share is a gamma gamma and e e option, not one of {process}")
+    if topology_share and process not in ("gg", "ee", "eemumu"):
+        raise ConfigError(
+            f"topology_share is a gamma gamma, e e and e e mu mu option, not one of {process}"
+        )
     if single_share and process not in ("gg", "ee"):
         raise ConfigError(f"single_share is a gamma gamma and e e option, not one of {process}")
     if info.is_signal:
@@ -131,7 +134,13 @@ def generate_process(
         from mlsearch.generate.bhabha import generate_ee
 
         return generate_ee(n_events, seed, energy_spread, topology_share, single_share)
-    return _background(process, n_events, seed, energy_spread, acceptance)
+    if process == "eemumu":
+        from mlsearch.generate.two_photon import generate_eemumu
+
+        return generate_eemumu(n_events, seed, energy_spread, acceptance, topology_share)
+    from mlsearch.generate.mumu import generate_mumu
+
+    return generate_mumu(n_events, seed, energy_spread)
 
 
 def _signal(
@@ -156,15 +165,3 @@ def _signal(
     from mlsearch.generate.dark_photon import generate_dark_photon
 
     return generate_dark_photon(n, mass, g, seed, spread, rad)
-
-
-def _background(
-    process: str, n: int, seed: int, spread: bool, acceptance: TrackAcceptance | None
-) -> TruthSample:
-    if process == "mumu":
-        from mlsearch.generate.mumu import generate_mumu
-
-        return generate_mumu(n, seed, spread)
-    from mlsearch.generate.two_photon import generate_eemumu
-
-    return generate_eemumu(n, seed, spread, acceptance)

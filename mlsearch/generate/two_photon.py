@@ -39,6 +39,18 @@ CHUNK = 50_000
 W_MIN_MUMU = 0.5  # GeV: the e e mu mu sample starts at W_mumu > 0.5 GeV (as Belle II's)
 Q2_GEN_MAX = 100.0  # GeV^2: sampling range; the W^2 cut-off acts inside it
 Q2_MAX_FRACTION = 1.0  # photon fusion: Q^2 < Q2_MAX_FRACTION * m_a^2 for each photon
+#: e e mu mu's soft-pair channel (``soft_pair_share``): x1 + x2 log-uniform in SOFT_PAIR_X
+#: (a muon pair of 1.6-4.8 GeV, CM, which recoils at 5-8.5 GeV), x1 / (x1 + x2) uniform in
+#: its logit over SOFT_PAIR_R (x1 x2 ~ W^2 / s then spreads as dW^2 / W^2, the 1/W^2 of the
+#: gamma gamma -> mu mu cross section), and one photon's Q^2, either's with probability
+#: 1/2, log-uniform in SOFT_PAIR_Q2 [GeV^2]: the pair's pT* then passes the Z' selection's
+#: 0.3 GeV while the scattered electron stays inside the ECL's inner edge. Measured on
+#: generated events with the Z' selection's pair cuts: those at recoil masses of 7.5-8 GeV
+#: have x1 + x2 in 0.4-0.6 and the larger Q^2 in 0.1-3 GeV^2 (docs/validation.md, "e e mu
+#: mu's soft pairs")
+SOFT_PAIR_X = (0.3, 1.0)
+SOFT_PAIR_R = (0.01, 0.99)
+SOFT_PAIR_Q2 = (0.05, 3.0)
 
 
 def epa_flux(x: FloatArray, q2: FloatArray) -> FloatArray:
@@ -72,19 +84,75 @@ def _beam(e_beam: FloatArray, sign: float) -> FloatArray:
 
 
 def _photon(
-    e_beam: FloatArray, sign: float, x: FloatArray, rng: np.random.Generator
+    e_beam: FloatArray,
+    sign: float,
+    x: FloatArray,
+    rng: np.random.Generator,
+    focused: NDArray[np.bool_] | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """(scattered electron, Q^2, flux weight) with Q^2 log-uniform in [Q^2_min, Q2_GEN_MAX]."""
+    """(scattered electron, Q^2, flux weight) with Q^2 log-uniform in [Q^2_min, Q2_GEN_MAX].
+
+    ``focused``: these events draw Q^2 log-uniform in SOFT_PAIR_Q2 instead, and the last
+    value is then the flux alone: the caller divides by the events' mixture density
+    (:func:`_q2_densities`)."""
     n: int = x.shape[0]
     q2_lo = _q2_min(x)
     log_q = np.log(Q2_GEN_MAX / q2_lo)
     q2 = q2_lo * np.exp(rng.uniform(0, 1, n) * log_q)
+    if focused is not None:
+        low = np.maximum(SOFT_PAIR_Q2[0], q2_lo)
+        q2 = np.where(focused, low * (SOFT_PAIR_Q2[1] / low) ** rng.uniform(size=n), q2)
     electron = _scattered(e_beam, sign, x, q2, rng.uniform(0, 2 * np.pi, n))
+    if focused is not None:
+        return electron, q2, epa_flux(x, q2)
     return electron, q2, epa_flux(x, q2) * q2 * log_q
 
 
+def _q2_densities(x: FloatArray, q2: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Densities in Q^2 [GeV^-2] of the whole-range draw and of the focused one."""
+    q2_lo = _q2_min(x)
+    whole = 1 / (q2 * np.log(Q2_GEN_MAX / q2_lo))
+    low = np.maximum(SOFT_PAIR_Q2[0], q2_lo)
+    inside = (q2 >= low) & (q2 <= SOFT_PAIR_Q2[1])
+    log_range = np.log(SOFT_PAIR_Q2[1] / np.where(inside, low, 1.0))
+    return whole, np.where(inside, 1 / (q2 * np.where(inside, log_range, 1.0)), 0.0)
+
+
+def _soft_pair_x(
+    x1: FloatArray, x2: FloatArray, share: float, rng: np.random.Generator
+) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+    """A ``share`` of the events' (x1, x2) redrawn by the soft-pair channel, and which."""
+    n = x1.shape[0]
+    aimed = np.asarray(rng.uniform(size=n) < share)
+    (z_lo, z_hi), (r_lo, r_hi) = SOFT_PAIR_X, SOFT_PAIR_R
+    z = z_lo * (z_hi / z_lo) ** rng.uniform(size=n)
+    logit = np.log(r_lo / (1 - r_lo)) + rng.uniform(size=n) * 2 * np.log(r_hi / (1 - r_hi))
+    r = 1 / (1 + np.exp(-logit))
+    return np.where(aimed, z * r, x1), np.where(aimed, z * (1 - r), x2), aimed
+
+
+def _x_densities(
+    x1: FloatArray, x2: FloatArray, x_min: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Densities in (x1, x2) of the log-uniform draw (1 / (x1 x2 ln^2 x_min) above x_min)
+    and of the soft-pair channel (z = x1 + x2 and r = x1 / z as :func:`_soft_pair_x` draws
+    them; the Jacobian of (z, r) -> (x1, x2) is z)."""
+    on_grid = (x1 >= x_min) & (x2 >= x_min)
+    plain = np.where(on_grid, 1 / (np.maximum(x1 * x2, 1e-300) * np.log(x_min) ** 2), 0.0)
+    (z_lo, z_hi), (r_lo, r_hi) = SOFT_PAIR_X, SOFT_PAIR_R
+    z = np.maximum(x1 + x2, 1e-300)
+    r = x1 / z
+    inside = (z >= z_lo) & (z <= z_hi) & (r >= r_lo) & (r <= r_hi)
+    per_z = 1 / (z * np.log(z_hi / z_lo))
+    per_r = 1 / (np.maximum(r * (1 - r), 1e-300) * 2 * np.log(r_hi / (1 - r_hi)))
+    return plain, np.where(inside, per_z * per_r / z, 0.0)
+
+
 def _eemumu_chunk(
-    beams: Beams, rng: np.random.Generator, acceptance: TrackAcceptance | None = None
+    beams: Beams,
+    rng: np.random.Generator,
+    acceptance: TrackAcceptance | None = None,
+    soft_pair_share: float = 0.0,
 ) -> tuple[FloatArray, FloatArray]:
     sqrt_s = beams.sqrt_s
     n: int = sqrt_s.shape[0]
@@ -92,9 +160,14 @@ def _eemumu_chunk(
     x_min = W_MIN_MUMU**2 / sqrt_s**2
     log_x = -np.log(x_min)
     x1, x2 = (x_min * np.exp(rng.uniform(0, 1, n) * log_x) for _ in range(2))
+    aimed = focus1 = focus2 = None
+    if soft_pair_share > 0:  # drawn only then: the plain sample keeps its random stream
+        x1, x2, aimed = _soft_pair_x(x1, x2, soft_pair_share, rng)
+        first = rng.uniform(size=n) < 0.5  # which photon's Q^2 the channel aims
+        focus1, focus2 = aimed & first, aimed & ~first
     x1, x2 = np.minimum(x1, 1 - 1e-9), np.minimum(x2, 1 - 1e-9)
-    el1, q2_1, w1 = _photon(e_beam, +1.0, x1, rng)
-    el2, q2_2, w2 = _photon(e_beam, -1.0, x2, rng)
+    el1, q2_1, w1 = _photon(e_beam, +1.0, x1, rng, focus1)
+    el2, q2_2, w2 = _photon(e_beam, -1.0, x2, rng, focus2)
     q1 = _beam(e_beam, +1.0) - el1
     q2 = _beam(e_beam, -1.0) - el2
     system = q1 + q2
@@ -111,7 +184,17 @@ def _eemumu_chunk(
     dsig = breit_wheeler_dsigma_dcos(w_sq, M_MU, cos_t) * 2.0  # / uniform density 1/2
     if acceptance is not None:  # both muons reconstructable (lab frame)
         ok &= acceptance.contains(cms_to_lab(pair, beams)).all(axis=1)
-    weight = np.where(ok & (beta_mu > 1e-6), w1 * w2 * log_x**2 * x1 * x2 * dsig, 0.0)
+    if aimed is None:
+        flux = w1 * w2 * log_x**2 * x1 * x2
+    else:  # the mixture: (1 - share) log-uniform x, whole-range Q^2; share soft-pair
+        plain_x, soft_x = _x_densities(x1, x2, x_min)
+        whole1, focused1 = _q2_densities(x1, q2_1)
+        whole2, focused2 = _q2_densities(x2, q2_2)
+        aimed_q2 = 0.5 * (focused1 * whole2 + whole1 * focused2)
+        density = (1 - soft_pair_share) * plain_x * whole1 * whole2
+        density = density + soft_pair_share * soft_x * aimed_q2
+        flux = w1 * w2 / np.where(density > 0, density, np.inf)
+    weight = np.where(ok & (beta_mu > 1e-6), flux * dsig, 0.0)
     p4 = np.concatenate([el1[:, None], el2[:, None], pair], axis=1)
     return p4, weight
 
@@ -121,19 +204,23 @@ def generate_eemumu(
     seed: int,
     energy_spread: bool = True,
     acceptance: TrackAcceptance | None = None,
+    soft_pair_share: float = 0.0,
 ) -> TruthSample:
     """n weighted e+e- -> e+e- mu+mu- events (W_mumu > 0.5 GeV), lab frame.
 
     ``acceptance`` keeps only events with both muons inside it (the CDC acceptance and the
     tracking pT threshold of the simulation: the others cannot pass a two-track selection):
     sigma is then the visible part, ~1/25 of the total, and the MC statistics go where the
-    analysis looks.
+    analysis looks. ``soft_pair_share``: the share of the trials drawn by the soft-pair
+    channel (SOFT_PAIR_X, SOFT_PAIR_Q2), weighted back by the mixture's density.
     Slots: scattered e-, scattered e+, mu-, mu+."""
+    if not 0 <= soft_pair_share < 1:
+        raise ConfigError(f"soft_pair_share {soft_pair_share}: need [0, 1)")
     ev = weighted_events(
         "eemumu",
         n_events,
         seed,
-        lambda b, r: _eemumu_chunk(b, r, acceptance),
+        lambda b, r: _eemumu_chunk(b, r, acceptance, soft_pair_share),
         CHUNK,
         energy_spread,
     )
@@ -149,6 +236,7 @@ def generate_eemumu(
             "model": "EPA (Budnev) x Breit-Wheeler",
             "w_min_gev": W_MIN_MUMU,
             "muons_in_cdc_acceptance": acceptance is not None,
+            **({"soft_pair_share": soft_pair_share} if soft_pair_share else {}),
         },
     )
 

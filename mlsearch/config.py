@@ -176,9 +176,9 @@ class BackgroundSpec(_Strict):
         ge=0,
         lt=1,
         description="e e mu mu: the share of its events drawn with the photons' energy "
-        "fractions x1 + x2 in 0.3-0.62 and their virtualities aimed at 0.05-3 GeV^2 (soft "
-        "muon pairs with transverse momentum, which recoil at 6-8.5 GeV: the Z' search's "
-        "e e mu mu at high masses), weighted back by the sampling density",
+        "fractions x1 + x2 log-uniform in 0.3-1 and one photon's virtuality in 0.05-3 GeV^2 "
+        "(soft muon pairs with transverse momentum, recoiling at up to 8.5 GeV: the Z' "
+        "search's e e mu mu at high masses), weighted back by the sampling density",
     )
     single_photon_filter: SinglePhotonFilterSpec | None = Field(
         None,

@@ -61,8 +61,9 @@ def build(events: ak.Array, config: FeaturesConfig) -> pd.DataFrame:
         }
     )[[*(f.name for f in FEATURES), "recoil_mass2", "event", "weight"]]
     # pairs without hard radiation (pT* ~ resolution), most two-photon pairs, and mu mu gamma
-    # with its photon seen: 1-9 % of the signal, 3.6x of e e mu mu at 8 GeV, 60x of the mu mu
-    # at 0.5 GeV (docs/validation.md, "The Z' preselection")
+    # with its photon seen: 1-9 % of the signal, 3.9x of e e mu mu at 8 GeV, 60x of the mu mu
+    # at 0.5 GeV (docs/validation.md, "The Z' preselection, the pair filter and e e mu mu's
+    # soft pairs")
     keep = (table["dimuon_pt_cms"] > config.dimuon_pt_min) & (
         table["extra_ecl_energy"] < config.extra_ecl_max
     )

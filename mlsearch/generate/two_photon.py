@@ -40,14 +40,14 @@ W_MIN_MUMU = 0.5  # GeV: the e e mu mu sample starts at W_mumu > 0.5 GeV (as Bel
 Q2_GEN_MAX = 100.0  # GeV^2: sampling range; the W^2 cut-off acts inside it
 Q2_MAX_FRACTION = 1.0  # photon fusion: Q^2 < Q2_MAX_FRACTION * m_a^2 for each photon
 #: e e mu mu's soft-pair channel (``soft_pair_share``): x1 + x2 log-uniform in SOFT_PAIR_X
-#: (a muon pair of 1.6-4.8 GeV, CM, which recoils at 5-8.5 GeV), x1 / (x1 + x2) uniform in
+#: (a muon pair of 1.6-5.3 GeV, CM, recoiling at up to 8.5 GeV), x1 / (x1 + x2) uniform in
 #: its logit over SOFT_PAIR_R (x1 x2 ~ W^2 / s then spreads as dW^2 / W^2, the 1/W^2 of the
 #: gamma gamma -> mu mu cross section), and one photon's Q^2, either's with probability
 #: 1/2, log-uniform in SOFT_PAIR_Q2 [GeV^2]: the pair's pT* then passes the Z' selection's
 #: 0.3 GeV while the scattered electron stays inside the ECL's inner edge. Measured on
-#: generated events with the Z' selection's pair cuts: those at recoil masses of 7.5-8 GeV
-#: have x1 + x2 in 0.4-0.6 and the larger Q^2 in 0.1-3 GeV^2 (docs/validation.md, "e e mu
-#: mu's soft pairs")
+#: generated events with the Z' selection's pair cuts: those at recoil masses of 7.5-8.5 GeV
+#: have x1 + x2 in 0.3-0.6 and the larger Q^2 in 0.1-3 GeV^2 (docs/validation.md, "The Z'
+#: preselection, the pair filter and e e mu mu's soft pairs")
 SOFT_PAIR_X = (0.3, 1.0)
 SOFT_PAIR_R = (0.01, 0.99)
 SOFT_PAIR_Q2 = (0.05, 3.0)

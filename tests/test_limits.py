@@ -269,6 +269,50 @@ def test_projections_scale_the_background_not_its_mc_uncertainty(mc: str, norm: 
     assert got["expected_events_median"].iloc[0] == pytest.approx(want, rel=0.02)
 
 
+def test_projections_in_worker_processes_equal_the_serial_ones_with_one_blas_thread_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """From 16 solves on, the limits stage maps the masses over two spawned workers: the same
+    rows in the same order as the builtin map, each worker with one BLAS/OpenMP thread (two
+    each spin against each other: 3x slower than serial), the parent's environment
+    restored afterwards."""
+    import os
+
+    import pandas as pd
+
+    from mlsearch.config import load_config
+    from mlsearch.limits.model import BinnedModel, model_workspace
+    from mlsearch.limits.outputs import projections
+    from mlsearch.pipeline import limits as stage
+
+    from .conftest import SMALL_PROFILE
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    config = load_config(SMALL_PROFILE, ["luminosity_fb=10", "limits.projections_fb=[30, 1000]"])
+    rows, specs = [], []
+    for i in range(8):
+        b = 100.0 * (i + 1)
+        model = BinnedModel(np.array([1.0, 2.0]), np.array([[b, b / 10]]),
+                            np.array([[0.05 * b, 0.01 * b]]), np.array([b, b / 10]), (),
+                            ("bkg",))  # fmt: skip
+        specs.append(model_workspace(model))
+        rows.append({"mass": 1.0 + i, "n_signal_ref": 1.0, "signal_efficiency": 0.5,
+                     "coupling_ref": 0.01})  # fmt: skip
+    serial = projections(config, rows, specs, [1.0] * 8)
+    with stage._mapper(16) as mapper:
+        assert mapper is not map
+        pooled = projections(config, rows, specs, [1.0] * 8, mapper)
+        threads = list(mapper(os.getenv, ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"]))
+    assert threads == ["1", "1"]
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "2" and "OMP_NUM_THREADS" not in os.environ
+    pd.testing.assert_frame_equal(pooled, serial)
+    assert list(serial["mass"]) == [1.0 + i // 2 for i in range(16)]
+    with stage._mapper(15) as mapper:
+        assert mapper is map
+
+
 def test_counting_experiment_known_answers_and_where_asymptotics_hold():
     """Exact one-bin CLs: with n = 0 the limit is -ln(0.1) = 2.303 events whatever b is
     (CLs = e^-(s+b) / e^-b); the asymptotic solve agrees to 1 % at b = 1000 and is optimistic

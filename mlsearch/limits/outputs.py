@@ -4,6 +4,8 @@ PDF) and the luminosity projections of the expected limits."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mlsearch.config import Config
+from mlsearch.config_limits import LimitsConfig
 from mlsearch.errors import InputError
 from mlsearch.io.atomic import atomic_path
 from mlsearch.limits.asymptotic import BinnedModel, cls_limits
@@ -23,8 +26,53 @@ __all__ = ["BANDS", "projections", "write_limit_plots", "write_projection_plot"]
 BANDS = ("minus2", "minus1", "median", "plus1", "plus2")
 
 
+@dataclass(frozen=True)
+class ProjectionTask:
+    """One mass point's projections (picklable, for worker processes): its limits-table row,
+    its pyhf workspace and its signal scale."""
+
+    limits: LimitsConfig
+    luminosity_fb: float
+    row: dict[str, Any]
+    spec: dict[str, Any]
+    scale: float
+
+
+def project_mass(task: ProjectionTask) -> list[dict[str, Any]]:
+    """The expected limits of one mass at each luminosity of ``limits.projections_fb``: signal
+    and background scaled by k = L'/L, the data set to the background expectation, the
+    direct solve (a top-level function, so that worker processes can run it)."""
+    cfg, lumi, row = task.limits, task.luminosity_fb, task.row
+    base = BinnedModel.from_workspace(task.spec)
+    out = []
+    for target in cfg.projections_fb:
+        k = target / lumi
+        shrink = 1 / math.sqrt(k) if k > 1 else 1.0
+        model = base.scaled(
+            k,
+            mc_shrink=shrink if cfg.projection_mc == "scaled_with_data" else 1.0,
+            norm_shrink=shrink if cfg.projection_normalisation == "scaled" else 1.0,
+        )
+        _, expected = cls_limits(model, cfg.cl, mu_max=2.0)
+        record: dict[str, Any] = {"mass": row["mass"], "luminosity_fb": target}
+        for name, mu in zip(BANDS, expected, strict=True):
+            lim = signal_limit(
+                mu, task.scale, row["n_signal_ref"], row["signal_efficiency"], target,
+                row["coupling_ref"], luminosity_factor=k,
+            )  # fmt: skip
+            record[f"expected_events_{name}"] = lim.events
+            record[f"expected_xsec_fb_{name}"] = lim.xsec_fb
+            record[f"expected_coupling_{name}"] = lim.coupling
+        out.append(record)
+    return out
+
+
 def projections(
-    config: Config, rows: list[dict[str, Any]], specs: list[dict[str, Any]], scales: list[float]
+    config: Config,
+    rows: list[dict[str, Any]],
+    specs: list[dict[str, Any]],
+    scales: list[float],
+    mapper: Callable[..., Iterable[list[dict[str, Any]]]] = map,
 ) -> pd.DataFrame:
     """Expected limits at the other luminosities of ``limits.projections_fb``: signal and
     background scaled by k = L'/L, the data set to the background expectation, the direct
@@ -34,31 +82,13 @@ def projections(
     ``scaled_with_data`` the relative uncertainty shrinks like 1/sqrt(k). The normalisation
     uncertainties stay (``projection_normalisation: fixed``, default) or shrink like
     1/sqrt(k) (``scaled``). Projecting to less data (k < 1) keeps every relative
-    uncertainty."""
-    out = []
-    lumi, cfg = config.luminosity_fb, config.limits
-    for row, spec, scale in zip(rows, specs, scales, strict=True):
-        base = BinnedModel.from_workspace(spec)
-        for target in cfg.projections_fb:
-            k = target / lumi
-            shrink = 1 / math.sqrt(k) if k > 1 else 1.0
-            model = base.scaled(
-                k,
-                mc_shrink=shrink if cfg.projection_mc == "scaled_with_data" else 1.0,
-                norm_shrink=shrink if cfg.projection_normalisation == "scaled" else 1.0,
-            )
-            _, expected = cls_limits(model, config.limits.cl, mu_max=2.0)
-            record: dict[str, Any] = {"mass": row["mass"], "luminosity_fb": target}
-            for name, mu in zip(BANDS, expected, strict=True):
-                lim = signal_limit(
-                    mu, scale, row["n_signal_ref"], row["signal_efficiency"], target,
-                    row["coupling_ref"], luminosity_factor=k,
-                )  # fmt: skip
-                record[f"expected_events_{name}"] = lim.events
-                record[f"expected_xsec_fb_{name}"] = lim.xsec_fb
-                record[f"expected_coupling_{name}"] = lim.coupling
-            out.append(record)
-    return pd.DataFrame(out)
+    uncertainty. ``mapper`` runs :func:`project_mass` over the masses (``map``, or a
+    process pool's, in input order)."""
+    tasks = [
+        ProjectionTask(config.limits, config.luminosity_fb, row, spec, scale)
+        for row, spec, scale in zip(rows, specs, scales, strict=True)
+    ]
+    return pd.DataFrame([record for records in mapper(project_mass, tasks) for record in records])
 
 
 def reference_curves(config: Config) -> list[tuple[str, np.ndarray, np.ndarray]]:

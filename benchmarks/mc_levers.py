@@ -21,9 +21,9 @@ from mlsearch.physics.acceptance import TrackAcceptance
 class Case:
     """One row: ``search``'s selection on ``n`` events of ``process``; ``options`` go to the
     generator (``isr``: mu mu's radiation sampling, "plain" for the structure functions' own),
-    ``forced`` and ``track_loss`` to the simulation, ``charged`` is a (count, p_min) truth
-    filter and ``single_photon`` an (e_min, veto_e) one, ``region`` a range of the search
-    variable [GeV^2] the effective luminosity is taken in."""
+    ``forced`` and ``track_loss`` to the simulation, ``charged`` is a (count, p_min[,
+    pair_pt_min]) truth filter and ``single_photon`` an (e_min, veto_e) one, ``region`` a
+    range of the search variable [GeV^2] the effective luminosity is taken in."""
 
     label: str
     search: str
@@ -31,7 +31,7 @@ class Case:
     n: int
     options: dict[str, Any] = field(default_factory=dict)
     forced: str | None = None
-    charged: tuple[int, float] | None = None
+    charged: tuple[int, float] | tuple[int, float, float] | None = None
     region: tuple[float, float] | None = None
     track_loss: float | None = None
     single_photon: tuple[float, float] | None = None
@@ -67,11 +67,21 @@ CASES: tuple[Case, ...] = (
     Case("mu mu, Z' selection at M_recoil^2 0.85-2.2 GeV^2, radiation sampling + "
          "charged_filter", "zprime_invisible", "mumu", 1_000_000, charged=(2, 0.5),
          region=(0.85, 2.2)),
+    Case("mu mu, Z' selection at M_recoil^2 0.85-2.2 GeV^2, radiation sampling + "
+         "charged_filter with pair_pt_min 0.15", "zprime_invisible", "mumu", 1_000_000,
+         charged=(2, 0.5, 0.15), region=(0.85, 2.2)),
     Case("e e mu mu (muons in the CDC), Z' selection at M_recoil^2 50-65 GeV^2, plain",
          "zprime_invisible", "eemumu", 1_000_000, {"acceptance": _CDC}, region=(50.0, 65.0)),
     Case("e e mu mu (muons in the CDC), Z' selection at M_recoil^2 50-65 GeV^2, "
          "charged_filter", "zprime_invisible", "eemumu", 1_000_000, {"acceptance": _CDC},
          charged=(2, 0.5), region=(50.0, 65.0)),
+    Case("e e mu mu (muons in the CDC), Z' selection at M_recoil^2 50-65 GeV^2, "
+         "charged_filter with pair_pt_min 0.15", "zprime_invisible", "eemumu", 1_000_000,
+         {"acceptance": _CDC}, charged=(2, 0.5, 0.15), region=(50.0, 65.0)),
+    Case("e e mu mu (muons in the CDC), Z' selection at M_recoil^2 50-65 GeV^2, "
+         "soft_pair_share 0.4 + charged_filter with pair_pt_min 0.15", "zprime_invisible",
+         "eemumu", 1_000_000, {"acceptance": _CDC, "topology_share": 0.4},
+         charged=(2, 0.5, 0.15), region=(50.0, 65.0)),
     Case("e e, LFV selection, plain", "lfv_zprime", "ee", 1_000_000),
     Case("e e, LFV selection, forced_misid muon", "lfv_zprime", "ee", 1_000_000,
          forced="muon"),

@@ -73,10 +73,12 @@ class ChargedFilter:
         p, theta = _momentum_and_polar(p4_lab)
         inside = (theta > CDC_THETA[0] - THETA_MARGIN) & (theta < CDC_THETA[1] + THETA_MARGIN)
         seen = charged & inside & (p >= self.p_min)
-        keep = seen.sum(axis=1) >= self.count
-        if self.pair_pt_min is None:
-            return np.asarray(keep)
-        return np.asarray(keep & _some_pair_pt_above(p4_lab, seen, self.pair_pt_min))
+        keep = np.asarray(seen.sum(axis=1) >= self.count)
+        if self.pair_pt_min is not None:
+            # the pair test only where the count passed: it boosts every slot to the CM
+            rows = np.flatnonzero(keep)
+            keep[rows] = _some_pair_pt_above(p4_lab[rows], seen[rows], self.pair_pt_min)
+        return keep
 
 
 def _some_pair_pt_above(
@@ -85,8 +87,7 @@ def _some_pair_pt_above(
     """Per event: whether two of the ``seen`` slots have |pT(a + b)| >= pt_min in the CM
     frame of the nominal beams (the frame of features/common.py's cms_frame)."""
     electron, positron = beam_four_momenta()
-    beta = cms_boost_vector(electron + positron)
-    cms = boost(p4_lab, np.broadcast_to(beta, (*p4_lab.shape[:-1], 3)))
+    cms = boost(p4_lab, cms_boost_vector(electron + positron))
     found = np.zeros(len(p4_lab), dtype=bool)
     k = p4_lab.shape[1]
     for i in range(k):

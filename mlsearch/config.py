@@ -180,6 +180,16 @@ class BackgroundSpec(_Strict):
         "(soft muon pairs with transverse momentum, recoiling at up to 8.5 GeV: the Z' "
         "search's e e mu mu at high masses), weighted back by the sampling density",
     )
+    escape_share: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="mu mu: the share of its events drawn with one ISR photon aimed where it "
+        "leaves no cluster yet gives the pair transverse momentum (2-22 deg from its beam in "
+        "the CM frame, past the ECL's edges, or at the barrel-endcap gaps; at least 0.25 GeV "
+        "of pT): the mu mu background of the Z' search's lowest recoil masses, weighted back "
+        "by the sampling density",
+    )
     single_photon_filter: SinglePhotonFilterSpec | None = Field(
         None,
         description="drop, before the simulation, the events a single-photon selection cannot "
@@ -221,6 +231,7 @@ class BackgroundSpec(_Strict):
             ("ring_share", self.ring_share, ("ee",)),
             ("single_share", self.single_share, ("ee", "gg")),
             ("soft_pair_share", self.soft_pair_share, ("eemumu",)),
+            ("escape_share", self.escape_share, ("mumu",)),
         ):
             if share and (self.process not in takes or self.file or self.ntuple):
                 raise ValueError(

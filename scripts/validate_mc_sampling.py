@@ -2,7 +2,8 @@
 docs/validation.md quotes: the mu mu radiation sampling against the structure functions' own
 sampling, the weighted FSR against the unweighted one, the truth filter against the
 unfiltered, simulated and selected tau tau, mu mu and e e mu mu samples (and the pair
-filter's margin), e e mu mu's soft-pair channel against its plain sampler, the lost-photon
+filter's margin), e e mu mu's soft-pair channel against its plain sampler, mu mu's escape
+channel against the default sampler through the Z' selection, the lost-photon
 sampling of gamma gamma through the dark-photon selection, the biased track loss on e e, and
 the final-state channels of the radiative Bhabha and its ring sampling (ring_share) in the
 ALP search's e e topology, and the aimed ISR of gamma gamma (single_share) in the
@@ -145,6 +146,39 @@ def soft_pair(n: int = 1_000_000, seeds: tuple[int, ...] = (11, 12)) -> None:
                 print(f"  M_recoil^2 {low}-{high} GeV^2: {w.sum():.4g} +- "
                       f"{np.sqrt((w**2).sum()):.3g} fb, L_eff {per_sim:.3g} fb^-1 per 10^6 "
                       "simulated")  # fmt: skip
+
+
+#: the Z' windows of the default config at 0.5, 1.129, 2.247, 4.238, 6.038 and 8 GeV
+#: (results/zprime_invisible/limits.csv: window_low, window_high) [GeV^2]
+ZPRIME_WINDOWS = ((0.5, -0.247, 0.821), (1.129, 0.661, 1.982), (2.247, 3.5, 6.5),
+                  (4.238, 16.0, 20.0), (6.038, 34.0, 39.0), (8.0, 60.0, 68.0))  # fmt: skip
+
+
+def escape(n: int = 1_000_000, seeds: tuple[int, ...] = (11, 12)) -> None:
+    """mu mu with and without the escape channel (escape_share 0.15), generated, filtered,
+    simulated and selected (the Z' preselection): cross section, the filter's acceptance and
+    per Z' window the selected cross section and L_eff per 10^6 generated events."""
+    from mlsearch.generate.mumu import generate_mumu
+
+    for share in (0.0, 0.15):
+        for seed in seeds:
+            start = time.perf_counter()
+            sample = generate_mumu(n, seed, True, share)
+            keep = ChargedFilter(2, 0.5, 0.15).keep(sample.pdg, sample.p4)
+            reco = simulate_events(truth_to_awkward(sample)[keep], SimulateConfig(),
+                                   np.random.default_rng(seed + 10))  # fmt: skip
+            table = get_builder("zprime_invisible").build(reco, FeaturesConfig())
+            seconds = time.perf_counter() - start
+            print(f"escape_share {share}, seed {seed}: sigma {sample.cross_section_fb:.5g} +- "
+                  f"{sample.cross_section_err_fb:.3g} fb, the filter keeps {keep.mean():.3f}, "
+                  f"{seconds:.1f} s (one core)")  # fmt: skip
+            m2, w = table["recoil_mass2"].to_numpy(), table["weight"].to_numpy()
+            for mass, low, high in ZPRIME_WINDOWS:
+                x = w[(m2 > low) & (m2 < high)]
+                print(f"  {mass} GeV window: {len(x)} events, {x.sum():.4g} +- "
+                      f"{np.sqrt((x**2).sum()):.3g} fb, L_eff "
+                      f"{x.sum() / (x**2).sum() / (n / 1e6):.3g} fb^-1 per 10^6 generated, "
+                      f"N_eff / N {x.sum() ** 2 / (x**2).sum() / max(len(x), 1):.2f}")  # fmt: skip
 
 
 def _line(label: str, w: np.ndarray) -> str:
@@ -391,6 +425,7 @@ if __name__ == "__main__":
     charged_filter()
     pair_filter_margin()
     soft_pair()
+    escape()
     lost_photon()
     track_loss()
     final_state_channel()

@@ -68,6 +68,10 @@ def test_hash_changes_with_content_only():
             "background mumu: soft_pair_share is an option of the built-in eemumu generator",
         ),
         (
+            "generate.backgrounds.1.escape_share=0.15",
+            "background tautau: escape_share is an option of the built-in mumu generator",
+        ),
+        (
             "generate.backgrounds.0.charged_filter={count: 2, p_min: 0.5, pair_pt_min: 0.2}",
             "background mumu: charged_filter.pair_pt_min 0.2 GeV would drop events the "
             "selection keeps: it needs <= features.dimuon_pt_min (0.3) - 0.15",

@@ -99,7 +99,8 @@ def generate_process(
     topology, weighted back or with the region left out of the rest: gamma gamma, two-photon
     events with one photon lost (generate/gg.py ``lost_photon_share``); e e, radiative
     Bhabhas with both leptons in the ECL outside the CDC (generate/bhabha.py ``ring_share``);
-    e e mu mu, soft muon pairs with pT (generate/two_photon.py ``soft_pair_share``).
+    e e mu mu, soft muon pairs with pT (generate/two_photon.py ``soft_pair_share``); mu mu,
+    an ISR photon past the ECL with pT (generate/isr_escape.py, ``escape_share``).
     ``single_share``: the share aimed at a single-photon selection's regions: e e, one
     particle in the ECL above 2 GeV and the two others down the beam pipe (generate/bhabha.py);
     gamma gamma, the two-photon events whose ISR puts one photon above 2 GeV in the ECL and
@@ -111,9 +112,10 @@ def generate_process(
         raise ConfigError(f"an acceptance filter is an e e mu mu option, not one of {process}")
     if tau_modes and process != "tautau":
         raise ConfigError(f"tau decay modes are a tau tau option, not one of {process}")
-    if topology_share and process not in ("gg", "ee", "eemumu"):
+    if topology_share and process not in ("gg", "ee", "eemumu", "mumu"):
         raise ConfigError(
-            f"topology_share is a gamma gamma, e e and e e mu mu option, not one of {process}"
+            f"topology_share is a gamma gamma, e e, e e mu mu and mu mu option, not one of "
+            f"{process}"
         )
     if single_share and process not in ("gg", "ee"):
         raise ConfigError(f"single_share is a gamma gamma and e e option, not one of {process}")
@@ -140,7 +142,7 @@ def generate_process(
         return generate_eemumu(n_events, seed, energy_spread, acceptance, topology_share)
     from mlsearch.generate.mumu import generate_mumu
 
-    return generate_mumu(n_events, seed, energy_spread)
+    return generate_mumu(n_events, seed, energy_spread, topology_share)
 
 
 def _signal(

@@ -37,10 +37,14 @@ __all__ = [
     "Y_MIN_HARD",
     "AimedIsr",
     "IsrChannels",
+    "beam_velocity",
+    "channel_density",
     "hard_axis",
     "hard_isr_factor",
     "isr_beta",
     "isr_photons",
+    "leading_power",
+    "photon_at",
     "radiate",
     "radiate_natural",
     "reduced_frame",
@@ -120,7 +124,6 @@ def radiate(
     pick = rng.uniform(size=n)
     hard = pick < channels.hard
     u = rng.uniform(size=(n, 2))
-    log_range = -np.log(Y_MIN_HARD)
     log_uniform = Y_MIN_HARD ** (1 - u)
     y = np.where(hard[:, None], log_uniform, u ** (2 / beta))
     lo, hi = channels.recoil_min, channels.recoil_max
@@ -146,7 +149,15 @@ def radiate(
         y[:, 0] = np.where(one & first, 1 - channels.return_min ** u[:, 0], y[:, 0])
         y[:, 1] = np.where(one & ~first, 1 - channels.return_min ** u[:, 1], y[:, 1])
     y = np.clip(y, 1e-300, 1.0)
-    soft_density = _leading_power(y, beta)
+    weight = structure_function(y, beta).prod(axis=1) / channel_density(y, beta, channels)
+    return y, weight
+
+
+def channel_density(y: FloatArray, beta: float, channels: IsrChannels) -> FloatArray:
+    """The density in (y1, y2) of :func:`radiate`'s ``channels`` mixture (per event)."""
+    lo, hi = channels.recoil_min, channels.recoil_max
+    log_range = -np.log(Y_MIN_HARD)
+    soft_density = leading_power(y, beta)
     hard_density = np.where(y >= Y_MIN_HARD, 1 / (y * log_range), 0.0)
     soft = 1 - channels.hard - channels.single - channels.recoil - channels.returning
     soft -= channels.one_returning
@@ -171,8 +182,7 @@ def radiate(
         density = density + channels.one_returning / 2 * (
             per_beam[:, 0] * soft_density[:, 1] + soft_density[:, 0] * per_beam[:, 1]
         )
-    weight = structure_function(y, beta).prod(axis=1) / density
-    return y, weight
+    return np.asarray(density)
 
 
 def radiate_natural(n: int, beta: float, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
@@ -183,18 +193,18 @@ def radiate_natural(n: int, beta: float, rng: np.random.Generator) -> tuple[Floa
     return y, _natural_ratio(y, beta).prod(axis=1)
 
 
-def _leading_power(y: FloatArray, beta: float) -> FloatArray:
+def leading_power(y: FloatArray, beta: float) -> FloatArray:
     """The structure function's leading power beta/2 y^(beta/2 - 1): the density of
     :func:`radiate_natural`'s y and of the soft channel of :func:`radiate`."""
     return np.asarray(beta / 2 * y ** (beta / 2 - 1))
 
 
-def _beam_velocity(sqrt_s: FloatArray) -> FloatArray:
+def beam_velocity(sqrt_s: FloatArray) -> FloatArray:
     """The beams' velocity in the CM frame (the dipole pattern's beta_e)."""
     return np.asarray(np.sqrt(np.clip(1 - (2 * M_E / sqrt_s) ** 2, 0, None)))
 
 
-def _photon(e: FloatArray, cos_t: FloatArray, phi: FloatArray) -> FloatArray:
+def photon_at(e: FloatArray, cos_t: FloatArray, phi: FloatArray) -> FloatArray:
     """Photons (n, 4) of energy e [GeV] at polar cos_t and azimuth phi."""
     sin_t = np.sqrt(np.clip(1 - cos_t**2, 0, None))
     return np.stack([e, e * sin_t * np.cos(phi), e * sin_t * np.sin(phi), e * cos_t], axis=-1)
@@ -232,21 +242,21 @@ def _aim(
     n = len(sqrt_s)
     pick = rng.uniform(size=n) < aimed.share
     cos_a, y_a = aimed.draw(n, rng)
-    photon = _photon(sqrt_s / 2 * y_a, cos_a, rng.uniform(0, 2 * np.pi, n))
+    photon = photon_at(sqrt_s / 2 * y_a, cos_a, rng.uniform(0, 2 * np.pi, n))
     y = y.copy()
     out = []
     for i, mine in enumerate((cos_a >= 0, cos_a < 0)):
         chosen = pick & mine
         y[:, i] = np.where(chosen, y_a, y[:, i])
         out.append(np.where(chosen[:, None], photon, photons[i]))
-    beta_e = _beam_velocity(sqrt_s)
+    beta_e = beam_velocity(sqrt_s)
     odds = np.zeros(n)  # sum over beams of (aimed density) / (natural density)
     for i in range(2):
         e_i = np.where(out[i][:, 0] > 0, out[i][:, 0], 1.0)
         cos_i = out[i][:, 3] / e_i
         q = aimed.density(cos_i, y[:, i])
         dipole = dipole_photon_density(np.abs(cos_i), beta_e)
-        natural = _leading_power(y[:, i], beta) * dipole
+        natural = leading_power(y[:, i], beta) * dipole
         odds += np.where(q > 0, q / np.where(q > 0, natural, 1.0), 0.0)
     weight = _natural_ratio(y, beta).prod(axis=1) / (1 - aimed.share + aimed.share * odds)
     return y, (out[0], out[1]), weight
@@ -259,11 +269,11 @@ def isr_photons(
     around the e- direction (+z), the second around the e+ direction, each at the dipole
     angle of :func:`~mlsearch.generate.dipole.dipole_photon_cos` and a uniform azimuth."""
     n = len(sqrt_s)
-    beta_e = _beam_velocity(sqrt_s)
+    beta_e = beam_velocity(sqrt_s)
     photons = []
     for i, sign in ((0, 1.0), (1, -1.0)):
         c = sign * dipole_photon_cos(n, beta_e, rng)
-        photons.append(_photon(sqrt_s / 2 * y[:, i], c, rng.uniform(0, 2 * np.pi, n)))
+        photons.append(photon_at(sqrt_s / 2 * y[:, i], c, rng.uniform(0, 2 * np.pi, n)))
     return photons[0], photons[1]
 
 

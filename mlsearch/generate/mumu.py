@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from mlsearch.generate.fsr import radiate_final_state_weighted
 from mlsearch.generate.isr import IsrChannels, hard_isr_factor, isr_beta, isr_photons, radiate
+from mlsearch.generate.isr_escape import aim_escape
 from mlsearch.io.truth import TruthSample
 from mlsearch.physics.beams import cms_to_lab, sample_beams
 from mlsearch.physics.constants import ALPHA_EM, M_MU
@@ -93,11 +94,13 @@ def isr_pair_events(
     energy_spread: bool = True,
     channels: IsrChannels | None = None,
     fsr_hard: float = 0.0,
+    escape_share: float = 0.0,
 ) -> tuple[FloatArray, FloatArray]:
     """Lab four-momenta (n, 6, 4) of l-, l+, ISR photon along e-, ISR photon along e+, FSR
     photon off l-, FSR photon off l+ (:mod:`mlsearch.generate.fsr`) for e+e- -> l+ l- (ISR,
     FSR) with lepton ``mass`` [GeV], and the weights [GeV^-2] whose mean is the cross
-    section."""
+    section. ``escape_share``: the share of the events whose ISR is redrawn with one photon
+    aimed past the ECL's edges with transverse momentum (:mod:`mlsearch.generate.isr_escape`)."""
     out_p4: list[FloatArray] = []
     out_w: list[FloatArray] = []
     done = 0
@@ -111,6 +114,10 @@ def isr_pair_events(
         b = isr_beta(float(np.mean(s)))
         y, w_isr = radiate(n, b, rng, channels or IsrChannels())
         g1, g2 = isr_photons(sqrt_s, y, rng)
+        if escape_share > 0:  # drawn only then: the default sample keeps its random stream
+            y, (g1, g2), w_isr = aim_escape(
+                escape_share, sqrt_s, y, (g1, g2), b, channels or IsrChannels(), rng
+            )
         pair_p4 = np.stack([sqrt_s, *np.zeros((3, n))], axis=-1) - g1 - g2
         s_red = pair_p4[:, 0] ** 2 - (pair_p4[:, 1:] ** 2).sum(axis=1)
         above = s_red > 4 * mass**2 * 1.0001
@@ -149,20 +156,25 @@ def isr_pair_events(
     return p4, np.concatenate(out_w)
 
 
-def generate_mumu(n_events: int, seed: int, energy_spread: bool = True) -> TruthSample:
-    """Generate n weighted e+e- -> mu+ mu- (gamma_ISR gamma_ISR) events in the lab frame.
+def generate_mumu(
+    n_events: int, seed: int, energy_spread: bool = True, escape_share: float = 0.0
+) -> TruthSample:
+    """Generate n weighted e+e- -> mu+ mu- (gamma_ISR gamma_ISR) events in the lab frame;
+    ``escape_share`` of them with an ISR photon aimed past the ECL's edges with transverse
+    momentum (:mod:`mlsearch.generate.isr_escape`), weighted back.
 
     Particle slots: mu-, mu+, ISR photon along e-, ISR photon along e+, FSR photons off mu-
     and mu+ (E = 0 when soft).
     """
     p4, weights = isr_pair_events(
-        "mumu", M_MU, n_events, seed, energy_spread, MUMU_ISR, MUMU_FSR_HARD
+        "mumu", M_MU, n_events, seed, energy_spread, MUMU_ISR, MUMU_FSR_HARD, escape_share
     )
     pdg = np.tile(np.array([13, -13, 22, 22, 22, 22], dtype=np.int32), (n_events, 1))
     metadata = {
         "isr": "Kuraev-Fadin structure functions, both beams",
         "vacuum_polarisation": True,
         "fsr": "collinear structure function, both leptons (generate/fsr.py)",
-        "importance_sampling": f"ISR {MUMU_ISR}, FSR hard channel {MUMU_FSR_HARD}",
+        "importance_sampling": f"ISR {MUMU_ISR}, FSR hard channel {MUMU_FSR_HARD}"
+        + (f", escape share {escape_share}" if escape_share else ""),
     }
     return TruthSample.from_weights("mumu", pdg, p4, weights, metadata)

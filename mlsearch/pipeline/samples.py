@@ -40,7 +40,8 @@ class SampleJob:
     truth_filter: TruthFilter | None = None  # before the simulation
     #: share of the events drawn in the generator's focused topology (gamma gamma: a photon
     #: lost, lost_photon_share; e e: both leptons in the ECL outside the CDC, ring_share;
-    #: e e mu mu: soft muon pairs with pT, soft_pair_share)
+    #: e e mu mu: soft muon pairs with pT, soft_pair_share; mu mu: an ISR photon past the ECL
+    #: with pT, escape_share)
     topology_share: float = 0.0
     track_loss: float | None = None  # simulation: importance-sampled tracking inefficiency
     #: e e: share of the events with both leptons down the beam pipe and the photon in the
@@ -93,6 +94,7 @@ def _background_jobs(config: Config) -> list[SampleJob]:
             *([("ring_share", bkg.ring_share)] if bkg.ring_share else []),
             *([("soft_pair_share", bkg.soft_pair_share)] if bkg.soft_pair_share else []),
             *([("single_share", bkg.single_share)] if bkg.single_share else []),
+            *([("escape_share", bkg.escape_share)] if bkg.escape_share else []),
         )  # fmt: skip
         out.append(
             SampleJob(bkg.process, bkg.process, bkg.n_events, None, None,
@@ -100,7 +102,8 @@ def _background_jobs(config: Config) -> list[SampleJob]:
                       bkg.ntuple, bkg.cross_section_fb, bkg.n_generated,
                       tuple(sorted((bkg.tau_modes or {}).items())), bkg.forced_misid,
                       charged or single,
-                      bkg.lost_photon_share or bkg.ring_share or bkg.soft_pair_share,
+                      bkg.lost_photon_share or bkg.ring_share or bkg.soft_pair_share
+                      or bkg.escape_share,
                       bkg.track_loss,
                       bkg.single_share)
         )  # fmt: skip

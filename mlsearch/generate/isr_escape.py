@@ -51,6 +51,11 @@ ESCAPE_BANDS: tuple[tuple[float, float, float, float | None], ...] = (
 #: the transverse momentum [GeV, CM] the photon gives the pair at least: the Z' preselection
 #: asks 0.3 GeV of the pair (features.dimuon_pt_min), less its resolution and FSR
 ESCAPE_PT_MIN = 0.25
+#: |cos| of the bands' angles to the beam: (smallest, largest)
+_COS_RANGE = (
+    math.cos(math.radians(max(band[1] for band in ESCAPE_BANDS))),
+    math.cos(math.radians(min(band[0] for band in ESCAPE_BANDS))),
+)
 #: the largest lower bound of y (a photon at 2.7 deg needs y = 1 for 0.25 GeV)
 _Y_LOW_CAP = 0.9
 
@@ -107,6 +112,7 @@ def aim_escape(
     sqrt_s: FloatArray,
     y: FloatArray,
     photons: tuple[FloatArray, FloatArray],
+    w_isr: FloatArray,
     beta: float,
     channels: IsrChannels,
     rng: np.random.Generator,
@@ -116,33 +122,38 @@ def aim_escape(
     fractions y (n, 2), the photons (CM, the first around +z) and every event's ISR weight
     D(y1) D(y2) / [(1 - share) channels(y1, y2) + share / 2 (q1 / d1 L2 + L1 q2 / d2)]
     (q: the escape density, d: the dipole's, L: the leading power; the dipole factors of
-    the channels' events cancel against the target's)."""
+    the channels' events cancel against the target's). ``w_isr``: the weights D(y1) D(y2) /
+    channels(y1, y2) :func:`~mlsearch.generate.isr.radiate` gave the events as drawn (the
+    channels' density of the events kept is read from them)."""
     n = len(sqrt_s)
     e_beam = sqrt_s / 2
     beta_e = beam_velocity(sqrt_s)
-    pick = rng.uniform(size=n) < share
-    second = rng.uniform(size=n) < 0.5  # the e+'s photon is the aimed one
-    c_aim, y_aim = escape_draw(e_beam, rng)
-    c_other = dipole_photon_cos(n, beta_e, rng)
-    y_other = np.clip(rng.uniform(size=n) ** (2 / beta), 1e-300, 1.0)
-    phi = rng.uniform(0, 2 * np.pi, (2, n))
+    pick = np.flatnonzero(rng.uniform(size=n) < share)
+    k = len(pick)
+    second = rng.uniform(size=k) < 0.5  # the e+'s photon is the aimed one
+    c_aim, y_aim = escape_draw(e_beam[pick], rng)
+    c_other = dipole_photon_cos(k, beta_e[pick], rng)
+    y_other = np.clip(rng.uniform(size=k) ** (2 / beta), 1e-300, 1.0)
+    phi = rng.uniform(0, 2 * np.pi, (2, k))
     y = y.copy()
-    out = []
+    out = [photons[0].copy(), photons[1].copy()]
     for i, sign in ((0, 1.0), (1, -1.0)):
         aimed = second if i else ~second
-        c_i = np.where(aimed, c_aim, c_other)
         y_i = np.where(aimed, y_aim, y_other)
-        photon = photon_at(e_beam * y_i, sign * c_i, phi[i])
-        y[:, i] = np.where(pick, y_i, y[:, i])
-        out.append(np.where(pick[:, None], photon, photons[i]))
+        out[i][pick] = photon_at(e_beam[pick] * y_i, sign * np.where(aimed, c_aim, c_other), phi[i])
+        y[pick, i] = y_i
+    target = structure_function(y, beta).prod(axis=1)
+    drawn = target / w_isr  # the channels' density of the events left as they were
+    drawn[pick] = channel_density(y[pick], beta, channels)
     aimed_terms = np.zeros(n)
     lead = leading_power(y, beta)
     for i, sign in ((0, 1.0), (1, -1.0)):
         e_i = np.where(out[i][:, 0] > 0, out[i][:, 0], 1.0)
         c_i = np.clip(sign * out[i][:, 3] / e_i, 0.0, 1.0)
-        q = escape_density(c_i, y[:, i], e_beam)
-        ratio = np.where(q > 0, q / np.where(q > 0, dipole_photon_density(c_i, beta_e), 1.0), 0)
-        aimed_terms += ratio * lead[:, 1 - i]
-    density = (1 - share) * channel_density(y, beta, channels) + share / 2 * aimed_terms
-    weight = structure_function(y, beta).prod(axis=1) / density
-    return y, (out[0], out[1]), weight
+        # only photons within the bands' angles have an aimed density (most are collinear)
+        near = np.flatnonzero((c_i >= _COS_RANGE[0]) & (c_i <= _COS_RANGE[1]))
+        q = escape_density(c_i[near], y[near, i], e_beam[near])
+        d = dipole_photon_density(c_i[near], beta_e[near])
+        aimed_terms[near] += q / d * lead[near, 1 - i]
+    density = (1 - share) * drawn + share / 2 * aimed_terms
+    return y, (out[0], out[1]), target / density

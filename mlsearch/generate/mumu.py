@@ -116,7 +116,7 @@ def isr_pair_events(
         g1, g2 = isr_photons(sqrt_s, y, rng)
         if escape_share > 0:  # drawn only then: the default sample keeps its random stream
             y, (g1, g2), w_isr = aim_escape(
-                escape_share, sqrt_s, y, (g1, g2), b, channels or IsrChannels(), rng
+                escape_share, sqrt_s, y, (g1, g2), w_isr, b, channels or IsrChannels(), rng
             )
         pair_p4 = np.stack([sqrt_s, *np.zeros((3, n))], axis=-1) - g1 - g2
         s_red = pair_p4[:, 0] ** 2 - (pair_p4[:, 1:] ** 2).sum(axis=1)

@@ -91,6 +91,18 @@ CASES: tuple[Case, ...] = (
          "soft_pair_share 0.4 + charged_filter with pair_pt_min 0.15", "zprime_invisible",
          "eemumu", 1_000_000, {"acceptance": _CDC, "topology_share": 0.4},
          charged=(2, 0.5, 0.15), region=(50.0, 65.0)),
+    Case("e e mu mu (muons in the CDC), Z' selection at M_recoil^2 1.8-3.2 GeV^2 (the 1.6 GeV "
+         "window), plain", "zprime_invisible", "eemumu", 1_000_000, {"acceptance": _CDC},
+         region=(1.8, 3.2)),
+    Case("e e mu mu (muons in the CDC), Z' selection at M_recoil^2 1.8-3.2 GeV^2, "
+         "soft_pair_share 0.4 + charged_filter with pair_pt_min 0.15", "zprime_invisible",
+         "eemumu", 1_000_000, {"acceptance": _CDC, "topology_share": 0.4},
+         charged=(2, 0.5, 0.15), region=(1.8, 3.2)),
+    Case("e e mu mu (muons in the CDC), Z' selection at M_recoil^2 1.8-3.2 GeV^2, "
+         "soft_pair_share 0.5 + hard_photon_share 0.05 + charged_filter with pair_pt_min 0.15",
+         "zprime_invisible", "eemumu", 1_000_000,
+         {"acceptance": _CDC, "topology_share": 0.5, "hard_photon_share": 0.05},
+         charged=(2, 0.5, 0.15), region=(1.8, 3.2)),
     Case("e e, LFV selection, plain", "lfv_zprime", "ee", 1_000_000),
     Case("e e, LFV selection, forced_misid muon", "lfv_zprime", "ee", 1_000_000,
          forced="muon"),

@@ -180,6 +180,15 @@ class BackgroundSpec(_Strict):
         "(soft muon pairs with transverse momentum, recoiling at up to 8.5 GeV: the Z' "
         "search's e e mu mu at high masses), weighted back by the sampling density",
     )
+    hard_photon_share: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="e e mu mu: the share of its events drawn with one photon's 1 - x "
+        "log-uniform in 0.001-0.35 and one photon's virtuality in 0.05-3 GeV^2 (heavy, "
+        "energetic muon pairs with pT: the Z' search's e e mu mu at recoil masses of 1-4 GeV), "
+        "weighted back by the sampling density; soft_pair_share + hard_photon_share < 1",
+    )
     escape_share: float = Field(
         0.0,
         ge=0,
@@ -232,12 +241,17 @@ class BackgroundSpec(_Strict):
             ("single_share", self.single_share, ("ee", "gg")),
             ("soft_pair_share", self.soft_pair_share, ("eemumu",)),
             ("escape_share", self.escape_share, ("mumu",)),
+            ("hard_photon_share", self.hard_photon_share, ("eemumu",)),
         ):
             if share and (self.process not in takes or self.file or self.ntuple):
                 raise ValueError(
                     f"background {self.process}: {name} is an option of the built-in "
                     f"{' and '.join(takes)} generator{'s' if len(takes) > 1 else ''}"
                 )
+        if self.soft_pair_share + self.hard_photon_share >= 1:
+            raise ValueError(
+                f"background {self.process}: soft_pair_share + hard_photon_share must be below 1"
+            )
         if self.ring_share + self.single_share >= 1:
             raise ValueError(
                 f"background {self.process}: ring_share + single_share must be below 1"

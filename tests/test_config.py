@@ -68,6 +68,10 @@ def test_hash_changes_with_content_only():
             "background mumu: soft_pair_share is an option of the built-in eemumu generator",
         ),
         (
+            "generate.backgrounds.1.hard_photon_share=0.05",
+            "background tautau: hard_photon_share is an option of the built-in eemumu generator",
+        ),
+        (
             "generate.backgrounds.1.escape_share=0.15",
             "background tautau: escape_share is an option of the built-in mumu generator",
         ),

@@ -89,6 +89,7 @@ def generate_process(
     radiation: bool = True,
     topology_share: float = 0.0,
     single_share: float = 0.0,
+    hard_photon_share: float = 0.0,
 ) -> TruthSample:
     """Generate ``n_events`` of ``process`` (a key of PROCESSES); signals need a mass [GeV]
     and take a coupling (default 1 in the model's natural unit). ``acceptance``: e e mu mu
@@ -104,7 +105,9 @@ def generate_process(
     ``single_share``: the share aimed at a single-photon selection's regions: e e, one
     particle in the ECL above 2 GeV and the two others down the beam pipe (generate/bhabha.py);
     gamma gamma, the two-photon events whose ISR puts one photon above 2 GeV in the ECL and
-    leaves the others without a cluster (generate/gg.py, generate/gg_lost.py)."""
+    leaves the others without a cluster (generate/gg.py, generate/gg_lost.py).
+    ``hard_photon_share``: e e mu mu, the share drawn with one photon near the beam energy
+    (generate/two_photon.py)."""
     if process not in PROCESSES:
         raise ConfigError(f"unknown process {process!r}; known: {', '.join(PROCESSES)}")
     info = PROCESSES[process]
@@ -117,6 +120,8 @@ def generate_process(
             f"topology_share is a gamma gamma, e e, e e mu mu and mu mu option, not one of "
             f"{process}"
         )
+    if hard_photon_share and process != "eemumu":
+        raise ConfigError(f"hard_photon_share is an e e mu mu option, not one of {process}")
     if single_share and process not in ("gg", "ee"):
         raise ConfigError(f"single_share is a gamma gamma and e e option, not one of {process}")
     if info.is_signal:
@@ -139,7 +144,9 @@ def generate_process(
     if process == "eemumu":
         from mlsearch.generate.two_photon import generate_eemumu
 
-        return generate_eemumu(n_events, seed, energy_spread, acceptance, topology_share)
+        return generate_eemumu(
+            n_events, seed, energy_spread, acceptance, topology_share, hard_photon_share
+        )
     from mlsearch.generate.mumu import generate_mumu
 
     return generate_mumu(n_events, seed, energy_spread, topology_share)

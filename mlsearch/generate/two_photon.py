@@ -51,6 +51,12 @@ Q2_MAX_FRACTION = 1.0  # photon fusion: Q^2 < Q2_MAX_FRACTION * m_a^2 for each p
 SOFT_PAIR_X = (0.3, 1.0)
 SOFT_PAIR_R = (0.01, 0.99)
 SOFT_PAIR_Q2 = (0.05, 3.0)
+#: e e mu mu's hard-photon channel (``hard_photon_share``): one photon (either, 1/2 each)
+#: with 1 - x log-uniform in HARD_PHOTON_1MX, the other's x log-uniform over its whole range,
+#: one photon's Q^2 as the soft-pair channel draws it: the heavy, energetic muon pairs of
+#: recoil masses 1-3.5 GeV ((1 - x1)(1 - x2) s = M_recoil^2: one x of 0.93-0.99), which the
+#: log-uniform draw reaches with 2 % of its events
+HARD_PHOTON_1MX = (1e-3, 0.35)
 
 
 def epa_flux(x: FloatArray, q2: FloatArray) -> FloatArray:
@@ -131,6 +137,34 @@ def _soft_pair_x(
     return np.where(aimed, z * r, x1), np.where(aimed, z * (1 - r), x2), aimed
 
 
+def _hard_photon_x(
+    x1: FloatArray, x2: FloatArray, chosen: NDArray[np.bool_], rng: np.random.Generator
+) -> tuple[FloatArray, FloatArray]:
+    """The ``chosen`` events' (x1, x2) with one photon's (either, 1/2 each) 1 - x redrawn
+    log-uniform in HARD_PHOTON_1MX (the other keeps its log-uniform x)."""
+    n = x1.shape[0]
+    lo, hi = HARD_PHOTON_1MX
+    hard = 1 - lo * (hi / lo) ** rng.uniform(size=n)
+    first = rng.uniform(size=n) < 0.5
+    return np.where(chosen & first, hard, x1), np.where(chosen & ~first, hard, x2)
+
+
+def _hard_photon_density(x1: FloatArray, x2: FloatArray, x_min: FloatArray) -> FloatArray:
+    """Density in (x1, x2) of :func:`_hard_photon_x`: 1/2 [h(x1) p(x2) + p(x1) h(x2)], h the
+    hard photon's (1 / ((1 - x) ln(hi / lo)) in range), p the log-uniform x's."""
+    lo, hi = HARD_PHOTON_1MX
+
+    def hard(x: FloatArray) -> FloatArray:
+        one_minus = 1 - x
+        inside = (one_minus >= lo) & (one_minus <= hi)
+        return np.where(inside, 1 / (np.maximum(one_minus, lo) * np.log(hi / lo)), 0.0)
+
+    def plain(x: FloatArray) -> FloatArray:
+        return np.where(x >= x_min, 1 / (np.maximum(x, 1e-300) * -np.log(x_min)), 0.0)
+
+    return np.asarray(0.5 * (hard(x1) * plain(x2) + plain(x1) * hard(x2)))
+
+
 def _x_densities(
     x1: FloatArray, x2: FloatArray, x_min: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
@@ -153,6 +187,7 @@ def _eemumu_chunk(
     rng: np.random.Generator,
     acceptance: TrackAcceptance | None = None,
     soft_pair_share: float = 0.0,
+    hard_photon_share: float = 0.0,
 ) -> tuple[FloatArray, FloatArray]:
     sqrt_s = beams.sqrt_s
     n: int = sqrt_s.shape[0]
@@ -161,9 +196,15 @@ def _eemumu_chunk(
     log_x = -np.log(x_min)
     x1, x2 = (x_min * np.exp(rng.uniform(0, 1, n) * log_x) for _ in range(2))
     aimed = focus1 = focus2 = None
-    if soft_pair_share > 0:  # drawn only then: the plain sample keeps its random stream
+    hard = None
+    if soft_pair_share > 0 or hard_photon_share > 0:  # only then: the plain stream stays
         x1, x2, aimed = _soft_pair_x(x1, x2, soft_pair_share, rng)
         first = rng.uniform(size=n) < 0.5  # which photon's Q^2 the channel aims
+        if hard_photon_share > 0:  # of the others, hard_photon_share / (1 - soft) in all
+            odds = hard_photon_share / (1 - soft_pair_share)
+            hard = ~aimed & (rng.uniform(size=n) < odds)
+            x1, x2 = _hard_photon_x(x1, x2, hard, rng)
+            aimed = aimed | hard
         focus1, focus2 = aimed & first, aimed & ~first
     x1, x2 = np.minimum(x1, 1 - 1e-9), np.minimum(x2, 1 - 1e-9)
     el1, q2_1, w1 = _photon(e_beam, +1.0, x1, rng, focus1)
@@ -191,8 +232,11 @@ def _eemumu_chunk(
         whole1, focused1 = _q2_densities(x1, q2_1)
         whole2, focused2 = _q2_densities(x2, q2_2)
         aimed_q2 = 0.5 * (focused1 * whole2 + whole1 * focused2)
-        density = (1 - soft_pair_share) * plain_x * whole1 * whole2
+        plain_share = 1 - soft_pair_share - hard_photon_share
+        density = plain_share * plain_x * whole1 * whole2
         density = density + soft_pair_share * soft_x * aimed_q2
+        if hard is not None:
+            density = density + hard_photon_share * _hard_photon_density(x1, x2, x_min) * aimed_q2
         flux = w1 * w2 / np.where(density > 0, density, np.inf)
     weight = np.where(ok & (beta_mu > 1e-6), flux * dsig, 0.0)
     p4 = np.concatenate([el1[:, None], el2[:, None], pair], axis=1)
@@ -205,6 +249,7 @@ def generate_eemumu(
     energy_spread: bool = True,
     acceptance: TrackAcceptance | None = None,
     soft_pair_share: float = 0.0,
+    hard_photon_share: float = 0.0,
 ) -> TruthSample:
     """n weighted e+e- -> e+e- mu+mu- events (W_mumu > 0.5 GeV), lab frame.
 
@@ -212,15 +257,20 @@ def generate_eemumu(
     tracking pT threshold of the simulation: the others cannot pass a two-track selection):
     sigma is then the visible part, ~1/25 of the total, and the MC statistics go where the
     analysis looks. ``soft_pair_share``: the share of the trials drawn by the soft-pair
-    channel (SOFT_PAIR_X, SOFT_PAIR_Q2), weighted back by the mixture's density.
+    channel (SOFT_PAIR_X, SOFT_PAIR_Q2), ``hard_photon_share`` by the hard-photon channel
+    (HARD_PHOTON_1MX, SOFT_PAIR_Q2), weighted back by the mixture's density.
     Slots: scattered e-, scattered e+, mu-, mu+."""
-    if not 0 <= soft_pair_share < 1:
-        raise ConfigError(f"soft_pair_share {soft_pair_share}: need [0, 1)")
+    if not (0 <= soft_pair_share and 0 <= hard_photon_share and
+            soft_pair_share + hard_photon_share < 1):  # fmt: skip
+        raise ConfigError(
+            f"soft_pair_share {soft_pair_share}, hard_photon_share {hard_photon_share}: need "
+            ">= 0 and a sum below 1"
+        )
     ev = weighted_events(
         "eemumu",
         n_events,
         seed,
-        lambda b, r: _eemumu_chunk(b, r, acceptance, soft_pair_share),
+        lambda b, r: _eemumu_chunk(b, r, acceptance, soft_pair_share, hard_photon_share),
         CHUNK,
         energy_spread,
     )
@@ -237,6 +287,7 @@ def generate_eemumu(
             "w_min_gev": W_MIN_MUMU,
             "muons_in_cdc_acceptance": acceptance is not None,
             **({"soft_pair_share": soft_pair_share} if soft_pair_share else {}),
+            **({"hard_photon_share": hard_photon_share} if hard_photon_share else {}),
         },
     )
 

@@ -55,6 +55,7 @@ class _Partition:
     truth_filter: TruthFilter | None = None
     topology_share: float = 0.0
     single_share: float = 0.0
+    hard_photon_share: float = 0.0
 
 
 def _partition_seed(seed: int, name: str, index: int) -> int:
@@ -88,6 +89,7 @@ def _partitions(config: Config, job: SampleJob, dataset: EventDataset) -> list[_
             job.truth_filter,
             job.topology_share,
             job.single_share,
+            job.hard_photon_share,
         )
         for k, n in enumerate(sizes)
     ]
@@ -106,7 +108,7 @@ def _generate_partition(part: _Partition) -> dict[str, Any]:
         invisible_br=part.invisible_br, energy_spread=part.energy_spread,
         acceptance=part.acceptance, tau_modes=dict(part.tau_modes) or None,
         radiation=part.radiation, topology_share=part.topology_share,
-        single_share=part.single_share,
+        single_share=part.single_share, hard_photon_share=part.hard_photon_share,
     )  # fmt: skip
     events = truth_to_awkward(sample)
     kept = len(sample)

@@ -47,6 +47,8 @@ class SampleJob:
     #: e e: share of the events with both leptons down the beam pipe and the photon in the
     #: ECL (single_share)
     single_share: float = 0.0
+    #: e e mu mu: share of the events with one photon near the beam energy (hard_photon_share)
+    hard_photon_share: float = 0.0
 
 
 def _signal_jobs(config: Config) -> list[SampleJob]:
@@ -95,6 +97,7 @@ def _background_jobs(config: Config) -> list[SampleJob]:
             *([("soft_pair_share", bkg.soft_pair_share)] if bkg.soft_pair_share else []),
             *([("single_share", bkg.single_share)] if bkg.single_share else []),
             *([("escape_share", bkg.escape_share)] if bkg.escape_share else []),
+            *([("hard_photon_share", bkg.hard_photon_share)] if bkg.hard_photon_share else []),
         )  # fmt: skip
         out.append(
             SampleJob(bkg.process, bkg.process, bkg.n_events, None, None,
@@ -105,7 +108,7 @@ def _background_jobs(config: Config) -> list[SampleJob]:
                       bkg.lost_photon_share or bkg.ring_share or bkg.soft_pair_share
                       or bkg.escape_share,
                       bkg.track_loss,
-                      bkg.single_share)
+                      bkg.single_share, bkg.hard_photon_share)
         )  # fmt: skip
     return out
 

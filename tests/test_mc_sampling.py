@@ -518,6 +518,36 @@ def test_gg_single_share_and_filter_reach_the_generator_through_the_pipeline(
     assert meta["single_photon_filter"] == {"e_min": 0.5, "veto_e": 1.0, "kept": len(events)}
 
 
+@pytest.mark.parametrize(
+    ("index", "process", "override", "expected"),
+    [(0, "mumu", "escape_share=0.15", "escape share 0.15"),
+     (2, "eemumu", "hard_photon_share=0.05", 0.05)],
+)  # fmt: skip
+def test_zprime_channels_reach_the_generator_through_the_pipeline(  # type: ignore[no-untyped-def]
+    tmp_path: Path, index, process, override, expected
+) -> None:
+    """`escape_share` (mu mu) and `hard_photon_share` (e e mu mu) on the Z' profile: their own
+    cache key, and the generator's metadata of a generated part names the share."""
+    from mlsearch.config import load_config
+    from mlsearch.io.events import EventDataset
+    from mlsearch.pipeline.generate import _generate_partition, _partitions
+    from mlsearch.pipeline.samples import sample_jobs
+
+    profile = Path(__file__).parents[1] / "configs" / "profiles" / "zprime_invisible_small.yaml"
+    options = [f"workdir={tmp_path}", f"generate.backgrounds.{index}.n_events=20000"]
+    plain = load_config(profile, options)
+    config = load_config(profile, [*options, f"generate.backgrounds.{index}.{override}"])
+    job0 = next(j for j in sample_jobs(plain) if j.name == process)
+    job = next(j for j in sample_jobs(config) if j.name == process)
+    assert job.key != job0.key
+    part = _partitions(config, job, EventDataset(job.path, job.key).prepare())[0]
+    metadata = _generate_partition(part)["metadata"]
+    if process == "mumu":
+        assert expected in metadata["importance_sampling"]
+    else:
+        assert metadata["hard_photon_share"] == expected
+
+
 def _soft_pairs(share: float, seed: int, hard: float = 0.0):  # type: ignore[no-untyped-def]
     """An e e mu mu sample (both muons in the CDC), the events the Z' pair filter keeps, the
     truth recoil mass^2 of their muon pair [GeV^2] (nominal CM frame) and their weights."""

@@ -22,8 +22,9 @@ class Case:
     """One row: ``search``'s selection on ``n`` events of ``process``; ``options`` go to the
     generator (``isr``: mu mu's radiation sampling, "plain" for the structure functions' own),
     ``forced`` and ``track_loss`` to the simulation, ``charged`` is a (count, p_min[,
-    pair_pt_min]) truth filter and ``single_photon`` an (e_min, veto_e) one, ``region`` a
-    range of the search variable [GeV^2] the effective luminosity is taken in."""
+    pair_pt_min[, extra_ecl_veto]]) truth filter and ``single_photon`` an (e_min, veto_e)
+    one, ``region`` a range of the search variable [GeV^2] the effective luminosity is taken
+    in."""
 
     label: str
     search: str
@@ -31,7 +32,12 @@ class Case:
     n: int
     options: dict[str, Any] = field(default_factory=dict)
     forced: str | None = None
-    charged: tuple[int, float] | tuple[int, float, float] | None = None
+    charged: (
+        tuple[int, float]
+        | tuple[int, float, float | None]
+        | tuple[int, float, float | None, float]
+        | None
+    ) = None
     region: tuple[float, float] | None = None
     track_loss: float | None = None
     single_photon: tuple[float, float] | None = None
@@ -79,6 +85,10 @@ CASES: tuple[Case, ...] = (
     Case("mu mu, Z' selection at M_recoil^2 -0.25-0.82 GeV^2, radiation sampling + "
          "escape_share 0.15 + charged_filter with pair_pt_min 0.15", "zprime_invisible", "mumu",
          1_000_000, {"topology_share": 0.15}, charged=(2, 0.5, 0.15), region=(-0.25, 0.82)),
+    Case("mu mu, Z' selection at M_recoil^2 -0.25-0.82 GeV^2, radiation sampling + "
+         "escape_share 0.15 + charged_filter with pair_pt_min 0.15 and extra_ecl_veto 0.4",
+         "zprime_invisible", "mumu", 1_000_000, {"topology_share": 0.15},
+         charged=(2, 0.5, 0.15, 0.4), region=(-0.25, 0.82)),
     Case("e e mu mu (muons in the CDC), Z' selection at M_recoil^2 50-65 GeV^2, plain",
          "zprime_invisible", "eemumu", 1_000_000, {"acceptance": _CDC}, region=(50.0, 65.0)),
     Case("e e mu mu (muons in the CDC), Z' selection at M_recoil^2 50-65 GeV^2, "
@@ -91,6 +101,11 @@ CASES: tuple[Case, ...] = (
          "soft_pair_share 0.4 + charged_filter with pair_pt_min 0.15", "zprime_invisible",
          "eemumu", 1_000_000, {"acceptance": _CDC, "topology_share": 0.4},
          charged=(2, 0.5, 0.15), region=(50.0, 65.0)),
+    Case("e e mu mu (muons in the CDC), Z' selection at M_recoil^2 50-65 GeV^2, "
+         "soft_pair_share 0.7 + hard_photon_share 0.05 + charged_filter with pair_pt_min 0.15 "
+         "and extra_ecl_veto 0.4", "zprime_invisible", "eemumu", 1_000_000,
+         {"acceptance": _CDC, "topology_share": 0.7, "hard_photon_share": 0.05},
+         charged=(2, 0.5, 0.15, 0.4), region=(50.0, 65.0)),
     Case("e e mu mu (muons in the CDC), Z' selection at M_recoil^2 1.8-3.2 GeV^2 (the 1.6 GeV "
          "window), plain", "zprime_invisible", "eemumu", 1_000_000, {"acceptance": _CDC},
          region=(1.8, 3.2)),
@@ -103,6 +118,14 @@ CASES: tuple[Case, ...] = (
          "zprime_invisible", "eemumu", 1_000_000,
          {"acceptance": _CDC, "topology_share": 0.5, "hard_photon_share": 0.05},
          charged=(2, 0.5, 0.15), region=(1.8, 3.2)),
+    Case("e e mu mu (muons in the CDC), Z' selection at M_recoil^2 1.8-3.2 GeV^2, "
+         "soft_pair_share 0.7 + hard_photon_share 0.05 + charged_filter with pair_pt_min 0.15 "
+         "and extra_ecl_veto 0.4", "zprime_invisible", "eemumu", 1_000_000,
+         {"acceptance": _CDC, "topology_share": 0.7, "hard_photon_share": 0.05},
+         charged=(2, 0.5, 0.15, 0.4), region=(1.8, 3.2)),
+    Case("tau tau, Z' selection, tau_modes + charged_filter (2, 0.5 GeV) with extra_ecl_veto "
+         "0.4", "zprime_invisible", "tautau", 300_000, {"tau_modes": {"mu": 0.6, "pi": 0.15}},
+         charged=(2, 0.5, None, 0.4)),
     Case("e e, LFV selection, plain", "lfv_zprime", "ee", 1_000_000),
     Case("e e, LFV selection, forced_misid muon", "lfv_zprime", "ee", 1_000_000,
          forced="muon"),

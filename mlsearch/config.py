@@ -86,6 +86,13 @@ class ChargedFilterSpec(_Strict):
         "least this [GeV] (the Z' search's features.dimuon_pt_min, less a margin of >= 0.15 "
         "GeV for the momentum resolution)",
     )
+    extra_ecl_veto: float | None = Field(
+        None,
+        gt=0,
+        description="and no photon (or electron outside the CDC) that surely makes a neutral "
+        "ECL cluster above this [GeV, lab], 20 deg from the tracks: what the Z' search's "
+        "features.extra_ecl_max rejects (set it to that cut or above)",
+    )
 
 
 class SinglePhotonFilterSpec(_Strict):
@@ -535,7 +542,25 @@ class Config(_Strict):
             charged = bkg.charged_filter
             if charged is not None and charged.pair_pt_min is not None:
                 self._check_pair_filter(bkg.process, charged.pair_pt_min)
+            if charged is not None and charged.extra_ecl_veto is not None:
+                self._check_ecl_veto(bkg.process, charged.extra_ecl_veto)
         return self
+
+    def _check_ecl_veto(self, process: str, veto: float) -> None:
+        """An extra-ECL veto filter is exact only for the Z' selection's cut on the ECL energy
+        not matched to the tracks, and only at or above it."""
+        if self.search != "zprime_invisible":
+            raise ValueError(
+                f"background {process}: charged_filter.extra_ecl_veto drops what the Z' "
+                f"selection's cut on the unmatched ECL energy drops; the {self.search} "
+                "selection has no such cut (it would lose events)"
+            )
+        cut = self.features.extra_ecl_max
+        if veto < cut:
+            raise ValueError(
+                f"background {process}: charged_filter.extra_ecl_veto {veto} GeV would drop "
+                f"events the selection keeps: it needs >= features.extra_ecl_max ({cut})"
+            )
 
     def _check_pair_filter(self, process: str, pair_pt_min: float) -> None:
         """A pair-pT filter is exact only below the Z' selection's pair-pT cut, with room

@@ -4,7 +4,8 @@ sampling, the weighted FSR against the unweighted one, the truth filter against 
 unfiltered, simulated and selected tau tau, mu mu and e e mu mu samples (and the pair
 filter's margin), e e mu mu's soft-pair channel against its plain sampler, mu mu's escape
 channel against the default sampler and e e mu mu's hard-photon channel against the soft
-pairs alone through the Z' selection, the lost-photon
+pairs alone through the Z' selection, the soft pairs' power law against their first
+log-uniform draw, the extra-ECL veto of the charged filter, the lost-photon
 sampling of gamma gamma through the dark-photon selection, the biased track loss on e e, and
 the final-state channels of the radiative Bhabha and its ring sampling (ring_share) in the
 ALP search's e e topology, and the aimed ISR of gamma gamma (single_share) in the
@@ -213,6 +214,69 @@ def hard_photon(n: int = 1_000_000) -> None:
         print(f"soft {soft}, hard {hard} (seed {seed}): sigma {sample.cross_section_fb:.5g} +- "
               f"{sample.cross_section_err_fb:.3g} fb, the filter keeps {keep.mean():.3f}; L_eff "
               "per 10^6 generated [fb^-1]: " + ", ".join(cells))  # fmt: skip
+
+
+#: windows of the Z' grid at 6.5-8 GeV (recoil mass^2 [GeV^2], from a run of the default config)
+HIGH_WINDOWS = ((6.503, 41.82, 42.84), (6.78, 45.49, 46.51), (7.03, 48.99, 49.93),
+                (7.26, 52.27, 53.22), (7.477, 55.5, 56.36), (7.668, 58.41, 59.22),
+                (7.851, 61.29, 62.04), (8.0, 63.67, 64.39))  # fmt: skip
+
+
+def soft_pair_shape(n: int = 2_000_000) -> None:
+    """e e mu mu as the Z' config draws it (soft pairs 0.7 with z = x1 + x2 from z^-3 on
+    0.4-1.2, heavy pairs 0.05) against the config before (soft pairs 0.5 with z log-uniform
+    on 0.3-1, which this sets back for its sample: a power of 1 + 1e-6), generated, filtered,
+    simulated and selected (the Z' preselection): the cross section and L_eff per 10^6
+    generated events in each window."""
+    import mlsearch.generate.two_photon as two_photon
+
+    acceptance = TrackAcceptance(pt_min=SimulateConfig().track_pt_min)
+    shape = two_photon.SOFT_PAIR_X, two_photon.SOFT_PAIR_Z_POWER
+    for label, soft, x_range, power, seed in (("before", 0.5, (0.3, 1.0), 1 + 1e-6, 15),
+                                               ("config", 0.7, *shape, 16)):  # fmt: skip
+        two_photon.SOFT_PAIR_X, two_photon.SOFT_PAIR_Z_POWER = x_range, power
+        try:
+            sample = two_photon.generate_eemumu(n, seed, True, acceptance, soft, 0.05)
+        finally:
+            two_photon.SOFT_PAIR_X, two_photon.SOFT_PAIR_Z_POWER = shape
+        keep = ChargedFilter(2, 0.5, 0.15, 0.4).keep(sample.pdg, sample.p4)
+        reco = simulate_events(truth_to_awkward(sample)[keep], SimulateConfig(),
+                               np.random.default_rng(3))  # fmt: skip
+        table = get_builder("zprime_invisible").build(reco, FeaturesConfig())
+        m2, w = table["recoil_mass2"].to_numpy(), table["weight"].to_numpy()
+        cells = []
+        for mass, low, high in EEMUMU_WINDOWS[:-1] + HIGH_WINDOWS:
+            x = w[(m2 > low) & (m2 < high)]
+            cells.append(f"{mass}: {x.sum() / (x**2).sum() / (n / 1e6):.3g}")
+        print(f"{label}: soft {soft}, z in {x_range}, power {power:.6g}: sigma "
+              f"{sample.cross_section_fb:.5g} +- {sample.cross_section_err_fb:.3g} fb, the "
+              f"filter keeps {keep.mean():.3f}; L_eff per 10^6 generated [fb^-1]: "
+              + ", ".join(cells))  # fmt: skip
+
+
+def ecl_veto(n: int = 3_000_000) -> None:
+    """The extra-ECL veto of the charged filter (0.4 GeV, the Z' cut) on the Z' config's
+    three backgrounds: the share of the charged filter's events it drops, and of the
+    selected events (the charged-filtered sample simulated and selected) how many it drops."""
+    options = (
+        ("mumu", {"topology_share": 0.15}, 0.15, 11),
+        ("tautau", {"tau_modes": {"mu": 0.6, "pi": 0.15}}, None, 12),
+        ("eemumu", {"acceptance": TrackAcceptance(pt_min=SimulateConfig().track_pt_min),
+                    "topology_share": 0.7, "hard_photon_share": 0.05}, 0.15, 13),
+    )  # fmt: skip
+    for process, kwargs, pair_pt_min, seed in options:
+        sample = generate_process(process, n // (2 if process == "tautau" else 1), seed, **kwargs)
+        charged = ChargedFilter(2, 0.5, pair_pt_min).keep(sample.pdg, sample.p4)
+        vetoed = ChargedFilter(2, 0.5, pair_pt_min, 0.4).keep(sample.pdg, sample.p4)
+        reco = simulate_events(truth_to_awkward(sample)[charged], SimulateConfig(),
+                               np.random.default_rng(3))  # fmt: skip
+        table = get_builder("zprime_invisible").build(reco, FeaturesConfig())
+        event, w = table["event"].to_numpy(), table["weight"].to_numpy()
+        lost = ~vetoed[event]
+        print(f"{process}: {len(sample.weight)} events; the charged filter keeps "
+              f"{charged.mean():.3f}, the veto drops {1 - vetoed.sum() / charged.sum():.3f} of "
+              f"those; the Z' selection keeps {len(table)}, of which the veto drops "
+              f"{lost.sum()} ({w[lost].sum() / w.sum():.2e} of their weight)")  # fmt: skip
 
 
 def _line(label: str, w: np.ndarray) -> str:
@@ -461,6 +525,8 @@ if __name__ == "__main__":
     soft_pair()
     escape()
     hard_photon()
+    soft_pair_shape()
+    ecl_veto()
     lost_photon()
     track_loss()
     final_state_channel()

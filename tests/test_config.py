@@ -81,6 +81,11 @@ def test_hash_changes_with_content_only():
             "selection keeps: it needs <= features.dimuon_pt_min (0.3) - 0.15",
         ),
         (
+            "generate.backgrounds.0.charged_filter={count: 2, p_min: 0.5, extra_ecl_veto: 0.3}",
+            "background mumu: charged_filter.extra_ecl_veto 0.3 GeV would drop events the "
+            "selection keeps: it needs >= features.extra_ecl_max (0.4)",
+        ),
+        (
             "generate.backgrounds.2.single_photon_filter={e_min: 0.5}",
             "background eemumu: single_photon_filter keeps what a single-photon selection can "
             "select; the zprime_invisible selection is not one",
@@ -165,8 +170,12 @@ def test_cli_help_is_fast_and_lists_stages():
 
 
 def test_a_pair_pt_filter_is_refused_where_the_selection_has_no_pair_cut():
-    """The LFV selection has no cut on the pair's pT*: a pair filter there would lose events."""
+    """The LFV selection cuts neither the pair's pT* nor the unmatched ECL energy (a feature
+    there, for the classifier): a pair filter or an ECL veto would lose events."""
     lfv = SMALL_PROFILE.parent / "lfv_zprime_small.yaml"
     with pytest.raises(ConfigError, match="the lfv_zprime selection has no such cut"):
         pair = "generate.backgrounds.0.charged_filter={count: 2, p_min: 0.5, pair_pt_min: 0.1}"
         load_config(lfv, [pair])
+    with pytest.raises(ConfigError, match="the lfv_zprime selection has no such cut"):
+        veto = "generate.backgrounds.0.charged_filter={count: 2, p_min: 0.5, extra_ecl_veto: 1}"
+        load_config(lfv, [veto])

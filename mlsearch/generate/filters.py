@@ -47,12 +47,21 @@ class ChargedFilter:
     transverse momentum in the CM frame (nominal beams, as the features compute it) of at
     least this much - what a cut on the pair's pT* needs, less a margin for the momentum
     resolution (the pair's pT* resolution is 0.04-0.06 GeV for muons of 5-7 GeV: the Z'
-    config's filter sits 0.15 GeV below its 0.3 GeV cut)."""
+    config's filter sits 0.15 GeV below its 0.3 GeV cut).
+
+    ``extra_ecl_veto`` [GeV, lab], when set: drop the events in which a photon, or an
+    electron outside the CDC, surely makes a neutral ECL cluster above it (it surely hits the
+    crystals, keeps at least half its energy in its cluster, and lies 20 deg from every
+    particle that may make a track): what a cut on the ECL energy not matched to the tracks
+    (the Z' selection's features.extra_ecl_max, 0.4 GeV) rejects. A photon of 0.8 GeV or more
+    in the ECL, away from the tracks: the hard radiation that makes most mu mu events'
+    pair pT."""
 
     NAME: ClassVar[str] = "charged_filter"  # its config key and metadata entry
     count: int
     p_min: float
     pair_pt_min: float | None = None
+    extra_ecl_veto: float | None = None
 
     def keep(self, pdg: NDArray[np.int32], p4_lab: NDArray[np.float64]) -> NDArray[np.bool_]:
         """Per event, from fixed slots: pdg (n, k), lab four-momenta (n, k, 4) [GeV].
@@ -68,6 +77,12 @@ class ChargedFilter:
         >>> g = ChargedFilter(2, 0.5, pair_pt_min=0.3)  # back to back in the lab: pT* ~ 0
         >>> g.keep(np.array([[13, -13], [13, -13]]), np.array([[mu, back], [mu, kick]])).tolist()
         [False, True]
+        >>> v = ChargedFilter(2, 0.5, extra_ecl_veto=0.4)  # photons at 90 deg, 0.9 and 0.7 GeV
+        >>> up = [1.0, 0.0, 1.0, 0.0]; hard = [0.9, 0.0, -0.9, 0.0]; soft = [0.7, 0.0, -0.7, 0.0]
+        >>> near = [0.9, 0.0, 0.9, 0.05]  # 3 deg from the mu+
+        >>> v.keep(np.array([[13, -13, 22]] * 3), np.array([[mu, up, hard], [mu, up, soft],
+        ...        [mu, up, near]])).tolist()
+        [False, True, True]
         """
         charged = np.isin(np.abs(pdg), CHARGED_PDG) & (p4_lab[..., 0] > 0)
         p, theta = _momentum_and_polar(p4_lab)
@@ -78,6 +93,9 @@ class ChargedFilter:
             # the pair test only where the count passed: it boosts every slot to the CM
             rows = np.flatnonzero(keep)
             keep[rows] = _some_pair_pt_above(p4_lab[rows], seen[rows], self.pair_pt_min)
+        if self.extra_ecl_veto is not None:
+            rows = np.flatnonzero(keep)
+            keep[rows] = ~_surely_extra_ecl(pdg[rows], p4_lab[rows], self.extra_ecl_veto)
         return keep
 
 
@@ -145,13 +163,7 @@ class SinglePhotonFilter:
         p, theta = _momentum_and_polar(p4_lab)
         exists = p4_lab[..., 0] > 0
         showering = exists & np.isin(np.abs(pdg), _SHOWERING)
-        # steps of 0.25 deg: the narrowest gap (barrel - forward endcap) is 0.8 deg wide
-        may_hit, sure_hit = np.zeros(theta.shape, dtype=bool), np.ones(theta.shape, dtype=bool)
-        for step in np.arange(-_SURE_HIT_DEG, _SURE_HIT_DEG + 0.01, 0.25):
-            inside = in_ecl(theta + np.radians(step))
-            sure_hit &= inside
-            if abs(step) <= _MAY_HIT_DEG:
-                may_hit |= inside
+        may_hit, sure_hit = _ecl_hits(theta)
         visible = showering & may_hit & (e_cms * _GAIN_MAX >= self.e_min)
         # an electron that surely hits the ECL fails the selection twice over: tracked, the
         # track veto; untracked, its neutral cluster (brems takes < 30 % of its energy)
@@ -160,6 +172,40 @@ class SinglePhotonFilter:
         apart = np.einsum("nid,njd->nij", unit, unit) < np.cos(np.radians(_APART_DEG))
         two_clear = (clear[:, :, None] & clear[:, None, :] & apart).any(axis=(1, 2))
         return np.asarray(visible.any(axis=1) & ~two_clear)
+
+
+def _ecl_hits(theta: NDArray[np.float64]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Per slot of lab polar angle ``theta`` [rad]: whether its shower may hit the ECL
+    (within _MAY_HIT_DEG of the crystals) and whether it surely does (_SURE_HIT_DEG inside
+    every edge and gap)."""
+    # steps of 0.25 deg: the narrowest gap (barrel - forward endcap) is 0.8 deg wide
+    may_hit, sure_hit = np.zeros(theta.shape, dtype=bool), np.ones(theta.shape, dtype=bool)
+    for step in np.arange(-_SURE_HIT_DEG, _SURE_HIT_DEG + 0.01, 0.25):
+        inside = in_ecl(theta + np.radians(step))
+        sure_hit &= inside
+        if abs(step) <= _MAY_HIT_DEG:
+            may_hit |= inside
+    return may_hit, sure_hit
+
+
+def _surely_extra_ecl(
+    pdg: NDArray[np.int32], p4_lab: NDArray[np.float64], e_max: float
+) -> NDArray[np.bool_]:
+    """Per event: whether a photon, or an electron outside the CDC, surely makes a neutral
+    cluster above ``e_max`` [GeV, lab]: it surely hits the ECL, its cluster keeps at least
+    _LOSS_MAX of its energy, and it is _APART_DEG from every charged particle that may be
+    tracked (a track's cluster could take it in)."""
+    p, theta = _momentum_and_polar(p4_lab)
+    exists = p4_lab[..., 0] > 0
+    apdg = np.abs(pdg)
+    in_cdc = (theta > CDC_THETA[0] - THETA_MARGIN) & (theta < CDC_THETA[1] + THETA_MARGIN)
+    neutral = exists & ((apdg == 22) | ((apdg == 11) & ~in_cdc))
+    clear = neutral & _ecl_hits(theta)[1] & (p4_lab[..., 0] * _LOSS_MAX >= e_max)
+    tracked = exists & np.isin(apdg, CHARGED_PDG) & in_cdc
+    unit = p4_lab[..., 1:] / np.where(p > 0, p, 1.0)[..., None]
+    near = np.einsum("nid,njd->nij", unit, unit) >= np.cos(np.radians(_APART_DEG))
+    near_track = (near & tracked[:, None, :]).any(axis=2)
+    return np.asarray((clear & ~near_track).any(axis=1))
 
 
 #: the filters a generated sample can pass through before the simulation

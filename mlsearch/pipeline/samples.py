@@ -81,7 +81,11 @@ def _background_jobs(config: Config) -> list[SampleJob]:
             TrackAcceptance(pt_min=config.simulate.track_pt_min) if bkg.in_acceptance else None
         )
         spec, photon = bkg.charged_filter, bkg.single_photon_filter
-        charged = ChargedFilter(spec.count, spec.p_min, spec.pair_pt_min) if spec else None
+        charged = (
+            ChargedFilter(spec.count, spec.p_min, spec.pair_pt_min, spec.extra_ecl_veto)
+            if spec
+            else None
+        )
         single = SinglePhotonFilter(photon.e_min, photon.veto_e) if photon else None
         key = stage_key(
             "generate", bkg.process, bkg.n_events, gen.energy_spread, config.seed,
@@ -89,8 +93,7 @@ def _background_jobs(config: Config) -> list[SampleJob]:
             astuple(acceptance) if acceptance else None, _source_digest(bkg.ntuple),
             bkg.cross_section_fb, bkg.n_generated, *_split(config, bkg.n_events),
             *([sorted(bkg.tau_modes.items())] if bkg.tau_modes else []),
-            # without a pair cut the key is the one of before (its samples are unchanged)
-            *([astuple(charged)[: 2 if charged.pair_pt_min is None else 3]] if charged else []),
+            *([_filter_key(charged)] if charged else []),
             *([("single_photon_filter", *astuple(single))] if single else []),
             *([("lost_photon_share", bkg.lost_photon_share)] if bkg.lost_photon_share else []),
             *([("ring_share", bkg.ring_share)] if bkg.ring_share else []),
@@ -145,3 +148,12 @@ def _split(config: Config, n_events: int) -> list[int]:
     samples within one partition keep their keys and events)."""
     size = config.compute.partition_events
     return [size] if n_events > size else []
+
+
+def _filter_key(charged: ChargedFilter) -> tuple[object, ...]:
+    """The charged filter's cache-key part: without the options added later (the pair cut,
+    then the ECL veto) the key is the one of before, as the samples are unchanged."""
+    fields = astuple(charged)
+    if charged.extra_ecl_veto is not None:
+        return fields
+    return fields[: 2 if charged.pair_pt_min is None else 3]

@@ -170,7 +170,7 @@ def _sculpting(
     """The sculpting of a score cut (``passes``, per background row; rows not scored at this
     mass, outside the window's neighbourhood (pipeline/oof.py), are NaN and do not pass):
     the background kept inside the window (``inside``) over that kept in its neighbourhood
-    (3 window widths each side), > 1 where the classifier prefers background that looks like
+    (one window width each side), > 1 where the classifier prefers background that looks like
     the hypothesis (a sculpted peak); and the distributions the plot draws."""
     near = window.widened(NEIGHBOURHOOD_WIDTHS).contains(values)
     eff_in = weight[inside & passes].sum() / max(weight[inside].sum(), 1e-300)

@@ -4,8 +4,8 @@ evaluate stage reads them.
 A background row is scored at a mass when it lies in that mass's window neighbourhood
 (:data:`~mlsearch.selection.windows.NEIGHBOURHOOD_WIDTHS` window widths on each side): what
 the evaluation's window metrics, sculpting ratio and plots look at. Stored long, one row per
-(background row, mass) scored: on the Z' grid (61 masses whose windows overlap) a row is
-scored at ~8 masses instead of 61."""
+(background row, mass) scored: on the Z' grid (65 masses whose windows touch) a row is
+scored at ~3 masses instead of 65."""
 
 from __future__ import annotations
 

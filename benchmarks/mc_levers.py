@@ -63,6 +63,9 @@ CASES: tuple[Case, ...] = (
          300_000, {"tau_modes": {"mu": 0.6, "pi": 0.15}}),
     Case("tau tau, Z' selection, tau_modes + charged_filter (2, 0.5 GeV)", "zprime_invisible",
          "tautau", 300_000, {"tau_modes": {"mu": 0.6, "pi": 0.15}}, charged=(2, 0.5)),
+    Case("tau tau, Z' selection, tau_modes + charged_filter (2, 0.5 GeV) with extra_ecl_veto "
+         "0.4", "zprime_invisible", "tautau", 300_000, {"tau_modes": {"mu": 0.6, "pi": 0.15}},
+         charged=(2, 0.5, None, 0.4)),
     Case("mu mu, Z' selection at M_recoil^2 4-16 GeV^2, structure-function ISR/FSR",
          "zprime_invisible", "mumu", 1_000_000, {"isr": "plain"}, region=(4.0, 16.0)),
     Case("mu mu, Z' selection at M_recoil^2 4-16 GeV^2, radiation sampling + charged_filter",
@@ -123,9 +126,6 @@ CASES: tuple[Case, ...] = (
          "and extra_ecl_veto 0.4", "zprime_invisible", "eemumu", 1_000_000,
          {"acceptance": _CDC, "topology_share": 0.7, "hard_photon_share": 0.05},
          charged=(2, 0.5, 0.15, 0.4), region=(1.8, 3.2)),
-    Case("tau tau, Z' selection, tau_modes + charged_filter (2, 0.5 GeV) with extra_ecl_veto "
-         "0.4", "zprime_invisible", "tautau", 300_000, {"tau_modes": {"mu": 0.6, "pi": 0.15}},
-         charged=(2, 0.5, None, 0.4)),
     Case("e e, LFV selection, plain", "lfv_zprime", "ee", 1_000_000),
     Case("e e, LFV selection, forced_misid muon", "lfv_zprime", "ee", 1_000_000,
          forced="muon"),

@@ -195,17 +195,24 @@ def _surely_extra_ecl(
     cluster above ``e_max`` [GeV, lab]: it surely hits the ECL, its cluster keeps at least
     _LOSS_MAX of its energy, and it is _APART_DEG from every charged particle that may be
     tracked (a track's cluster could take it in)."""
-    p, theta = _momentum_and_polar(p4_lab)
-    exists = p4_lab[..., 0] > 0
     apdg = np.abs(pdg)
+    # the energy first: angles only for those photons and electrons
+    event, slot = np.nonzero(np.isin(apdg, _SHOWERING) & (p4_lab[..., 0] * _LOSS_MAX >= e_max))
+    out = np.zeros(len(pdg), dtype=bool)
+    if not len(event):
+        return out
+    p4 = p4_lab[event]  # (m, k, 4): each candidate's whole event
+    p, theta = _momentum_and_polar(p4)
     in_cdc = (theta > CDC_THETA[0] - THETA_MARGIN) & (theta < CDC_THETA[1] + THETA_MARGIN)
-    neutral = exists & ((apdg == 22) | ((apdg == 11) & ~in_cdc))
-    clear = neutral & _ecl_hits(theta)[1] & (p4_lab[..., 0] * _LOSS_MAX >= e_max)
-    tracked = exists & np.isin(apdg, CHARGED_PDG) & in_cdc
-    unit = p4_lab[..., 1:] / np.where(p > 0, p, 1.0)[..., None]
-    near = np.einsum("nid,njd->nij", unit, unit) >= np.cos(np.radians(_APART_DEG))
-    near_track = (near & tracked[:, None, :]).any(axis=2)
-    return np.asarray((clear & ~near_track).any(axis=1))
+    own = np.arange(len(event))
+    own_theta = theta[own, slot]
+    clear = ((apdg[event, slot] == 22) | ~in_cdc[own, slot]) & _ecl_hits(own_theta)[1]
+    tracked = (p4[..., 0] > 0) & np.isin(apdg[event], CHARGED_PDG) & in_cdc
+    unit = p4[..., 1:] / np.where(p > 0, p, 1.0)[..., None]
+    near = np.einsum("nkd,nd->nk", unit, unit[own, slot]) >= np.cos(np.radians(_APART_DEG))
+    clear &= ~(near & tracked).any(axis=1)
+    out[event[clear]] = True
+    return out
 
 
 #: the filters a generated sample can pass through before the simulation

@@ -131,6 +131,7 @@ class BackgroundSample:
         self.weights = self.rows["weight"].to_numpy()
         self.event = self.rows["event"].to_numpy()
         self.processes = tuple(sorted(set(meta.background_process.values())))
+        self.all_names = tuple(str(p) for p in pd.unique(self.process))
         self.luminosity_fb = luminosity_fb
 
     def in_window(self, point: SignalPoint, scorer: Scorer) -> Backgrounds:
@@ -145,6 +146,7 @@ class BackgroundSample:
             processes=self.processes,
             luminosity_fb=self.luminosity_fb,
             event=self.event[inside],
+            all_names=self.all_names,
         )
 
 

@@ -8,7 +8,7 @@ on it), signal at its own mass, background at each hypothesis.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -141,6 +141,20 @@ class ReportTable:
     mc_weight: FloatArray
     mc_process: NDArray[np.object_]
     processes: tuple[str, ...]
+    #: the baseline selections split into signal and background rows, once per selection
+    _splits: dict[int, tuple[NDArray[np.bool_], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def split(self, selection: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """(signal rows, background rows) of a selection over the table's rows, split the
+        first time this selection is asked for (per mass it cost 22 s of a 9.7x10^6-row
+        evaluation)."""
+        hit = self._splits.get(id(selection))
+        if hit is None or hit[0] is not selection:  # an id reused by a new array
+            hit = (selection, selection[self.is_signal], selection[~self.is_signal])
+            self._splits[id(selection)] = hit
+        return hit[1], hit[2]
 
     @classmethod
     def of(cls, table: pd.DataFrame, meta: FeatureTableMeta) -> ReportTable:
@@ -197,7 +211,7 @@ def mass_report(
     baseline's grid; the best at this mass is reported."""
     rule = meta.search_rule
     prepared = prepared or ReportTable.of(table, meta)
-    is_sig, sig_tab, bkg_tab = prepared.is_signal, prepared.signal, prepared.background
+    sig_tab, bkg_tab = prepared.signal, prepared.background
     at_mass = sig_tab["mass_hypothesis"].to_numpy() == mass
     found = meta.signal_sample(mass)
     if found is None:
@@ -223,8 +237,9 @@ def mass_report(
     mc = prepared.window_mc(meta, window, mass)
     at_fixed = float(np.interp(FIXED_BACKGROUND_EFFICIENCY, eff_b, eff_s)) if len(eff_b) else 0.0
     auc = _window_auc(s_score, s_events, b_score, b_events)
+    split = [(cuts, *prepared.split(sel)) for cuts, sel in baselines]
     base_punzi, base_sig, base_bkg, base_cuts = _best_baseline(
-        [(cuts, sel[is_sig][at_mass][s_in], sel[~is_sig][b_in]) for cuts, sel in baselines],
+        [(cuts, s_sel[at_mass][s_in], b_sel[b_in]) for cuts, s_sel, b_sel in split],
         s_events, b_events, eff_window, floor, luminosity_fb,
     )  # fmt: skip
     ratio, sculpt = _sculpting(background_score >= cut, b_var, b_w_all, b_in, window)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 __all__ = [
@@ -77,7 +78,7 @@ def window_mc_luminosity(
     process of the sample (``all_weights_fb``, ``all_process``; ``all_names``: its distinct
     names, when the caller has them: finding them is a pass over every row) included."""
     everywhere = all_names if all_names is not None else {str(p) for p in all_process}
-    names = sorted(set(everywhere) | {str(p) for p in process})
+    names = sorted(set(everywhere) | {str(p) for p in pd.unique(process)})
     per, absent, expected = {}, [], {}
     for name in names:
         inside = weights_fb[process == name]

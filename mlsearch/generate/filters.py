@@ -27,6 +27,12 @@ CHARGED_PDG = (11, 13, 211, 321)
 THETA_MARGIN = float(np.radians(1.0))
 
 
+def _may_track(theta: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Whether a particle at lab polar angle ``theta`` [rad] may be inside the CDC's
+    acceptance (THETA_MARGIN around it)."""
+    return np.asarray((theta > CDC_THETA[0] - THETA_MARGIN) & (theta < CDC_THETA[1] + THETA_MARGIN))
+
+
 def _momentum_and_polar(p4_lab: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
     """|p| [GeV] and the polar angle [rad] of each slot (0 for empty ones)."""
     p = np.linalg.norm(p4_lab[..., 1:], axis=-1)
@@ -86,7 +92,7 @@ class ChargedFilter:
         """
         charged = np.isin(np.abs(pdg), CHARGED_PDG) & (p4_lab[..., 0] > 0)
         p, theta = _momentum_and_polar(p4_lab)
-        inside = (theta > CDC_THETA[0] - THETA_MARGIN) & (theta < CDC_THETA[1] + THETA_MARGIN)
+        inside = _may_track(theta)
         seen = charged & inside & (p >= self.p_min)
         keep = np.asarray(seen.sum(axis=1) >= self.count)
         if self.pair_pt_min is not None:
@@ -203,7 +209,7 @@ def _surely_extra_ecl(
         return out
     p4 = p4_lab[event]  # (m, k, 4): each candidate's whole event
     p, theta = _momentum_and_polar(p4)
-    in_cdc = (theta > CDC_THETA[0] - THETA_MARGIN) & (theta < CDC_THETA[1] + THETA_MARGIN)
+    in_cdc = _may_track(theta)
     own = np.arange(len(event))
     own_theta = theta[own, slot]
     clear = ((apdg[event, slot] == 22) | ~in_cdc[own, slot]) & _ecl_hits(own_theta)[1]

@@ -156,13 +156,16 @@ ZPRIME_WINDOWS = ((0.5, -0.247, 0.821), (1.129, 0.661, 1.982), (2.247, 3.5, 6.5)
                   (4.238, 16.0, 20.0), (6.038, 34.0, 39.0), (8.0, 60.0, 68.0))  # fmt: skip
 
 
-def escape(n: int = 1_000_000, seeds: tuple[int, ...] = (11, 12)) -> None:
-    """mu mu with and without the escape channel (escape_share 0.15), generated, filtered,
-    simulated and selected (the Z' preselection): cross section, the filter's acceptance and
-    per Z' window the selected cross section and L_eff per 10^6 generated events."""
+def escape(
+    n: int = 1_000_000, seeds: tuple[int, ...] = (11, 12), shares: tuple[float, ...] = (0.0, 0.45)
+) -> None:
+    """mu mu with and without the escape channel (``shares``: the config's 0.45), generated,
+    filtered, simulated and selected (the Z' preselection): cross section, the filter's
+    acceptance and per Z' window the selected cross section and L_eff per 10^6 generated
+    events."""
     from mlsearch.generate.mumu import generate_mumu
 
-    for share in (0.0, 0.15):
+    for share in shares:
         for seed in seeds:
             start = time.perf_counter()
             sample = generate_mumu(n, seed, True, share)

@@ -101,7 +101,8 @@ def generate_process(
     events with one photon lost (generate/gg.py ``lost_photon_share``); e e, radiative
     Bhabhas with both leptons in the ECL outside the CDC (generate/bhabha.py ``ring_share``);
     e e mu mu, soft muon pairs with pT (generate/two_photon.py ``soft_pair_share``); mu mu,
-    an ISR photon past the ECL with pT (generate/isr_escape.py, ``escape_share``).
+    a photon that leaves no cluster (ISR past the ECL, soft ISR in its barrel, or FSR) with pT
+    (generate/isr_escape.py, ``escape_share``).
     ``single_share``: the share aimed at a single-photon selection's regions: e e, one
     particle in the ECL above 2 GeV and the two others down the beam pipe (generate/bhabha.py);
     gamma gamma, the two-photon events whose ISR puts one photon above 2 GeV in the ECL and

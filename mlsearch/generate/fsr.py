@@ -23,7 +23,13 @@ from mlsearch.generate.isr import structure_function
 from mlsearch.physics.constants import ALPHA_EM
 from mlsearch.physics.kinematics import boost, invariant_mass2, rotate_z_to
 
-__all__ = ["Z_MIN", "fsr_beta", "radiate_final_state", "radiate_final_state_weighted"]
+__all__ = [
+    "Z_MIN",
+    "fsr_beta",
+    "radiate_final_state",
+    "radiate_final_state_aimed",
+    "radiate_final_state_weighted",
+]
 
 FloatArray = NDArray[np.float64]
 Z_MIN = 1e-4  # lighter photons are dropped (below ~0.5 MeV for muons at 10.58 GeV)
@@ -51,10 +57,16 @@ def _fractions(beta: FloatArray, rng: np.random.Generator) -> FloatArray:
 
 
 def _fractions_weighted(
-    beta: FloatArray, hard: float, rng: np.random.Generator
-) -> tuple[FloatArray, FloatArray]:
+    beta: FloatArray,
+    hard: float,
+    rng: np.random.Generator,
+    aimed: NDArray[np.bool_] | None = None,
+    band: tuple[float, float] = (Z_MIN, 1.0),
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """z from the mixture (1 - hard) x the leading power beta/2 z^(beta/2-1) + hard x
-    log-uniform in [Z_MIN, 1], and the weight D(z) / (mixture density): hard photons (the
+    log-uniform in [Z_MIN, 1], the weight D(z) / (mixture density) and, for the ``aimed``
+    events, z log-uniform in ``band`` instead, with the ratio (band's density) / (mixture
+    density) of every event (0 outside the band; all 0 without ``aimed``): hard photons (the
     recoil mass of a muon pair that radiated) ~1/hard x more often at weight ~hard. D is
     normalised to one, so the mean weight is 1 and the rate stays that of the unweighted
     sampler."""
@@ -62,11 +74,18 @@ def _fractions_weighted(
     b = np.where(beta > 0, beta, 1.0)
     u = rng.uniform(size=n)
     z = np.where(rng.uniform(size=n) < hard, Z_MIN ** (1 - u), u ** (2 / b))
+    low, high = band
+    if aimed is not None:  # drawn only then: the other samples keep their random stream
+        z = np.where(aimed, low * (high / low) ** rng.uniform(size=n), z)
     z = np.clip(z, 1e-300, 1.0)
     power = b / 2 * z ** (b / 2 - 1)
     density = (1 - hard) * power + hard * np.where(z >= Z_MIN, 1 / (z * -np.log(Z_MIN)), 0.0)
     d = structure_function(z, b)
-    return np.where(beta > 0, z, 0.0), np.where(beta > 0, d / density, 1.0)
+    odds = np.zeros(n)
+    if aimed is not None:
+        inside = (z >= low) & (z <= high) & (beta > 0)
+        odds = np.where(inside, 1 / (z * np.log(high / low) * density), 0.0)
+    return np.where(beta > 0, z, 0.0), np.where(beta > 0, d / density, 1.0), odds
 
 
 def _photon_direction(
@@ -112,8 +131,27 @@ def radiate_final_state_weighted(
     draws each z from the mixture of :func:`_fractions_weighted` and returns the event
     weights (n,) (mean 1) with the leptons and photons; ``hard`` = 0 is the unweighted
     sampler (weights 1, the same events as :func:`radiate_final_state`)."""
+    leptons, photons, weight, _ = radiate_final_state_aimed(pair, mass, rng, at_rest, mass2, hard)
+    return leptons, photons, weight
+
+
+def radiate_final_state_aimed(
+    pair: FloatArray,
+    mass: float,
+    rng: np.random.Generator,
+    at_rest: bool = False,
+    mass2: float | None = None,
+    hard: float = 0.0,
+    aimed_lepton: NDArray[np.int8] | None = None,
+    band: tuple[float, float] = (Z_MIN, 1.0),
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """:func:`radiate_final_state_weighted` where the events with ``aimed_lepton`` 0 or 1 (-1:
+    none) draw that lepton's z log-uniform in ``band``; also returns, per event, the mean
+    over the two leptons of (band's density) / (mixture density) at their z, which the
+    caller's weight needs: the events drawn aimed are one channel of the caller's mixture."""
     n: int = pair.shape[0]
     weight = np.ones(n)
+    odds = np.zeros(n)
     total = pair[:, 0] + pair[:, 1]
     m2 = invariant_mass2(total)
     beta_p = total[:, 1:] / total[:, :1]
@@ -125,9 +163,11 @@ def radiate_final_state_weighted(
         # the lepton's energy in the pair rest frame (the equal-mass form kept bit for bit)
         e_star = np.sqrt(m2) / 2 if mass2 is None else (m2 + m_i**2 - m_j**2) / (2 * np.sqrt(m2))
         beta_l = np.sqrt(np.clip(1 - m_i**2 / e_star**2, 0, None))
-        if hard > 0:
-            z, w_z = _fractions_weighted(fsr_beta(m2, m_i), hard, rng)
+        if hard > 0 or aimed_lepton is not None:
+            aimed = None if aimed_lepton is None else aimed_lepton == i
+            z, w_z, odds_i = _fractions_weighted(fsr_beta(m2, m_i), hard, rng, aimed, band)
             weight *= w_z
+            odds += odds_i / 2
         else:
             z = _fractions(fsr_beta(m2, m_i), rng)
         direction = _photon_direction(rest[:, i], beta_l, rng)
@@ -155,7 +195,7 @@ def radiate_final_state_weighted(
     plus = np.concatenate([e_m[:, None], -p_l[:, None] * axis], axis=1)
     leptons = boost(np.stack([minus, plus], axis=1), -beta_q[:, None, :])
     if at_rest:
-        return leptons, photons, weight
+        return leptons, photons, weight, odds
     leptons = boost(leptons, -beta_p[:, None, :])
     photons = np.where(photons[..., :1] > 0, boost(photons, -beta_p[:, None, :]), 0.0)
-    return leptons, photons, weight
+    return leptons, photons, weight, odds

@@ -24,9 +24,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from mlsearch.generate.fsr import radiate_final_state_weighted
+from mlsearch.generate.fsr import radiate_final_state_aimed
 from mlsearch.generate.isr import IsrChannels, hard_isr_factor, isr_beta, isr_photons, radiate
-from mlsearch.generate.isr_escape import aim_escape
+from mlsearch.generate.isr_escape import FSR_AIM_BAND, aim_escape, fsr_part_factor
 from mlsearch.io.truth import TruthSample
 from mlsearch.physics.beams import cms_to_lab, sample_beams
 from mlsearch.physics.constants import ALPHA_EM, M_MU
@@ -100,7 +100,8 @@ def isr_pair_events(
     photon off l-, FSR photon off l+ (:mod:`mlsearch.generate.fsr`) for e+e- -> l+ l- (ISR,
     FSR) with lepton ``mass`` [GeV], and the weights [GeV^-2] whose mean is the cross
     section. ``escape_share``: the share of the events whose ISR is redrawn with one photon
-    aimed past the ECL's edges with transverse momentum (:mod:`mlsearch.generate.isr_escape`)."""
+    aimed where it leaves no cluster yet gives the pair transverse momentum, or with soft ISR
+    and one lepton's FSR photon aimed (:mod:`mlsearch.generate.isr_escape`)."""
     out_p4: list[FloatArray] = []
     out_w: list[FloatArray] = []
     done = 0
@@ -114,10 +115,12 @@ def isr_pair_events(
         b = isr_beta(float(np.mean(s)))
         y, w_isr = radiate(n, b, rng, channels or IsrChannels())
         g1, g2 = isr_photons(sqrt_s, y, rng)
+        escape = None
         if escape_share > 0:  # drawn only then: the default sample keeps its random stream
-            y, (g1, g2), w_isr = aim_escape(
+            escape = aim_escape(
                 escape_share, sqrt_s, y, (g1, g2), w_isr, b, channels or IsrChannels(), rng
             )
+            y, (g1, g2), w_isr = escape.y, escape.photons, escape.w_isr
         pair_p4 = np.stack([sqrt_s, *np.zeros((3, n))], axis=-1) - g1 - g2
         s_red = pair_p4[:, 0] ** 2 - (pair_p4[:, 1:] ** 2).sum(axis=1)
         above = s_red > 4 * mass**2 * 1.0001
@@ -140,9 +143,12 @@ def isr_pair_events(
         # the pair's rest frame recoils against both ISR photons (along and across the beams)
         beta_pair = pair_p4[:, 1:] / pair_p4[:, :1]
         # FSR in the pair rest frame, then one boost for leptons and FSR photons together
-        leptons, fsr, w_fsr = radiate_final_state_weighted(
-            np.stack([minus, plus], axis=1), mass, rng, True, hard=fsr_hard
-        )
+        leptons, fsr, w_fsr, fsr_odds = radiate_final_state_aimed(
+            np.stack([minus, plus], axis=1), mass, rng, True, None, fsr_hard,
+            None if escape is None else escape.fsr_lepton, FSR_AIM_BAND,
+        )  # fmt: skip
+        if escape is not None:  # the channel's FSR part, in the density of every event
+            w_fsr = w_fsr * fsr_part_factor(escape_share, escape, fsr_odds)
         weight = weight * w_fsr
         moved = boost(np.concatenate([leptons, fsr], axis=1), -beta_pair[:, None, :])
         pair, fsr = moved[:, :2], np.where(fsr[..., :1] > 0, moved[:, 2:], 0.0)
@@ -160,8 +166,9 @@ def generate_mumu(
     n_events: int, seed: int, energy_spread: bool = True, escape_share: float = 0.0
 ) -> TruthSample:
     """Generate n weighted e+e- -> mu+ mu- (gamma_ISR gamma_ISR) events in the lab frame;
-    ``escape_share`` of them with an ISR photon aimed past the ECL's edges with transverse
-    momentum (:mod:`mlsearch.generate.isr_escape`), weighted back.
+    ``escape_share`` of them with a photon aimed where it leaves no cluster (or one below the Z'
+    extra-energy cut) yet gives the pair transverse momentum (:mod:`mlsearch.generate.isr_escape`),
+    weighted back.
 
     Particle slots: mu-, mu+, ISR photon along e-, ISR photon along e+, FSR photons off mu-
     and mu+ (E = 0 when soft).

@@ -92,6 +92,10 @@ CASES: tuple[Case, ...] = (
          "escape_share 0.15 + charged_filter with pair_pt_min 0.15 and extra_ecl_veto 0.4",
          "zprime_invisible", "mumu", 1_000_000, {"topology_share": 0.15},
          charged=(2, 0.5, 0.15, 0.4), region=(-0.25, 0.82)),
+    Case("mu mu, Z' selection at M_recoil^2 -0.25-0.82 GeV^2, radiation sampling + "
+         "escape_share 0.45 + charged_filter with pair_pt_min 0.15 and extra_ecl_veto 0.4",
+         "zprime_invisible", "mumu", 1_000_000, {"topology_share": 0.45},
+         charged=(2, 0.5, 0.15, 0.4), region=(-0.25, 0.82)),
     Case("e e mu mu (muons in the CDC), Z' selection at M_recoil^2 50-65 GeV^2, plain",
          "zprime_invisible", "eemumu", 1_000_000, {"acceptance": _CDC}, region=(50.0, 65.0)),
     Case("e e mu mu (muons in the CDC), Z' selection at M_recoil^2 50-65 GeV^2, "

@@ -703,3 +703,52 @@ def test_with_adequate_mc_the_limit_does_not_depend_on_the_binning():
     assert floors[10] == pytest.approx(floors[3], rel=0.05), floors
     per_bin = {n: _binning_case(n, per_bin_floor=True, mc_outside=True) for n in (3, 10)}
     assert per_bin[10] / per_bin[3] > 1.15, per_bin
+
+
+def _thin_mc_case(n_bins: int, binning: str) -> float:
+    """Expected median limit [signal events] at 1 GeV for one background of 2x10^4 expected
+    events, its MC at the data luminosity (2x10^4 events of equal weight), scores falling
+    toward the signal's (beta(1, 3) against beta(8, 1)): the MC runs out in the top bins."""
+    import pandas as pd
+
+    from mlsearch.config import load_config
+    from mlsearch.limits import binned
+    from mlsearch.limits.asymptotic import cls_limits
+    from mlsearch.limits.points import window_backgrounds
+    from mlsearch.limits.signal_points import measure_point
+    from mlsearch.selection.windows import MassWindow
+
+    from .conftest import SMALL_PROFILE, feature_meta
+
+    lumi, n = 10.0, 20_000
+    rng = np.random.default_rng(7)
+    table = pd.DataFrame({
+        "process": ["tautau"] * n, "label": 0, "recoil_mass2": rng.uniform(0.7, 1.3, n),
+        "weight": np.full(n, 2e4 / lumi / n), "fold": 0, "event": np.arange(n),
+        "score": rng.beta(1, 3, n),
+    })  # fmt: skip
+    meta = feature_meta({"tautau": {"is_signal": False, "process": "tautau"}})
+    window = MassWindow(1.0, 0.2, 0.6, 1.4)
+    signal = np.random.default_rng(1).beta(8, 1, 2000)
+    point = measure_point(1.0, window, signal, np.full(2000, 0.005), 50.0, 0.01, lumi)
+    config = load_config(
+        SMALL_PROFILE, [f"limits.n_score_bins={n_bins}", f"limits.score_binning={binning}"]
+    )
+    bkg = window_backgrounds(table, meta, point, lambda rows, m: rows["score"].to_numpy(), lumi)
+    built = binned.binned_mass_model(point, bkg, config.limits, lumi, None, rng)
+    if binning == "mc_resolved":  # every bin but the lowest holds 25 effective MC events
+        counts, stat = built.model.backgrounds[0], built.model.background_stats[0]
+        assert ((counts[1:] / stat[1:]) ** 2 >= 25 - 1e-9).all()
+    _, expected = cls_limits(built.model, 0.9)
+    return float(expected[2] * built.scale * point.n_ref)
+
+
+def test_mc_resolved_bins_give_a_limit_that_does_not_depend_on_their_number():
+    """Where the background MC runs out toward the signal-like scores, bins of equal signal
+    give a limit that moves with their number (the top bins hold a few MC events or the
+    floor: 4.1, 11.1 and 7.8 signal events for 3, 5 and 10 bins measured); bins that stop
+    where the MC holds 25 effective events give the same limit within 15 % (20.8-21.1)."""
+    quantiles = {n: _thin_mc_case(n, "signal_quantiles") for n in (3, 5, 10)}
+    assert max(quantiles.values()) / min(quantiles.values()) > 1.5, quantiles
+    resolved = {n: _thin_mc_case(n, "mc_resolved") for n in (3, 5, 10)}
+    assert max(resolved.values()) / min(resolved.values()) < 1.15, resolved

@@ -25,6 +25,7 @@ __all__ = [
     "MassModel",
     "bin_scores",
     "binned_mass_model",
+    "mc_resolved_edges",
     "named_uncertainties",
     "score_bin_edges",
 ]
@@ -102,19 +103,76 @@ def bin_scores(
 
 
 def score_bin_edges(
-    signal_scores: FloatArray, binning: str, n_bins: int, punzi_cut: float
+    signal_scores: FloatArray,
+    binning: str,
+    n_bins: int,
+    punzi_cut: float,
+    background: tuple[FloatArray, FloatArray] | None = None,
+    min_mc_events: float = 0.0,
 ) -> FloatArray:
     """``punzi_cut``: one bin above the Punzi-optimal cut; ``signal_quantiles``: ``n_bins``
-    bins of equal expected signal (every bin carries signal information).
+    bins of equal expected signal (every bin carries signal information); ``mc_resolved``:
+    :func:`mc_resolved_edges` of the ``background`` (scores, weights).
 
     >>> score_bin_edges(np.linspace(0, 1, 101), "signal_quantiles", 4, 0.3).round(3).tolist()
     [0.0, 0.25, 0.5, 0.75, 1.0]
     """
     if binning == "punzi_cut":
         return np.array([punzi_cut, 1.0 + 1e-9])
+    if binning == "mc_resolved":
+        if background is None:
+            raise ValueError("mc_resolved binning needs the background's scores and weights")
+        return mc_resolved_edges(signal_scores, *background, n_bins, min_mc_events)
     levels = np.linspace(0, 1, n_bins + 1)[1:-1]
     inner = np.quantile(signal_scores, levels) if n_bins > 1 else np.zeros(0)
     return np.unique(np.concatenate([[0.0], inner, [1.0 + 1e-9]]))
+
+
+#: the signal fraction by which :func:`mc_resolved_edges` widens a bin
+SIGNAL_STEP = 0.01
+
+
+def mc_resolved_edges(
+    signal_scores: FloatArray,
+    bkg_scores: FloatArray,
+    bkg_weights: FloatArray,
+    n_bins: int,
+    min_mc_events: float,
+) -> FloatArray:
+    """Score bins that resolve the signal-like tail as far as the background MC does: from
+    the top score down, up to ``n_bins`` - 1 bins, each the narrowest run of SIGNAL_STEP
+    steps of signal whose background MC holds ``min_mc_events`` effective events, (sum w)^2
+    / sum w^2 of all processes together; the scores below the last go into one bin. Equal
+    signal per bin would make the limit depend on the number of bins wherever the background
+    falls steeply toward the top (a finer top bin is a purer one) until the top bins run out
+    of MC; these bins stop where the MC does, so adding bins adds only bulk below them.
+
+    >>> sig = np.linspace(0.5, 1.0, 1001)
+    >>> bkg = np.linspace(0.0, 1.0, 1001)
+    >>> mc_resolved_edges(sig, bkg, np.ones(1001), 3, 100.0).round(3).tolist()
+    [0.0, 0.8, 0.9, 1.0]
+    """
+    order = np.argsort(bkg_scores)
+    scores = bkg_scores[order]
+    # sums over the background at or above a score: suffix sums of the sorted weights
+    above_w = np.r_[np.cumsum(bkg_weights[order][::-1])[::-1], 0.0]
+    above_w2 = np.r_[np.cumsum((bkg_weights[order] ** 2)[::-1])[::-1], 0.0]
+    steps = round(1 / SIGNAL_STEP)
+    levels = 1 - np.arange(1, steps) / steps
+    lows = np.quantile(signal_scores, levels) if len(signal_scores) else np.zeros(0)
+    edges: list[float] = []
+    top = len(scores)  # index of the first background event above the open bin
+    for low in lows:
+        if len(edges) == n_bins - 1:
+            break
+        if edges and low >= edges[-1]:
+            continue  # tied signal scores: no width
+        start = int(np.searchsorted(scores, low, side="left"))
+        w, w2 = above_w[start] - above_w[top], above_w2[start] - above_w2[top]
+        if w2 > 0 and w * w / w2 >= min_mc_events:
+            edges.append(float(low))
+            top = start
+    return np.unique(np.concatenate([[0.0], edges, [1.0 + 1e-9]]))
 
 
 def named_uncertainties(
@@ -215,7 +273,10 @@ def binned_mass_model(
             point.efficiency, luminosity_fb, _floor(backgrounds.subset(even)), min_cut=min_cut,
         )  # fmt: skip
         backgrounds = backgrounds.subset(~even)
-    edges = score_bin_edges(s_score, settings.score_binning, settings.n_score_bins, cut)
+    edges = score_bin_edges(
+        s_score, settings.score_binning, settings.n_score_bins, cut,
+        (backgrounds.scores, backgrounds.weights), settings.min_bin_mc_events,
+    )  # fmt: skip
     s_counts, _ = bin_scores(s_score, s_events, edges)
     mc = window_mc_luminosity(
         backgrounds.weights, backgrounds.process, backgrounds.all_weights,

@@ -31,8 +31,10 @@ from mlsearch.generate.isr import (
     IsrChannels,
     beam_velocity,
     channel_density,
+    isr_photons,
     leading_power,
     photon_at,
+    radiate_natural,
     structure_function,
 )
 
@@ -187,10 +189,8 @@ def aim_escape(
         out[i][pick] = photon_at(e_beam[pick] * y_i, sign * np.where(aimed, c_aim, c_other), phi[i])
         y[pick, i] = y_i
     # the FSR part: both photons soft along their beams, as the natural sample draws them
-    y[soft] = np.clip(rng.uniform(size=(len(soft), 2)) ** (2 / beta), 1e-300, 1.0)
-    for i, sign in ((0, 1.0), (1, -1.0)):
-        c = sign * dipole_photon_cos(len(soft), beta_e[soft], rng)
-        out[i][soft] = photon_at(e_beam[soft] * y[soft, i], c, rng.uniform(0, 2 * np.pi, len(soft)))
+    y[soft], _ = radiate_natural(len(soft), beta, rng)
+    out[0][soft], out[1][soft] = isr_photons(sqrt_s[soft], y[soft], rng)
     fsr_lepton = np.full(n, -1, dtype=np.int8)
     fsr_lepton[soft] = rng.uniform(size=len(soft)) < 0.5
     target = structure_function(y, beta).prod(axis=1)

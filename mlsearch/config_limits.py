@@ -45,19 +45,20 @@ class LimitsConfig(_Strict):
         description="registered model instead, e.g. models:/zprime_invisible_pbdt@champion",
     )
     window_sigma: float = Field(2.0, gt=0, description="half-width of the recoil window / sigma")
-    score_binning: Literal["signal_quantiles", "punzi_cut", "mc_resolved"] = Field(
-        "signal_quantiles",
-        description="inside the window: n_score_bins bins of equal expected signal; one bin "
-        "above the Punzi-optimal score cut; or mc_resolved: from the top score down, up to "
-        "n_score_bins - 1 bins each the narrowest run of 1 % steps of signal whose background "
-        "MC holds min_bin_mc_events effective events, and one bin below them",
+    score_binning: Literal["optimal", "signal_quantiles", "punzi_cut"] = Field(
+        "optimal",
+        description="inside the window: up to n_score_bins bins whose edges maximise the "
+        "expected exclusion (Asimov, with the background's MC-statistical and normalisation "
+        "uncertainties), each holding min_bin_mc_events effective background MC events; "
+        "n_score_bins bins of equal expected signal; or one bin above the Punzi-optimal cut",
     )
     n_score_bins: int = Field(5, gt=0)
     min_bin_mc_events: float = Field(
-        25.0,
+        10.0,
         gt=0,
-        description="mc_resolved: the effective background MC events, (sum w)^2 / sum w^2, a "
-        "bin holds at least (25: a 20 % MC-statistical uncertainty)",
+        description="optimal: the effective background MC events, (sum w)^2 / sum w^2 of all "
+        "processes together, a bin holds at least (10: a 32 % MC-statistical uncertainty, "
+        "profiled in the fit)",
     )
     uncertainties: dict[str, Uncertainty] = Field(
         default_factory=_default_uncertainties,

@@ -677,7 +677,10 @@ def _binning_case(n_bins: int, per_bin_floor: bool = False, mc_outside: bool = F
     window = MassWindow(1.0, 0.2, 0.6, 1.4)
     signal = np.random.default_rng(1).beta(8, 1, 2000)
     point = measure_point(1.0, window, signal, np.full(2000, 0.005), 5.0, 0.01, lumi)
-    config = load_config(SMALL_PROFILE, [f"limits.n_score_bins={n_bins}"])
+    # equal-signal bins, which do not look at the MC: the floors' rule is what is tested
+    config = load_config(
+        SMALL_PROFILE, [f"limits.n_score_bins={n_bins}", "limits.score_binning=signal_quantiles"]
+    )
     bkg = window_backgrounds(table, meta, point, lambda rows, m: rows["score"].to_numpy(), lumi)
 
     def every_bin(total: float, where: np.ndarray, signal: np.ndarray) -> np.ndarray:
@@ -705,10 +708,11 @@ def test_with_adequate_mc_the_limit_does_not_depend_on_the_binning():
     assert per_bin[10] / per_bin[3] > 1.15, per_bin
 
 
-def _thin_mc_case(n_bins: int, binning: str) -> float:
+def _thin_mc_case(n_bins: int, binning: str, mc_factor: int = 1) -> float:
     """Expected median limit [signal events] at 1 GeV for one background of 2x10^4 expected
-    events, its MC at the data luminosity (2x10^4 events of equal weight), scores falling
-    toward the signal's (beta(1, 3) against beta(8, 1)): the MC runs out in the top bins."""
+    events, its MC at ``mc_factor`` x the data luminosity (2x10^4 x ``mc_factor`` events of
+    equal weight), scores falling toward the signal's (beta(1, 3) against beta(8, 1)): at
+    the data luminosity the MC runs out in the top bins."""
     import pandas as pd
 
     from mlsearch.config import load_config
@@ -720,7 +724,7 @@ def _thin_mc_case(n_bins: int, binning: str) -> float:
 
     from .conftest import SMALL_PROFILE, feature_meta
 
-    lumi, n = 10.0, 20_000
+    lumi, n = 10.0, 20_000 * mc_factor
     rng = np.random.default_rng(7)
     table = pd.DataFrame({
         "process": ["tautau"] * n, "label": 0, "recoil_mass2": rng.uniform(0.7, 1.3, n),
@@ -736,19 +740,66 @@ def _thin_mc_case(n_bins: int, binning: str) -> float:
     )
     bkg = window_backgrounds(table, meta, point, lambda rows, m: rows["score"].to_numpy(), lumi)
     built = binned.binned_mass_model(point, bkg, config.limits, lumi, None, rng)
-    if binning == "mc_resolved":  # every bin but the lowest holds 25 effective MC events
+    if binning == "optimal":  # every bin holds min_bin_mc_events effective MC events
         counts, stat = built.model.backgrounds[0], built.model.background_stats[0]
-        assert ((counts[1:] / stat[1:]) ** 2 >= 25 - 1e-9).all()
+        assert ((counts / stat) ** 2 >= config.limits.min_bin_mc_events - 1e-9).all()
     _, expected = cls_limits(built.model, 0.9)
     return float(expected[2] * built.scale * point.n_ref)
 
 
-def test_mc_resolved_bins_give_a_limit_that_does_not_depend_on_their_number():
+def test_optimal_bins_give_a_limit_that_does_not_depend_on_their_number():
     """Where the background MC runs out toward the signal-like scores, bins of equal signal
     give a limit that moves with their number (the top bins hold a few MC events or the
-    floor: 4.1, 11.1 and 7.8 signal events for 3, 5 and 10 bins measured); bins that stop
-    where the MC holds 25 effective events give the same limit within 15 % (20.8-21.1)."""
+    floor: 4.1, 11.1 and 7.8 signal events for 3, 5 and 10 bins measured); bins chosen for
+    the expected exclusion, each holding 10 effective MC events, give the same limit within
+    15 % (15.3-15.7), and so they do with 10x the MC (9.0-9.5; equal-signal 8.8-10.9)."""
     quantiles = {n: _thin_mc_case(n, "signal_quantiles") for n in (3, 5, 10)}
     assert max(quantiles.values()) / min(quantiles.values()) > 1.5, quantiles
-    resolved = {n: _thin_mc_case(n, "mc_resolved") for n in (3, 5, 10)}
-    assert max(resolved.values()) / min(resolved.values()) < 1.15, resolved
+    optimal = {n: _thin_mc_case(n, "optimal") for n in (3, 5, 10)}
+    assert max(optimal.values()) / min(optimal.values()) < 1.15, optimal
+    plenty = {n: _thin_mc_case(n, "optimal", 10) for n in (3, 5, 10)}
+    assert max(plenty.values()) / min(plenty.values()) < 1.15, plenty
+
+
+@pytest.mark.parametrize(
+    ("s", "b", "var"), [(10.0, 100.0, 100.0), (5.0, 3.0, 2.0), (30.0, 50.0, 400.0), (3.0, 0.5, 0.1)]
+)
+def test_exclusion_significance_is_the_profiled_likelihood_ratio_on_asimov_data(s, b, var):
+    """exclusion_z2 (a closed form) against -2 ln lambda minimised numerically: n ~ Pois(s +
+    beta) with n = b, beta constrained by an auxiliary count m ~ Pois(tau beta), tau = b/var,
+    m = tau b."""
+    from scipy.optimize import minimize_scalar
+
+    from mlsearch.limits.binned import exclusion_z2
+
+    tau = b / var
+
+    def nll(signal: float, beta: float) -> float:
+        return signal + beta - b * np.log(signal + beta) + tau * beta - tau * b * np.log(tau * beta)
+
+    best = minimize_scalar(
+        lambda x: nll(s, np.exp(x)), bounds=(-20, 20), method="bounded", options={"xatol": 1e-12}
+    )
+    q = 2 * (best.fun - nll(0.0, b))
+    assert exclusion_z2(np.array([s]), np.array([b]), np.array([var]))[0] == pytest.approx(q, 1e-7)
+
+
+def test_optimal_bins_are_the_best_partition_among_the_candidates():
+    """The dynamic programme finds the partition a brute force over every choice of edges
+    finds (random gains, some not allowed), with the fewest bins of equal sums."""
+    from itertools import combinations, pairwise
+
+    from mlsearch.limits.binned import _best_partition
+
+    rng = np.random.default_rng(3)
+    for trial in range(20):
+        n, n_bins = 8, 1 + trial % 4
+        gain = np.where(rng.random((n, n)) < 0.3, -np.inf, rng.random((n, n)))
+        best, best_path = -np.inf, [0, n - 1]
+        for k in range(1, n_bins + 1):
+            for inner in combinations(range(1, n - 1), k - 1):
+                path = [0, *inner, n - 1]
+                total = sum(gain[a, c] for a, c in pairwise(path))
+                if total > best:
+                    best, best_path = total, path
+        assert _best_partition(gain, n_bins) == best_path

@@ -49,6 +49,7 @@ def bench_limits(n_masses: int = 100, n_pyhf: int = 4) -> list[tuple[str, str, s
             value = float(cls_obs) if i == 0 else float(cls_exp[i - 1])
             worst = max(worst, abs(value / 0.1 - 1))
     return [
+        _bench_binning(),
         *_bench_named_limits(rng),
         (
             f"limits: {n_masses} mass points with bands",
@@ -61,6 +62,28 @@ def bench_limits(n_masses: int = 100, n_pyhf: int = 4) -> list[tuple[str, str, s
             f"vs pyhf's scan: max {diff:.1%} (its linear interpolation)",
         ),
     ]
+
+
+def _bench_binning(n_background: int = 200_000, repeats: int = 10) -> tuple[str, str, str]:
+    """The score bins of one mass: optimal edges (a dynamic programme over ~110 candidate
+    edges, the background sorted once) against equal-signal ones, 5 bins."""
+    from mlsearch.limits.binned import score_bin_edges
+
+    rng = np.random.default_rng(5)
+    scores, events = rng.beta(1, 3, n_background), rng.lognormal(0, 1, n_background) * 0.01
+    signal = np.sort(rng.beta(8, 1, 1000))
+    timing = {}
+    for binning in ("optimal", "signal_quantiles"):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            score_bin_edges(signal, binning, 5, 0.0, (scores, events), 10.0, 0.9)
+        timing[binning] = (time.perf_counter() - start) / repeats
+    return (
+        f"limits: score bins of one mass ({n_background:.0e} background MC events, 5 bins)",
+        f"optimal {1e3 * timing['optimal']:.0f} ms, equal-signal "
+        f"{1e3 * timing['signal_quantiles']:.2f} ms",
+        "the optimal edges cost less than the CLs solve of the same mass",
+    )
 
 
 def _bench_named_limits(rng: np.random.Generator, n_masses: int = 20, n_pyhf: int = 2) -> list:

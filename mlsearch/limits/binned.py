@@ -174,13 +174,13 @@ def optimal_edges(
     event), whose uncertainty is its MC statistics (the normalisation uncertainties are
     left out: correlated over the bins, the fit pins them with the bulk of the window, and
     taken bin by bin they would steer the edges away from large, signal-rich bins). The
-    edges are chosen among the scores
-    above which TOP_FRACTIONS of the (equal-weight) ``signal_scores`` lie, by dynamic
-    programming; the signal is scaled to
-    the size the bins' own expected limit at ``cl`` gives it (three rounds). Bins of equal
-    signal make the limit move with their number where the background falls steeply
-    toward the top (a finer top bin is a purer one); the best few bins already take most
-    of what any number of bins could, so 3, 5 and 10 of these give nearly the same limit.
+    edges are chosen among the scores above which TOP_FRACTIONS of the (equal-weight)
+    ``signal_scores`` lie, by dynamic programming; the signal is scaled to the size the
+    bins' own expected limit at ``cl`` gives it (three rounds). Bins of equal signal make
+    the limit move with their number where the background falls steeply toward the top (a
+    finer top bin is a purer one); the best few bins take most of what any number could, so
+    5 and 10 of these give nearly the same limit (and 3, unless the signal's S/B spans more
+    than three bins resolve).
 
     >>> sig = np.linspace(0.5, 1.0, 1001)
     >>> bkg = np.linspace(0.0, 1.0, 10001)

@@ -304,8 +304,9 @@ def main() -> None:
         "sensitivity: the four default configs through evaluate, ~15 min the first time; "
         "assignment: the Z' config with each background mass assignment, after sensitivity; "
         "memory: peak RSS of generate/simulate/features for 10^7 events, ~5 min; scaling: "
-        "generate + simulate on 1 and 2 Dask workers; features, training; mc: the "
-        "importance-sampling levers of the background MC, effective luminosity per second; "
+        "generate + simulate of 10^7 events on 1 and 2 Dask workers, ~8 min; features, "
+        "training; mc: the importance-sampling levers of the background MC, effective "
+        "luminosity per second; "
         "all: every section, ~40 min)",
     )
     parser.add_argument(

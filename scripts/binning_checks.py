@@ -9,11 +9,11 @@ bins or on the other half.
 
 ``run`` copies WORKDIR to OUT (``cp -al``: the earlier stages are not rerun, and the limits
 stage writes new files, so WORKDIR is left as it was) and reruns the limits stage there, with
-the ``--set`` overrides (e.g. ``limits.n_score_bins=3``). ``--half self``: the half of each
-window's background MC with (event // n_folds) mod 2 = 1, its weights doubled, chooses the
-edges and fills the bins; ``--half other``: the other half chooses them, this one fills them.
-The halves are not the training folds (fold = event mod n_folds): each holds events of every
-fold, scored by every fold model. ``ratio`` prints OUT_A's expected median limits over
+the ``--set`` overrides (e.g. ``limits.n_score_bins=3``). ``--half self``: one half of each
+window's background MC (limits/binned.py's ``mc_half``), its weights doubled, chooses the
+edges and fills the bins; ``--half other``: the other half chooses them, this one fills
+them. The halves are not the training folds (fold = event mod n_folds): each holds events of
+every fold, scored by every fold model. ``ratio`` prints OUT_A's expected median limits over
 OUT_B's: geometric mean, range, and at how many masses they differ by more than 15 %.
 """
 
@@ -29,17 +29,16 @@ import numpy as np
 import pandas as pd
 
 
-def _halves(config: Any, mode: str) -> None:
+def _halves(mode: str) -> None:
     """Wrap the limits stage's model builder so that one half of the background MC fills the
     bins, and ``mode`` says which half chooses the edges."""
     from mlsearch.limits import binned
     from mlsearch.pipeline import limits as stage
 
     build, edges = binned.binned_mass_model, binned.score_bin_edges
-    n_folds = config.train.n_folds
 
     def model(point: Any, backgrounds: Any, *args: Any, **kwargs: Any) -> Any:
-        half = (backgrounds.event // n_folds) % 2 == 1
+        half = binned.mc_half(backgrounds.event)
         chooser = backgrounds.subset(~half if mode == "other" else half)
 
         def chosen(signal: Any, binning: Any, n: Any, cut: Any, background: Any = None,
@@ -67,7 +66,7 @@ def run(config_path: str, workdir: Path, out: Path, half: str | None, sets: list
     subprocess.run(["cp", "-al", str(workdir), str(out)], check=True)
     config = load_config(config_path, [f"workdir={out}", *sets])
     if half:
-        _halves(config, half)
+        _halves(half)
     run_limits(config)
     print(f"{out}/results/{config.search}/limits.csv")
 

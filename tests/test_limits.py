@@ -601,13 +601,15 @@ def test_a_window_without_background_mc_gets_the_one_event_floor():
 
 
 def test_punzi_cut_is_chosen_on_other_mc_than_it_counts():
-    """`score_binning: punzi_cut`: the cut is chosen on the even background events and the
-    background above it counted on the odd ones (weights x2), so the MC's downward
-    fluctuations that the choice finds do not also set the limit."""
+    """`score_binning: punzi_cut`: the cut is chosen on one half of the background events
+    (mc_half) and the background above it counted on the other (weights x2), so the MC's
+    downward fluctuations that the choice finds do not also set the limit. The halves are
+    not the training folds (here fold = event mod 2, as the features stage assigns it):
+    each fold model's events are in both."""
     import pandas as pd
 
     from mlsearch.config import load_config
-    from mlsearch.limits.binned import binned_mass_model
+    from mlsearch.limits.binned import binned_mass_model, mc_half
     from mlsearch.limits.points import window_backgrounds
     from mlsearch.selection.punzi import best_punzi_cut, one_event_floor
 
@@ -616,7 +618,7 @@ def test_punzi_cut_is_chosen_on_other_mc_than_it_counts():
     rng = np.random.default_rng(3)
     n = 4000
     table = pd.DataFrame({"process": "mumu", "label": 0, "recoil_mass2": rng.uniform(0.7, 1.3, n),
-                          "weight": 0.05, "fold": 0, "event": np.arange(n),
+                          "weight": 0.05, "fold": np.arange(n) % 2, "event": np.arange(n),
                           "score": rng.beta(1, 3, n)})  # fmt: skip
     meta = feature_meta({"mumu": {"is_signal": False, "process": "mumu"}})
     config = load_config(SMALL_PROFILE, ["luminosity_fb=10", "limits.score_binning=punzi_cut"])
@@ -627,7 +629,9 @@ def test_punzi_cut_is_chosen_on_other_mc_than_it_counts():
 
     bkg = window_backgrounds(table, meta, point, scorer, 10.0)
     built = binned_mass_model(point, bkg, config.limits, 10.0, None, rng)
-    even = table["event"].to_numpy() % 2 == 0
+    even = mc_half(table["event"].to_numpy())
+    for fold in (0, 1):  # both folds on both sides
+        assert 0.4 < even[table["fold"] == fold].mean() < 0.6
     events = table["weight"].to_numpy() * 10.0
     s_score, s_events = point.pseudo_events()
     _, cut, *_ = best_punzi_cut(

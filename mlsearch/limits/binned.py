@@ -357,12 +357,12 @@ def binned_mass_model(
     if settings.score_binning == "punzi_cut":
         # a cut tuned on the MC that then counts the background above it finds the MC's
         # downward fluctuations: choose it on one half of the events, count the other
-        even = mc_half(backgrounds.event)
+        choose = mc_half(backgrounds.event)
         _, cut, *_ = best_punzi_cut(
-            s_score, s_events, backgrounds.scores[even], 2 * backgrounds.events[even],
-            point.efficiency, luminosity_fb, _floor(backgrounds.subset(even)), min_cut=min_cut,
+            s_score, s_events, backgrounds.scores[choose], 2 * backgrounds.events[choose],
+            point.efficiency, luminosity_fb, _floor(backgrounds.subset(choose)), min_cut=min_cut,
         )  # fmt: skip
-        backgrounds = backgrounds.subset(~even)
+        backgrounds = backgrounds.subset(~choose)
     edges = score_bin_edges(
         s_score, settings.score_binning, settings.n_score_bins, cut,
         (backgrounds.scores, backgrounds.events), settings.min_bin_mc_events, settings.cl,

@@ -48,9 +48,10 @@ class LimitsConfig(_Strict):
     score_binning: Literal["optimal", "signal_quantiles", "punzi_cut"] = Field(
         "optimal",
         description="inside the window: up to n_score_bins bins whose edges maximise the "
-        "expected exclusion (Asimov, with the background's MC-statistical and normalisation "
-        "uncertainties), each holding min_bin_mc_events effective background MC events; "
-        "n_score_bins bins of equal expected signal; or one bin above the Punzi-optimal cut",
+        "expected exclusion (Asimov, with the background's MC-statistical uncertainty; the "
+        "normalisation uncertainties are left out of the choice, not the fit), each holding "
+        "min_bin_mc_events effective background MC events; n_score_bins bins of equal "
+        "expected signal; or one bin above the Punzi-optimal cut",
     )
     n_score_bins: int = Field(5, gt=0)
     min_bin_mc_events: float = Field(

@@ -10,7 +10,7 @@ bins or on the other half.
 ``run`` copies WORKDIR to OUT (``cp -al``: the earlier stages are not rerun, and the limits
 stage writes new files, so WORKDIR is left as it was) and reruns the limits stage there, with
 the ``--set`` overrides (e.g. ``limits.n_score_bins=3``). ``--half self``: one half of each
-window's background MC (limits/binned.py's ``mc_half``), its weights doubled, chooses the
+window's background MC (mlsearch/scoring.py's ``mc_half``), its weights doubled, chooses the
 edges and fills the bins; ``--half other``: the other half chooses them, this one fills
 them. The halves are not the training folds (fold = event mod n_folds): each holds events of
 every fold, scored by every fold model. ``ratio`` prints OUT_A's expected median limits over
@@ -34,11 +34,12 @@ def _halves(mode: str) -> None:
     bins, and ``mode`` says which half chooses the edges."""
     from mlsearch.limits import binned
     from mlsearch.pipeline import limits as stage
+    from mlsearch.scoring import mc_half
 
     build, edges = binned.binned_mass_model, binned.score_bin_edges
 
     def model(point: Any, backgrounds: Any, *args: Any, **kwargs: Any) -> Any:
-        half = binned.mc_half(backgrounds.event)
+        half = mc_half(backgrounds.event)
         chooser = backgrounds.subset(~half if mode == "other" else half)
 
         def chosen(signal: Any, binning: Any, n: Any, cut: Any, background: Any = None,

@@ -609,8 +609,9 @@ def test_punzi_cut_is_chosen_on_other_mc_than_it_counts():
     import pandas as pd
 
     from mlsearch.config import load_config
-    from mlsearch.limits.binned import binned_mass_model, mc_half
+    from mlsearch.limits.binned import binned_mass_model
     from mlsearch.limits.points import window_backgrounds
+    from mlsearch.scoring import mc_half
     from mlsearch.selection.punzi import best_punzi_cut, one_event_floor
 
     from .conftest import SMALL_PROFILE, feature_meta, one_gev_point

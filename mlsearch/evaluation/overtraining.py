@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlsearch.scoring import event_hash
+
 __all__ = ["train_test_ks"]
 
 #: events per sample and set compared (chosen by a hash of the event number: reproducible)
@@ -36,7 +38,7 @@ def train_test_ks(
         ):
             idx = np.flatnonzero(rows)
             if len(idx) > MAX_EVENTS:
-                order = np.argsort(table["event"].to_numpy()[idx] * 2654435761 % 2**32)
+                order = np.argsort(event_hash(table["event"].to_numpy()[idx]))
                 idx = idx[order][:MAX_EVENTS]
             sub = table.iloc[idx]
             score = (

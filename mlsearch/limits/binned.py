@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from mlsearch.config_limits import LimitsConfig, Uncertainty
 from mlsearch.limits.model import SIGNAL, BinnedModel, NormSys
 from mlsearch.limits.signal_points import SignalPoint
+from mlsearch.scoring import mc_half
 from mlsearch.selection.mc_statistics import WindowMcLuminosity, window_mc_luminosity
 from mlsearch.selection.punzi import best_punzi_cut, one_event_floor
 
@@ -27,7 +28,6 @@ __all__ = [
     "bin_scores",
     "binned_mass_model",
     "exclusion_z2",
-    "mc_half",
     "named_uncertainties",
     "optimal_edges",
     "score_bin_edges",
@@ -159,20 +159,6 @@ def exclusion_z2(s: FloatArray, b: FloatArray, var: FloatArray) -> FloatArray:
         2 * (s - b * np.log1p((2 * s - d) / (2 * b)) - b * b / var * np.log1p(-d / (2 * b)))
         - d * (1 + b / var)
     )
-
-
-def mc_half(event: NDArray[np.integer]) -> NDArray[np.bool_]:
-    """One of two halves of the MC events, chosen by a multiplicative hash of the event
-    number (Knuth's 2654435761, the hash's top bit). Not the event number's parity: that is
-    the training fold (fold = event mod n_folds), and each fold is scored by its own model,
-    whose score tails differ; every half holds events of every fold.
-
-    >>> half = mc_half(np.arange(100_000))
-    >>> [round(float(half[np.arange(100_000) % k == 0].mean()), 2) for k in (1, 2, 3)]
-    [0.5, 0.5, 0.5]
-    """
-    hashed = np.asarray(event).astype(np.uint64) * np.uint64(2654435761) % np.uint64(2**32)
-    return np.asarray(hashed >> np.uint64(31) == 0)
 
 
 def optimal_edges(

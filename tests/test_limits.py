@@ -630,17 +630,17 @@ def test_punzi_cut_is_chosen_on_other_mc_than_it_counts():
 
     bkg = window_backgrounds(table, meta, point, scorer, 10.0)
     built = binned_mass_model(point, bkg, config.limits, 10.0, None, rng)
-    even = mc_half(table["event"].to_numpy())
+    choose = mc_half(table["event"].to_numpy())
     for fold in (0, 1):  # both folds on both sides
-        assert 0.4 < even[table["fold"] == fold].mean() < 0.6
+        assert 0.4 < choose[table["fold"] == fold].mean() < 0.6
     events = table["weight"].to_numpy() * 10.0
     s_score, s_events = point.pseudo_events()
     _, cut, *_ = best_punzi_cut(
-        s_score, s_events, table["score"].to_numpy()[even], 2 * events[even], point.efficiency,
-        10.0, one_event_floor(2 * events[even]),
+        s_score, s_events, table["score"].to_numpy()[choose], 2 * events[choose], point.efficiency,
+        10.0, one_event_floor(2 * events[choose]),
     )  # fmt: skip
-    odd_above = ~even & (table["score"].to_numpy() >= cut)
-    np.testing.assert_allclose(built.model.background, [2 * events[odd_above].sum()])
+    counted_above = ~choose & (table["score"].to_numpy() >= cut)
+    np.testing.assert_allclose(built.model.background, [2 * events[counted_above].sum()])
 
 
 def _binning_case(n_bins: int, per_bin_floor: bool = False, mc_outside: bool = False) -> float:
